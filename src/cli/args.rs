@@ -1,0 +1,79 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// ruleqc compiles detection rules (YAML metadata + a one-screen condition) into the queries
+/// that SIEMs and warehouses run, and proves them against the rule's own test events.
+///
+/// Exit status: 0 all good; 1 a rule has errors or a test failed; 2 usage or I/O error.
+#[derive(Debug, Parser)]
+#[command(name = "ruleqc", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// How diagnostics are printed: `human` (source line and caret) or `short` (one line each).
+    #[arg(long, global = true, value_enum, default_value_t = ErrorFormat::Human)]
+    pub error_format: ErrorFormat,
+
+    /// Colour diagnostics: `auto` colours when stderr is a terminal and NO_COLOR is unset.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load and statically check every rule under the paths; report every problem in one run.
+    Check {
+        /// Rule files, or directories searched recursively for *.yml / *.yaml.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Run every rule's Tests and report failures; ends with `N passed, M failed`.
+    Test {
+        /// Rule files, or directories searched recursively for *.yml / *.yaml.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Only rules whose RuleID matches; `*` is a wildcard (e.g. `AWS.*`). Repeatable.
+        #[arg(long = "rule", value_name = "ID")]
+        rules: Vec<String>,
+        /// `text`: failures and a summary line; `json`: one JSON document with every verdict.
+        #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+        format: TestFormat,
+    },
+    /// Print an intermediate form of one rule's condition.
+    Explain {
+        /// One rule file.
+        file: PathBuf,
+        /// `ast`: the parsed condition as written; `ir`: the normalised predicate IR.
+        #[arg(long, value_enum, default_value_t = Stage::Ir)]
+        stage: Stage,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ErrorFormat {
+    Human,
+    Short,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TestFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Stage {
+    Ast,
+    Ir,
+}

@@ -1,0 +1,187 @@
+//! One diagnostic type for every stage, rendered once, at the CLI edge.
+//!
+//! Stages report spans in their own text (the condition's byte offsets for the parser and the
+//! IR lowering); the rule loader maps them to byte offsets in the rule file before a
+//! diagnostic leaves `rule::load`, so every rendered diagnostic points into the file.
+
+use std::ops::Range;
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable code, e.g. `E0201`; listed in docs/diagnostics.md.
+    pub code: &'static str,
+    pub message: String,
+    /// Byte range of the offending text; `None` for problems that belong to no position.
+    pub span: Option<Range<usize>>,
+    /// Short text under the caret.
+    pub label: Option<String>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>, span: Range<usize>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            span: Some(span),
+            label: None,
+            help: None,
+        }
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn map_span(mut self, f: impl Fn(Range<usize>) -> Range<usize>) -> Self {
+        self.span = self.span.map(f);
+        self
+    }
+}
+
+/// A 1-based line and column (in characters) of a byte offset in `source`.
+pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let offset = floor_char_boundary(source, offset.min(source.len()));
+    let before = &source[..offset];
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = source[line_start..offset].chars().count() + 1;
+    (line, col)
+}
+
+pub fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// How diagnostics are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Style {
+    /// `error[E0201]: ...`, the location, the source line and a caret, `help:`.
+    #[default]
+    Human,
+    /// Human, with ANSI colours.
+    Color,
+    /// One line: `file:line:col: error[E0201]: message`.
+    Short,
+}
+
+/// Renders one diagnostic against the file it belongs to.
+pub fn render(d: &Diagnostic, path: &str, source: &str, style: Style) -> String {
+    if style == Style::Short {
+        let (line, col) = d.span.as_ref().map_or((1, 1), |s| line_col(source, s.start));
+        let sev = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut out = format!("{path}:{line}:{col}: {sev}[{}]: {}", d.code, d.message);
+        if let Some(help) = &d.help {
+            out.push_str(" (help: ");
+            out.push_str(help);
+            out.push(')');
+        }
+        return out;
+    }
+    let level = match d.severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+    };
+    let title = level.primary_title(d.message.as_str()).id(d.code);
+    let mut group = match &d.span {
+        Some(span) => {
+            let start = floor_char_boundary(source, span.start.min(source.len()));
+            let mut end = floor_char_boundary(source, span.end.min(source.len())).max(start);
+            // A span that runs over a line break would print several lines; the first is enough.
+            if let Some(nl) = source[start..end].find('\n') {
+                end = start + nl;
+            }
+            let mut ann = AnnotationKind::Primary.span(start..end);
+            if let Some(label) = &d.label {
+                ann = ann.label(label.as_str());
+            }
+            title.element(Snippet::source(source).path(path).annotation(ann))
+        }
+        None => title.element(annotate_snippets::Origin::path(path)),
+    };
+    if let Some(help) = &d.help {
+        group = group.element(Level::HELP.message(help.as_str()));
+    }
+    let report: &[Group<'_>] = &[group];
+    let renderer = if style == Style::Color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    renderer.render(report)
+}
+
+/// Edit distance between two short words, for "did you mean" suggestions.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// The candidate closest to `word` (case-insensitively), if it is close enough to be a typo.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = word.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_characters() {
+        let src = "a: 1\nbé: x\n";
+        assert_eq!(line_col(src, 0), (1, 1));
+        assert_eq!(line_col(src, 5), (2, 1));
+        // `x` is after a two-byte character: column counts characters.
+        assert_eq!(line_col(src, src.find('x').unwrap()), (2, 5));
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            closest("Severty", ["Severity", "Tags", "RuleID"]),
+            Some("Severity")
+        );
+        assert_eq!(closest("ruleid", ["RuleID", "Tags"]), Some("RuleID"));
+        assert_eq!(closest("Banana", ["RuleID", "Tags"]), None);
+    }
+}

@@ -1,0 +1,14 @@
+//! ruleqc: a compiler for detection rules.
+//!
+//! The stages, each a public function (see ARCHITECTURE.md):
+//! `rule::load_str` (YAML -> `Rule`, which runs `syntax::parse`, `ir::lower::lower_condition`
+//! and `ir::normalize::normalize` on the condition), `ir::eval::eval` (the reference
+//! evaluator), and `testing::run_rule_tests`.
+
+pub mod cli;
+pub mod diag;
+pub mod explain;
+pub mod ir;
+pub mod rule;
+pub mod syntax;
+pub mod testing;

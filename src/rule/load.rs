@@ -1,0 +1,740 @@
+//! Rule files -> checked `Rule`s. Reports every problem in a file, with positions in the file,
+//! and never stops at the first bad file.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use saphyr_parser::ScalarStyle;
+
+use super::model::*;
+use super::yaml::{self, Kind, Node, Resolved};
+use crate::diag::{Diagnostic, closest};
+use crate::ir::{lower, normalize};
+use crate::syntax::parser;
+
+/// Keys ruleqc reads (SPEC §2).
+pub const KNOWN_KEYS: &[&str] = &[
+    "RuleID",
+    "Condition",
+    "LogTypes",
+    "DisplayName",
+    "Description",
+    "Runbook",
+    "Reference",
+    "Enabled",
+    "Severity",
+    "Tags",
+    "Reports",
+    "DedupPeriodMinutes",
+    "Threshold",
+    "SummaryAttributes",
+    "OutputFields",
+    "Schedule",
+    "Tests",
+];
+
+/// Keys of Panther's rule schema that ruleqc accepts and ignores.
+pub const IGNORED_KEYS: &[&str] = &[
+    "AnalysisType",
+    "Filename",
+    "ScheduledQueries",
+    "InlineFilters",
+    "CreateAlert",
+    "OnlyUseBaseRiskScore",
+    "OutputIds",
+    "DynamicSeverities",
+    "AlertTitle",
+    "AlertContext",
+    "GroupBy",
+    "Detection",
+];
+
+const TEST_KEYS: &[&str] = &["Name", "ExpectedResult", "Log"];
+const TEST_IGNORED_KEYS: &[&str] = &["Mocks"];
+const SCHEDULE_KEYS: &[&str] = &["RateMinutes", "CronExpression", "LookbackMinutes"];
+
+/// A rule file's text, kept for rendering diagnostics.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    pub path: String,
+    pub text: String,
+}
+
+/// The outcome of loading one file.
+#[derive(Debug)]
+pub struct Loaded {
+    pub file: SourceFile,
+    pub result: Result<Rule, Vec<Diagnostic>>,
+    /// Where the RuleID value is, for the cross-file duplicate check.
+    rule_id_span: Option<Range<usize>>,
+}
+
+impl Loaded {
+    pub fn rule(&self) -> Option<&Rule> {
+        self.result.as_ref().ok()
+    }
+}
+
+/// Files under `paths`: files as given, directories searched recursively for `*.yml` and
+/// `*.yaml`, sorted so the order never depends on the file system.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        if meta.is_dir() {
+            let before = out.len();
+            walk(p, &mut out).map_err(|e| format!("{}: {e}", p.display()))?;
+            if out.len() == before {
+                return Err(format!("{}: no rule files (*.yml, *.yaml) found", p.display()));
+            }
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        let ft = e.file_type()?;
+        if ft.is_dir() {
+            walk(&path, out)?;
+        } else if path
+            .extension()
+            .is_some_and(|x| x == "yml" || x == "yaml")
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Loads every rule file under `paths`. `Err` only for I/O problems (exit status 2);
+/// problems in the files are in each `Loaded`. RuleIDs are checked for uniqueness.
+pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Loaded>, String> {
+    let files = discover(paths)?;
+    let mut loaded = Vec::with_capacity(files.len());
+    for f in files {
+        let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let path = f.display().to_string();
+        match String::from_utf8(bytes) {
+            Ok(text) => loaded.push(load_str(&path, text)),
+            Err(e) => {
+                let valid = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let at = text
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .find(|&i| i >= valid)
+                    .unwrap_or(text.len());
+                let d = Diagnostic::error("E0101", "the file is not valid UTF-8", at..at + 1)
+                    .with_help("save the rule file as UTF-8");
+                loaded.push(Loaded {
+                    file: SourceFile { path, text },
+                    result: Err(vec![d]),
+                    rule_id_span: None,
+                });
+            }
+        }
+    }
+    check_unique_ids(&mut loaded);
+    Ok(loaded)
+}
+
+fn check_unique_ids(loaded: &mut [Loaded]) {
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for l in loaded.iter_mut() {
+        let Ok(rule) = &l.result else { continue };
+        let id = rule.rule_id.clone();
+        match seen.get(&id) {
+            Some(first) => {
+                let span = l.rule_id_span.clone().unwrap_or(0..0);
+                let d = Diagnostic::error("E0108", format!("duplicate RuleID `{id}`"), span)
+                    .with_label("already used")
+                    .with_help(format!("`{id}` is also the RuleID of {first}; RuleIDs must be unique"));
+                l.result = Err(vec![d]);
+            }
+            None => {
+                seen.insert(id, l.file.path.clone());
+            }
+        }
+    }
+}
+
+/// Loads one rule from its text.
+pub fn load_str(path: &str, text: String) -> Loaded {
+    let mut cx = Cx {
+        errors: Vec::new(),
+        text: &text,
+    };
+    let (result, rule_id_span) = match cx.rule(path) {
+        Some((rule, span)) if cx.errors.is_empty() => (Ok(rule), Some(span)),
+        _ => {
+            let mut errors = std::mem::take(&mut cx.errors);
+            // In file order, whichever part of the rule found them.
+            errors.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
+            (Err(errors), None)
+        }
+    };
+    Loaded {
+        file: SourceFile {
+            path: path.to_string(),
+            text,
+        },
+        result,
+        rule_id_span,
+    }
+}
+
+struct Cx<'t> {
+    errors: Vec<Diagnostic>,
+    text: &'t str,
+}
+
+fn type_error(node: &Node, key: &str, expected: &str) -> Diagnostic {
+    Diagnostic::error(
+        "E0105",
+        format!("`{key}` must be {expected}"),
+        node.span.clone(),
+    )
+    .with_label(format!("found {}", node.kind_name()))
+}
+
+impl Cx<'_> {
+    fn rule(&mut self, path: &str) -> Option<(Rule, Range<usize>)> {
+        let root = match yaml::parse(self.text) {
+            Ok(Some(root)) => root,
+            Ok(None) => {
+                self.errors.push(
+                    Diagnostic::error("E0104", "the file is empty: expected a rule", 0..0)
+                        .with_help("a rule needs at least `RuleID`, `LogTypes` and `Condition`"),
+                );
+                return None;
+            }
+            Err(d) => {
+                self.errors.push(d);
+                return None;
+            }
+        };
+        let Kind::Map(entries) = &root.kind else {
+            self.errors.push(
+                Diagnostic::error("E0105", "a rule file must be a mapping of keys", root.span.clone())
+                    .with_label(format!("found {}", root.kind_name()))
+                    .with_help("start with `RuleID: ...`"),
+            );
+            return None;
+        };
+
+        let mut rule_id = None;
+        let mut condition = None;
+        let mut log_types = None;
+        let mut rule = Rule {
+            rule_id: String::new(),
+            path: path.to_string(),
+            condition: Condition {
+                text: String::new(),
+                ast: crate::syntax::ast::Expr {
+                    kind: crate::syntax::ast::ExprKind::And(Vec::new()),
+                    span: Default::default(),
+                },
+                ir: crate::ir::Node::And(Vec::new()),
+            },
+            log_types: Vec::new(),
+            display_name: None,
+            description: None,
+            runbook: None,
+            reference: None,
+            enabled: true,
+            severity: None,
+            tags: Vec::new(),
+            reports: Vec::new(),
+            dedup_period_minutes: 60,
+            threshold: 1,
+            output_fields: Vec::new(),
+            schedule: Schedule::default(),
+            tests: Vec::new(),
+        };
+        let mut output_key: Option<&str> = None;
+
+        for (k, v) in entries {
+            let Some(key) = k.scalar_text() else {
+                self.errors.push(Diagnostic::error(
+                    "E0102",
+                    "keys must be plain names",
+                    k.span.clone(),
+                ));
+                continue;
+            };
+            match key {
+                "RuleID" => {
+                    if let Some(id) = self.string(v, key) {
+                        if valid_rule_id(&id) {
+                            rule_id = Some((id, v.span.clone()));
+                        } else {
+                            self.errors.push(
+                                Diagnostic::error("E0106", "RuleID must be a name usable in file names", v.span.clone())
+                                    .with_label("invalid RuleID")
+                                    .with_help("use letters, digits, `.`, `_` and `-`, starting with a letter or digit, e.g. `AWS.CloudTrail.RootLogin`"),
+                            );
+                        }
+                    }
+                }
+                "Condition" => condition = Some(v),
+                "LogTypes" => {
+                    if let Some(list) = self.string_list(v, key, true) {
+                        if list.is_empty() {
+                            self.errors.push(
+                                Diagnostic::error("E0106", "`LogTypes` needs at least one log type", v.span.clone())
+                                    .with_help("e.g. `LogTypes: [AWS.CloudTrail]`"),
+                            );
+                        } else {
+                            log_types = Some(list);
+                        }
+                    }
+                }
+                "DisplayName" => rule.display_name = self.string(v, key),
+                "Description" => rule.description = self.string(v, key),
+                "Runbook" => rule.runbook = self.string(v, key),
+                "Reference" => rule.reference = self.string(v, key),
+                "Enabled" => match v.resolve() {
+                    Ok(Resolved::Bool(b)) if v.scalar_text().is_some() => rule.enabled = b,
+                    _ => self.errors.push(type_error(v, key, "`true` or `false`")),
+                },
+                "Severity" => rule.severity = self.severity(v),
+                "Tags" => rule.tags = self.string_list(v, key, false).unwrap_or_default(),
+                "Reports" => rule.reports = self.reports(v),
+                "DedupPeriodMinutes" => {
+                    if let Some(n) = self.int(v, key, 1) {
+                        rule.dedup_period_minutes = n;
+                    }
+                }
+                "Threshold" => {
+                    if let Some(n) = self.int(v, key, 1) {
+                        rule.threshold = n;
+                    }
+                }
+                "SummaryAttributes" | "OutputFields" => {
+                    if let Some(other) = output_key {
+                        self.errors.push(
+                            Diagnostic::error("E0106", format!("`{key}` and `{other}` are both set"), k.span.clone())
+                                .with_help("they mean the same (the fields the query returns): keep one"),
+                        );
+                    }
+                    output_key = Some(key);
+                    rule.output_fields = self.output_fields(v, key);
+                }
+                "Schedule" => {
+                    if let Some(s) = self.schedule(v) {
+                        rule.schedule = s;
+                    }
+                }
+                "Tests" => rule.tests = self.tests(v),
+                _ if IGNORED_KEYS.contains(&key) => {}
+                _ => self.unknown_key(k, key, "rule", KNOWN_KEYS.iter().chain(IGNORED_KEYS)),
+            }
+        }
+
+        let first_key = entries.first().map_or(0..0, |(k, _)| k.span.clone());
+        for (name, present) in [
+            ("RuleID", rule_id.is_some() || has_key(entries, "RuleID")),
+            ("LogTypes", log_types.is_some() || has_key(entries, "LogTypes")),
+            ("Condition", condition.is_some()),
+        ] {
+            if !present {
+                self.errors.push(
+                    Diagnostic::error("E0104", format!("missing required key `{name}`"), first_key.clone())
+                        .with_label("in this rule")
+                        .with_help("every rule needs `RuleID`, `LogTypes` and `Condition`"),
+                );
+            }
+        }
+        if let Some(v) = condition {
+            if let Some(c) = self.condition(v) {
+                rule.condition = c;
+            }
+        }
+        let (id, id_span) = rule_id?;
+        rule.rule_id = id;
+        rule.log_types = log_types?;
+        Some((rule, id_span))
+    }
+
+    fn unknown_key<'a>(
+        &mut self,
+        k: &Node,
+        key: &str,
+        what: &str,
+        candidates: impl Iterator<Item = &'a &'a str>,
+    ) {
+        let mut d = Diagnostic::error("E0102", format!("unknown key `{key}`"), k.span.clone())
+            .with_label(format!("not a {what} key"));
+        let candidates: Vec<&&str> = candidates.collect();
+        let candidates = candidates.into_iter();
+        if let Some(s) = closest(key, candidates.clone().copied()) {
+            d.message = format!("unknown key `{key}`; did you mean `{s}`?");
+        } else {
+            let known: Vec<&str> = candidates.copied().collect();
+            d = d.with_help(format!("{what} keys are: {}", known.join(", ")));
+        }
+        self.errors.push(d);
+    }
+
+    fn string(&mut self, v: &Node, key: &str) -> Option<String> {
+        match (&v.kind, v.resolve()) {
+            (Kind::Scalar { .. }, Ok(Resolved::Str(s))) => Some(s),
+            _ => {
+                self.errors.push(type_error(v, key, "a string"));
+                None
+            }
+        }
+    }
+
+    /// A list of strings; with `strict`, every item must be a string, otherwise scalars are
+    /// taken as written (`3.12` stays `3.12`).
+    fn string_list(&mut self, v: &Node, key: &str, strict: bool) -> Option<Vec<String>> {
+        let Kind::Seq(items) = &v.kind else {
+            self.errors.push(type_error(v, key, "a list of strings").with_help(format!(
+                "write `{key}: [a, b]` or one `- item` per line"
+            )));
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            match (&item.kind, item.resolve()) {
+                (Kind::Scalar { .. }, Ok(Resolved::Str(s))) if !s.is_empty() => out.push(s),
+                (Kind::Scalar { value, .. }, Ok(r)) if !strict && r != Resolved::Null => {
+                    out.push(value.clone())
+                }
+                _ => self
+                    .errors
+                    .push(type_error(item, key, "a list of non-empty strings")),
+            }
+        }
+        Some(out)
+    }
+
+    fn int(&mut self, v: &Node, key: &str, min: u32) -> Option<u32> {
+        match v.resolve() {
+            Ok(Resolved::Int(i)) if v.scalar_text().is_some() => match u32::try_from(i) {
+                Ok(n) if n >= min => Some(n),
+                _ => {
+                    self.errors.push(
+                        Diagnostic::error("E0106", format!("`{key}` must be at least {min}"), v.span.clone())
+                            .with_label(format!("{i} is out of range")),
+                    );
+                    None
+                }
+            },
+            _ => {
+                self.errors.push(type_error(v, key, "a whole number"));
+                None
+            }
+        }
+    }
+
+    fn severity(&mut self, v: &Node) -> Option<Severity> {
+        let names = Severity::ALL.map(Severity::name);
+        match v.resolve() {
+            Ok(Resolved::Str(s)) => {
+                if let Some(sev) = Severity::ALL
+                    .into_iter()
+                    .find(|x| x.name().eq_ignore_ascii_case(&s))
+                {
+                    return Some(sev);
+                }
+                let mut d = Diagnostic::error("E0106", format!("unknown severity `{s}`"), v.span.clone())
+                    .with_help(format!("use one of {}", names.join(", ")));
+                if let Some(c) = closest(&s, names) {
+                    d.message = format!("unknown severity `{s}`; did you mean `{c}`?");
+                }
+                self.errors.push(d);
+            }
+            _ => self.errors.push(
+                type_error(v, "Severity", "a severity name")
+                    .with_help(format!("use one of {}", names.join(", "))),
+            ),
+        }
+        None
+    }
+
+    fn reports(&mut self, v: &Node) -> Vec<(String, Vec<String>)> {
+        let Kind::Map(entries) = &v.kind else {
+            self.errors.push(
+                type_error(v, "Reports", "a mapping of framework to ids")
+                    .with_help("e.g. `Reports: {MITRE ATT&CK: [TA0002:T1059]}`"),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, ids) in entries {
+            let Some(name) = k.scalar_text() else {
+                self.errors
+                    .push(type_error(k, "Reports", "keyed by framework names"));
+                continue;
+            };
+            let ids = match &ids.kind {
+                Kind::Scalar { value, .. } => vec![value.clone()],
+                _ => self.string_list(ids, name, false).unwrap_or_default(),
+            };
+            out.push((name.to_string(), ids));
+        }
+        out
+    }
+
+    fn output_fields(&mut self, v: &Node, key: &str) -> Vec<OutputField> {
+        let Some(list) = (match &v.kind {
+            Kind::Seq(items) => Some(items),
+            _ => None,
+        }) else {
+            self.errors.push(type_error(v, key, "a list of field paths"));
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in list {
+            let Some(text) = self.string(item, key) else {
+                continue;
+            };
+            let map = self.scalar_map(item, &text);
+            let parsed = parser::parse_path(&text).and_then(|p| lower::check_output_path(&p));
+            match parsed {
+                Ok(path) => {
+                    if out.iter().any(|o: &OutputField| o.path == path) {
+                        self.errors.push(
+                            Diagnostic::error("E0106", format!("`{text}` is listed twice"), item.span.clone())
+                                .with_label("duplicate field"),
+                        );
+                    }
+                    out.push(OutputField { text, path })
+                }
+                Err(d) => self.errors.push(d.map_span(|r| map[r.start]..map[r.end])),
+            }
+        }
+        out
+    }
+
+    fn schedule(&mut self, v: &Node) -> Option<Schedule> {
+        let Kind::Map(entries) = &v.kind else {
+            self.errors.push(
+                type_error(v, "Schedule", "a mapping")
+                    .with_help("e.g. `Schedule: {RateMinutes: 60, LookbackMinutes: 60}`"),
+            );
+            return None;
+        };
+        let errors_before = self.errors.len();
+        let mut rate = None;
+        let mut cron = None;
+        let mut lookback = None;
+        for (k, val) in entries {
+            match k.scalar_text() {
+                Some("RateMinutes") => rate = self.int(val, "RateMinutes", 1),
+                Some("LookbackMinutes") => lookback = self.int(val, "LookbackMinutes", 1),
+                Some("CronExpression") => {
+                    if let Some(c) = self.string(val, "CronExpression") {
+                        if c.split_whitespace().count() == 5 {
+                            cron = Some(c);
+                        } else {
+                            self.errors.push(
+                                Diagnostic::error("E0106", "a cron expression has five fields", val.span.clone())
+                                    .with_label(format!("{} fields", c.split_whitespace().count()))
+                                    .with_help("minute hour day-of-month month day-of-week, e.g. \"0 */6 * * *\""),
+                            );
+                        }
+                    }
+                }
+                Some(other) => self.unknown_key(k, other, "Schedule", SCHEDULE_KEYS.iter()),
+                None => self.errors.push(type_error(k, "Schedule", "keyed by names")),
+            }
+        }
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        let cadence = match (rate, cron) {
+            (Some(r), None) => Cadence::RateMinutes(r),
+            (None, Some(c)) => Cadence::Cron(c),
+            (Some(_), Some(_)) => {
+                self.errors.push(
+                    Diagnostic::error("E0106", "`RateMinutes` and `CronExpression` are both set", v.span.clone())
+                        .with_help("a schedule has one of them"),
+                );
+                return None;
+            }
+            (None, None) => {
+                self.errors.push(
+                    Diagnostic::error("E0106", "a schedule needs `RateMinutes` or `CronExpression`", v.span.clone())
+                        .with_help("e.g. `Schedule: {RateMinutes: 60, LookbackMinutes: 60}`"),
+                );
+                return None;
+            }
+        };
+        let lookback_minutes = match (&cadence, lookback) {
+            (_, Some(l)) => l,
+            (Cadence::RateMinutes(r), None) => *r,
+            (Cadence::Cron(_), None) => {
+                self.errors.push(
+                    Diagnostic::error("E0104", "`LookbackMinutes` is required with `CronExpression`", v.span.clone())
+                        .with_help("ruleqc cannot know how far back a cron schedule should look; set it explicitly"),
+                );
+                return None;
+            }
+        };
+        Some(Schedule {
+            cadence,
+            lookback_minutes,
+        })
+    }
+
+    fn tests(&mut self, v: &Node) -> Vec<RuleTest> {
+        let Kind::Seq(items) = &v.kind else {
+            self.errors.push(type_error(v, "Tests", "a list of tests"));
+            return Vec::new();
+        };
+        let mut out: Vec<RuleTest> = Vec::new();
+        for item in items {
+            let Kind::Map(entries) = &item.kind else {
+                self.errors.push(
+                    type_error(item, "a test", "a mapping")
+                        .with_help("each test has `Name`, `ExpectedResult` and `Log`"),
+                );
+                continue;
+            };
+            let (mut name, mut expected, mut log) = (None, None, None);
+            for (k, val) in entries {
+                match k.scalar_text() {
+                    Some("Name") => name = self.string(val, "Name"),
+                    Some("ExpectedResult") => match val.resolve() {
+                        Ok(Resolved::Bool(b)) if val.scalar_text().is_some() => expected = Some(b),
+                        _ => self
+                            .errors
+                            .push(type_error(val, "ExpectedResult", "`true` or `false`")),
+                    },
+                    Some("Log") => match &val.kind {
+                        Kind::Map(_) => match val.to_json() {
+                            Ok(j) => log = Some(j),
+                            Err(d) => self.errors.push(d),
+                        },
+                        _ => self.errors.push(
+                            type_error(val, "Log", "an event (a mapping or a JSON object)")
+                                .with_help("write the event as YAML keys or as `{\"key\": \"value\"}`"),
+                        ),
+                    },
+                    Some(other) if TEST_IGNORED_KEYS.contains(&other) => {}
+                    Some(other) => {
+                        self.unknown_key(k, other, "test", TEST_KEYS.iter().chain(TEST_IGNORED_KEYS))
+                    }
+                    None => self.errors.push(type_error(k, "a test", "keyed by names")),
+                }
+            }
+            let missing: Vec<String> = [
+                ("Name", name.is_some()),
+                ("ExpectedResult", expected.is_some()),
+                ("Log", log.is_some()),
+            ]
+            .into_iter()
+            .filter(|(key, ok)| !ok && !has_key(entries, key))
+            .map(|(key, _)| format!("`{key}`"))
+            .collect();
+            if !missing.is_empty() {
+                self.errors.push(
+                    Diagnostic::error(
+                        "E0104",
+                        format!("test is missing {}", missing.join(", ")),
+                        item.span.start..item.span.start,
+                    )
+                    .with_label("this test")
+                    .with_help("each test has `Name`, `ExpectedResult` and `Log`"),
+                );
+            }
+            if let (Some(name), Some(expected), Some(log)) = (name, expected, log) {
+                if out.iter().any(|t| t.name == name) {
+                    let span = entries
+                        .iter()
+                        .find(|(k, _)| k.scalar_text() == Some("Name"))
+                        .map_or(item.span.clone(), |(_, v)| v.span.clone());
+                    self.errors.push(
+                        Diagnostic::error("E0107", format!("two tests are named `{name}`"), span)
+                            .with_label("duplicate test name")
+                            .with_help("test names identify results; make them unique within the rule"),
+                    );
+                    continue;
+                }
+                out.push(RuleTest {
+                    name,
+                    expected,
+                    log,
+                    span: item.span.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Offsets in a scalar's value -> offsets in the file.
+    fn scalar_map(&self, v: &Node, value: &str) -> Vec<usize> {
+        yaml::map_scalar(value, &self.text[v.span.clone()], v.span.start)
+    }
+
+    fn condition(&mut self, v: &Node) -> Option<Condition> {
+        let text = match (&v.kind, v.resolve()) {
+            (Kind::Scalar { .. }, Ok(Resolved::Str(s))) => s,
+            _ => {
+                self.errors.push(
+                    type_error(v, "Condition", "a string")
+                        .with_help("write the condition as a block: `Condition: |` and one expression per line"),
+                );
+                return None;
+            }
+        };
+        let map = self.scalar_map(v, &text);
+        let to_file = |r: Range<usize>| {
+            let start = map[r.start.min(text.len())];
+            let end = map[r.end.min(text.len())].max(start);
+            start..end
+        };
+        if text.trim().is_empty() {
+            self.errors.push(
+                Diagnostic::error("E0201", "the condition is empty", v.span.clone())
+                    .with_help("write at least one expression, e.g. `event eq \"session.command\"`"),
+            );
+            return None;
+        }
+        let ast = match parser::parse(&text) {
+            Ok(ast) => ast,
+            Err(d) => {
+                let mut d = d.map_span(to_file);
+                if matches!(&v.kind, Kind::Scalar { style: ScalarStyle::Folded, .. }) {
+                    d = d.with_help("`>` folds the condition's lines into one; write `Condition: |` to keep one expression per line");
+                }
+                self.errors.push(d);
+                return None;
+            }
+        };
+        match lower::lower_condition(&ast) {
+            Ok(node) => Some(Condition {
+                text,
+                ast,
+                ir: normalize::normalize(node),
+            }),
+            Err(ds) => {
+                self.errors.extend(ds.into_iter().map(|d| d.map_span(to_file)));
+                None
+            }
+        }
+    }
+}
+
+fn has_key(entries: &[(Node, Node)], name: &str) -> bool {
+    entries.iter().any(|(k, _)| k.scalar_text() == Some(name))
+}
+
+fn valid_rule_id(id: &str) -> bool {
+    id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}

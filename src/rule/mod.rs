@@ -1,0 +1,8 @@
+//! Rule files (SPEC §2): YAML with positions, the `Rule` model, loading and checking.
+
+pub mod load;
+pub mod model;
+pub mod yaml;
+
+pub use load::{Loaded, SourceFile, discover, load_paths, load_str};
+pub use model::*;

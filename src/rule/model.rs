@@ -1,0 +1,108 @@
+//! A checked rule (SPEC §2), with its condition parsed, lowered and normalised.
+
+use std::ops::Range;
+
+use serde_json::Value;
+
+use crate::ir::{FieldPath, Node};
+use crate::syntax::ast::Expr;
+
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub rule_id: String,
+    /// The file the rule came from, as given on the command line (for messages).
+    pub path: String,
+    pub condition: Condition,
+    pub log_types: Vec<String>,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub runbook: Option<String>,
+    pub reference: Option<String>,
+    pub enabled: bool,
+    pub severity: Option<Severity>,
+    pub tags: Vec<String>,
+    /// Framework -> ids, in file order (e.g. `MITRE ATT&CK` -> `TA0002:T1059`).
+    pub reports: Vec<(String, Vec<String>)>,
+    pub dedup_period_minutes: u32,
+    pub threshold: u32,
+    /// `SummaryAttributes` or `OutputFields`; empty means all fields.
+    pub output_fields: Vec<OutputField>,
+    pub schedule: Schedule,
+    pub tests: Vec<RuleTest>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Condition {
+    /// The condition as written (the YAML scalar's value).
+    pub text: String,
+    pub ast: Expr,
+    /// Normalised IR.
+    pub ir: Node,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputField {
+    /// As written in the rule.
+    pub text: String,
+    pub path: FieldPath,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "Info",
+            Severity::Low => "Low",
+            Severity::Medium => "Medium",
+            Severity::High => "High",
+            Severity::Critical => "Critical",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cadence {
+    RateMinutes(u32),
+    Cron(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    pub cadence: Cadence,
+    pub lookback_minutes: u32,
+}
+
+impl Default for Schedule {
+    /// SPEC §2: rate 60, lookback = rate.
+    fn default() -> Self {
+        Schedule {
+            cadence: Cadence::RateMinutes(60),
+            lookback_minutes: 60,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RuleTest {
+    pub name: String,
+    pub expected: bool,
+    pub log: Value,
+    /// The test's entry in the rule file.
+    pub span: Range<usize>,
+}
