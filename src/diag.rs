@@ -88,7 +88,10 @@ pub enum Style {
 /// Renders one diagnostic against the file it belongs to.
 pub fn render(d: &Diagnostic, path: &str, source: &str, style: Style) -> String {
     if style == Style::Short {
-        let (line, col) = d.span.as_ref().map_or((1, 1), |s| line_col(source, s.start));
+        let (line, col) = d
+            .span
+            .as_ref()
+            .map_or((1, 1), |s| line_col(source, s.start));
         let sev = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",

@@ -16,7 +16,11 @@ fn write_ast(expr: &Expr, depth: usize, out: &mut String) {
     let at = format!("@{}..{}", expr.span.start, expr.span.end);
     match &expr.kind {
         ExprKind::And(items) | ExprKind::Or(items) => {
-            let name = if matches!(expr.kind, ExprKind::And(_)) { "And" } else { "Or" };
+            let name = if matches!(expr.kind, ExprKind::And(_)) {
+                "And"
+            } else {
+                "Or"
+            };
             let _ = writeln!(out, "{pad}{name} {at}");
             for item in items {
                 write_ast(item, depth + 1, out);
@@ -40,8 +44,16 @@ fn write_ast(expr: &Expr, depth: usize, out: &mut String) {
         }
         ExprKind::Predicate(p) => {
             let ci = if p.case_insensitive { "~" } else { "" };
-            let value = p.value.as_ref().map_or(String::new(), |v| format!(" {}", literal(&v.kind)));
-            let _ = writeln!(out, "{pad}Predicate {} {}{ci}{value} {at}", p.path.display(), p.op);
+            let value = p
+                .value
+                .as_ref()
+                .map_or(String::new(), |v| format!(" {}", literal(&v.kind)));
+            let _ = writeln!(
+                out,
+                "{pad}Predicate {} {}{ci}{value} {at}",
+                p.path.display(),
+                p.op
+            );
         }
     }
 }

@@ -24,5 +24,9 @@ pub fn run(out: &Output, paths: &[PathBuf]) -> i32 {
         if loaded.len() == 1 { "" } else { "s" },
         if errors == 1 { "" } else { "s" },
     );
-    if bad_files > 0 { EXIT_FINDINGS } else { EXIT_OK }
+    if bad_files > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
 }

@@ -8,7 +8,10 @@ use crate::rule::load_paths;
 
 pub fn run(out: &Output, file: &Path, stage: Stage) -> i32 {
     if file.is_dir() {
-        return out.fatal(&format!("{}: explain takes one rule file, not a directory", file.display()));
+        return out.fatal(&format!(
+            "{}: explain takes one rule file, not a directory",
+            file.display()
+        ));
     }
     let loaded = match load_paths(&[PathBuf::from(file)]) {
         Ok(l) => l,

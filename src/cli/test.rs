@@ -98,5 +98,9 @@ pub fn run(out: &Output, paths: &[PathBuf], filters: &[String], format: TestForm
             println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
         }
     }
-    if failed > 0 || bad_files > 0 { EXIT_FINDINGS } else { EXIT_OK }
+    if failed > 0 || bad_files > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
 }

@@ -84,9 +84,13 @@ impl Lowerer {
     fn quantifier_path(&mut self, path: &Path, depth: usize) -> Option<FieldPath> {
         if path.segments.contains(&Segment::AnyElement) {
             self.errors.push(
-                err("E0308", "a quantifier's path cannot contain `[*]`", path.span)
-                    .with_label("`[*]` here")
-                    .with_help("nest the quantifiers instead: `any a (any b (...))`"),
+                err(
+                    "E0308",
+                    "a quantifier's path cannot contain `[*]`",
+                    path.span,
+                )
+                .with_label("`[*]` here")
+                .with_help("nest the quantifiers instead: `any a (any b (...))`"),
             );
             return None;
         }
@@ -100,7 +104,12 @@ impl Lowerer {
     }
 
     /// A path without `[*]`, relative to the event or (with `@`) to the current element.
-    fn plain_path(&self, segments: &[Segment], span: Span, depth: usize) -> Result<FieldPath, Diagnostic> {
+    fn plain_path(
+        &self,
+        segments: &[Segment],
+        span: Span,
+        depth: usize,
+    ) -> Result<FieldPath, Diagnostic> {
         let mut steps = Vec::new();
         for (i, seg) in segments.iter().enumerate() {
             match seg {
@@ -112,7 +121,9 @@ impl Lowerer {
                             span,
                         )
                         .with_label("`@` is the current array element")
-                        .with_help("write the field's path, or wrap the test: `any PATH (@ eq ...)`"));
+                        .with_help(
+                            "write the field's path, or wrap the test: `any PATH (@ eq ...)`",
+                        ));
                     }
                 }
                 Segment::Element => unreachable!("grammar puts `@` first"),
@@ -134,9 +145,13 @@ impl Lowerer {
             .map(|(i, _)| i)
             .collect();
         if stars.len() > 1 {
-            return Err(err("E0308", "a path may contain at most one `[*]`", p.path.span)
-                .with_label("more than one `[*]`")
-                .with_help("nest quantifiers to look inside inner arrays: `any a (b[*] eq ...)`"));
+            return Err(
+                err("E0308", "a path may contain at most one `[*]`", p.path.span)
+                    .with_label("more than one `[*]`")
+                    .with_help(
+                        "nest quantifiers to look inside inner arrays: `any a (b[*] eq ...)`",
+                    ),
+            );
         }
         let (test, negated) = self.test(p)?;
         let leaf = |path: FieldPath| Leaf {
@@ -147,7 +162,11 @@ impl Lowerer {
             span,
         };
         match stars.first() {
-            None => Ok(Node::Leaf(leaf(self.plain_path(&p.path.segments, p.path.span, depth)?))),
+            None => Ok(Node::Leaf(leaf(self.plain_path(
+                &p.path.segments,
+                p.path.span,
+                depth,
+            )?))),
             Some(&star) => {
                 let array = self.plain_path(&p.path.segments[..star], p.path.span, depth)?;
                 let rest = self.plain_path(&p.path.segments[star + 1..], p.path.span, depth + 1)?;
@@ -165,7 +184,14 @@ impl Lowerer {
         let op = p.op;
         let ci_ok = matches!(
             op,
-            Eq | Ne | In | NotIn | Contains | NotContains | StartsWith | NotStartsWith | EndsWith
+            Eq | Ne
+                | In
+                | NotIn
+                | Contains
+                | NotContains
+                | StartsWith
+                | NotStartsWith
+                | EndsWith
                 | NotEndsWith
         );
         if p.case_insensitive && !ci_ok {
@@ -184,7 +210,12 @@ impl Lowerer {
         }
         let negated = matches!(
             op,
-            Ne | NotIn | NotContains | NotStartsWith | NotEndsWith | NotMatches | IsNotNull
+            Ne | NotIn
+                | NotContains
+                | NotStartsWith
+                | NotEndsWith
+                | NotMatches
+                | IsNotNull
                 | IsNotEmpty
         );
         if !op.takes_value() {
@@ -208,12 +239,14 @@ impl Lowerer {
                 Ne => ("is_not_null", "`is_not_null`"),
                 _ => ("is_null", "`is_null`"),
             };
-            return Err(err("E0303", "`null` is not a value to compare with", value.span)
-                .with_label("reserved word")
-                .with_help(format!(
-                    "write `{} {hint}` ({repl} is true when the field is missing or null)",
-                    p.path.display()
-                )));
+            return Err(
+                err("E0303", "`null` is not a value to compare with", value.span)
+                    .with_label("reserved word")
+                    .with_help(format!(
+                        "write `{} {hint}` ({repl} is true when the field is missing or null)",
+                        p.path.display()
+                    )),
+            );
         }
         let test = match op {
             Eq | Ne => Test::Eq(self.scalar(op, value, p.case_insensitive)?),
@@ -234,8 +267,15 @@ impl Lowerer {
                 let mut scalars = Vec::with_capacity(items.len());
                 for item in items {
                     if item.kind.type_name() != first {
-                        return Err(err("E0305", "a list's values must all have one type", item.span)
-                            .with_label(format!("{}, but the list starts with {first}", item.kind.type_name())));
+                        return Err(err(
+                            "E0305",
+                            "a list's values must all have one type",
+                            item.span,
+                        )
+                        .with_label(format!(
+                            "{}, but the list starts with {first}",
+                            item.kind.type_name()
+                        )));
                     }
                     scalars.push(self.scalar(op, item, p.case_insensitive)?);
                 }
@@ -273,23 +313,31 @@ impl Lowerer {
             LiteralKind::Number(n) => Scalar::Num(n.clone()),
             LiteralKind::Bool(b) => Scalar::Bool(*b),
             LiteralKind::Null => {
-                return Err(err("E0303", "`null` is not a value to compare with", lit.span)
-                    .with_label("reserved word")
-                    .with_help("test for null with `is_null` / `is_not_null`"));
+                return Err(
+                    err("E0303", "`null` is not a value to compare with", lit.span)
+                        .with_label("reserved word")
+                        .with_help("test for null with `is_null` / `is_not_null`"),
+                );
             }
             LiteralKind::List(_) => {
-                return Err(err("E0304", format!("`{op}` compares with one value"), lit.span)
-                    .with_label("found a list")
-                    .with_help(format!(
-                        "use `{}` to compare with each value of a list",
-                        if op == Operator::Ne { "not_in" } else { "in" }
-                    )));
+                return Err(
+                    err("E0304", format!("`{op}` compares with one value"), lit.span)
+                        .with_label("found a list")
+                        .with_help(format!(
+                            "use `{}` to compare with each value of a list",
+                            if op == Operator::Ne { "not_in" } else { "in" }
+                        )),
+                );
             }
         };
         if ci && !matches!(s, Scalar::Str(_)) {
-            return Err(err("E0306", "`~` compares strings case-insensitively", lit.span)
-                .with_label(format!("found {}", lit.kind.type_name()))
-                .with_help(format!("drop the `~`: `{op}` on numbers and booleans has no case")));
+            return Err(
+                err("E0306", "`~` compares strings case-insensitively", lit.span)
+                    .with_label(format!("found {}", lit.kind.type_name()))
+                    .with_help(format!(
+                        "drop the `~`: `{op}` on numbers and booleans has no case"
+                    )),
+            );
         }
         Ok(s)
     }
@@ -313,9 +361,13 @@ impl Lowerer {
 /// PCRE and Java reject (class set operations, `\<`/`\>`/`\b{..}` word assertions, the `R` flag).
 pub fn check_regex(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
     let not_portable = |what: &str, help: &str| {
-        err("E0307", format!("regex uses {what}, which not every target supports"), span)
-            .with_label("not portable")
-            .with_help(help.to_string())
+        err(
+            "E0307",
+            format!("regex uses {what}, which not every target supports"),
+            span,
+        )
+        .with_label("not portable")
+        .with_help(help.to_string())
     };
     let parsed = ast::parse::ParserBuilder::new()
         .nest_limit(100)
@@ -329,10 +381,9 @@ pub fn check_regex(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
                     "look-around",
                     "SPEC regexes have no look-ahead or look-behind; split the test into several predicates",
                 ),
-                ast::ErrorKind::UnsupportedBackreference => not_portable(
-                    "a back-reference",
-                    "SPEC regexes have no back-references",
-                ),
+                ast::ErrorKind::UnsupportedBackreference => {
+                    not_portable("a back-reference", "SPEC regexes have no back-references")
+                }
                 kind => err("E0307", "invalid regex", span).with_label(kind.to_string()),
             });
         }
@@ -382,14 +433,19 @@ impl Visitor for PortableCheck {
             },
             Ast::Flags(f) if has_crlf(&f.flags) => Err("the `R` (CRLF) flag"),
             Ast::Group(g) => match &g.kind {
-                ast::GroupKind::NonCapturing(flags) if has_crlf(flags) => Err("the `R` (CRLF) flag"),
+                ast::GroupKind::NonCapturing(flags) if has_crlf(flags) => {
+                    Err("the `R` (CRLF) flag")
+                }
                 _ => Ok(()),
             },
             _ => Ok(()),
         }
     }
 
-    fn visit_class_set_binary_op_pre(&mut self, op: &ast::ClassSetBinaryOp) -> Result<(), &'static str> {
+    fn visit_class_set_binary_op_pre(
+        &mut self,
+        op: &ast::ClassSetBinaryOp,
+    ) -> Result<(), &'static str> {
         Err(match op.kind {
             ClassSetBinaryOpKind::Intersection => "class intersection (`&&`)",
             ClassSetBinaryOpKind::Difference => "class difference (`--`)",

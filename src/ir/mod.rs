@@ -24,9 +24,15 @@ pub enum Node {
     Leaf(Leaf),
     /// True when the value at `path` is an array and some element satisfies `body`
     /// (evaluated with the element as its root).
-    Any { path: FieldPath, body: Box<Node> },
+    Any {
+        path: FieldPath,
+        body: Box<Node>,
+    },
     /// True when the value at `path` is not an array, or every element satisfies `body`.
-    All { path: FieldPath, body: Box<Node> },
+    All {
+        path: FieldPath,
+        body: Box<Node>,
+    },
 }
 
 /// A path relative to the event (or to the current element inside a quantifier). Never
@@ -197,7 +203,11 @@ impl Node {
         let pad = "  ".repeat(depth);
         match self {
             Node::And(items) | Node::Or(items) => {
-                let name = if matches!(self, Node::And(_)) { "and" } else { "or" };
+                let name = if matches!(self, Node::And(_)) {
+                    "and"
+                } else {
+                    "or"
+                };
                 let _ = writeln!(out, "{pad}{name}");
                 for item in items {
                     item.write_tree(out, depth + 1);
@@ -211,7 +221,11 @@ impl Node {
                 let _ = writeln!(out, "{pad}{leaf}");
             }
             Node::Any { path, body } | Node::All { path, body } => {
-                let name = if matches!(self, Node::Any { .. }) { "any" } else { "all" };
+                let name = if matches!(self, Node::Any { .. }) {
+                    "any"
+                } else {
+                    "all"
+                };
                 let _ = writeln!(out, "{pad}{name} {}", path.display());
                 body.write_tree(out, depth + 1);
             }

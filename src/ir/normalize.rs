@@ -48,7 +48,11 @@ fn combine(items: Vec<Node>, negate: bool, as_and: bool) -> Node {
     if out.len() == 1 {
         return out.pop().expect("one item");
     }
-    if as_and { Node::And(out) } else { Node::Or(out) }
+    if as_and {
+        Node::And(out)
+    } else {
+        Node::Or(out)
+    }
 }
 
 #[cfg(test)]
@@ -79,8 +83,14 @@ mod tests {
             ir("not any xs (@ eq 1)"),
             "all xs\n  not @ eq 1  [true when missing]\n"
         );
-        assert_eq!(ir("not all xs (@ gt 1)"), "any xs\n  not @ gt 1  [true when missing]\n");
-        assert_eq!(ir("not (xs[*] eq 1)"), "all xs\n  not @ eq 1  [true when missing]\n");
+        assert_eq!(
+            ir("not all xs (@ gt 1)"),
+            "any xs\n  not @ gt 1  [true when missing]\n"
+        );
+        assert_eq!(
+            ir("not (xs[*] eq 1)"),
+            "all xs\n  not @ eq 1  [true when missing]\n"
+        );
     }
 
     #[test]

@@ -86,7 +86,10 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             let before = out.len();
             walk(p, &mut out).map_err(|e| format!("{}: {e}", p.display()))?;
             if out.len() == before {
-                return Err(format!("{}: no rule files (*.yml, *.yaml) found", p.display()));
+                return Err(format!(
+                    "{}: no rule files (*.yml, *.yaml) found",
+                    p.display()
+                ));
             }
         } else {
             out.push(p.clone());
@@ -105,10 +108,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let ft = e.file_type()?;
         if ft.is_dir() {
             walk(&path, out)?;
-        } else if path
-            .extension()
-            .is_some_and(|x| x == "yml" || x == "yaml")
-        {
+        } else if path.extension().is_some_and(|x| x == "yml" || x == "yaml") {
             out.push(path);
         }
     }
@@ -157,7 +157,9 @@ fn check_unique_ids(loaded: &mut [Loaded]) {
                 let span = l.rule_id_span.clone().unwrap_or(0..0);
                 let d = Diagnostic::error("E0108", format!("duplicate RuleID `{id}`"), span)
                     .with_label("already used")
-                    .with_help(format!("`{id}` is also the RuleID of {first}; RuleIDs must be unique"));
+                    .with_help(format!(
+                        "`{id}` is also the RuleID of {first}; RuleIDs must be unique"
+                    ));
                 l.result = Err(vec![d]);
             }
             None => {
@@ -224,9 +226,13 @@ impl Cx<'_> {
         };
         let Kind::Map(entries) = &root.kind else {
             self.errors.push(
-                Diagnostic::error("E0105", "a rule file must be a mapping of keys", root.span.clone())
-                    .with_label(format!("found {}", root.kind_name()))
-                    .with_help("start with `RuleID: ...`"),
+                Diagnostic::error(
+                    "E0105",
+                    "a rule file must be a mapping of keys",
+                    root.span.clone(),
+                )
+                .with_label(format!("found {}", root.kind_name()))
+                .with_help("start with `RuleID: ...`"),
             );
             return None;
         };
@@ -290,8 +296,12 @@ impl Cx<'_> {
                     if let Some(list) = self.string_list(v, key, true) {
                         if list.is_empty() {
                             self.errors.push(
-                                Diagnostic::error("E0106", "`LogTypes` needs at least one log type", v.span.clone())
-                                    .with_help("e.g. `LogTypes: [AWS.CloudTrail]`"),
+                                Diagnostic::error(
+                                    "E0106",
+                                    "`LogTypes` needs at least one log type",
+                                    v.span.clone(),
+                                )
+                                .with_help("e.g. `LogTypes: [AWS.CloudTrail]`"),
                             );
                         } else {
                             log_types = Some(list);
@@ -322,8 +332,14 @@ impl Cx<'_> {
                 "SummaryAttributes" | "OutputFields" => {
                     if let Some(other) = output_key {
                         self.errors.push(
-                            Diagnostic::error("E0106", format!("`{key}` and `{other}` are both set"), k.span.clone())
-                                .with_help("they mean the same (the fields the query returns): keep one"),
+                            Diagnostic::error(
+                                "E0106",
+                                format!("`{key}` and `{other}` are both set"),
+                                k.span.clone(),
+                            )
+                            .with_help(
+                                "they mean the same (the fields the query returns): keep one",
+                            ),
                         );
                     }
                     output_key = Some(key);
@@ -343,21 +359,26 @@ impl Cx<'_> {
         let first_key = entries.first().map_or(0..0, |(k, _)| k.span.clone());
         for (name, present) in [
             ("RuleID", rule_id.is_some() || has_key(entries, "RuleID")),
-            ("LogTypes", log_types.is_some() || has_key(entries, "LogTypes")),
+            (
+                "LogTypes",
+                log_types.is_some() || has_key(entries, "LogTypes"),
+            ),
             ("Condition", condition.is_some()),
         ] {
             if !present {
                 self.errors.push(
-                    Diagnostic::error("E0104", format!("missing required key `{name}`"), first_key.clone())
-                        .with_label("in this rule")
-                        .with_help("every rule needs `RuleID`, `LogTypes` and `Condition`"),
+                    Diagnostic::error(
+                        "E0104",
+                        format!("missing required key `{name}`"),
+                        first_key.clone(),
+                    )
+                    .with_label("in this rule")
+                    .with_help("every rule needs `RuleID`, `LogTypes` and `Condition`"),
                 );
             }
         }
-        if let Some(v) = condition {
-            if let Some(c) = self.condition(v) {
-                rule.condition = c;
-            }
+        if let Some(c) = condition.and_then(|v| self.condition(v)) {
+            rule.condition = c;
         }
         let (id, id_span) = rule_id?;
         rule.rule_id = id;
@@ -399,9 +420,10 @@ impl Cx<'_> {
     /// taken as written (`3.12` stays `3.12`).
     fn string_list(&mut self, v: &Node, key: &str, strict: bool) -> Option<Vec<String>> {
         let Kind::Seq(items) = &v.kind else {
-            self.errors.push(type_error(v, key, "a list of strings").with_help(format!(
-                "write `{key}: [a, b]` or one `- item` per line"
-            )));
+            self.errors.push(
+                type_error(v, key, "a list of strings")
+                    .with_help(format!("write `{key}: [a, b]` or one `- item` per line")),
+            );
             return None;
         };
         let mut out = Vec::with_capacity(items.len());
@@ -425,8 +447,12 @@ impl Cx<'_> {
                 Ok(n) if n >= min => Some(n),
                 _ => {
                     self.errors.push(
-                        Diagnostic::error("E0106", format!("`{key}` must be at least {min}"), v.span.clone())
-                            .with_label(format!("{i} is out of range")),
+                        Diagnostic::error(
+                            "E0106",
+                            format!("`{key}` must be at least {min}"),
+                            v.span.clone(),
+                        )
+                        .with_label(format!("{i} is out of range")),
                     );
                     None
                 }
@@ -448,8 +474,9 @@ impl Cx<'_> {
                 {
                     return Some(sev);
                 }
-                let mut d = Diagnostic::error("E0106", format!("unknown severity `{s}`"), v.span.clone())
-                    .with_help(format!("use one of {}", names.join(", ")));
+                let mut d =
+                    Diagnostic::error("E0106", format!("unknown severity `{s}`"), v.span.clone())
+                        .with_help(format!("use one of {}", names.join(", ")));
                 if let Some(c) = closest(&s, names) {
                     d.message = format!("unknown severity `{s}`; did you mean `{c}`?");
                 }
@@ -492,7 +519,8 @@ impl Cx<'_> {
             Kind::Seq(items) => Some(items),
             _ => None,
         }) else {
-            self.errors.push(type_error(v, key, "a list of field paths"));
+            self.errors
+                .push(type_error(v, key, "a list of field paths"));
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -506,8 +534,12 @@ impl Cx<'_> {
                 Ok(path) => {
                     if out.iter().any(|o: &OutputField| o.path == path) {
                         self.errors.push(
-                            Diagnostic::error("E0106", format!("`{text}` is listed twice"), item.span.clone())
-                                .with_label("duplicate field"),
+                            Diagnostic::error(
+                                "E0106",
+                                format!("`{text}` is listed twice"),
+                                item.span.clone(),
+                            )
+                            .with_label("duplicate field"),
                         );
                     }
                     out.push(OutputField { text, path })
@@ -526,7 +558,6 @@ impl Cx<'_> {
             );
             return None;
         };
-        let errors_before = self.errors.len();
         let mut rate = None;
         let mut cron = None;
         let mut lookback = None;
@@ -548,26 +579,38 @@ impl Cx<'_> {
                     }
                 }
                 Some(other) => self.unknown_key(k, other, "Schedule", SCHEDULE_KEYS.iter()),
-                None => self.errors.push(type_error(k, "Schedule", "keyed by names")),
+                None => self
+                    .errors
+                    .push(type_error(k, "Schedule", "keyed by names")),
             }
         }
-        if self.errors.len() > errors_before {
-            return None;
-        }
+        let has = |name: &str| has_key(entries, name);
         let cadence = match (rate, cron) {
+            // A value that was reported as invalid: nothing more to say about the cadence.
+            (None, None) if has("RateMinutes") || has("CronExpression") => {
+                if has("RateMinutes") && has("CronExpression") {
+                    self.errors.push(Self::rate_and_cron(v));
+                }
+                return None;
+            }
+            (Some(_), None) | (None, Some(_)) if has("RateMinutes") && has("CronExpression") => {
+                self.errors.push(Self::rate_and_cron(v));
+                return None;
+            }
             (Some(r), None) => Cadence::RateMinutes(r),
             (None, Some(c)) => Cadence::Cron(c),
             (Some(_), Some(_)) => {
-                self.errors.push(
-                    Diagnostic::error("E0106", "`RateMinutes` and `CronExpression` are both set", v.span.clone())
-                        .with_help("a schedule has one of them"),
-                );
+                self.errors.push(Self::rate_and_cron(v));
                 return None;
             }
             (None, None) => {
                 self.errors.push(
-                    Diagnostic::error("E0106", "a schedule needs `RateMinutes` or `CronExpression`", v.span.clone())
-                        .with_help("e.g. `Schedule: {RateMinutes: 60, LookbackMinutes: 60}`"),
+                    Diagnostic::error(
+                        "E0106",
+                        "a schedule needs `RateMinutes` or `CronExpression`",
+                        v.span.clone(),
+                    )
+                    .with_help("e.g. `Schedule: {RateMinutes: 60, LookbackMinutes: 60}`"),
                 );
                 return None;
             }
@@ -587,6 +630,15 @@ impl Cx<'_> {
             cadence,
             lookback_minutes,
         })
+    }
+
+    fn rate_and_cron(v: &Node) -> Diagnostic {
+        Diagnostic::error(
+            "E0106",
+            "`RateMinutes` and `CronExpression` are both set",
+            v.span.clone(),
+        )
+        .with_help("a schedule has one of them")
     }
 
     fn tests(&mut self, v: &Node) -> Vec<RuleTest> {
@@ -609,9 +661,10 @@ impl Cx<'_> {
                     Some("Name") => name = self.string(val, "Name"),
                     Some("ExpectedResult") => match val.resolve() {
                         Ok(Resolved::Bool(b)) if val.scalar_text().is_some() => expected = Some(b),
-                        _ => self
-                            .errors
-                            .push(type_error(val, "ExpectedResult", "`true` or `false`")),
+                        _ => {
+                            self.errors
+                                .push(type_error(val, "ExpectedResult", "`true` or `false`"))
+                        }
                     },
                     Some("Log") => match &val.kind {
                         Kind::Map(_) => match val.to_json() {
@@ -620,13 +673,18 @@ impl Cx<'_> {
                         },
                         _ => self.errors.push(
                             type_error(val, "Log", "an event (a mapping or a JSON object)")
-                                .with_help("write the event as YAML keys or as `{\"key\": \"value\"}`"),
+                                .with_help(
+                                    "write the event as YAML keys or as `{\"key\": \"value\"}`",
+                                ),
                         ),
                     },
                     Some(other) if TEST_IGNORED_KEYS.contains(&other) => {}
-                    Some(other) => {
-                        self.unknown_key(k, other, "test", TEST_KEYS.iter().chain(TEST_IGNORED_KEYS))
-                    }
+                    Some(other) => self.unknown_key(
+                        k,
+                        other,
+                        "test",
+                        TEST_KEYS.iter().chain(TEST_IGNORED_KEYS),
+                    ),
                     None => self.errors.push(type_error(k, "a test", "keyed by names")),
                 }
             }
@@ -659,7 +717,9 @@ impl Cx<'_> {
                     self.errors.push(
                         Diagnostic::error("E0107", format!("two tests are named `{name}`"), span)
                             .with_label("duplicate test name")
-                            .with_help("test names identify results; make them unique within the rule"),
+                            .with_help(
+                                "test names identify results; make them unique within the rule",
+                            ),
                     );
                     continue;
                 }
@@ -683,10 +743,10 @@ impl Cx<'_> {
         let text = match (&v.kind, v.resolve()) {
             (Kind::Scalar { .. }, Ok(Resolved::Str(s))) => s,
             _ => {
-                self.errors.push(
-                    type_error(v, "Condition", "a string")
-                        .with_help("write the condition as a block: `Condition: |` and one expression per line"),
-                );
+                self.errors
+                    .push(type_error(v, "Condition", "a string").with_help(
+                    "write the condition as a block: `Condition: |` and one expression per line",
+                ));
                 return None;
             }
         };
@@ -698,8 +758,9 @@ impl Cx<'_> {
         };
         if text.trim().is_empty() {
             self.errors.push(
-                Diagnostic::error("E0201", "the condition is empty", v.span.clone())
-                    .with_help("write at least one expression, e.g. `event eq \"session.command\"`"),
+                Diagnostic::error("E0201", "the condition is empty", v.span.clone()).with_help(
+                    "write at least one expression, e.g. `event eq \"session.command\"`",
+                ),
             );
             return None;
         }
@@ -707,7 +768,13 @@ impl Cx<'_> {
             Ok(ast) => ast,
             Err(d) => {
                 let mut d = d.map_span(to_file);
-                if matches!(&v.kind, Kind::Scalar { style: ScalarStyle::Folded, .. }) {
+                if matches!(
+                    &v.kind,
+                    Kind::Scalar {
+                        style: ScalarStyle::Folded,
+                        ..
+                    }
+                ) {
                     d = d.with_help("`>` folds the condition's lines into one; write `Condition: |` to keep one expression per line");
                 }
                 self.errors.push(d);
@@ -721,7 +788,8 @@ impl Cx<'_> {
                 ir: normalize::normalize(node),
             }),
             Err(ds) => {
-                self.errors.extend(ds.into_iter().map(|d| d.map_span(to_file)));
+                self.errors
+                    .extend(ds.into_iter().map(|d| d.map_span(to_file)));
                 None
             }
         }

@@ -78,7 +78,9 @@ impl Node {
             "" | "~" | "null" | "Null" | "NULL" => Resolved::Null,
             "true" | "True" | "TRUE" => Resolved::Bool(true),
             "false" | "False" | "FALSE" => Resolved::Bool(false),
-            ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => Resolved::Float(f64::INFINITY),
+            ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+                Resolved::Float(f64::INFINITY)
+            }
             "-.inf" | "-.Inf" | "-.INF" => Resolved::Float(f64::NEG_INFINITY),
             ".nan" | ".NaN" | ".NAN" => Resolved::Float(f64::NAN),
             _ => {
@@ -257,7 +259,10 @@ impl<'a> CharIndex<'a> {
     }
 
     fn range(&self, span: &Span) -> Range<usize> {
-        self.byte(span.start.index())..self.byte(span.end.index()).max(self.byte(span.start.index()))
+        self.byte(span.start.index())
+            ..self
+                .byte(span.end.index())
+                .max(self.byte(span.start.index()))
     }
 }
 
@@ -360,7 +365,11 @@ pub fn parse(text: &str) -> Result<Option<Node>, Diagnostic> {
                     (n, 0)
                 }
                 None => {
-                    return Err(Diagnostic::error("E0101", "alias to an unknown anchor", range));
+                    return Err(Diagnostic::error(
+                        "E0101",
+                        "alias to an unknown anchor",
+                        range,
+                    ));
                 }
             },
         };
@@ -461,9 +470,12 @@ mod tests {
 
     #[test]
     fn core_schema() {
-        let n = root("a: [1, -2, 0x1F, 1.5, 1e3, true, False, ~, null, '5', \"x\", 0o17, 1_000, .inf]");
+        let n =
+            root("a: [1, -2, 0x1F, 1.5, 1e3, true, False, ~, null, '5', \"x\", 0o17, 1_000, .inf]");
         let Kind::Map(e) = &n.kind else { panic!() };
-        let Kind::Seq(items) = &e[0].1.kind else { panic!() };
+        let Kind::Seq(items) = &e[0].1.kind else {
+            panic!()
+        };
         let r: Vec<Resolved> = items.iter().map(|i| i.resolve().unwrap()).collect();
         assert_eq!(r[0], Resolved::Int(1));
         assert_eq!(r[1], Resolved::Int(-2));
@@ -492,7 +504,10 @@ mod tests {
     fn json_flow_with_trailing_comma() {
         let n = root("Log:\n  {\n    \"a\": [],\n    \"b\": 5,\n  }\n");
         let Kind::Map(e) = &n.kind else { panic!() };
-        assert_eq!(e[0].1.to_json().unwrap(), serde_json::json!({"a": [], "b": 5}));
+        assert_eq!(
+            e[0].1.to_json().unwrap(),
+            serde_json::json!({"a": [], "b": 5})
+        );
     }
 
     #[test]

@@ -230,7 +230,10 @@ pub struct Literal {
 #[derive(Clone, Debug, PartialEq)]
 pub enum LiteralKind {
     /// A `"..."` string (escapes decoded) or `r"..."` raw string.
-    String { value: String, raw: bool },
+    String {
+        value: String,
+        raw: bool,
+    },
     Number(serde_json::Number),
     Bool(bool),
     /// The reserved word `null`: always an error once checked, kept so the error can point at it.

@@ -36,8 +36,8 @@ fn set_limits() {
 pub fn parse(text: &str) -> Result<Expr, Diagnostic> {
     set_limits();
     let prepared = prepare(text)?;
-    let mut pairs =
-        ConditionParser::parse(Rule::condition, &prepared).map_err(|e| syntax_error(&prepared, e))?;
+    let mut pairs = ConditionParser::parse(Rule::condition, &prepared)
+        .map_err(|e| syntax_error(&prepared, e))?;
     let condition = pairs.next().expect("condition rule");
     let span = span_of(&condition);
     let mut lines = Vec::new();
@@ -187,11 +187,7 @@ fn build_path(pair: Pair<'_, Rule>) -> Result<Path, Diagnostic> {
                 let s = p.as_str();
                 let n = s[1..s.len() - 1].parse::<u64>().map_err(|_| {
                     let sp = span_of(&p);
-                    Diagnostic::error(
-                        "E0205",
-                        "array index is too large",
-                        sp.start..sp.end,
-                    )
+                    Diagnostic::error("E0205", "array index is too large", sp.start..sp.end)
                 })?;
                 Segment::Index(n)
             }
@@ -270,7 +266,10 @@ fn prepare(text: &str) -> Result<String, Diagnostic> {
             b'"' => i = skip_quoted(&b, i + 1, b'"', true).0,
             b'`' => i = skip_quoted(&b, i + 1, b'`', false).0,
             b'#' => {
-                while i < b.len() && b[i] != b'\n' && !(b[i] == b'\r' && b.get(i + 1) == Some(&b'\n')) {
+                while i < b.len()
+                    && b[i] != b'\n'
+                    && !(b[i] == b'\r' && b.get(i + 1) == Some(&b'\n'))
+                {
                     b[i] = b' ';
                     i += 1;
                 }
@@ -435,14 +434,22 @@ fn syntax_error(text: &str, err: pest::error::Error<Rule>) -> Diagnostic {
     let mut expected: Vec<&str> = Vec::new();
     if let ErrorVariant::ParsingError { positives, .. } = &err.variant {
         for r in positives {
-            if let Some(d) = describe(*r) {
-                if !expected.contains(&d) {
-                    expected.push(d);
-                }
+            if let Some(d) = describe(*r)
+                && !expected.contains(&d)
+            {
+                expected.push(d);
             }
         }
     } else if let ErrorVariant::CustomError { message } = &err.variant {
-        return Diagnostic::error("E0201", format!("cannot parse the condition: {message}"), pos..end);
+        return Diagnostic::error(
+            "E0201",
+            format!("cannot parse the condition: {message}"),
+            pos..end,
+        );
+    }
+    // Where an operand may start, `not`, `any`/`all`, `(` and a path are all "a condition".
+    if expected.iter().any(|e| e.starts_with("a condition")) {
+        expected.retain(|e| !matches!(*e, "`not`" | "`any` or `all`" | "a field path"));
     }
     // After a complete predicate, pest offers the continuations; say them in one phrase.
     if expected.contains(&"`and`") && expected.contains(&"`or`") {
@@ -463,18 +470,43 @@ fn syntax_error(text: &str, err: pest::error::Error<Rule>) -> Diagnostic {
         + here
             .find(|c: char| !(c.is_alphanumeric() || "_@$-~".contains(c)))
             .unwrap_or(here.len());
-    let end = if word_end > pos { word_end } else { end };
+    let end = if word_end > pos {
+        word_end
+    } else if here.starts_with('"') {
+        pos + skip_quoted(here.as_bytes(), 1, b'"', true).0
+    } else {
+        end
+    };
     let mut d = Diagnostic::error("E0201", message, pos..end);
-    if here.trim_start().starts_with(|c: char| c.is_alphabetic()) && expected.iter().any(|e| e.starts_with("an operator")) {
+    if here.trim_start().starts_with(|c: char| c.is_alphabetic())
+        && expected.iter().any(|e| e.starts_with("an operator"))
+    {
         let word: String = here
             .trim_start()
             .chars()
             .take_while(|c| c.is_alphanumeric() || *c == '_')
             .collect();
         let ops = [
-            "eq", "ne", "in", "not_in", "contains", "not_contains", "starts_with",
-            "not_starts_with", "ends_with", "not_ends_with", "matches", "not_matches", "gt", "ge",
-            "lt", "le", "is_null", "is_not_null", "is_empty", "is_not_empty",
+            "eq",
+            "ne",
+            "in",
+            "not_in",
+            "contains",
+            "not_contains",
+            "starts_with",
+            "not_starts_with",
+            "ends_with",
+            "not_ends_with",
+            "matches",
+            "not_matches",
+            "gt",
+            "ge",
+            "lt",
+            "le",
+            "is_null",
+            "is_not_null",
+            "is_empty",
+            "is_not_empty",
         ];
         if let Some(s) = crate::diag::closest(&word, ops) {
             d = d.with_help(format!("did you mean `{s}`?"));
@@ -495,16 +527,37 @@ fn unterminated_string(text: &str, pos: usize) -> Option<Diagnostic> {
     while i < b.len() {
         match b[i] {
             b'#' => return None,
-            b'`' => i = skip_quoted(b, i + 1, b'`', false).0,
+            b'`' => {
+                let (end, closed) = skip_quoted(b, i + 1, b'`', false);
+                if !closed {
+                    let start = line_start + i;
+                    return Some(
+                        Diagnostic::error(
+                            "E0202",
+                            "unterminated backtick segment",
+                            start..line_start + b.len(),
+                        )
+                        .with_label("this segment has no closing backtick on its line")
+                        .with_help(
+                            "close the field name with `; a backtick inside it is doubled: ``",
+                        ),
+                    );
+                }
+                i = end;
+            }
             b'"' => {
                 let raw = i > 0 && b[i - 1] == b'r';
                 let (end, closed) = skip_quoted(b, i + 1, b'"', !raw);
                 if !closed {
                     let start = line_start + i - usize::from(raw);
                     return Some(
-                        Diagnostic::error("E0202", "unterminated string", start..line_start + b.len())
-                            .with_label("this string has no closing `\"` on its line")
-                            .with_help("close the string; a newline inside a string is written \\n"),
+                        Diagnostic::error(
+                            "E0202",
+                            "unterminated string",
+                            start..line_start + b.len(),
+                        )
+                        .with_label("this string has no closing `\"` on its line")
+                        .with_help("close the string; a newline inside a string is written \\n"),
                     );
                 }
                 i = end;
