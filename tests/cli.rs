@@ -1,0 +1,296 @@
+//! The built `ruleqc` binary: exit codes, stdout and stderr, on `rules/` and on bad input.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn ruleqc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ruleqc"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run ruleqc")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
+}
+
+/// A fresh directory for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ruleqc-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+const GOOD: &str = r#"RuleID: Test.Good
+LogTypes: [Test.Events]
+Condition: |
+  action eq "delete"
+Tests:
+  - Name: match
+    ExpectedResult: true
+    Log: {action: delete}
+  - Name: no match
+    ExpectedResult: false
+    Log: {action: create}
+"#;
+
+#[test]
+fn check_rules_directory_is_clean() {
+    let o = ruleqc(&["check", "rules"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("with errors (0 errors)"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn test_rules_directory_passes() {
+    let o = ruleqc(&["test", "rules"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    let last = out.lines().last().expect("summary");
+    let (passed, failed) = last
+        .split_once(" passed, ")
+        .map(|(p, f)| {
+            (
+                p.parse::<usize>().unwrap(),
+                f.trim_end_matches(" failed").parse::<usize>().unwrap(),
+            )
+        })
+        .expect("`N passed, M failed`");
+    assert_eq!(failed, 0);
+    assert!(passed >= 60, "{passed} tests");
+
+    let o = ruleqc(&["test", "--format", "json", "rules"]);
+    assert_eq!(o.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let rules = doc["rules"].as_array().unwrap();
+    assert!(rules.len() >= 25, "{} rules", rules.len());
+    let ids: std::collections::BTreeSet<&str> = rules
+        .iter()
+        .map(|r| r["rule_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), rules.len(), "RuleIDs are unique");
+    for r in rules {
+        let tests = r["tests"].as_array().unwrap();
+        let expect = |v: bool| tests.iter().any(|t| t["expected"] == v);
+        assert!(
+            expect(true) && expect(false),
+            "{} needs a true and a false test",
+            r["rule_id"]
+        );
+        for t in tests {
+            assert_eq!(
+                t["verdicts"]["reference"], t["expected"],
+                "{}",
+                r["rule_id"]
+            );
+        }
+    }
+    assert_eq!(doc["summary"]["passed"].as_u64(), Some(passed as u64));
+}
+
+#[test]
+fn seed_rule_ignores_commands_without_arguments() {
+    let o = ruleqc(&[
+        "test",
+        "--format",
+        "json",
+        "--rule",
+        "Teleport.SuspiciousCommands",
+        "rules",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let rules = doc["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 1, "the filter keeps one rule");
+    let tests = rules[0]["tests"].as_array().unwrap();
+    let no_args = tests
+        .iter()
+        .find(|t| t["name"] == "Netcat without arguments")
+        .expect("the argv: [] test");
+    assert_eq!(no_args["verdicts"]["reference"], false);
+    let with_args = tests
+        .iter()
+        .find(|t| t["name"] == "Netcat command")
+        .expect("seed test");
+    assert_eq!(with_args["verdicts"]["reference"], true);
+}
+
+#[test]
+fn failing_tests_are_reported_with_exit_1() {
+    let dir = scratch("failing");
+    let wrong = GOOD.replace("ExpectedResult: false", "ExpectedResult: true");
+    std::fs::write(dir.join("wrong.yml"), wrong).unwrap();
+    let o = ruleqc(&["test", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("FAIL Test.Good :: no match: expected true, got false"),
+        "{out}"
+    );
+    assert_eq!(out.lines().last(), Some("1 passed, 1 failed"));
+}
+
+#[test]
+fn bad_files_give_positions_exit_1_and_do_not_stop_the_others() {
+    let dir = scratch("mixed");
+    std::fs::write(dir.join("a_good.yml"), GOOD).unwrap();
+    std::fs::write(
+        dir.join("b_bad.yml"),
+        "RuleID: Test.Bad\nLogTypes: [X]\nCondition: |\n  a eq 1\n  b gt \"x\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("c_bad.yaml"),
+        "RuleID: Test.Bad2\nLogTypes: [X]\nSeverty: Low\nCondition: a is_null\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("ignored.txt"), "not a rule").unwrap();
+    let o = ruleqc(&["test", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("b_bad.yml:5:8"), "{err}");
+    assert!(err.contains("c_bad.yaml:3:1"), "{err}");
+    assert!(err.contains("did you mean `Severity`?"), "{err}");
+    // The good rule's tests still ran.
+    assert_eq!(stdout(&o).lines().last(), Some("2 passed, 0 failed"));
+
+    let o = ruleqc(&["check", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("3 rule files checked: 1 ok, 2 with errors (2 errors)"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = ruleqc(&[
+        "--error-format",
+        "short",
+        "check",
+        dir.join("b_bad.yml").to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("b_bad.yml:5:8: error[E0304]: `gt` compares numbers"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_bad_case_fails_cleanly() {
+    let o = ruleqc(&["check", "tests/bad"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(!err.contains("panicked"), "{err}");
+    for entry in std::fs::read_dir("tests/bad").unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        // Every file is named with a line and a column.
+        let needle = format!("{name}:");
+        let at = err
+            .find(&needle)
+            .unwrap_or_else(|| panic!("{name} not reported"));
+        let rest = &err[at + needle.len()..];
+        let pos: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == ':')
+            .collect();
+        assert!(
+            pos.split(':').filter(|s| !s.is_empty()).count() == 2,
+            "{name}: {pos}"
+        );
+    }
+}
+
+#[test]
+fn duplicate_rule_ids_are_errors() {
+    let dir = scratch("dup");
+    std::fs::write(dir.join("one.yml"), GOOD).unwrap();
+    std::fs::write(dir.join("two.yml"), GOOD).unwrap();
+    let o = ruleqc(&["check", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("duplicate RuleID `Test.Good`"), "{err}");
+    assert!(err.contains("two.yml:1:9"), "{err}");
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    assert_eq!(ruleqc(&[]).status.code(), Some(2));
+    assert_eq!(ruleqc(&["check"]).status.code(), Some(2));
+    assert_eq!(ruleqc(&["frobnicate", "rules"]).status.code(), Some(2));
+    let o = ruleqc(&["check", "does/not/exist"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("does/not/exist"), "{}", stderr(&o));
+    let empty = scratch("empty");
+    let o = ruleqc(&["test", empty.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no rule files"), "{}", stderr(&o));
+    let o = ruleqc(&["test", "--rule", "No.Such.Rule", "rules"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no rule matches `No.Such.Rule`"));
+    let o = ruleqc(&["explain", "rules"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = ruleqc(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    for word in ["check", "test", "explain"] {
+        assert!(stdout(&o).contains(word));
+    }
+}
+
+#[test]
+fn explain_prints_each_stage() {
+    let dir = scratch("explain");
+    let file = dir.join("rule.yml");
+    std::fs::write(
+        &file,
+        "RuleID: T.Explain\nLogTypes: [X]\nCondition: |\n  not (a eq 1 or b[*] ne~ \"X\")\n",
+    )
+    .unwrap();
+    let o = ruleqc(&["explain", file.to_str().unwrap(), "--stage", "ast"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stdout(&o),
+        "Not @0..28\n  Group @4..28\n    Or @5..27\n      Predicate a eq number(1) @5..11\n      Predicate b[*] ne~ \"X\" @15..27\n"
+    );
+    let o = ruleqc(&["explain", file.to_str().unwrap(), "--stage", "ir"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stdout(&o),
+        "and\n  not a eq 1  [true when missing]\n  all b\n    @ eq~ \"X\"\n"
+    );
+    let bad = dir.join("bad.yml");
+    std::fs::write(&bad, "RuleID: T.Bad\nLogTypes: [X]\nCondition: a eq\n").unwrap();
+    let o = ruleqc(&["explain", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("bad.yml:3:14"), "{}", stderr(&o));
+}
+
+#[test]
+fn json_output_reports_load_errors() {
+    let dir = scratch("json");
+    std::fs::write(dir.join("good.yml"), GOOD).unwrap();
+    std::fs::write(
+        dir.join("bad.yml"),
+        "RuleID: T.B\nLogTypes: [X]\nCondition: a eq null\n",
+    )
+    .unwrap();
+    let o = ruleqc(&["test", "--format", "json", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(doc["errors"][0]["code"], "E0303");
+    assert_eq!(doc["errors"][0]["line"], 3);
+    assert_eq!(doc["errors"][0]["column"], 17);
+    assert_eq!(doc["summary"]["rules_with_errors"], 1);
+    assert_eq!(doc["rules"][0]["tests"][0]["verdicts"]["reference"], true);
+}
