@@ -5,8 +5,10 @@
 //! and `ir::normalize::normalize` on the condition), `ir::eval::eval` (the reference
 //! evaluator), and `testing::run_rule_tests`.
 
+pub mod backend;
 pub mod cli;
 pub mod diag;
+pub mod engine;
 pub mod explain;
 pub mod ir;
 pub mod rule;

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub use crate::backend::sql::SqlDialect;
+
 /// ruleqc compiles detection rules (YAML metadata + a one-screen condition) into the queries
 /// that SIEMs and warehouses run, and proves them against the rule's own test events.
 ///
@@ -42,14 +44,47 @@ pub enum Command {
         /// `text`: failures and a summary line; `json`: one JSON document with every verdict.
         #[arg(long, value_enum, default_value_t = TestFormat::Text)]
         format: TestFormat,
+        /// Also run each rule's compiled SQL on this engine, with the test events loaded as a
+        /// table, and report any disagreement with the reference evaluator as a compiler bug.
+        /// `sqlite` is embedded; `duckdb` needs the DuckDB binary; `none` skips this.
+        #[arg(long, value_enum, default_value_t = EngineChoice::Sqlite)]
+        engine: EngineChoice,
+        /// The DuckDB binary for `--engine duckdb` (default: `duckdb` on PATH).
+        #[arg(long, value_name = "PATH")]
+        duckdb: Option<PathBuf>,
+    },
+    /// Compile rules to queries: one per rule, preceded by a comment line with its RuleID.
+    Compile {
+        /// Rule files, or directories searched recursively for *.yml / *.yaml.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The query language.
+        #[arg(long, value_enum, default_value_t = Target::Sql)]
+        target: Target,
+        /// The SQL dialect (with `--target sql`).
+        #[arg(long, value_enum, default_value_t = SqlDialect::Duckdb)]
+        dialect: SqlDialect,
+        /// `text`: the queries; `json`: `[{rule_id, target, dialect, query}]`.
+        #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+        format: TestFormat,
+        /// Only rules whose RuleID matches; `*` is a wildcard. Repeatable.
+        #[arg(long = "rule", value_name = "ID")]
+        rules: Vec<String>,
     },
     /// Print an intermediate form of one rule's condition.
     Explain {
         /// One rule file.
         file: PathBuf,
-        /// `ast`: the parsed condition as written; `ir`: the normalised predicate IR.
+        /// `ast`: the parsed condition as written; `ir`: the normalised predicate IR;
+        /// `query`: the compiled query for `--target`/`--dialect`.
         #[arg(long, value_enum, default_value_t = Stage::Ir)]
         stage: Stage,
+        /// The query language (with `--stage query`).
+        #[arg(long, value_enum, default_value_t = Target::Sql)]
+        target: Target,
+        /// The SQL dialect (with `--stage query --target sql`).
+        #[arg(long, value_enum, default_value_t = SqlDialect::Duckdb)]
+        dialect: SqlDialect,
     },
 }
 
@@ -76,4 +111,18 @@ pub enum TestFormat {
 pub enum Stage {
     Ast,
     Ir,
+    Query,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// SQL for the warehouse dialects (`--dialect`).
+    Sql,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EngineChoice {
+    Sqlite,
+    Duckdb,
+    None,
 }

@@ -2,11 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::args::Stage;
+use super::args::{SqlDialect, Stage, Target};
 use super::{EXIT_FINDINGS, EXIT_OK, Output};
 use crate::rule::load_paths;
 
-pub fn run(out: &Output, file: &Path, stage: Stage) -> i32 {
+pub fn run(out: &Output, file: &Path, stage: Stage, target: Target, dialect: SqlDialect) -> i32 {
     if file.is_dir() {
         return out.fatal(&format!(
             "{}: explain takes one rule file, not a directory",
@@ -27,6 +27,13 @@ pub fn run(out: &Output, file: &Path, stage: Stage) -> i32 {
     let text = match stage {
         Stage::Ast => crate::explain::ast_tree(&rule.condition.ast),
         Stage::Ir => rule.condition.ir.pretty(),
+        Stage::Query => match super::compile::compile_one(rule, target, dialect) {
+            Ok(q) => format!("{q}\n"),
+            Err(d) => {
+                out.report_one(&l.file.path, &l.file.text, &d);
+                return EXIT_FINDINGS;
+            }
+        },
     };
     print!("{text}");
     EXIT_OK

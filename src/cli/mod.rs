@@ -2,6 +2,7 @@
 
 pub mod args;
 mod check;
+mod compile;
 mod explain;
 mod test;
 
@@ -38,8 +39,22 @@ pub fn main() -> i32 {
             paths,
             rules,
             format,
-        } => test::run(&out, paths, rules, *format),
-        Command::Explain { file, stage } => explain::run(&out, file, *stage),
+            engine,
+            duckdb,
+        } => test::run(&out, paths, rules, *format, *engine, duckdb.as_deref()),
+        Command::Compile {
+            paths,
+            target,
+            dialect,
+            format,
+            rules,
+        } => compile::run(&out, paths, rules, *target, *dialect, *format),
+        Command::Explain {
+            file,
+            stage,
+            target,
+            dialect,
+        } => explain::run(&out, file, *stage, *target, *dialect),
     };
     let _ = std::io::stdout().flush();
     code
@@ -84,6 +99,14 @@ impl Output {
             }
         }
         diags.len()
+    }
+
+    /// A diagnostic that belongs to a rule file but no position in it.
+    fn report_one(&self, path: &str, text: &str, d: &crate::diag::Diagnostic) {
+        eprintln!("{}", diag::render(d, path, text, self.style));
+        if self.style != Style::Short {
+            eprintln!();
+        }
     }
 
     /// An I/O or usage problem, not tied to a rule.

@@ -4,15 +4,35 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::args::TestFormat;
+use super::args::{EngineChoice, TestFormat};
 use super::{EXIT_FINDINGS, EXIT_OK, Output};
+use crate::engine::{Engine, EngineError};
 use crate::rule::load_paths;
 use crate::testing::{glob_match, run_rule_tests};
 
-pub fn run(out: &Output, paths: &[PathBuf], filters: &[String], format: TestFormat) -> i32 {
+pub fn run(
+    out: &Output,
+    paths: &[PathBuf],
+    filters: &[String],
+    format: TestFormat,
+    engine: EngineChoice,
+    duckdb: Option<&std::path::Path>,
+) -> i32 {
     let loaded = match load_paths(paths) {
         Ok(l) => l,
         Err(e) => return out.fatal(&e),
+    };
+    let mut engine: Option<Box<dyn Engine>> = match engine {
+        EngineChoice::None => None,
+        EngineChoice::Sqlite => match crate::engine::sqlite::Sqlite::new() {
+            Ok(e) => Some(Box::new(e)),
+            Err(e) => return out.fatal(&e.to_string()),
+        },
+        EngineChoice::Duckdb => match crate::engine::duckdb::DuckDb::new(duckdb.map(PathBuf::from))
+        {
+            Ok(e) => Some(Box::new(e)),
+            Err(EngineError::Missing(m)) | Err(EngineError::Failed(m)) => return out.fatal(&m),
+        },
     };
     let selected = |id: &str| filters.is_empty() || filters.iter().any(|f| glob_match(f, id));
     if !filters.is_empty()
@@ -31,7 +51,7 @@ pub fn run(out: &Output, paths: &[PathBuf], filters: &[String], format: TestForm
         ));
     }
 
-    let (mut passed, mut failed, mut bad_files) = (0usize, 0usize, 0usize);
+    let (mut passed, mut failed, mut bad_files, mut bugs) = (0usize, 0usize, 0usize, 0usize);
     let mut rules_json = Vec::new();
     let mut errors_json = Vec::new();
     for l in &loaded {
@@ -56,14 +76,37 @@ pub fn run(out: &Output, paths: &[PathBuf], filters: &[String], format: TestForm
         if !selected(&rule.rule_id) {
             continue;
         }
-        let results = run_rule_tests(rule);
+        let run = run_rule_tests(rule, engine.as_mut().map(|e| &mut **e as &mut dyn Engine));
+        if let Some(e) = &run.engine_error {
+            bugs += 1;
+            eprintln!(
+                "COMPILER BUG {} ({}): the compiled query did not run: {e}",
+                rule.rule_id, rule.path
+            );
+        }
         let mut tests_json = Vec::new();
-        for r in &results {
+        for r in &run.results {
+            if let Some(v) = r.disagreement() {
+                bugs += 1;
+                if format == TestFormat::Text {
+                    println!(
+                        "COMPILER BUG {} :: {}: the reference evaluator says {}, {} says {}",
+                        rule.rule_id,
+                        r.name,
+                        r.reference(),
+                        v.evaluator,
+                        v.result
+                    );
+                    if let Some(sql) = &run.engine_sql {
+                        println!("  condition as run: {sql}");
+                    }
+                }
+            }
             if r.passed() {
                 passed += 1;
             } else {
                 failed += 1;
-                if format == TestFormat::Text {
+                if format == TestFormat::Text && r.reference() != r.expected {
                     println!(
                         "FAIL {} :: {}: expected {}, got {} (reference evaluator)",
                         rule.rule_id,
@@ -83,9 +126,13 @@ pub fn run(out: &Output, paths: &[PathBuf], filters: &[String], format: TestForm
                 "verdicts": verdicts,
             }));
         }
-        rules_json.push(json!({
+        let mut rule_json = json!({
             "rule_id": rule.rule_id, "file": rule.path, "tests": tests_json,
-        }));
+        });
+        if let Some(e) = &run.engine_error {
+            rule_json["engine_error"] = json!(e);
+        }
+        rules_json.push(rule_json);
     }
     match format {
         TestFormat::Text => println!("{passed} passed, {failed} failed"),
@@ -93,7 +140,7 @@ pub fn run(out: &Output, paths: &[PathBuf], filters: &[String], format: TestForm
             let doc = json!({
                 "rules": rules_json,
                 "errors": errors_json,
-                "summary": {"passed": passed, "failed": failed, "rules_with_errors": bad_files},
+                "summary": {"passed": passed, "failed": failed, "rules_with_errors": bad_files, "compiler_bugs": bugs},
             });
             println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
         }

@@ -1,0 +1,4 @@
+//! Backends: the normalised IR rendered as query text for a target.
+
+pub mod schema;
+pub mod sql;

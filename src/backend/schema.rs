@@ -1,0 +1,230 @@
+//! What the compiler knows about a log type's table: its columns and their SQL types.
+//!
+//! A schema comes from test events (`ruleqc test`), from data (`ruleqc run`) or, later, from a
+//! profile. Without one, `infer_from_rule` guesses column types from how the rule uses them.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::ir::{Node, Step, Test};
+
+/// The SQL type of a top-level column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ColumnType {
+    /// Strings (SQL NULL for missing or JSON null).
+    Text,
+    /// 64-bit integers.
+    Integer,
+    /// Doubles.
+    Real,
+    Boolean,
+    /// A semi-structured column holding any JSON value (objects, arrays, mixed types).
+    Json,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TableSchema {
+    pub columns: BTreeMap<String, ColumnType>,
+    /// `true` when the columns are all there is (from data): a field outside them is missing.
+    /// `false` for inferred schemas, where unknown columns are assumed to exist.
+    pub complete: bool,
+}
+
+impl TableSchema {
+    /// One column per top-level key of the events. A key whose values (ignoring nulls) are all
+    /// strings is `Text`, all integers in the i64 range `Integer`, all numbers `Real` (unless
+    /// one is an integer a double cannot hold), all booleans `Boolean`; anything else (objects,
+    /// arrays, mixed types, only nulls, wide integers mixed with fractions) is `Json`.
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Value>) -> TableSchema {
+        #[derive(Default)]
+        struct Seen {
+            s: bool,
+            i: bool,
+            f: bool,
+            b: bool,
+            other: bool,
+            non_null: bool,
+            /// An integer a double cannot hold exactly (beyond ±2^53).
+            wide_int: bool,
+        }
+        let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
+        for ev in events {
+            let Value::Object(map) = ev else { continue };
+            for (k, v) in map {
+                let s = seen.entry(k.clone()).or_default();
+                match v {
+                    Value::Null => {}
+                    Value::String(_) => s.s = true,
+                    Value::Bool(_) => s.b = true,
+                    Value::Number(n) if n.is_i64() => {
+                        s.i = true;
+                        s.wide_int |= n.as_i64().is_some_and(|x| x.unsigned_abs() > 1 << 53);
+                    }
+                    Value::Number(n) if n.is_f64() => s.f = true,
+                    _ => s.other = true,
+                }
+                s.non_null |= !v.is_null();
+            }
+        }
+        let columns = seen
+            .into_iter()
+            .map(|(k, s)| {
+                let kinds = [s.s, s.i || s.f, s.b, s.other]
+                    .iter()
+                    .filter(|x| **x)
+                    .count();
+                // Integers mixed with fractions would be doubles; keep them exact as JSON
+                // when a double cannot hold one of them.
+                let lossy = s.f && s.wide_int;
+                let ty = if !s.non_null || s.other || kinds != 1 || lossy {
+                    ColumnType::Json
+                } else if s.s {
+                    ColumnType::Text
+                } else if s.b {
+                    ColumnType::Boolean
+                } else if s.f {
+                    ColumnType::Real
+                } else {
+                    ColumnType::Integer
+                };
+                (k, ty)
+            })
+            .collect();
+        TableSchema {
+            columns,
+            complete: true,
+        }
+    }
+
+    /// Column types guessed from the condition alone: a column read below its top level, or
+    /// through an array, or tested for emptiness, or compared with values of several types is
+    /// `Json`; one compared with strings only is `Text`, numbers `Real`, booleans `Boolean`; one
+    /// only tested with `is_null` is `Text` (`IS NULL` works on any type).
+    pub fn infer_from_rule(condition: &Node, output_fields: &[&[Step]]) -> TableSchema {
+        let mut uses: BTreeMap<String, Vec<Use>> = BTreeMap::new();
+        collect(condition, &mut uses);
+        for f in output_fields {
+            if let Some(Step::Key(k)) = f.first() {
+                uses.entry(k.clone()).or_default().push(if f.len() > 1 {
+                    Use::Json
+                } else {
+                    Use::NullOnly
+                });
+            }
+        }
+        let columns = uses
+            .into_iter()
+            .map(|(k, us)| {
+                let typed: Vec<&Use> = us.iter().filter(|u| **u != Use::NullOnly).collect();
+                let ty = if typed.is_empty() {
+                    ColumnType::Text
+                } else if typed.iter().any(|u| **u == Use::Json)
+                    || typed.windows(2).any(|w| w[0] != w[1])
+                {
+                    ColumnType::Json
+                } else {
+                    match typed[0] {
+                        Use::Str => ColumnType::Text,
+                        Use::Num => ColumnType::Real,
+                        Use::Bool => ColumnType::Boolean,
+                        _ => ColumnType::Json,
+                    }
+                };
+                (k, ty)
+            })
+            .collect();
+        TableSchema {
+            columns,
+            complete: false,
+        }
+    }
+
+    /// The type of a top-level column: `None` when the schema is complete and lacks it (the
+    /// field is missing in every row).
+    pub fn column(&self, name: &str) -> Option<ColumnType> {
+        match self.columns.get(name) {
+            Some(t) => Some(*t),
+            None if self.complete => None,
+            None => Some(ColumnType::Json),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Use {
+    Json,
+    Str,
+    Num,
+    Bool,
+    NullOnly,
+}
+
+fn collect(node: &Node, uses: &mut BTreeMap<String, Vec<Use>>) {
+    match node {
+        Node::And(items) | Node::Or(items) => items.iter().for_each(|n| collect(n, uses)),
+        Node::Not(inner) => collect(inner, uses),
+        Node::Any { path, .. } | Node::All { path, .. } => {
+            if let Some(Step::Key(k)) = path.0.first() {
+                uses.entry(k.clone()).or_default().push(Use::Json);
+            }
+        }
+        Node::Leaf(leaf) => {
+            let Some(Step::Key(k)) = leaf.path.0.first() else {
+                return;
+            };
+            let u = if leaf.path.0.len() > 1 {
+                Use::Json
+            } else {
+                match &leaf.test {
+                    Test::Eq(s) => scalar_use(s),
+                    Test::In(items) => items.first().map_or(Use::Json, scalar_use),
+                    Test::Contains(_)
+                    | Test::StartsWith(_)
+                    | Test::EndsWith(_)
+                    | Test::Matches(_) => Use::Str,
+                    Test::Compare(..) => Use::Num,
+                    Test::IsNull => Use::NullOnly,
+                    Test::IsEmpty => Use::Json,
+                }
+            };
+            uses.entry(k.clone()).or_default().push(u);
+        }
+    }
+}
+
+fn scalar_use(s: &crate::ir::Scalar) -> Use {
+    match s {
+        crate::ir::Scalar::Str(_) => Use::Str,
+        crate::ir::Scalar::Num(_) => Use::Num,
+        crate::ir::Scalar::Bool(_) => Use::Bool,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn schema_from_events() {
+        let evs = [
+            json!({"s": "a", "i": 1, "f": 1.5, "b": true, "argv": "", "o": {"k": 1}, "n": null, "big": 18446744073709551615u64}),
+            json!({"s": null, "i": 2, "f": 2, "b": false, "argv": [], "o": null}),
+            json!({"w": 9007199254740993i64, "i": 9007199254740993i64}),
+            json!({"w": 0.5}),
+        ];
+        let s = TableSchema::from_events(&evs);
+        let t = |k: &str| s.column(k);
+        assert_eq!(t("s"), Some(ColumnType::Text));
+        assert_eq!(t("i"), Some(ColumnType::Integer));
+        assert_eq!(t("f"), Some(ColumnType::Real));
+        assert_eq!(t("b"), Some(ColumnType::Boolean));
+        assert_eq!(t("argv"), Some(ColumnType::Json));
+        assert_eq!(t("o"), Some(ColumnType::Json));
+        assert_eq!(t("n"), Some(ColumnType::Json));
+        assert_eq!(t("big"), Some(ColumnType::Json));
+        assert_eq!(t("w"), Some(ColumnType::Json));
+        assert_eq!(t("absent"), None);
+    }
+}

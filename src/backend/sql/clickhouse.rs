@@ -1,0 +1,142 @@
+//! ClickHouse: semi-structured data kept as JSON strings and read with `JSONExtractRaw`,
+//! `JSONType`, `JSONExtractString`/`Float`/`Bool` (keys by name; an index only on an array,
+//! since ClickHouse's integer index also counts object members, 1-based); arrays through
+//! `arrayExists(x -> ..., JSONExtractArrayRaw(...))`. ClickHouse has no general NULL-safe
+//! comparison, so NULL is folded with `ifNull`; `.` in `match()` is made not to match a newline.
+
+use super::dialect::*;
+use crate::backend::schema::ColumnType;
+use crate::ir::{CmpOp, Step};
+
+pub struct ClickHouse;
+
+impl ClickHouse {
+    /// The raw JSON text at `r` ('' when missing).
+    fn raw(&self, r: &JsonRef) -> Spelled {
+        let mut s = format!("ifNull({}, '')", r.base);
+        for step in &r.steps {
+            s = match step {
+                Step::Key(k) => format!("JSONExtractRaw({s}, {})", self.string_literal(k)?),
+                Step::Index(i) => {
+                    format!(
+                        "if(JSONType({s}) = 'Array', JSONExtractRaw({s}, {}), '')",
+                        i + 1
+                    )
+                }
+            };
+        }
+        Ok(s)
+    }
+}
+
+impl Dialect for ClickHouse {
+    fn name(&self) -> &'static str {
+        "clickhouse"
+    }
+
+    fn string_literal(&self, s: &str) -> Spelled {
+        backslash_string_literal(s)
+    }
+
+    fn bool_literal(&self, b: bool) -> &'static str {
+        if b { "true" } else { "false" }
+    }
+
+    fn coalesce_false(&self, expr: &str) -> String {
+        format!("ifNull({expr}, false)")
+    }
+
+    fn lower(&self, expr: &str) -> String {
+        format!("lowerUTF8({expr})")
+    }
+
+    fn contains(&self, hay: &str, needle: &str, _: usize) -> String {
+        format!("position({hay}, {needle}) > 0")
+    }
+
+    fn starts_with(&self, hay: &str, needle: &str, _: usize) -> String {
+        format!("startsWith({hay}, {needle})")
+    }
+
+    fn ends_with(&self, hay: &str, needle: &str, _: usize) -> String {
+        format!("endsWith({hay}, {needle})")
+    }
+
+    fn regex_search(&self, hay: &str, pattern: &str) -> Spelled {
+        let p = if pattern.starts_with("(?s)") {
+            pattern.to_string()
+        } else {
+            format!("(?-s){pattern}")
+        };
+        Ok(format!("match({hay}, {})", self.string_literal(&p)?))
+    }
+
+    fn column_type(&self, ty: ColumnType) -> &'static str {
+        match ty {
+            ColumnType::Text => "Nullable(String)",
+            ColumnType::Integer => "Nullable(Int64)",
+            ColumnType::Real => "Nullable(Float64)",
+            ColumnType::Boolean => "Nullable(Bool)",
+            ColumnType::Json => "Nullable(String)",
+        }
+    }
+
+    fn json_is(&self, r: &JsonRef, kind: JsonKind) -> Spelled {
+        let t = format!("JSONType({})", self.raw(r)?);
+        Ok(match kind {
+            JsonKind::String => format!("{t} = 'String'"),
+            JsonKind::Number => format!("{t} IN ('Int64', 'UInt64', 'Double')"),
+            JsonKind::Bool => format!("{t} = 'Bool'"),
+            JsonKind::Array => format!("{t} = 'Array'"),
+        })
+    }
+
+    fn json_text(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("JSONExtractString({})", self.raw(r)?))
+    }
+
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
+        Ok(format!(
+            "({} AND JSONExtractFloat({}) {} {})",
+            self.json_is(r, JsonKind::Number)?,
+            self.raw(r)?,
+            cmp_symbol(op),
+            self.number_literal(n)
+        ))
+    }
+
+    fn json_bool_is(&self, r: &JsonRef, b: bool) -> Spelled {
+        Ok(format!(
+            "({} AND JSONExtractBool({}) = {})",
+            self.json_is(r, JsonKind::Bool)?,
+            self.raw(r)?,
+            self.bool_literal(b)
+        ))
+    }
+
+    fn json_null_or_missing(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("{} IN ('', 'null')", self.raw(r)?))
+    }
+
+    fn json_empty(&self, r: &JsonRef) -> Spelled {
+        Ok(format!(
+            "replaceRegexpAll({}, '\\\\s', '') IN ('', 'null', '\"\"', '[]', '{{}}')",
+            self.raw(r)?
+        ))
+    }
+
+    fn json_value(&self, r: &JsonRef) -> Spelled {
+        self.raw(r)
+    }
+
+    fn exists_element(&self, r: &JsonRef, alias: &str, body: &str) -> Spelled {
+        let raw = self.raw(r)?;
+        Ok(format!(
+            "arrayExists({alias} -> ({body}), if(JSONType({raw}) = 'Array', JSONExtractArrayRaw({raw}), []))"
+        ))
+    }
+
+    fn element_ref(&self, _r: &JsonRef, alias: &str) -> JsonRef {
+        JsonRef::new(alias)
+    }
+}

@@ -1,0 +1,171 @@
+//! Databricks (Spark SQL): semi-structured data kept as JSON strings, parsed at query time
+//! with `parse_json` into a VARIANT (`col:path` works only on VARIANT columns) and read with
+//! `try_variant_get`/`schema_of_variant`; arrays through the `exists(array, x -> ...)` lambda.
+//! String literals use backslash escapes (a quote is `\'`, never `''`); identifiers use
+//! backticks; regexes use `RLIKE` (Java regex, searching anywhere).
+
+use super::dialect::*;
+use crate::backend::schema::ColumnType;
+use crate::ir::{CmpOp, Step};
+
+pub struct Databricks;
+
+/// Array elements are lambda variables, already VARIANTs; columns hold JSON text.
+const ELEMENT_PREFIX: &str = "__v_";
+
+impl Databricks {
+    /// The VARIANT at `r`.
+    fn variant(&self, r: &JsonRef) -> Spelled {
+        let base = if r.base.starts_with(ELEMENT_PREFIX) {
+            r.base.clone()
+        } else {
+            format!("parse_json({})", r.base)
+        };
+        if r.steps.is_empty() {
+            return Ok(base);
+        }
+        let mut p = String::from("$");
+        for s in &r.steps {
+            match s {
+                Step::Key(k)
+                    if k.chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+                {
+                    p.push('.');
+                    p.push_str(k);
+                }
+                Step::Key(k) => {
+                    if k.contains('\'') || k.contains('\\') || k.contains(']') {
+                        return Err(Unsupported(format!(
+                            "Databricks JSON paths cannot name the key `{k}`"
+                        )));
+                    }
+                    p.push_str(&format!("['{k}']"));
+                }
+                Step::Index(i) => p.push_str(&format!("[{i}]")),
+            }
+        }
+        Ok(format!(
+            "try_variant_get({base}, {}, 'variant')",
+            self.string_literal(&p)?
+        ))
+    }
+
+    fn schema(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("schema_of_variant({})", self.variant(r)?))
+    }
+}
+
+impl Dialect for Databricks {
+    fn name(&self) -> &'static str {
+        "databricks"
+    }
+
+    fn quote_ident(&self, name: &str) -> String {
+        if is_plain_identifier(name) {
+            name.to_string()
+        } else {
+            format!("`{}`", name.replace('`', "``"))
+        }
+    }
+
+    fn string_literal(&self, s: &str) -> Spelled {
+        backslash_string_literal(s)
+    }
+
+    fn contains(&self, hay: &str, needle: &str, _: usize) -> String {
+        format!("contains({hay}, {needle})")
+    }
+
+    fn starts_with(&self, hay: &str, needle: &str, _: usize) -> String {
+        format!("startswith({hay}, {needle})")
+    }
+
+    fn ends_with(&self, hay: &str, needle: &str, _: usize) -> String {
+        format!("endswith({hay}, {needle})")
+    }
+
+    fn regex_search(&self, hay: &str, pattern: &str) -> Spelled {
+        Ok(format!("{hay} RLIKE {}", self.string_literal(pattern)?))
+    }
+
+    fn column_type(&self, ty: ColumnType) -> &'static str {
+        match ty {
+            ColumnType::Text => "STRING",
+            ColumnType::Integer => "BIGINT",
+            ColumnType::Real => "DOUBLE",
+            ColumnType::Boolean => "BOOLEAN",
+            ColumnType::Json => "STRING",
+        }
+    }
+
+    fn json_is(&self, r: &JsonRef, kind: JsonKind) -> Spelled {
+        let t = self.schema(r)?;
+        Ok(match kind {
+            JsonKind::String => format!("{t} = 'STRING'"),
+            JsonKind::Number => format!(
+                "({t} IN ('BIGINT', 'INT', 'SMALLINT', 'TINYINT', 'DOUBLE', 'FLOAT') OR {t} LIKE 'DECIMAL%')"
+            ),
+            JsonKind::Bool => format!("{t} = 'BOOLEAN'"),
+            JsonKind::Array => format!("{t} LIKE 'ARRAY%'"),
+        })
+    }
+
+    fn json_text(&self, r: &JsonRef) -> Spelled {
+        Ok(format!(
+            "try_variant_get({}, '$', 'string')",
+            self.variant(r)?
+        ))
+    }
+
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
+        Ok(format!(
+            "({} AND try_variant_get({}, '$', 'double') {} {})",
+            self.json_is(r, JsonKind::Number)?,
+            self.variant(r)?,
+            cmp_symbol(op),
+            self.number_literal(n)
+        ))
+    }
+
+    fn json_bool_is(&self, r: &JsonRef, b: bool) -> Spelled {
+        Ok(format!(
+            "({} = 'BOOLEAN' AND try_variant_get({}, '$', 'boolean') = {})",
+            self.schema(r)?,
+            self.variant(r)?,
+            self.bool_literal(b)
+        ))
+    }
+
+    fn json_null_or_missing(&self, r: &JsonRef) -> Spelled {
+        Ok(format!(
+            "COALESCE(is_variant_null({}), TRUE)",
+            self.variant(r)?
+        ))
+    }
+
+    fn json_empty(&self, r: &JsonRef) -> Spelled {
+        let v = self.variant(r)?;
+        Ok(format!(
+            "COALESCE(is_variant_null({v}) OR to_json({v}) IN ('\"\"', '[]', '{{}}'), TRUE)"
+        ))
+    }
+
+    fn json_value(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("to_json({})", self.variant(r)?))
+    }
+
+    fn exists_element(&self, r: &JsonRef, alias: &str, body: &str) -> Spelled {
+        // `exists` over NULL (not an array) is NULL: read it as false.
+        Ok(format!(
+            "COALESCE(exists(try_variant_get({}, '$', 'array<variant>'), {ELEMENT_PREFIX}{alias} -> ({body})), FALSE)",
+            self.variant(r)?
+        ))
+    }
+
+    fn element_ref(&self, _r: &JsonRef, alias: &str) -> JsonRef {
+        JsonRef::new(format!("{ELEMENT_PREFIX}{alias}"))
+    }
+}

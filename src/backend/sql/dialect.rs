@@ -1,0 +1,402 @@
+//! What differs between SQL dialects, as typed capabilities with documented defaults.
+//! A dialect is a unit struct that overrides only what it spells differently; the shared
+//! renderer (`super`) owns the semantics (typing, NULL-safety, precedence, quantifiers).
+
+use crate::ir::{CmpOp, Step};
+
+/// A JSON value inside a semi-structured column: `base` is a SQL expression holding a JSON
+/// document (a column, or an array element inside a quantifier) and `steps` the path from it.
+/// `prefix` is a SQL expression for a path to prepend (SQLite addresses array elements by their
+/// full path from the column, `e1.fullkey`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonRef {
+    pub base: String,
+    pub prefix: Option<String>,
+    pub steps: Vec<Step>,
+}
+
+impl JsonRef {
+    pub fn new(base: impl Into<String>) -> JsonRef {
+        JsonRef {
+            base: base.into(),
+            prefix: None,
+            steps: Vec::new(),
+        }
+    }
+
+    pub fn join(&self, steps: &[Step]) -> JsonRef {
+        let mut r = self.clone();
+        r.steps.extend_from_slice(steps);
+        r
+    }
+}
+
+/// The JSON types SPEC §3.4 distinguishes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonKind {
+    String,
+    Number,
+    Bool,
+    Array,
+}
+
+/// Why a rule cannot be written for a target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unsupported(pub String);
+
+pub type Spelled = Result<String, Unsupported>;
+
+/// Comparison operators in rendered SQL.
+pub fn cmp_symbol(op: Option<CmpOp>) -> &'static str {
+    match op {
+        None => "=",
+        Some(CmpOp::Gt) => ">",
+        Some(CmpOp::Ge) => ">=",
+        Some(CmpOp::Lt) => "<",
+        Some(CmpOp::Le) => "<=",
+    }
+}
+
+/// Words that are keywords in at least one of the SQL dialects ruleqc writes (SQLite's list
+/// included), or that the `sqlparser` crate refuses as bare identifiers: quoting them is safe.
+const RESERVED: &[&str] = &[
+    "abort",
+    "action",
+    "add",
+    "after",
+    "all",
+    "alter",
+    "always",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "at",
+    "attach",
+    "authorization",
+    "autoincrement",
+    "before",
+    "begin",
+    "between",
+    "binary",
+    "both",
+    "by",
+    "cascade",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "commit",
+    "conflict",
+    "constraint",
+    "create",
+    "cross",
+    "cube",
+    "current",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "database",
+    "default",
+    "deferrable",
+    "deferred",
+    "delete",
+    "desc",
+    "detach",
+    "distinct",
+    "do",
+    "drop",
+    "each",
+    "else",
+    "end",
+    "escape",
+    "except",
+    "exclude",
+    "exclusive",
+    "exists",
+    "explain",
+    "extract",
+    "fail",
+    "false",
+    "fetch",
+    "filter",
+    "first",
+    "following",
+    "for",
+    "foreign",
+    "from",
+    "full",
+    "generated",
+    "glob",
+    "grant",
+    "group",
+    "grouping",
+    "groups",
+    "having",
+    "if",
+    "ignore",
+    "ilike",
+    "immediate",
+    "in",
+    "index",
+    "indexed",
+    "initially",
+    "inner",
+    "insert",
+    "instead",
+    "intersect",
+    "interval",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "key",
+    "last",
+    "lateral",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "match",
+    "materialized",
+    "natural",
+    "new",
+    "no",
+    "not",
+    "nothing",
+    "notnull",
+    "null",
+    "nulls",
+    "of",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "others",
+    "outer",
+    "over",
+    "overlaps",
+    "partition",
+    "placing",
+    "plan",
+    "pragma",
+    "preceding",
+    "primary",
+    "qualify",
+    "query",
+    "raise",
+    "range",
+    "recursive",
+    "references",
+    "regexp",
+    "reindex",
+    "release",
+    "rename",
+    "replace",
+    "restrict",
+    "returning",
+    "right",
+    "rlike",
+    "rollback",
+    "rollup",
+    "row",
+    "rows",
+    "sample",
+    "savepoint",
+    "select",
+    "session_user",
+    "set",
+    "similar",
+    "some",
+    "start",
+    "symmetric",
+    "system_user",
+    "table",
+    "tablesample",
+    "temp",
+    "temporary",
+    "then",
+    "ties",
+    "to",
+    "trailing",
+    "transaction",
+    "trigger",
+    "true",
+    "unbounded",
+    "union",
+    "unique",
+    "unnest",
+    "update",
+    "user",
+    "using",
+    "vacuum",
+    "values",
+    "variadic",
+    "verbose",
+    "view",
+    "virtual",
+    "when",
+    "where",
+    "window",
+    "with",
+    "within",
+    "without",
+];
+
+/// `[A-Za-z_][A-Za-z0-9_]*` and not reserved.
+pub fn is_plain_identifier(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !RESERVED.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// Standard SQL string literal: `'...'` with `''`; backslashes are literal. NUL cannot be held.
+pub fn standard_string_literal(s: &str) -> Spelled {
+    if s.contains('\0') {
+        return Err(Unsupported(
+            "a string value contains a NUL character, which SQL text cannot hold".into(),
+        ));
+    }
+    Ok(format!("'{}'", s.replace('\'', "''")))
+}
+
+/// `'...'` where backslash is an escape character (BigQuery, Databricks, ClickHouse, Snowflake).
+pub fn backslash_string_literal(s: &str) -> Spelled {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => {
+                return Err(Unsupported(
+                    "a string value contains a NUL character, which SQL text cannot hold".into(),
+                ));
+            }
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    Ok(out)
+}
+
+/// A SQL dialect. Every method has a default written for standard SQL (PostgreSQL-like);
+/// dialects override what they spell differently.
+pub trait Dialect: Sync {
+    /// The `--dialect` name.
+    fn name(&self) -> &'static str;
+
+    /// An identifier (column or table), quoted only when needed.
+    fn quote_ident(&self, name: &str) -> String {
+        if is_plain_identifier(name) {
+            name.to_string()
+        } else {
+            format!("\"{}\"", name.replace('"', "\"\""))
+        }
+    }
+
+    fn string_literal(&self, s: &str) -> Spelled {
+        standard_string_literal(s)
+    }
+
+    /// Whether a top-level column of this name can be written at all.
+    fn column_name_supported(&self, _name: &str) -> bool {
+        true
+    }
+
+    /// The column alias for an output field, from the path as the rule wrote it.
+    fn alias(&self, field: &str) -> String {
+        self.quote_ident(field)
+    }
+
+    fn number_literal(&self, n: &serde_json::Number) -> String {
+        n.to_string()
+    }
+
+    fn bool_literal(&self, b: bool) -> &'static str {
+        if b { "TRUE" } else { "FALSE" }
+    }
+
+    /// `expr` with NULL read as false, so that `NOT` of it is two-valued.
+    fn coalesce_false(&self, expr: &str) -> String {
+        format!("COALESCE({expr}, {})", self.bool_literal(false))
+    }
+
+    /// Lower-case a text expression (the `~` forms).
+    fn lower(&self, expr: &str) -> String {
+        format!("lower({expr})")
+    }
+
+    /// `hay` contains the non-empty literal `needle` (already a SQL literal).
+    fn contains(&self, hay: &str, needle: &str, _needle_chars: usize) -> String {
+        format!("strpos({hay}, {needle}) > 0")
+    }
+
+    fn starts_with(&self, hay: &str, needle: &str, _needle_chars: usize) -> String {
+        format!("starts_with({hay}, {needle})")
+    }
+
+    fn ends_with(&self, hay: &str, needle: &str, needle_chars: usize) -> String {
+        format!("right({hay}, {needle_chars}) = {needle}")
+    }
+
+    /// An unanchored regex search of `hay` for the SPEC regex `pattern` (its source text).
+    fn regex_search(&self, hay: &str, pattern: &str) -> Spelled;
+
+    /// The SQL type name of each column type (for loading test events).
+    fn column_type(&self, ty: crate::backend::schema::ColumnType) -> &'static str;
+
+    // ---- semi-structured values -------------------------------------------------------------
+
+    /// True when the value at `r` exists and has JSON type `kind` (NULL or false otherwise).
+    fn json_is(&self, r: &JsonRef, kind: JsonKind) -> Spelled;
+
+    /// The text of a JSON string at `r` (meaningful only where `json_is(String)` holds).
+    fn json_text(&self, r: &JsonRef) -> Spelled;
+
+    /// The value at `r` is a number and compares with `n` (`op` None is equality).
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled;
+
+    /// The value at `r` is the boolean `b`.
+    fn json_bool_is(&self, r: &JsonRef, b: bool) -> Spelled;
+
+    /// Two-valued: the value at `r` is missing or JSON null.
+    fn json_null_or_missing(&self, r: &JsonRef) -> Spelled;
+
+    /// Two-valued: the value at `r` is missing, null, `""`, `[]` or `{}`.
+    fn json_empty(&self, r: &JsonRef) -> Spelled;
+
+    /// The JSON value at `r`, for the SELECT list.
+    fn json_value(&self, r: &JsonRef) -> Spelled;
+
+    /// `EXISTS`-style test: some element of the array at `r` satisfies `body`, where `body` was
+    /// rendered against `element_ref(r, alias)`. False when the value is not an array.
+    fn exists_element(&self, r: &JsonRef, alias: &str, body: &str) -> Spelled;
+
+    /// Whether a column passed to the element source inside a correlated subquery must be
+    /// qualified with its table (DuckDB binds a bare `"user"` there to `current_user`).
+    fn qualify_correlated_columns(&self) -> bool {
+        false
+    }
+
+    /// How the body of `exists_element(r, alias, ..)` addresses the current element.
+    fn element_ref(&self, r: &JsonRef, alias: &str) -> JsonRef;
+}

@@ -1,0 +1,168 @@
+//! DuckDB: JSON columns (`JSON` type), `json_type`/`json_extract_string` with JSONPath,
+//! `json_each` for arrays, RE2 `regexp_matches`, plain-string `contains`/`starts_with`/`ends_with`.
+
+use super::dialect::*;
+use crate::backend::schema::ColumnType;
+use crate::ir::{CmpOp, Step};
+
+pub struct DuckDb;
+
+/// A JSONPath (`$.a."odd key"[0]`), or a JSON pointer (`/a/`) when a key is empty, which
+/// JSONPath cannot name.
+fn path(steps: &[Step]) -> Result<String, Unsupported> {
+    let empty_key = steps
+        .iter()
+        .any(|s| matches!(s, Step::Key(k) if k.is_empty()));
+    if empty_key {
+        if steps.iter().any(|s| matches!(s, Step::Index(_))) {
+            return Err(Unsupported(
+                "DuckDB cannot address an empty JSON key and an array index in one path".into(),
+            ));
+        }
+        let mut p = String::new();
+        for s in steps {
+            if let Step::Key(k) = s {
+                p.push('/');
+                p.push_str(&k.replace('~', "~0").replace('/', "~1"));
+            }
+        }
+        return Ok(p);
+    }
+    let mut p = String::from("$");
+    for s in steps {
+        match s {
+            Step::Key(k)
+                if k.chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
+                p.push('.');
+                p.push_str(k);
+            }
+            Step::Key(k) => {
+                p.push_str(".\"");
+                p.push_str(&k.replace('\\', "\\\\").replace('"', "\\\""));
+                p.push('"');
+            }
+            Step::Index(i) => p.push_str(&format!("[{i}]")),
+        }
+    }
+    Ok(p)
+}
+
+impl DuckDb {
+    fn args(&self, r: &JsonRef) -> Result<String, Unsupported> {
+        Ok(format!(
+            "{}, {}",
+            r.base,
+            self.string_literal(&path(&r.steps)?)?
+        ))
+    }
+
+    fn jtype(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("json_type({})", self.args(r)?))
+    }
+}
+
+impl Dialect for DuckDb {
+    fn name(&self) -> &'static str {
+        "duckdb"
+    }
+
+    fn contains(&self, hay: &str, needle: &str, _: usize) -> String {
+        format!("contains({hay}, {needle})")
+    }
+
+    fn ends_with(&self, hay: &str, needle: &str, _: usize) -> String {
+        format!("ends_with({hay}, {needle})")
+    }
+
+    fn regex_search(&self, hay: &str, pattern: &str) -> Spelled {
+        Ok(format!(
+            "regexp_matches({hay}, {})",
+            self.string_literal(pattern)?
+        ))
+    }
+
+    fn column_type(&self, ty: ColumnType) -> &'static str {
+        match ty {
+            ColumnType::Text => "VARCHAR",
+            ColumnType::Integer => "BIGINT",
+            ColumnType::Real => "DOUBLE",
+            ColumnType::Boolean => "BOOLEAN",
+            ColumnType::Json => "JSON",
+        }
+    }
+
+    fn json_is(&self, r: &JsonRef, kind: JsonKind) -> Spelled {
+        let t = self.jtype(r)?;
+        Ok(match kind {
+            JsonKind::String => format!("{t} = 'VARCHAR'"),
+            JsonKind::Number => format!("{t} IN ('BIGINT', 'UBIGINT', 'DOUBLE')"),
+            JsonKind::Bool => format!("{t} = 'BOOLEAN'"),
+            JsonKind::Array => format!("{t} = 'ARRAY'"),
+        })
+    }
+
+    fn json_text(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("json_extract_string({})", self.args(r)?))
+    }
+
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
+        let t = self.jtype(r)?;
+        let text = self.json_text(r)?;
+        let sym = cmp_symbol(op);
+        let lit = self.number_literal(n);
+        Ok(if n.is_i64() || n.is_u64() {
+            // Integers compare exactly (HUGEINT holds every i64 and u64); doubles as doubles.
+            format!(
+                "({t} IN ('BIGINT', 'UBIGINT') AND TRY_CAST({text} AS HUGEINT) {sym} {lit} OR {t} = 'DOUBLE' AND TRY_CAST({text} AS DOUBLE) {sym} {lit})"
+            )
+        } else {
+            format!(
+                "({t} IN ('BIGINT', 'UBIGINT', 'DOUBLE') AND TRY_CAST({text} AS DOUBLE) {sym} {lit})"
+            )
+        })
+    }
+
+    fn json_bool_is(&self, r: &JsonRef, b: bool) -> Spelled {
+        Ok(format!(
+            "({} = 'BOOLEAN' AND {} = '{b}')",
+            self.jtype(r)?,
+            self.json_text(r)?
+        ))
+    }
+
+    fn json_null_or_missing(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("COALESCE({} = 'NULL', TRUE)", self.jtype(r)?))
+    }
+
+    fn json_empty(&self, r: &JsonRef) -> Spelled {
+        Ok(format!(
+            "COALESCE({} = 'NULL' OR CAST(json_extract({}) AS VARCHAR) IN ('\"\"', '[]', '{{}}'), TRUE)",
+            self.jtype(r)?,
+            self.args(r)?
+        ))
+    }
+
+    fn json_value(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("json_extract({})", self.args(r)?))
+    }
+
+    fn exists_element(&self, r: &JsonRef, alias: &str, body: &str) -> Spelled {
+        Ok(format!(
+            "EXISTS (SELECT 1 FROM json_each({}) AS {alias} WHERE {} AND ({body}))",
+            self.args(r)?,
+            self.json_is(r, JsonKind::Array)?
+        ))
+    }
+
+    fn qualify_correlated_columns(&self) -> bool {
+        true
+    }
+
+    fn element_ref(&self, _r: &JsonRef, alias: &str) -> JsonRef {
+        JsonRef::new(format!("{alias}.value"))
+    }
+}

@@ -1,0 +1,145 @@
+//! Snowflake: semi-structured data in `VARIANT` columns, addressed with bracket paths
+//! (`col['key'][0]`, case-sensitive keys), typed with `IS_VARCHAR`/`IS_BOOLEAN`/...,
+//! arrays through `FLATTEN`. Unquoted identifiers are upper-cased by Snowflake, so a column
+//! that must be quoted is quoted in upper case to keep naming the same column.
+//! Regexes use `REGEXP_INSTR(...) > 0`: `RLIKE`/`REGEXP_LIKE` match the whole string.
+
+use super::dialect::*;
+use crate::backend::schema::ColumnType;
+use crate::ir::{CmpOp, Step};
+
+pub struct Snowflake;
+
+impl Snowflake {
+    fn value(&self, r: &JsonRef) -> Spelled {
+        let mut s = r.base.clone();
+        for step in &r.steps {
+            match step {
+                Step::Key(k) => s.push_str(&format!("[{}]", self.string_literal(k)?)),
+                Step::Index(i) => s.push_str(&format!("[{i}]")),
+            }
+        }
+        Ok(s)
+    }
+}
+
+impl Dialect for Snowflake {
+    fn name(&self) -> &'static str {
+        "snowflake"
+    }
+
+    fn quote_ident(&self, name: &str) -> String {
+        if is_plain_identifier(name) {
+            name.to_string()
+        } else if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            format!("\"{}\"", name.to_ascii_uppercase())
+        } else {
+            format!("\"{}\"", name.replace('"', "\"\""))
+        }
+    }
+
+    fn string_literal(&self, s: &str) -> Spelled {
+        backslash_string_literal(s)
+    }
+
+    fn contains(&self, hay: &str, needle: &str, _: usize) -> String {
+        format!("CONTAINS({hay}, {needle})")
+    }
+
+    fn starts_with(&self, hay: &str, needle: &str, _: usize) -> String {
+        format!("STARTSWITH({hay}, {needle})")
+    }
+
+    fn ends_with(&self, hay: &str, needle: &str, _: usize) -> String {
+        format!("ENDSWITH({hay}, {needle})")
+    }
+
+    fn regex_search(&self, hay: &str, pattern: &str) -> Spelled {
+        // Snowflake has no inline flags; a leading (?i) / (?s) becomes a parameter.
+        let mut p = pattern;
+        let mut params = String::from("c");
+        while let Some(rest) = p.strip_prefix("(?i)").or_else(|| p.strip_prefix("(?s)")) {
+            params.push(if p.starts_with("(?i)") { 'i' } else { 's' });
+            p = rest;
+        }
+        if p.contains("(?") && !p.contains("(?:") {
+            return Err(Unsupported(
+                "Snowflake regexes take flags only at the start of the pattern".into(),
+            ));
+        }
+        Ok(format!(
+            "REGEXP_INSTR({hay}, {}, 1, 1, 0, {}) > 0",
+            self.string_literal(p)?,
+            self.string_literal(&params)?
+        ))
+    }
+
+    fn column_type(&self, ty: ColumnType) -> &'static str {
+        match ty {
+            ColumnType::Text => "VARCHAR",
+            ColumnType::Integer => "NUMBER(38, 0)",
+            ColumnType::Real => "DOUBLE",
+            ColumnType::Boolean => "BOOLEAN",
+            ColumnType::Json => "VARIANT",
+        }
+    }
+
+    fn json_is(&self, r: &JsonRef, kind: JsonKind) -> Spelled {
+        let v = self.value(r)?;
+        Ok(match kind {
+            JsonKind::String => format!("IS_VARCHAR({v})"),
+            JsonKind::Number => format!("(IS_INTEGER({v}) OR IS_DECIMAL({v}) OR IS_DOUBLE({v}))"),
+            JsonKind::Bool => format!("IS_BOOLEAN({v})"),
+            JsonKind::Array => format!("IS_ARRAY({v})"),
+        })
+    }
+
+    fn json_text(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("{}::VARCHAR", self.value(r)?))
+    }
+
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
+        Ok(format!(
+            "({} AND TO_DOUBLE({}) {} {})",
+            self.json_is(r, JsonKind::Number)?,
+            self.value(r)?,
+            cmp_symbol(op),
+            self.number_literal(n)
+        ))
+    }
+
+    fn json_bool_is(&self, r: &JsonRef, b: bool) -> Spelled {
+        let v = self.value(r)?;
+        Ok(format!(
+            "(IS_BOOLEAN({v}) AND {v}::BOOLEAN = {})",
+            self.bool_literal(b)
+        ))
+    }
+
+    fn json_null_or_missing(&self, r: &JsonRef) -> Spelled {
+        let v = self.value(r)?;
+        Ok(format!("COALESCE(IS_NULL_VALUE({v}), TRUE)"))
+    }
+
+    fn json_empty(&self, r: &JsonRef) -> Spelled {
+        let v = self.value(r)?;
+        Ok(format!(
+            "COALESCE(IS_NULL_VALUE({v}) OR IS_VARCHAR({v}) AND {v}::VARCHAR = '' OR IS_ARRAY({v}) AND ARRAY_SIZE({v}) = 0 OR IS_OBJECT({v}) AND ARRAY_SIZE(OBJECT_KEYS({v})) = 0, TRUE)"
+        ))
+    }
+
+    fn json_value(&self, r: &JsonRef) -> Spelled {
+        self.value(r)
+    }
+
+    fn exists_element(&self, r: &JsonRef, alias: &str, body: &str) -> Spelled {
+        let v = self.value(r)?;
+        Ok(format!(
+            "EXISTS (SELECT 1 FROM TABLE(FLATTEN(INPUT => {v})) AS {alias} WHERE IS_ARRAY({v}) AND ({body}))"
+        ))
+    }
+
+    fn element_ref(&self, _r: &JsonRef, alias: &str) -> JsonRef {
+        JsonRef::new(format!("{alias}.value"))
+    }
+}
