@@ -1,0 +1,52 @@
+//! Engines that run compiled SQL on a rule's test events: the embedded SQLite (always there),
+//! the DuckDB command-line binary, and (in the test suite) a throwaway PostgreSQL server.
+//!
+//! Every engine gets the same thing: one table of events (a column per top-level key, typed by
+//! the `TableSchema`, plus the row number in `__ruleqc_row`), and a list of boolean conditions
+//! rendered for its dialect. It answers, per condition, which rows match.
+
+use crate::backend::schema::TableSchema;
+
+pub mod duckdb;
+pub mod sqlite;
+
+/// The column that numbers the rows (0-based, in the order the events were given).
+pub const ROW_COLUMN: &str = "__ruleqc_row";
+
+/// Events to load as one table.
+#[derive(Clone, Debug)]
+pub struct EventTable<'a> {
+    /// Table name as the dialect writes it (already quoted if needed).
+    pub name: &'a str,
+    pub schema: &'a TableSchema,
+    /// Each event is a JSON object; keys outside the schema are ignored.
+    pub events: &'a [serde_json::Value],
+}
+
+#[derive(Debug)]
+pub enum EngineError {
+    /// The engine is not installed; the message says how to install it.
+    Missing(String),
+    /// The engine ran and failed (a bad query is a compiler bug).
+    Failed(String),
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineError::Missing(m) | EngineError::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+/// An engine that can answer "which rows match" for several conditions over one table.
+pub trait Engine {
+    fn name(&self) -> &'static str;
+    /// For each condition (a SQL boolean expression over the table's columns), the sorted row
+    /// numbers that satisfy it.
+    fn matching_rows(
+        &mut self,
+        table: &EventTable<'_>,
+        conditions: &[String],
+    ) -> Result<Vec<Vec<usize>>, EngineError>;
+}

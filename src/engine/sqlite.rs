@@ -1,0 +1,148 @@
+//! The embedded engine: SQLite (bundled with rusqlite), with the two functions stock SQLite
+//! lacks registered so that the `sqlite` dialect is exact: `regexp(pattern, text)` (what
+//! `text REGEXP pattern` calls) using the `regex` crate, and a `lower()` that lower-cases all
+//! of Unicode (simple lower-casing, as SPEC §3.4 says), replacing SQLite's ASCII-only one.
+
+use std::sync::Arc;
+
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, params_from_iter};
+use serde_json::Value;
+
+use super::{Engine, EngineError, EventTable, ROW_COLUMN};
+use crate::backend::schema::ColumnType;
+use crate::backend::sql::dialect::Dialect;
+use crate::backend::sql::sqlite::Sqlite as SqliteDialect;
+use crate::ir::eval::simple_lowercase;
+
+pub struct Sqlite {
+    conn: Connection,
+}
+
+fn failed(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Failed(format!("SQLite: {e}"))
+}
+
+impl Sqlite {
+    pub fn new() -> Result<Self, EngineError> {
+        let conn = Connection::open_in_memory().map_err(failed)?;
+        register_functions(&conn).map_err(failed)?;
+        Ok(Sqlite { conn })
+    }
+}
+
+/// Registers `regexp` and a Unicode `lower` on a connection.
+pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("regexp", 2, flags, |ctx| {
+        let re: Arc<regex::Regex> = ctx.get_or_create_aux(
+            0,
+            |v| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
+                Ok(regex::Regex::new(&crate::ir::lower::ascii_perl_classes(
+                    v.as_str()?,
+                ))?)
+            },
+        )?;
+        match ctx.get_raw(1) {
+            rusqlite::types::ValueRef::Text(t) => {
+                let s = std::str::from_utf8(t)
+                    .map_err(|e| rusqlite::Error::UserFunctionError(e.into()))?;
+                Ok(Some(re.is_match(s)))
+            }
+            _ => Ok(None),
+        }
+    })?;
+    conn.create_scalar_function("lower", 1, flags, |ctx| match ctx.get_raw(0) {
+        rusqlite::types::ValueRef::Text(t) => {
+            let s =
+                std::str::from_utf8(t).map_err(|e| rusqlite::Error::UserFunctionError(e.into()))?;
+            Ok(Some(SqlValue::Text(simple_lowercase(s))))
+        }
+        rusqlite::types::ValueRef::Null => Ok(None),
+        rusqlite::types::ValueRef::Integer(i) => Ok(Some(SqlValue::Integer(i))),
+        rusqlite::types::ValueRef::Real(f) => Ok(Some(SqlValue::Real(f))),
+        rusqlite::types::ValueRef::Blob(b) => Ok(Some(SqlValue::Blob(b.to_vec()))),
+    })?;
+    Ok(())
+}
+
+fn sql_value(ty: ColumnType, v: Option<&Value>) -> SqlValue {
+    match (ty, v) {
+        (_, None) => SqlValue::Null,
+        (ColumnType::Json, Some(v)) => SqlValue::Text(v.to_string()),
+        (_, Some(Value::Null)) => SqlValue::Null,
+        (ColumnType::Text, Some(Value::String(s))) => SqlValue::Text(s.clone()),
+        (ColumnType::Integer, Some(Value::Number(n))) => {
+            n.as_i64().map_or(SqlValue::Null, SqlValue::Integer)
+        }
+        (ColumnType::Real, Some(Value::Number(n))) => {
+            n.as_f64().map_or(SqlValue::Null, SqlValue::Real)
+        }
+        (ColumnType::Boolean, Some(Value::Bool(b))) => SqlValue::Integer(i64::from(*b)),
+        // The schema was derived from these events, so types agree; anything else is missing.
+        _ => SqlValue::Null,
+    }
+}
+
+impl Engine for Sqlite {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn matching_rows(
+        &mut self,
+        table: &EventTable<'_>,
+        conditions: &[String],
+    ) -> Result<Vec<Vec<usize>>, EngineError> {
+        let d = SqliteDialect;
+        let cols: Vec<(&String, ColumnType)> =
+            table.schema.columns.iter().map(|(k, t)| (k, *t)).collect();
+        let mut defs: Vec<String> = cols
+            .iter()
+            .map(|(k, t)| format!("{} {}", d.quote_ident(k), d.column_type(*t)))
+            .collect();
+        defs.push(format!("{ROW_COLUMN} INTEGER"));
+        let tx = self.conn.transaction().map_err(failed)?;
+        tx.execute_batch(&format!(
+            "DROP TABLE IF EXISTS {0}; CREATE TABLE {0} ({1});",
+            table.name,
+            defs.join(", ")
+        ))
+        .map_err(failed)?;
+        {
+            let placeholders = vec!["?"; cols.len() + 1].join(", ");
+            let mut insert = tx
+                .prepare(&format!(
+                    "INSERT INTO {} VALUES ({placeholders})",
+                    table.name
+                ))
+                .map_err(failed)?;
+            for (i, ev) in table.events.iter().enumerate() {
+                let mut vals: Vec<SqlValue> = cols
+                    .iter()
+                    .map(|(k, t)| sql_value(*t, ev.get(k.as_str())))
+                    .collect();
+                vals.push(SqlValue::Integer(i as i64));
+                insert.execute(params_from_iter(vals)).map_err(failed)?;
+            }
+        }
+        let mut out = Vec::with_capacity(conditions.len());
+        for cond in conditions {
+            let sql = format!(
+                "SELECT {ROW_COLUMN} FROM {} WHERE {cond} ORDER BY 1",
+                table.name
+            );
+            let mut stmt = tx
+                .prepare(&sql)
+                .map_err(|e| EngineError::Failed(format!("SQLite: {e}\nquery: {sql}")))?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, i64>(0))
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| EngineError::Failed(format!("SQLite: {e}\nquery: {sql}")))?;
+            out.push(rows.into_iter().map(|r| r as usize).collect());
+        }
+        tx.rollback().map_err(failed)?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,5 @@
+//! Helpers shared by integration tests: `mod support;` in a test file.
+// Each test binary compiles its own copy and uses only part of it.
+#![allow(dead_code)]
+
+pub mod postgres;
