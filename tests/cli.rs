@@ -294,3 +294,129 @@ fn json_output_reports_load_errors() {
     assert_eq!(doc["summary"]["rules_with_errors"], 1);
     assert_eq!(doc["rules"][0]["tests"][0]["verdicts"]["reference"], true);
 }
+
+#[test]
+fn compile_prints_one_query_per_rule() {
+    let o = ruleqc(&["compile", "--target", "sql", "rules"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let headers: Vec<&str> = out.lines().filter(|l| l.starts_with("-- ")).collect();
+    assert_eq!(headers.len(), 49, "one `-- RuleID` line per rule");
+    assert!(
+        out.contains("-- Teleport.SuspiciousCommands\nSELECT event, code, \"user\""),
+        "{out}"
+    );
+    assert_eq!(out.matches(";\n").count(), 49);
+
+    for dialect in [
+        "duckdb",
+        "sqlite",
+        "postgres",
+        "snowflake",
+        "bigquery",
+        "databricks",
+        "clickhouse",
+    ] {
+        let o = ruleqc(&["compile", "--dialect", dialect, "--format", "json", "rules"]);
+        assert_eq!(o.status.code(), Some(0), "{dialect}: {}", stderr(&o));
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        let items = doc.as_array().unwrap();
+        assert_eq!(items.len(), 49);
+        for i in items {
+            assert_eq!(i["dialect"], dialect);
+            assert_eq!(i["target"], "sql");
+            assert!(i["query"].as_str().unwrap().starts_with("SELECT "));
+        }
+    }
+}
+
+#[test]
+fn compile_reports_what_a_dialect_cannot_express_and_goes_on() {
+    let dir = scratch("unsupported");
+    std::fs::write(dir.join("a.yml"), GOOD).unwrap();
+    std::fs::write(
+        dir.join("b.yml"),
+        "RuleID: T.Tick\nLogTypes: [X]\nCondition: |\n  `a``b` eq 1\n",
+    )
+    .unwrap();
+    let o = ruleqc(&["compile", "--dialect", "bigquery", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("error[E0401]: bigquery cannot name a column `a`b`"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("-- Test.Good"),
+        "the other rule still compiles"
+    );
+    let o = ruleqc(&["compile", "--dialect", "duckdb", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("WHERE \"a`b\" = 1"), "{}", stdout(&o));
+}
+
+#[test]
+fn explain_query_for_a_dialect() {
+    let o = ruleqc(&[
+        "explain",
+        "rules/teleport/suspicious_commands.yml",
+        "--stage",
+        "query",
+        "--dialect",
+        "postgres",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stdout(&o).contains("NOT COALESCE(argv IN ('null'::jsonb"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn test_runs_the_embedded_engine_by_default() {
+    let verdicts = |args: &[&str]| {
+        let o = ruleqc(args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        let first = &doc["rules"][0]["tests"][0]["verdicts"];
+        let mut keys: Vec<String> = first.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(
+        verdicts(&["test", "--format", "json", "rules"]),
+        ["reference", "sqlite"]
+    );
+    assert_eq!(
+        verdicts(&["test", "--format", "json", "--engine", "none", "rules"]),
+        ["reference"]
+    );
+    assert_eq!(
+        verdicts(&[
+            "test",
+            "--format",
+            "json",
+            "--engine",
+            "duckdb",
+            "--rule",
+            "Teleport.*",
+            "rules"
+        ]),
+        ["duckdb", "reference"]
+    );
+    let o = ruleqc(&[
+        "test",
+        "--engine",
+        "duckdb",
+        "--duckdb",
+        "/no/such/duckdb",
+        "rules",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("pip install duckdb-cli==1.5.6"),
+        "{}",
+        stderr(&o)
+    );
+}
