@@ -12,5 +12,6 @@ pub mod engine;
 pub mod explain;
 pub mod ir;
 pub mod rule;
+pub mod run;
 pub mod syntax;
 pub mod testing;

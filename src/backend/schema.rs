@@ -37,64 +37,11 @@ impl TableSchema {
     /// one is an integer a double cannot hold), all booleans `Boolean`; anything else (objects,
     /// arrays, mixed types, only nulls, wide integers mixed with fractions) is `Json`.
     pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Value>) -> TableSchema {
-        #[derive(Default)]
-        struct Seen {
-            s: bool,
-            i: bool,
-            f: bool,
-            b: bool,
-            other: bool,
-            non_null: bool,
-            /// An integer a double cannot hold exactly (beyond ±2^53).
-            wide_int: bool,
-        }
-        let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
+        let mut b = SchemaBuilder::default();
         for ev in events {
-            let Value::Object(map) = ev else { continue };
-            for (k, v) in map {
-                let s = seen.entry(k.clone()).or_default();
-                match v {
-                    Value::Null => {}
-                    Value::String(_) => s.s = true,
-                    Value::Bool(_) => s.b = true,
-                    Value::Number(n) if n.is_i64() => {
-                        s.i = true;
-                        s.wide_int |= n.as_i64().is_some_and(|x| x.unsigned_abs() > 1 << 53);
-                    }
-                    Value::Number(n) if n.is_f64() => s.f = true,
-                    _ => s.other = true,
-                }
-                s.non_null |= !v.is_null();
-            }
+            b.add(ev);
         }
-        let columns = seen
-            .into_iter()
-            .map(|(k, s)| {
-                let kinds = [s.s, s.i || s.f, s.b, s.other]
-                    .iter()
-                    .filter(|x| **x)
-                    .count();
-                // Integers mixed with fractions would be doubles; keep them exact as JSON
-                // when a double cannot hold one of them.
-                let lossy = s.f && s.wide_int;
-                let ty = if !s.non_null || s.other || kinds != 1 || lossy {
-                    ColumnType::Json
-                } else if s.s {
-                    ColumnType::Text
-                } else if s.b {
-                    ColumnType::Boolean
-                } else if s.f {
-                    ColumnType::Real
-                } else {
-                    ColumnType::Integer
-                };
-                (k, ty)
-            })
-            .collect();
-        TableSchema {
-            columns,
-            complete: true,
-        }
+        b.finish()
     }
 
     /// Column types guessed from the condition alone: a column read below its top level, or
@@ -147,6 +94,80 @@ impl TableSchema {
             Some(t) => Some(*t),
             None if self.complete => None,
             None => Some(ColumnType::Json),
+        }
+    }
+}
+
+/// Builds a `TableSchema` from events seen one at a time (`ruleqc run` streams its input).
+#[derive(Debug, Default)]
+pub struct SchemaBuilder {
+    seen: BTreeMap<String, Seen>,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    s: bool,
+    i: bool,
+    f: bool,
+    b: bool,
+    other: bool,
+    non_null: bool,
+    /// An integer a double cannot hold exactly (beyond ±2^53).
+    wide_int: bool,
+}
+
+impl SchemaBuilder {
+    pub fn add(&mut self, event: &Value) {
+        let Value::Object(map) = event else { return };
+        for (k, v) in map {
+            if !self.seen.contains_key(k) {
+                self.seen.insert(k.clone(), Seen::default());
+            }
+            let s = self.seen.get_mut(k).expect("inserted");
+            match v {
+                Value::Null => {}
+                Value::String(_) => s.s = true,
+                Value::Bool(_) => s.b = true,
+                Value::Number(n) if n.is_i64() => {
+                    s.i = true;
+                    s.wide_int |= n.as_i64().is_some_and(|x| x.unsigned_abs() > 1 << 53);
+                }
+                Value::Number(n) if n.is_f64() => s.f = true,
+                _ => s.other = true,
+            }
+            s.non_null |= !v.is_null();
+        }
+    }
+
+    pub fn finish(self) -> TableSchema {
+        let columns = self
+            .seen
+            .into_iter()
+            .map(|(k, s)| {
+                let kinds = [s.s, s.i || s.f, s.b, s.other]
+                    .iter()
+                    .filter(|x| **x)
+                    .count();
+                // Integers mixed with fractions would be doubles; keep them exact as JSON
+                // when a double cannot hold one of them.
+                let lossy = s.f && s.wide_int;
+                let ty = if !s.non_null || s.other || kinds != 1 || lossy {
+                    ColumnType::Json
+                } else if s.s {
+                    ColumnType::Text
+                } else if s.b {
+                    ColumnType::Boolean
+                } else if s.f {
+                    ColumnType::Real
+                } else {
+                    ColumnType::Integer
+                };
+                (k, ty)
+            })
+            .collect();
+        TableSchema {
+            columns,
+            complete: true,
         }
     }
 }

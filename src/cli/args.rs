@@ -71,6 +71,39 @@ pub enum Command {
         #[arg(long = "rule", value_name = "ID")]
         rules: Vec<String>,
     },
+    /// Run rules over local log files (JSON Lines or JSON arrays, `.gz` too) and report, per
+    /// rule, how many events match and which.
+    Run {
+        /// Rule files, or directories searched recursively for *.yml / *.yaml.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// A log file to read; repeat the flag, or separate files with commas.
+        #[arg(long, required = true, value_delimiter = ',', value_name = "FILE")]
+        events: Vec<PathBuf>,
+        /// Treat every event as this log type (e.g. `AWS.CloudTrail`).
+        #[arg(long, value_name = "LOG_TYPE", conflicts_with = "log_type_field")]
+        log_type: Option<String>,
+        /// The top-level field that names each event's log type.
+        #[arg(long, value_name = "FIELD", default_value = "p_log_type")]
+        log_type_field: String,
+        /// `sqlite` (embedded, loads the events into a temporary database file) or `duckdb`
+        /// (the DuckDB binary reads the files itself; faster on large logs).
+        #[arg(long, value_enum, default_value_t = RunEngine::Sqlite)]
+        engine: RunEngine,
+        /// The DuckDB binary for `--engine duckdb` (default: `duckdb` on PATH).
+        #[arg(long, value_name = "PATH")]
+        duckdb: Option<PathBuf>,
+        /// `table`: per rule, the match count and the matching events; `jsonl`: one line per
+        /// match, `{"rule_id": ..., "event": {...}}` (the rule's output fields, or the event).
+        #[arg(long, value_enum, default_value_t = RunFormat::Table)]
+        format: RunFormat,
+        /// Stop at the first malformed line (exit 1) instead of reporting and skipping it.
+        #[arg(long)]
+        strict: bool,
+        /// Only rules whose RuleID matches; `*` is a wildcard. Repeatable.
+        #[arg(long = "rule", value_name = "ID")]
+        rules: Vec<String>,
+    },
     /// Print an intermediate form of one rule's condition.
     Explain {
         /// One rule file.
@@ -118,6 +151,32 @@ pub enum Stage {
 pub enum Target {
     /// SQL for the warehouse dialects (`--dialect`).
     Sql,
+    /// A Splunk SPL search.
+    Splunk,
+    /// A Microsoft Sentinel / Log Analytics KQL query.
+    Kql,
+}
+
+impl Target {
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Sql => "sql",
+            Target::Splunk => "splunk",
+            Target::Kql => "kql",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RunEngine {
+    Sqlite,
+    Duckdb,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RunFormat {
+    Table,
+    Jsonl,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

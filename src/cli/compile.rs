@@ -15,6 +15,8 @@ use crate::testing::glob_match;
 pub fn compile_one(rule: &Rule, target: Target, dialect: SqlDialect) -> Result<String, Diagnostic> {
     match target {
         Target::Sql => render_query(rule, dialect.dialect(), &|_| None),
+        Target::Splunk => crate::backend::spl::render_query(rule),
+        Target::Kql => crate::backend::kql::render_query(rule, &|_| None),
     }
 }
 
@@ -47,7 +49,10 @@ pub fn run(
             Ok(q) => {
                 text.push_str(&format!("-- {}\n{q};\n\n", rule.rule_id));
                 items.push(json!({
-                    "rule_id": rule.rule_id, "target": "sql", "dialect": dialect.name(), "query": q,
+                    "rule_id": rule.rule_id,
+                    "target": target.name(),
+                    "dialect": (target == Target::Sql).then(|| dialect.name()),
+                    "query": q,
                 }));
             }
             Err(d) => {

@@ -4,6 +4,7 @@ pub mod args;
 mod check;
 mod compile;
 mod explain;
+mod run;
 mod test;
 
 use std::io::{IsTerminal, Write};
@@ -49,6 +50,7 @@ pub fn main() -> i32 {
             format,
             rules,
         } => compile::run(&out, paths, rules, *target, *dialect, *format),
+        Command::Run { .. } => run::run(&out, &cli.command),
         Command::Explain {
             file,
             stage,

@@ -184,6 +184,20 @@ impl Engine for DuckDb {
 }
 
 impl DuckDb {
+    /// Runs a whole script (SQL and dot commands) on a fresh in-memory database and returns
+    /// its standard output; a failing statement is an error with DuckDB's message.
+    pub fn run_script(&self, script: &str) -> Result<String, EngineError> {
+        let (ok, status, out, err) = self.run(script)?;
+        if ok {
+            Ok(out)
+        } else {
+            Err(EngineError::Failed(format!(
+                "duckdb ({status}): {}",
+                err.trim()
+            )))
+        }
+    }
+
     /// Runs `script` on a fresh in-memory database: (success, status, stdout, stderr).
     fn run(&self, script: &str) -> Result<(bool, String, String, String), EngineError> {
         let mut child = Command::new(&self.binary)

@@ -67,7 +67,8 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn sql_value(ty: ColumnType, v: Option<&Value>) -> SqlValue {
+/// The SQLite value for an event's field in a column of type `ty`.
+pub fn sql_value(ty: ColumnType, v: Option<&Value>) -> SqlValue {
     match (ty, v) {
         (_, None) => SqlValue::Null,
         (ColumnType::Json, Some(v)) => SqlValue::Text(v.to_string()),

@@ -27,12 +27,7 @@ impl Databricks {
         let mut p = String::from("$");
         for s in &r.steps {
             match s {
-                Step::Key(k)
-                    if k.chars()
-                        .next()
-                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
-                {
+                Step::Key(k) if is_simple_name(k) => {
                     p.push('.');
                     p.push_str(k);
                 }

@@ -255,13 +255,17 @@ const RESERVED: &[&str] = &[
     "without",
 ];
 
-/// `[A-Za-z_][A-Za-z0-9_]*` and not reserved.
-pub fn is_plain_identifier(name: &str) -> bool {
+/// `[A-Za-z_][A-Za-z0-9_]*`: a name every dialect writes bare in a JSON path.
+pub fn is_simple_name(name: &str) -> bool {
     name.chars()
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !RESERVED.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// A simple name that is not reserved: needs no quoting as an identifier.
+pub fn is_plain_identifier(name: &str) -> bool {
+    is_simple_name(name) && !RESERVED.contains(&name.to_ascii_lowercase().as_str())
 }
 
 /// Standard SQL string literal: `'...'` with `''`; backslashes are literal. NUL cannot be held.

@@ -9,7 +9,7 @@ pub struct DuckDb;
 
 /// A JSONPath (`$.a."odd key"[0]`), or a JSON pointer (`/a/`) when a key is empty, which
 /// JSONPath cannot name.
-fn path(steps: &[Step]) -> Result<String, Unsupported> {
+pub fn json_path(steps: &[Step]) -> Result<String, Unsupported> {
     let empty_key = steps
         .iter()
         .any(|s| matches!(s, Step::Key(k) if k.is_empty()));
@@ -31,12 +31,7 @@ fn path(steps: &[Step]) -> Result<String, Unsupported> {
     let mut p = String::from("$");
     for s in steps {
         match s {
-            Step::Key(k)
-                if k.chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                    && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
-            {
+            Step::Key(k) if is_simple_name(k) => {
                 p.push('.');
                 p.push_str(k);
             }
@@ -56,7 +51,7 @@ impl DuckDb {
         Ok(format!(
             "{}, {}",
             r.base,
-            self.string_literal(&path(&r.steps)?)?
+            self.string_literal(&json_path(&r.steps)?)?
         ))
     }
 

@@ -129,7 +129,16 @@ pub fn inferred_schema(rule: &Rule) -> TableSchema {
     TableSchema::infer_from_rule(&rule.condition.ir, &fields)
 }
 
-fn unsupported(rule: &Rule, u: Unsupported) -> Diagnostic {
+/// E0401 for a target that cannot compile this rule (yet).
+pub fn unsupported_target(rule: &Rule, target: &str) -> Diagnostic {
+    unsupported(
+        rule,
+        Unsupported(format!("the {target} target is not available yet")),
+    )
+}
+
+/// E0401: the rule cannot be written for the target; `u` says why.
+pub fn unsupported(rule: &Rule, u: Unsupported) -> Diagnostic {
     Diagnostic {
         severity: crate::diag::Severity::Error,
         code: "E0401",

@@ -1,0 +1,181 @@
+//! `ruleqc run`: rules over local log files.
+
+use std::io::{IsTerminal, Write};
+
+use serde_json::{Value, json};
+
+use super::args::{Command, RunEngine, RunFormat};
+use super::{EXIT_FINDINGS, EXIT_OK, Output};
+use crate::rule::{Rule, load_paths};
+use crate::run::{LogTypeOf, Options, run_duckdb, run_sqlite, scan};
+use crate::testing::glob_match;
+
+pub fn run(out: &Output, command: &Command) -> i32 {
+    let Command::Run {
+        paths,
+        events,
+        log_type,
+        log_type_field,
+        engine,
+        duckdb,
+        format,
+        strict,
+        rules: filters,
+    } = command
+    else {
+        unreachable!("called for `run`")
+    };
+    for f in events {
+        if let Err(e) = std::fs::metadata(f) {
+            return out.fatal(&format!("{}: {e}", f.display()));
+        }
+    }
+    let loaded = match load_paths(paths) {
+        Ok(l) => l,
+        Err(e) => return out.fatal(&e),
+    };
+    let mut rule_errors = false;
+    let mut rules: Vec<&Rule> = Vec::new();
+    for l in &loaded {
+        match l.rule() {
+            Some(r) if filters.is_empty() || filters.iter().any(|f| glob_match(f, &r.rule_id)) => {
+                rules.push(r)
+            }
+            Some(_) => {}
+            None => {
+                out.report(l);
+                rule_errors = true;
+            }
+        }
+    }
+    if rules.is_empty() && !filters.is_empty() {
+        return out.fatal("no rule matches the --rule filters");
+    }
+    let duck = match engine {
+        RunEngine::Duckdb => match crate::engine::duckdb::DuckDb::new(duckdb.clone()) {
+            Ok(d) => Some(d),
+            Err(e) => return out.fatal(&e.to_string()),
+        },
+        RunEngine::Sqlite => None,
+    };
+    let log_type_of = match log_type {
+        Some(t) => LogTypeOf::Fixed(t.clone()),
+        None => LogTypeOf::Field(log_type_field.clone()),
+    };
+    let mut wanted: Vec<String> = rules
+        .iter()
+        .flat_map(|r| r.log_types.iter().cloned())
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    let opts = Options {
+        files: events,
+        log_type_of: &log_type_of,
+        strict: *strict,
+        progress: std::io::stderr().is_terminal(),
+    };
+
+    let scanned = match scan(&opts, &wanted, &mut |bad| eprintln!("malformed: {bad}")) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            eprintln!("stopped at the first malformed line (--strict)");
+            return EXIT_FINDINGS;
+        }
+        Err(e) => return out.fatal(&e),
+    };
+
+    let mut counts = vec![0u64; rules.len()];
+    let mut matches: Vec<Vec<Value>> = vec![Vec::new(); rules.len()];
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    let mut on_match = |m: crate::run::Match| {
+        counts[m.rule] += 1;
+        match format {
+            RunFormat::Jsonl => {
+                let line = json!({"rule_id": rules[m.rule].rule_id, "event": m.event});
+                let _ = writeln!(w, "{line}");
+            }
+            // Printed per rule, after the run.
+            RunFormat::Table => matches[m.rule].push(m.event),
+        }
+    };
+    let result = match &duck {
+        Some(d) => run_duckdb(&opts, &rules, &scanned, d, &mut on_match),
+        None => run_sqlite(&opts, &rules, &scanned, &mut on_match),
+    };
+    if let Err(e) = result {
+        let _ = w.flush();
+        eprintln!("error: {e}");
+        return EXIT_FINDINGS;
+    }
+    if *format == RunFormat::Table {
+        for (i, rule) in rules.iter().enumerate() {
+            let n = counts[i];
+            let _ = writeln!(
+                w,
+                "{}: {n} match{}",
+                rule.rule_id,
+                if n == 1 { "" } else { "es" }
+            );
+            print_table(&mut w, rule, &matches[i]);
+        }
+    }
+    let _ = w.flush();
+    let total: u64 = counts.iter().sum();
+    eprintln!(
+        "{} events read ({} malformed line{} skipped, {} of other log types), {} rules, {total} matches",
+        scanned.events,
+        scanned.bad_lines,
+        if scanned.bad_lines == 1 { "" } else { "s" },
+        scanned.skipped,
+        rules.len()
+    );
+    if rule_errors { EXIT_FINDINGS } else { EXIT_OK }
+}
+
+/// The matching events of one rule: its output fields as columns, or one event per line.
+fn print_table(w: &mut impl Write, rule: &Rule, events: &[Value]) {
+    if events.is_empty() {
+        return;
+    }
+    if rule.output_fields.is_empty() {
+        for e in events {
+            let _ = writeln!(w, "  {e}");
+        }
+        return;
+    }
+    let cell = |v: &Value| match v {
+        Value::String(s) => s.replace(['\n', '\t'], " "),
+        other => other.to_string(),
+    };
+    let headers: Vec<&str> = rule.output_fields.iter().map(|f| f.text.as_str()).collect();
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| headers.iter().map(|h| cell(&e[*h])).collect())
+        .collect();
+    let widths: Vec<usize> = (0..headers.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain(std::iter::once(headers[c].chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:w$}"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    let _ = writeln!(w, "  {}", line(headers.clone()).trim_end());
+    for r in &rows {
+        let _ = writeln!(
+            w,
+            "  {}",
+            line(r.iter().map(String::as_str).collect()).trim_end()
+        );
+    }
+}

@@ -1,0 +1,534 @@
+//! `ruleqc run`: rules over local log files (JSON Lines or JSON arrays, `.gz` too).
+//!
+//! The input is streamed twice and never held in memory: the first pass reports malformed
+//! lines and derives each log type's table schema from the data; the second loads the events
+//! into the engine (a temporary SQLite database on disk, or DuckDB reading the files itself).
+//! Every rule is then compiled against its table's schema and run once.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use serde::de::{Deserializer as _, SeqAccess, Visitor};
+use serde_json::Value;
+
+use crate::backend::schema::{ColumnType, SchemaBuilder, TableSchema};
+use crate::backend::sql::{SqlDialect, default_table_name, render_condition};
+use crate::rule::Rule;
+
+/// How an event's log type is found.
+#[derive(Clone, Debug)]
+pub enum LogTypeOf {
+    /// Every event has this log type.
+    Fixed(String),
+    /// The log type is the string in this top-level field (`p_log_type` by default).
+    Field(String),
+}
+
+impl LogTypeOf {
+    fn of<'e>(&'e self, event: &'e Value) -> Option<&'e str> {
+        match self {
+            LogTypeOf::Fixed(t) => Some(t),
+            LogTypeOf::Field(f) => event.get(f).and_then(Value::as_str),
+        }
+    }
+}
+
+/// A line (or JSON array) that is not an event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadLine {
+    pub file: String,
+    pub line: u64,
+    pub message: String,
+}
+
+impl std::fmt::Display for BadLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+/// Opens a log file, decompressing gzip (detected by its magic bytes).
+fn open(path: &Path, progress: &indicatif::ProgressBar) -> std::io::Result<Box<dyn BufRead>> {
+    let mut file = File::open(path)?;
+    let mut magic = [0u8; 2];
+    let n = file.read(&mut magic)?;
+    drop(file);
+    let file = progress.wrap_read(File::open(path)?);
+    Ok(if n == 2 && magic == [0x1f, 0x8b] {
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::read::MultiGzDecoder::new(file),
+        ))
+    } else {
+        Box::new(BufReader::with_capacity(1 << 16, file))
+    })
+}
+
+/// Streams the events of one file to `on_event`; malformed input goes to `on_bad`, which may
+/// stop the run. Returns `Break` when a callback stopped it.
+pub fn read_events(
+    path: &Path,
+    progress: &indicatif::ProgressBar,
+    on_event: &mut dyn FnMut(Value) -> ControlFlow<()>,
+    on_bad: &mut dyn FnMut(BadLine) -> ControlFlow<()>,
+) -> std::io::Result<ControlFlow<()>> {
+    let name = path.display().to_string();
+    let mut reader = open(path, progress)?;
+    // A JSON array, or JSON Lines?
+    let first = loop {
+        let buf = reader.fill_buf()?;
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => break Some(buf[i]),
+            None if buf.is_empty() => break None,
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    };
+    if first == Some(b'[') {
+        return read_array(reader, &name, on_event, on_bad);
+    }
+    let mut line = String::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let n = match reader.read_line(&mut line) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                number += 1;
+                if on_bad(BadLine {
+                    file: name.clone(),
+                    line: number,
+                    message: "not valid UTF-8".into(),
+                })
+                .is_break()
+                {
+                    return Ok(ControlFlow::Break(()));
+                }
+                // Skip the rest of that line.
+                let mut junk = Vec::new();
+                reader.read_until(b'\n', &mut junk)?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok(ControlFlow::Continue(()));
+        }
+        number += 1;
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let flow = match serde_json::from_str::<Value>(text) {
+            Ok(v @ Value::Object(_)) => on_event(v),
+            Ok(_) => on_bad(BadLine {
+                file: name.clone(),
+                line: number,
+                message: "not a JSON object".into(),
+            }),
+            Err(e) => on_bad(BadLine {
+                file: name.clone(),
+                line: number,
+                message: format!("not JSON: {e}"),
+            }),
+        };
+        if flow.is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
+    }
+}
+
+/// A JSON array of events, element by element.
+fn read_array(
+    reader: Box<dyn BufRead>,
+    name: &str,
+    on_event: &mut dyn FnMut(Value) -> ControlFlow<()>,
+    on_bad: &mut dyn FnMut(BadLine) -> ControlFlow<()>,
+) -> std::io::Result<ControlFlow<()>> {
+    struct Each<'a> {
+        on_event: &'a mut dyn FnMut(Value) -> ControlFlow<()>,
+        stopped: bool,
+    }
+    impl<'de> Visitor<'de> for &mut Each<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an array of events")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(v) = seq.next_element::<Value>()? {
+                if (self.on_event)(v).is_break() {
+                    self.stopped = true;
+                    // Read (and drop) the rest so the array still parses.
+                    while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                    return Ok(());
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut non_objects = Vec::new();
+    let mut each = Each {
+        on_event: &mut |v: Value| {
+            if v.is_object() {
+                on_event(v)
+            } else {
+                non_objects.push(());
+                ControlFlow::Continue(())
+            }
+        },
+        stopped: false,
+    };
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let result = de.deserialize_seq(&mut each);
+    let stopped = each.stopped;
+    if let Err(e) = result
+        && on_bad(BadLine {
+            file: name.to_string(),
+            line: e.line() as u64,
+            message: format!("not a JSON array of events: {e}"),
+        })
+        .is_break()
+    {
+        return Ok(ControlFlow::Break(()));
+    }
+    if !non_objects.is_empty()
+        && on_bad(BadLine {
+            file: name.to_string(),
+            line: 1,
+            message: format!("{} array elements are not JSON objects", non_objects.len()),
+        })
+        .is_break()
+    {
+        return Ok(ControlFlow::Break(()));
+    }
+    Ok(if stopped {
+        ControlFlow::Break(())
+    } else {
+        ControlFlow::Continue(())
+    })
+}
+
+/// What one pass over the input saw.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub events: u64,
+    pub bad_lines: u64,
+    /// Events whose log type no rule reads (or that have none).
+    pub skipped: u64,
+    pub schemas: BTreeMap<String, TableSchema>,
+}
+
+pub struct Options<'a> {
+    pub files: &'a [PathBuf],
+    pub log_type_of: &'a LogTypeOf,
+    pub strict: bool,
+    pub progress: bool,
+}
+
+fn progress_bar(files: &[PathBuf], show: bool, label: &str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    // Drawn on stderr only when it is a terminal.
+    let pb = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(label.to_string());
+    pb
+}
+
+/// First pass: malformed lines (reported through `on_bad`) and the schema of each wanted log
+/// type. `Err` for I/O errors; `Ok(None)` when `--strict` stopped at a malformed line.
+pub fn scan(
+    opts: &Options<'_>,
+    wanted: &[String],
+    on_bad: &mut dyn FnMut(&BadLine),
+) -> Result<Option<Scan>, String> {
+    let mut builders: HashMap<String, SchemaBuilder> = HashMap::new();
+    let mut scan = Scan::default();
+    let pb = progress_bar(opts.files, opts.progress, "reading");
+    for f in opts.files {
+        let flow = read_events(
+            f,
+            &pb,
+            &mut |ev| {
+                match opts.log_type_of.of(&ev) {
+                    Some(t) if wanted.iter().any(|w| w == t) => {
+                        scan.events += 1;
+                        builders.entry(t.to_string()).or_default().add(&ev);
+                    }
+                    _ => scan.skipped += 1,
+                }
+                ControlFlow::Continue(())
+            },
+            &mut |bad| {
+                scan.bad_lines += 1;
+                on_bad(&bad);
+                if opts.strict {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+        )
+        .map_err(|e| format!("{}: {e}", f.display()))?;
+        if flow.is_break() {
+            pb.finish_and_clear();
+            return Ok(None);
+        }
+    }
+    pb.finish_and_clear();
+    scan.schemas = builders.into_iter().map(|(k, b)| (k, b.finish())).collect();
+    Ok(Some(scan))
+}
+
+/// One match: the rule and the event (or its output fields).
+pub struct Match {
+    pub rule: usize,
+    pub event: Value,
+}
+
+/// The part of an event a rule reports: its output fields, or the whole event.
+pub fn project(rule: &Rule, event: Value) -> Value {
+    if rule.output_fields.is_empty() {
+        return event;
+    }
+    let mut out = serde_json::Map::new();
+    for f in &rule.output_fields {
+        let v = crate::ir::eval::resolve(&f.path, &event)
+            .cloned()
+            .unwrap_or(Value::Null);
+        out.insert(f.text.clone(), v);
+    }
+    Value::Object(out)
+}
+
+const EVENT_COLUMN: &str = "__ruleqc_event";
+
+/// Runs `rules` on the embedded SQLite: loads the events into a temporary database file, then
+/// runs each rule's query. Matches go to `on_match` in rule order.
+pub fn run_sqlite(
+    opts: &Options<'_>,
+    rules: &[&Rule],
+    scan: &Scan,
+    on_match: &mut dyn FnMut(Match),
+) -> Result<(), String> {
+    use rusqlite::types::Value as SqlValue;
+    let d = SqlDialect::Sqlite.dialect();
+    let path = std::env::temp_dir().join(format!(
+        "ruleqc-run-{}-{}.sqlite",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |t| t.as_nanos())
+    ));
+    struct Remove(PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let _guard = Remove(path.clone());
+    let err = |e: rusqlite::Error| format!("SQLite: {e}");
+    let mut conn = rusqlite::Connection::open(&path).map_err(err)?;
+    conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+        .map_err(err)?;
+    crate::engine::sqlite::register_functions(&conn).map_err(err)?;
+
+    let tables: BTreeMap<&str, String> = scan
+        .schemas
+        .keys()
+        .map(|t| (t.as_str(), d.quote_ident(&default_table_name(t))))
+        .collect();
+    let tx = conn.transaction().map_err(err)?;
+    for (lt, schema) in &scan.schemas {
+        let mut defs: Vec<String> = schema
+            .columns
+            .iter()
+            .map(|(k, t)| format!("{} {}", d.quote_ident(k), d.column_type(*t)))
+            .collect();
+        defs.push(format!("{EVENT_COLUMN} TEXT"));
+        tx.execute_batch(&format!(
+            "CREATE TABLE {} ({});",
+            tables[lt.as_str()],
+            defs.join(", ")
+        ))
+        .map_err(err)?;
+    }
+    {
+        let mut inserts = HashMap::new();
+        for (lt, schema) in &scan.schemas {
+            let marks = vec!["?"; schema.columns.len() + 1].join(", ");
+            let stmt = tx
+                .prepare(&format!(
+                    "INSERT INTO {} VALUES ({marks})",
+                    tables[lt.as_str()]
+                ))
+                .map_err(err)?;
+            inserts.insert(lt.clone(), (stmt, schema));
+        }
+        let pb = progress_bar(opts.files, opts.progress, "loading");
+        let mut failure = None;
+        for f in opts.files {
+            let _ = read_events(
+                f,
+                &pb,
+                &mut |ev| {
+                    let Some(lt) = opts.log_type_of.of(&ev) else {
+                        return ControlFlow::Continue(());
+                    };
+                    let Some((stmt, schema)) = inserts.get_mut(lt) else {
+                        return ControlFlow::Continue(());
+                    };
+                    let mut vals: Vec<SqlValue> = schema
+                        .columns
+                        .iter()
+                        .map(|(k, t)| crate::engine::sqlite::sql_value(*t, ev.get(k.as_str())))
+                        .collect();
+                    vals.push(SqlValue::Text(ev.to_string()));
+                    match stmt.execute(rusqlite::params_from_iter(vals)) {
+                        Ok(_) => ControlFlow::Continue(()),
+                        Err(e) => {
+                            failure = Some(err(e));
+                            ControlFlow::Break(())
+                        }
+                    }
+                },
+                // Reported by the first pass.
+                &mut |_| ControlFlow::Continue(()),
+            )
+            .map_err(|e| format!("{}: {e}", f.display()))?;
+            if let Some(e) = failure.take() {
+                return Err(e);
+            }
+        }
+        pb.finish_and_clear();
+    }
+    tx.commit().map_err(err)?;
+
+    for (i, rule) in rules.iter().enumerate() {
+        for lt in &rule.log_types {
+            let (Some(schema), Some(table)) = (scan.schemas.get(lt), tables.get(lt.as_str()))
+            else {
+                continue;
+            };
+            let cond = render_condition(&rule.condition.ir, d, schema, table)
+                .map_err(|u| format!("{}: cannot compile for SQLite: {}", rule.rule_id, u.0))?;
+            let sql = format!("SELECT {EVENT_COLUMN} FROM {table} WHERE {cond} ORDER BY rowid");
+            let mut stmt = conn
+                .prepare(&sql)
+                .map_err(|e| format!("{}: {e}\n{sql}", rule.rule_id))?;
+            let mut rows = stmt.query([]).map_err(err)?;
+            while let Some(row) = rows.next().map_err(err)? {
+                let text: String = row.get(0).map_err(err)?;
+                let event: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+                on_match(Match {
+                    rule: i,
+                    event: project(rule, event),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs `rules` with the DuckDB binary reading the files itself (`read_json_objects`).
+pub fn run_duckdb(
+    opts: &Options<'_>,
+    rules: &[&Rule],
+    scan: &Scan,
+    duckdb: &crate::engine::duckdb::DuckDb,
+    on_match: &mut dyn FnMut(Match),
+) -> Result<(), String> {
+    let d = SqlDialect::Duckdb.dialect();
+    let lit = |s: &str| d.string_literal(s).map_err(|u| u.0);
+    let files: Vec<String> = opts
+        .files
+        .iter()
+        .map(|f| lit(&f.display().to_string()))
+        .collect::<Result<_, _>>()?;
+    let mut sql = String::from("SET preserve_insertion_order = true;\n");
+    let mut tables = BTreeMap::new();
+    for (lt, schema) in &scan.schemas {
+        let table = d.quote_ident(&default_table_name(lt));
+        let mut cols = vec![format!("j AS {EVENT_COLUMN}")];
+        for (k, t) in &schema.columns {
+            let p = lit(
+                &crate::backend::sql::duckdb::json_path(&[crate::ir::Step::Key(k.clone())])
+                    .map_err(|u| u.0)?,
+            )?;
+            let expr = match t {
+                ColumnType::Text => format!("json_extract_string(j, {p})"),
+                ColumnType::Integer => format!("TRY_CAST(json_extract_string(j, {p}) AS BIGINT)"),
+                ColumnType::Real => format!("TRY_CAST(json_extract_string(j, {p}) AS DOUBLE)"),
+                ColumnType::Boolean => format!("TRY_CAST(json_extract_string(j, {p}) AS BOOLEAN)"),
+                ColumnType::Json => format!("json_extract(j, {p})"),
+            };
+            cols.push(format!("{expr} AS {}", d.quote_ident(k)));
+        }
+        let filter = match opts.log_type_of {
+            LogTypeOf::Fixed(_) => String::new(),
+            LogTypeOf::Field(f) => {
+                let p = lit(
+                    &crate::backend::sql::duckdb::json_path(&[crate::ir::Step::Key(f.clone())])
+                        .map_err(|u| u.0)?,
+                )?;
+                format!(" WHERE json_extract_string(j, {p}) = {}", lit(lt)?)
+            }
+        };
+        sql.push_str(&format!(
+            "CREATE TABLE {table} AS SELECT {} FROM read_json_objects([{}], format = 'auto', ignore_errors = true) AS r(j){filter};\n",
+            cols.join(", "),
+            files.join(", ")
+        ));
+        tables.insert(lt.clone(), table);
+    }
+    sql.push_str(".mode jsonlines\n");
+    for (i, rule) in rules.iter().enumerate() {
+        for lt in &rule.log_types {
+            let (Some(schema), Some(table)) = (scan.schemas.get(lt), tables.get(lt)) else {
+                continue;
+            };
+            let cond = render_condition(&rule.condition.ir, d, schema, table)
+                .map_err(|u| format!("{}: cannot compile for DuckDB: {}", rule.rule_id, u.0))?;
+            sql.push_str(&format!(
+                "SELECT {i} AS q, CAST({EVENT_COLUMN} AS VARCHAR) AS e FROM {table} WHERE {cond};\n"
+            ));
+        }
+    }
+    let out = duckdb.run_script(&sql).map_err(|e| e.to_string())?;
+    for line in out.lines() {
+        let line = line.trim();
+        if !line.starts_with('{') {
+            continue;
+        }
+        let row: Value =
+            serde_json::from_str(line).map_err(|e| format!("duckdb output: {e}: {line}"))?;
+        let (Some(i), Some(e)) = (row["q"].as_u64(), row["e"].as_str()) else {
+            continue;
+        };
+        let i = i as usize;
+        let event: Value = serde_json::from_str(e).map_err(|e| e.to_string())?;
+        on_match(Match {
+            rule: i,
+            event: project(rules[i], event),
+        });
+    }
+    Ok(())
+}
