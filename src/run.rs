@@ -171,13 +171,13 @@ fn read_array(
             Ok(())
         }
     }
-    let mut non_objects = Vec::new();
+    let non_objects = std::cell::Cell::new(0usize);
     let mut each = Each {
         on_event: &mut |v: Value| {
             if v.is_object() {
                 on_event(v)
             } else {
-                non_objects.push(());
+                non_objects.set(non_objects.get() + 1);
                 ControlFlow::Continue(())
             }
         },
@@ -196,11 +196,11 @@ fn read_array(
     {
         return Ok(ControlFlow::Break(()));
     }
-    if !non_objects.is_empty()
+    if non_objects.get() > 0
         && on_bad(BadLine {
             file: name.to_string(),
             line: 1,
-            message: format!("{} array elements are not JSON objects", non_objects.len()),
+            message: format!("{} array elements are not JSON objects", non_objects.get()),
         })
         .is_break()
     {

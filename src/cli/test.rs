@@ -79,10 +79,12 @@ pub fn run(
         let run = run_rule_tests(rule, engine.as_mut().map(|e| &mut **e as &mut dyn Engine));
         if let Some(e) = &run.engine_error {
             bugs += 1;
-            eprintln!(
-                "COMPILER BUG {} ({}): the compiled query did not run: {e}",
-                rule.rule_id, rule.path
-            );
+            if format == TestFormat::Text {
+                println!(
+                    "COMPILER BUG {} ({}): the compiled query did not run: {e}",
+                    rule.rule_id, rule.path
+                );
+            }
         }
         let mut tests_json = Vec::new();
         for r in &run.results {
