@@ -11,6 +11,7 @@ pub mod diag;
 pub mod engine;
 pub mod explain;
 pub mod ir;
+pub mod package;
 pub mod rule;
 pub mod run;
 pub mod syntax;

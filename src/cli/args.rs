@@ -70,6 +70,17 @@ pub enum Command {
         /// Only rules whose RuleID matches; `*` is a wildcard. Repeatable.
         #[arg(long = "rule", value_name = "ID")]
         rules: Vec<String>,
+        /// Write one artifact per rule into DIR (`<RuleID>.sql` for `--target sql`), each
+        /// replaced atomically; files ruleqc did not write are never touched.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// With --out: write nothing; print a diff of every file that would change, list files
+        /// that would be added or are stale, and exit 1 if anything differs.
+        #[arg(long, requires = "out")]
+        check: bool,
+        /// With --out: remove files ruleqc wrote earlier for rules that no longer exist.
+        #[arg(long, requires = "out")]
+        prune: bool,
     },
     /// Run rules over local log files (JSON Lines or JSON arrays, `.gz` too) and report, per
     /// rule, how many events match and which.

@@ -1,6 +1,6 @@
 //! `ruleqc compile`: rules -> queries.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use serde_json::json;
 
@@ -8,6 +8,7 @@ use super::args::{SqlDialect, Target, TestFormat};
 use super::{EXIT_FINDINGS, EXIT_OK, Output};
 use crate::backend::sql::render_query;
 use crate::diag::Diagnostic;
+use crate::package::{self, Artifact};
 use crate::rule::{Rule, load_paths};
 use crate::testing::glob_match;
 
@@ -20,14 +21,27 @@ pub fn compile_one(rule: &Rule, target: Target, dialect: SqlDialect) -> Result<S
     }
 }
 
-pub fn run(
-    out: &Output,
-    paths: &[PathBuf],
-    filters: &[String],
-    target: Target,
-    dialect: SqlDialect,
-    format: TestFormat,
-) -> i32 {
+pub fn run(out: &Output, command: &super::args::Command) -> i32 {
+    let super::args::Command::Compile {
+        paths,
+        target,
+        dialect,
+        format,
+        rules: filters,
+        out: out_dir,
+        check,
+        prune,
+    } = command
+    else {
+        unreachable!("called for `compile`")
+    };
+    let (target, dialect, format) = (*target, *dialect, *format);
+    if out_dir.is_some() && target != Target::Sql {
+        return out.fatal(&format!(
+            "--out is not available for --target {} yet; print the queries instead",
+            target.name()
+        ));
+    }
     let loaded = match load_paths(paths) {
         Ok(l) => l,
         Err(e) => return out.fatal(&e),
@@ -36,6 +50,7 @@ pub fn run(
     let mut failed = false;
     let mut text = String::new();
     let mut items = Vec::new();
+    let mut artifacts = Vec::new();
     for l in &loaded {
         let Some(rule) = l.rule() else {
             out.report(l);
@@ -47,6 +62,7 @@ pub fn run(
         }
         match compile_one(rule, target, dialect) {
             Ok(q) => {
+                artifacts.push(crate::package::sql_file::artifact(rule, dialect.name(), &q));
                 text.push_str(&format!("-- {}\n{q};\n\n", rule.rule_id));
                 items.push(json!({
                     "rule_id": rule.rule_id,
@@ -61,9 +77,86 @@ pub fn run(
             }
         }
     }
+    if let Some(dir) = out_dir {
+        return write_artifacts(out, dir, &artifacts, *check, *prune, failed);
+    }
     match format {
         TestFormat::Text => print!("{text}"),
         TestFormat::Json => println!("{}", serde_json::to_string_pretty(&items).expect("json")),
     }
     if failed { EXIT_FINDINGS } else { EXIT_OK }
+}
+
+/// `--out DIR`, with `--check` / `--prune`.
+fn write_artifacts(
+    out: &Output,
+    dir: &Path,
+    artifacts: &[Artifact],
+    check: bool,
+    prune: bool,
+    failed: bool,
+) -> i32 {
+    let changes = match package::diff(dir, artifacts, ".sql") {
+        Ok(c) => c,
+        Err(e) => return out.fatal(&format!("{}: {e}", dir.display())),
+    };
+    for n in &changes.foreign {
+        eprintln!(
+            "error: {}: exists and was not written by ruleqc; not overwriting it",
+            dir.join(n).display()
+        );
+    }
+    if check {
+        for (_, d) in &changes.changed {
+            print!("{d}");
+        }
+        for n in &changes.added {
+            println!("would add {}", dir.join(n).display());
+        }
+        for n in &changes.stale {
+            println!(
+                "stale {} (no rule produces it; --prune removes it)",
+                dir.join(n).display()
+            );
+        }
+        let differs = !changes.is_clean(true);
+        println!(
+            "{}: {} to add, {} changed, {} stale",
+            if differs { "out of date" } else { "up to date" },
+            changes.added.len(),
+            changes.changed.len(),
+            changes.stale.len()
+        );
+        return if differs || failed {
+            EXIT_FINDINGS
+        } else {
+            EXIT_OK
+        };
+    }
+    if let Err(e) = package::write(dir, artifacts, &changes, prune) {
+        return out.fatal(&format!("{}: {e}", dir.display()));
+    }
+    for n in changes.stale.iter().filter(|_| !prune) {
+        eprintln!(
+            "warning: {} is stale (no rule produces it); --prune removes it",
+            dir.join(n).display()
+        );
+    }
+    println!(
+        "{}: {} added, {} updated, {} unchanged{}",
+        dir.display(),
+        changes.added.len(),
+        changes.changed.len(),
+        artifacts.len() - changes.added.len() - changes.changed.len() - changes.foreign.len(),
+        if prune {
+            format!(", {} removed", changes.stale.len())
+        } else {
+            String::new()
+        }
+    );
+    if failed || !changes.foreign.is_empty() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
 }

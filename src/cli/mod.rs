@@ -43,13 +43,7 @@ pub fn main() -> i32 {
             engine,
             duckdb,
         } => test::run(&out, paths, rules, *format, *engine, duckdb.as_deref()),
-        Command::Compile {
-            paths,
-            target,
-            dialect,
-            format,
-            rules,
-        } => compile::run(&out, paths, rules, *target, *dialect, *format),
+        Command::Compile { .. } => compile::run(&out, &cli.command),
         Command::Run { .. } => run::run(&out, &cli.command),
         Command::Explain {
             file,
