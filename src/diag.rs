@@ -137,21 +137,31 @@ pub fn render(d: &Diagnostic, path: &str, source: &str, style: Style) -> String 
     renderer.render(report)
 }
 
-/// Edit distance between two short words, for "did you mean" suggestions.
+/// Edit distance between two short words (insertions, deletions, substitutions and swaps of
+/// neighbours, each costing 1), for "did you mean" suggestions.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
+    // d[i][j]: distance between a[..i] and b[..j].
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
     for i in 1..=a.len() {
-        cur[0] = i;
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
         }
-        std::mem::swap(&mut prev, &mut cur);
     }
-    prev[b.len()]
+    d[a.len()][b.len()]
 }
 
 /// The candidate closest to `word` (case-insensitively), if it is close enough to be a typo.
@@ -186,5 +196,7 @@ mod tests {
         );
         assert_eq!(closest("ruleid", ["RuleID", "Tags"]), Some("RuleID"));
         assert_eq!(closest("Banana", ["RuleID", "Tags"]), None);
+        assert_eq!(closest("tabel", ["table", "fields"]), Some("table"));
+        assert_eq!(edit_distance("ab", "ba"), 1);
     }
 }

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod explain;
 pub mod ir;
 pub mod package;
+pub mod profile;
 pub mod rule;
 pub mod run;
 pub mod syntax;

@@ -81,6 +81,10 @@ pub enum Command {
         /// With --out: remove files ruleqc wrote earlier for rules that no longer exist.
         #[arg(long, requires = "out")]
         prune: bool,
+        /// Where the data lives: a built-in profile (`default`, `panther` for Snowflake,
+        /// `sentinel`) or a profile file (YAML; see the README).
+        #[arg(long, value_name = "NAME|FILE", default_value = "default")]
+        profile: String,
     },
     /// Run rules over local log files (JSON Lines or JSON arrays, `.gz` too) and report, per
     /// rule, how many events match and which.
@@ -129,6 +133,9 @@ pub enum Command {
         /// The SQL dialect (with `--stage query --target sql`).
         #[arg(long, value_enum, default_value_t = SqlDialect::Duckdb)]
         dialect: SqlDialect,
+        /// A built-in profile name or a profile file (with `--stage query`).
+        #[arg(long, value_name = "NAME|FILE", default_value = "default")]
+        profile: String,
     },
 }
 

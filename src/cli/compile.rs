@@ -6,16 +6,35 @@ use serde_json::json;
 
 use super::args::{SqlDialect, Target, TestFormat};
 use super::{EXIT_FINDINGS, EXIT_OK, Output};
-use crate::backend::sql::render_query;
+use crate::backend::sql::render_placed_query;
 use crate::diag::Diagnostic;
 use crate::package::{self, Artifact};
+use crate::profile::Profile;
 use crate::rule::{Rule, load_paths};
 use crate::testing::glob_match;
 
-/// One rule's query for a target.
-pub fn compile_one(rule: &Rule, target: Target, dialect: SqlDialect) -> Result<String, Diagnostic> {
+/// One rule's query for a target, placed by the profile.
+pub fn compile_one(
+    rule: &Rule,
+    target: Target,
+    dialect: SqlDialect,
+    profile: &Profile,
+) -> Result<String, Diagnostic> {
     match target {
-        Target::Sql => render_query(rule, dialect.dialect(), &|_| None),
+        Target::Sql => {
+            let sql = profile.sql(dialect.name()).map_err(|m| Diagnostic {
+                severity: crate::diag::Severity::Error,
+                code: "E0402",
+                message: m,
+                span: None,
+                label: None,
+                help: None,
+            })?;
+            let renamed = sql.rename(rule);
+            render_placed_query(&renamed, dialect.dialect(), &|lt| {
+                sql.placement(&profile.name, &renamed, lt)
+            })
+        }
         Target::Splunk => crate::backend::spl::render_query(rule),
         Target::Kql => crate::backend::kql::render_query(rule, &|_| None),
     }
@@ -31,11 +50,16 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         out: out_dir,
         check,
         prune,
+        profile,
     } = command
     else {
         unreachable!("called for `compile`")
     };
     let (target, dialect, format) = (*target, *dialect, *format);
+    let profile = match out.profile(profile) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     if out_dir.is_some() && target != Target::Sql {
         return out.fatal(&format!(
             "--out is not available for --target {} yet; print the queries instead",
@@ -60,7 +84,7 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         if !selected(&rule.rule_id) {
             continue;
         }
-        match compile_one(rule, target, dialect) {
+        match compile_one(rule, target, dialect, &profile) {
             Ok(q) => {
                 artifacts.push(crate::package::sql_file::artifact(rule, dialect.name(), &q));
                 text.push_str(&format!("-- {}\n{q};\n\n", rule.rule_id));

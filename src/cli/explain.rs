@@ -6,7 +6,18 @@ use super::args::{SqlDialect, Stage, Target};
 use super::{EXIT_FINDINGS, EXIT_OK, Output};
 use crate::rule::load_paths;
 
-pub fn run(out: &Output, file: &Path, stage: Stage, target: Target, dialect: SqlDialect) -> i32 {
+pub fn run(
+    out: &Output,
+    file: &Path,
+    stage: Stage,
+    target: Target,
+    dialect: SqlDialect,
+    profile: &str,
+) -> i32 {
+    let profile = match out.profile(profile) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     if file.is_dir() {
         return out.fatal(&format!(
             "{}: explain takes one rule file, not a directory",
@@ -27,7 +38,7 @@ pub fn run(out: &Output, file: &Path, stage: Stage, target: Target, dialect: Sql
     let text = match stage {
         Stage::Ast => crate::explain::ast_tree(&rule.condition.ast),
         Stage::Ir => rule.condition.ir.pretty(),
-        Stage::Query => match super::compile::compile_one(rule, target, dialect) {
+        Stage::Query => match super::compile::compile_one(rule, target, dialect, &profile) {
             Ok(q) => format!("{q}\n"),
             Err(d) => {
                 out.report_one(&l.file.path, &l.file.text, &d);

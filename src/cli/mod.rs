@@ -50,7 +50,8 @@ pub fn main() -> i32 {
             stage,
             target,
             dialect,
-        } => explain::run(&out, file, *stage, *target, *dialect),
+            profile,
+        } => explain::run(&out, file, *stage, *target, *dialect, profile),
     };
     let _ = std::io::stdout().flush();
     code
@@ -102,6 +103,24 @@ impl Output {
         eprintln!("{}", diag::render(d, path, text, self.style));
         if self.style != Style::Short {
             eprintln!();
+        }
+    }
+
+    /// Loads `--profile`, printing its problems; `Err` carries the exit status.
+    fn profile(&self, arg: &str) -> Result<crate::profile::Profile, i32> {
+        match crate::profile::Profile::load(arg) {
+            Ok(p) => Ok(p),
+            Err(crate::profile::ProfileError::Io(m)) => Err(self.fatal(&m)),
+            Err(crate::profile::ProfileError::Invalid {
+                path,
+                text,
+                diagnostics,
+            }) => {
+                for d in &diagnostics {
+                    self.report_one(&path, &text, d);
+                }
+                Err(EXIT_FINDINGS)
+            }
         }
     }
 

@@ -93,6 +93,10 @@ impl Dialect for BigQuery {
         }
     }
 
+    fn time_since(&self, column: &str, minutes: u32) -> String {
+        format!("{column} >= TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL {minutes} MINUTE)")
+    }
+
     fn json_is(&self, r: &JsonRef, kind: JsonKind) -> Spelled {
         let t = self.jtype(r)?;
         Ok(match kind {

@@ -81,6 +81,10 @@ impl Dialect for ClickHouse {
         }
     }
 
+    fn time_since(&self, column: &str, minutes: u32) -> String {
+        format!("{column} >= now() - INTERVAL {minutes} MINUTE")
+    }
+
     fn json_is(&self, r: &JsonRef, kind: JsonKind) -> Spelled {
         let t = format!("JSONType({})", self.raw(r)?);
         Ok(match kind {

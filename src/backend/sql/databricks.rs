@@ -96,6 +96,10 @@ impl Dialect for Databricks {
         }
     }
 
+    fn time_since(&self, column: &str, minutes: u32) -> String {
+        format!("{column} >= current_timestamp() - INTERVAL {minutes} MINUTES")
+    }
+
     fn json_is(&self, r: &JsonRef, kind: JsonKind) -> Spelled {
         let t = self.schema(r)?;
         Ok(match kind {

@@ -339,6 +339,11 @@ pub trait Dialect: Sync {
         if b { "TRUE" } else { "FALSE" }
     }
 
+    /// `column` is within the last `minutes` minutes (the scheduled query's lookback).
+    fn time_since(&self, column: &str, minutes: u32) -> String {
+        format!("{column} >= now() - INTERVAL '{minutes} minutes'")
+    }
+
     /// `expr` with NULL read as false, so that `NOT` of it is two-valued.
     fn coalesce_false(&self, expr: &str) -> String {
         format!("COALESCE({expr}, {})", self.bool_literal(false))

@@ -153,6 +153,10 @@ impl Dialect for DuckDb {
         ))
     }
 
+    fn time_since(&self, column: &str, minutes: u32) -> String {
+        format!("{column} >= now() - INTERVAL {minutes} MINUTE")
+    }
+
     fn qualify_correlated_columns(&self) -> bool {
         true
     }

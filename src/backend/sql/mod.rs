@@ -84,14 +84,64 @@ pub fn render_query(
     d: &dyn Dialect,
     schema_for: &dyn Fn(&str) -> Option<TableSchema>,
 ) -> Result<String, Diagnostic> {
+    render_placed_query(rule, d, &|lt| {
+        Ok(Placement {
+            table: vec![default_table_name(lt)],
+            schema: schema_for(lt),
+            time_filter: None,
+        })
+    })
+}
+
+/// Where a log type's data lives (from a profile).
+#[derive(Clone, Debug, Default)]
+pub struct Placement {
+    /// The table name's parts (`["panther_logs", "public", "aws_cloudtrail"]`), each quoted by
+    /// the dialect as needed.
+    pub table: Vec<String>,
+    /// Column types; `None` infers them from the rule.
+    pub schema: Option<TableSchema>,
+    /// The scheduled query's lookback filter, if the profile names a time column.
+    pub time_filter: Option<TimeFilter>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TimeFilter {
+    /// `<column> >= now - lookback`, in the dialect's interval syntax.
+    Column(String),
+    /// Panther's `p_occurs_since('<n> minutes')` macro.
+    PantherMacro,
+}
+
+/// The query for a rule with each log type placed by `placement_for` (a profile); the time
+/// filter uses the rule's lookback.
+pub fn render_placed_query(
+    rule: &Rule,
+    d: &dyn Dialect,
+    placement_for: &dyn Fn(&str) -> Result<Placement, Diagnostic>,
+) -> Result<String, Diagnostic> {
     let mut selects = Vec::new();
     for log_type in &rule.log_types {
-        let schema = schema_for(log_type).unwrap_or_else(|| inferred_schema(rule));
-        let table = d.quote_ident(&default_table_name(log_type));
+        let placement = placement_for(log_type)?;
+        let schema = placement.schema.unwrap_or_else(|| inferred_schema(rule));
+        let table = placement
+            .table
+            .iter()
+            .map(|p| d.quote_ident(p))
+            .collect::<Vec<_>>()
+            .join(".");
         let cx = Cx::new(d, &schema, &table);
-        let cond = cx
+        let mut cond = cx
             .where_clause(&rule.condition.ir)
             .map_err(|u| unsupported(rule, u))?;
+        let minutes = rule.schedule.lookback_minutes;
+        if let Some(tf) = &placement.time_filter {
+            let filter = match tf {
+                TimeFilter::Column(c) => d.time_since(&d.quote_ident(c), minutes),
+                TimeFilter::PantherMacro => format!("p_occurs_since('{minutes} minutes')"),
+            };
+            cond = format!("{filter}\n  AND {cond}");
+        }
         let fields = if rule.output_fields.is_empty() {
             "*".to_string()
         } else {

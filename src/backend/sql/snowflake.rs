@@ -84,6 +84,10 @@ impl Dialect for Snowflake {
         }
     }
 
+    fn time_since(&self, column: &str, minutes: u32) -> String {
+        format!("{column} >= DATEADD(minute, -{minutes}, CURRENT_TIMESTAMP())")
+    }
+
     fn json_is(&self, r: &JsonRef, kind: JsonKind) -> Spelled {
         let v = self.value(r)?;
         Ok(match kind {

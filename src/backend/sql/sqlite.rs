@@ -71,6 +71,10 @@ impl Dialect for Sqlite {
         }
     }
 
+    fn time_since(&self, column: &str, minutes: u32) -> String {
+        format!("{column} >= datetime('now', '-{minutes} minutes')")
+    }
+
     fn json_is(&self, r: &JsonRef, kind: JsonKind) -> Spelled {
         let t = self.jtype(r)?;
         Ok(match kind {

@@ -1,0 +1,402 @@
+//! Profiles: where each log type's data lives for a target — tables, time column, field
+//! renames and column types — kept outside the backends. Built-in profiles are selected by
+//! name (`--profile panther`); a user profile is a YAML file (`--profile my-profile.yml`).
+//!
+//! ```yaml
+//! sql:
+//!   table: "analytics.{table}"          # for log types not listed; {table} is Panther's name,
+//!                                       # {log_type} the log type as written
+//!   time_column: event_time             # lookback filter column (omit: no time filter)
+//!   log_types:
+//!     AWS.CloudTrail:
+//!       table: security.cloudtrail      # qualified names are split on `.`
+//!       time_column: eventTime
+//!       columns: {eventName: text, requestParameters: json}
+//!   fields:
+//!     userIdentity.arn: user_arn        # a field path the rule uses -> a top-level column
+//! ```
+
+use std::collections::BTreeMap;
+
+use crate::backend::schema::ColumnType;
+use crate::backend::sql::{Placement, TimeFilter, default_table_name};
+use crate::diag::{Diagnostic, closest};
+use crate::ir::{FieldPath, Node, Step};
+use crate::rule::yaml::{self, Kind, Node as YNode, Resolved};
+use crate::rule::{OutputField, Rule};
+
+/// The built-in profiles' names.
+pub const BUILT_IN: &[&str] = &["default", "panther", "sentinel"];
+
+#[derive(Clone, Debug, Default)]
+pub struct Profile {
+    /// `default`, `panther`, ... or the file it came from.
+    pub name: String,
+    pub sql: Option<SqlProfile>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SqlProfile {
+    /// Table name template for log types without an entry; `None` makes them an error.
+    pub table_template: Option<String>,
+    pub time_column: Option<String>,
+    /// Panther's `p_occurs_since` macro instead of a column comparison.
+    pub panther_macro: bool,
+    pub log_types: BTreeMap<String, SqlLogType>,
+    /// Field path (as the rule writes it) -> top-level column.
+    pub renames: Vec<(FieldPath, String)>,
+    /// The only dialect this profile is meant for, if any.
+    pub dialect: Option<&'static str>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SqlLogType {
+    pub table: Option<String>,
+    pub time_column: Option<String>,
+    pub columns: BTreeMap<String, ColumnType>,
+}
+
+impl Profile {
+    /// A built-in profile by name.
+    pub fn built_in(name: &str) -> Option<Profile> {
+        let sql = match name {
+            "default" => Some(SqlProfile {
+                table_template: Some("{table}".into()),
+                ..Default::default()
+            }),
+            "panther" => Some(SqlProfile {
+                table_template: Some("panther_logs.public.{table}".into()),
+                time_column: Some("p_event_time".into()),
+                panther_macro: true,
+                dialect: Some("snowflake"),
+                ..Default::default()
+            }),
+            "sentinel" => None,
+            _ => return None,
+        };
+        Some(Profile {
+            name: name.into(),
+            sql,
+        })
+    }
+
+    /// `--profile NAME|FILE`: a built-in name, else a file.
+    pub fn load(arg: &str) -> Result<Profile, ProfileError> {
+        if let Some(p) = Profile::built_in(arg) {
+            return Ok(p);
+        }
+        let text = std::fs::read_to_string(arg).map_err(|e| {
+            ProfileError::Io(format!(
+                "{arg}: {e} (built-in profiles: {})",
+                BUILT_IN.join(", ")
+            ))
+        })?;
+        parse(arg, &text).map_err(|d| ProfileError::Invalid {
+            path: arg.into(),
+            text,
+            diagnostics: d,
+        })
+    }
+
+    /// The SQL section, or an error naming the profile.
+    pub fn sql(&self, dialect: &str) -> Result<&SqlProfile, String> {
+        let sql = self
+            .sql
+            .as_ref()
+            .ok_or_else(|| format!("profile `{}` has no `sql` section", self.name))?;
+        if let Some(d) = sql.dialect
+            && d != dialect
+        {
+            return Err(format!(
+                "profile `{}` is for --dialect {d}, not {dialect}",
+                self.name
+            ));
+        }
+        Ok(sql)
+    }
+}
+
+#[derive(Debug)]
+pub enum ProfileError {
+    Io(String),
+    Invalid {
+        path: String,
+        text: String,
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+impl SqlProfile {
+    /// Where `log_type` lives, or an error naming the log type and the profile.
+    pub fn placement(
+        &self,
+        profile: &str,
+        rule: &Rule,
+        log_type: &str,
+    ) -> Result<Placement, Diagnostic> {
+        let entry = self.log_types.get(log_type);
+        let table = match (entry.and_then(|e| e.table.clone()), &self.table_template) {
+            (Some(t), _) => t,
+            (None, Some(tpl)) => tpl
+                .replace("{table}", &default_table_name(log_type))
+                .replace("{log_type}", log_type),
+            (None, None) => {
+                return Err(Diagnostic {
+                    severity: crate::diag::Severity::Error,
+                    code: "E0402",
+                    message: format!("log type `{log_type}` has no table in profile {profile}"),
+                    span: None,
+                    label: None,
+                    help: Some(format!(
+                        "add `{log_type}: {{table: ...}}` under `sql.log_types` in {profile}, or a `table` template (rule `{}`)",
+                        rule.rule_id
+                    )),
+                });
+            }
+        };
+        let time = entry
+            .and_then(|e| e.time_column.clone())
+            .or_else(|| self.time_column.clone());
+        let time_filter = match (time, self.panther_macro) {
+            (Some(_), true) => Some(TimeFilter::PantherMacro),
+            (Some(c), false) => Some(TimeFilter::Column(c)),
+            (None, _) => None,
+        };
+        let schema = entry.filter(|e| !e.columns.is_empty()).map(|e| {
+            // Declared columns, the rest inferred as usual.
+            let mut s = crate::backend::sql::inferred_schema(rule);
+            for (k, t) in &e.columns {
+                s.columns.insert(k.clone(), *t);
+            }
+            s
+        });
+        Ok(Placement {
+            table: table.split('.').map(str::to_string).collect(),
+            schema,
+            time_filter,
+        })
+    }
+
+    /// The rule with renamed field paths (condition and output fields) replaced by their
+    /// columns. Paths inside `any`/`all` bodies are relative to an element and never renamed.
+    pub fn rename(&self, rule: &Rule) -> Rule {
+        if self.renames.is_empty() {
+            return rule.clone();
+        }
+        let mut r = rule.clone();
+        r.condition.ir = rename_node(&rule.condition.ir, &self.renames);
+        r.output_fields = rule
+            .output_fields
+            .iter()
+            .map(|f| OutputField {
+                text: f.text.clone(),
+                path: rename_path(&f.path, &self.renames),
+            })
+            .collect();
+        r
+    }
+}
+
+fn rename_path(path: &FieldPath, renames: &[(FieldPath, String)]) -> FieldPath {
+    for (from, to) in renames {
+        if path.0.starts_with(&from.0) {
+            let mut steps = vec![Step::Key(to.clone())];
+            steps.extend_from_slice(&path.0[from.0.len()..]);
+            return FieldPath(steps);
+        }
+    }
+    path.clone()
+}
+
+fn rename_node(node: &Node, renames: &[(FieldPath, String)]) -> Node {
+    match node {
+        Node::And(items) => Node::And(items.iter().map(|n| rename_node(n, renames)).collect()),
+        Node::Or(items) => Node::Or(items.iter().map(|n| rename_node(n, renames)).collect()),
+        Node::Not(inner) => Node::Not(Box::new(rename_node(inner, renames))),
+        Node::Leaf(leaf) => {
+            let mut l = leaf.clone();
+            l.path = rename_path(&leaf.path, renames);
+            Node::Leaf(l)
+        }
+        Node::Any { path, body } => Node::Any {
+            path: rename_path(path, renames),
+            body: body.clone(),
+        },
+        Node::All { path, body } => Node::All {
+            path: rename_path(path, renames),
+            body: body.clone(),
+        },
+    }
+}
+
+// ---- the profile file ----------------------------------------------------------------------
+
+fn err(code: &'static str, message: impl Into<String>, node: &YNode) -> Diagnostic {
+    Diagnostic::error(code, message, node.span.clone())
+}
+
+fn mapping<'a>(
+    node: &'a YNode,
+    what: &str,
+    out: &mut Vec<Diagnostic>,
+) -> Option<&'a [(YNode, YNode)]> {
+    match &node.kind {
+        Kind::Map(entries) => Some(entries),
+        _ => {
+            out.push(
+                err("E0501", format!("{what} must be a mapping"), node)
+                    .with_label(format!("found {}", node.kind_name())),
+            );
+            None
+        }
+    }
+}
+
+fn string(node: &YNode, what: &str, out: &mut Vec<Diagnostic>) -> Option<String> {
+    match node.resolve() {
+        Ok(Resolved::Str(s)) if matches!(node.kind, Kind::Scalar { .. }) && !s.is_empty() => {
+            Some(s)
+        }
+        _ => {
+            out.push(err(
+                "E0501",
+                format!("{what} must be a non-empty string"),
+                node,
+            ));
+            None
+        }
+    }
+}
+
+fn unknown(key: &YNode, name: &str, known: &[&str], out: &mut Vec<Diagnostic>) {
+    let mut d =
+        err("E0501", format!("unknown profile key `{name}`"), key).with_label("not a profile key");
+    match closest(name, known.iter().copied()) {
+        Some(c) => d.message = format!("unknown profile key `{name}`; did you mean `{c}`?"),
+        None => d = d.with_help(format!("keys here: {}", known.join(", "))),
+    }
+    out.push(d);
+}
+
+/// Parses a profile file; every problem is reported with its position.
+pub fn parse(path: &str, text: &str) -> Result<Profile, Vec<Diagnostic>> {
+    let mut out = Vec::new();
+    let root = match yaml::parse(text) {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return Err(vec![
+                Diagnostic::error("E0501", "the profile is empty", 0..0)
+                    .with_help("a profile has a `sql:` section"),
+            ]);
+        }
+        Err(d) => return Err(vec![d]),
+    };
+    let mut profile = Profile {
+        name: path.to_string(),
+        sql: None,
+    };
+    if let Some(entries) = mapping(&root, "a profile", &mut out) {
+        for (k, v) in entries {
+            match k.scalar_text() {
+                Some("sql") => profile.sql = parse_sql(v, &mut out),
+                Some(other) => unknown(k, other, &["sql"], &mut out),
+                None => out.push(err("E0501", "keys must be names", k)),
+            }
+        }
+    }
+    if out.is_empty() {
+        Ok(profile)
+    } else {
+        Err(out)
+    }
+}
+
+fn parse_sql(node: &YNode, out: &mut Vec<Diagnostic>) -> Option<SqlProfile> {
+    let entries = mapping(node, "`sql`", out)?;
+    let mut p = SqlProfile::default();
+    for (k, v) in entries {
+        match k.scalar_text() {
+            Some("table") => p.table_template = string(v, "`table`", out),
+            Some("time_column") => p.time_column = string(v, "`time_column`", out),
+            Some("log_types") => {
+                for (lt, spec) in mapping(v, "`log_types`", out).unwrap_or(&[]) {
+                    let Some(name) = lt.scalar_text() else {
+                        continue;
+                    };
+                    let mut e = SqlLogType::default();
+                    for (k2, v2) in mapping(spec, &format!("`{name}`"), out).unwrap_or(&[]) {
+                        match k2.scalar_text() {
+                            Some("table") => e.table = string(v2, "`table`", out),
+                            Some("time_column") => e.time_column = string(v2, "`time_column`", out),
+                            Some("columns") => {
+                                for (c, t) in mapping(v2, "`columns`", out).unwrap_or(&[]) {
+                                    let (Some(c), Some(t)) =
+                                        (c.scalar_text(), string(t, "a column type", out))
+                                    else {
+                                        continue;
+                                    };
+                                    let ty = match t.as_str() {
+                                        "text" | "string" => ColumnType::Text,
+                                        "integer" | "int" | "bigint" => ColumnType::Integer,
+                                        "real" | "double" | "float" => ColumnType::Real,
+                                        "boolean" | "bool" => ColumnType::Boolean,
+                                        "json" | "variant" => ColumnType::Json,
+                                        other => {
+                                            out.push(
+                                                err(
+                                                    "E0501",
+                                                    format!("unknown column type `{other}`"),
+                                                    v2,
+                                                )
+                                                .with_help(
+                                                    "use text, integer, real, boolean or json",
+                                                ),
+                                            );
+                                            continue;
+                                        }
+                                    };
+                                    e.columns.insert(c.to_string(), ty);
+                                }
+                            }
+                            Some(other) => {
+                                unknown(k2, other, &["table", "time_column", "columns"], out)
+                            }
+                            None => out.push(err("E0501", "keys must be names", k2)),
+                        }
+                    }
+                    p.log_types.insert(name.to_string(), e);
+                }
+            }
+            Some("fields") => {
+                for (f, col) in mapping(v, "`fields`", out).unwrap_or(&[]) {
+                    let Some(text) = f.scalar_text() else {
+                        continue;
+                    };
+                    let Some(col) = string(col, "a column name", out) else {
+                        continue;
+                    };
+                    match crate::syntax::parse_path(text)
+                        .and_then(|p| crate::ir::lower::check_output_path(&p))
+                    {
+                        Ok(path) => p.renames.push((path, col)),
+                        Err(d) => out.push(err(
+                            "E0501",
+                            format!("`{text}` is not a field path: {}", d.message),
+                            f,
+                        )),
+                    }
+                }
+                // Longest paths first, so `a.b` wins over `a`.
+                p.renames.sort_by_key(|r| std::cmp::Reverse(r.0.0.len()));
+            }
+            Some(other) => unknown(
+                k,
+                other,
+                &["table", "time_column", "log_types", "fields"],
+                out,
+            ),
+            None => out.push(err("E0501", "keys must be names", k)),
+        }
+    }
+    Some(p)
+}

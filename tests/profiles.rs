@@ -1,0 +1,205 @@
+//! Profiles: where each log type lives (table, time column, renames, column types), built-in
+//! and from a file, and the lookback filter each dialect spells its own way.
+
+use std::process::{Command, Output};
+
+use sqlparser::dialect::{
+    BigQueryDialect, ClickHouseDialect, DatabricksDialect, Dialect, DuckDbDialect,
+    PostgreSqlDialect, SQLiteDialect, SnowflakeDialect,
+};
+
+fn ruleqc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ruleqc"))
+        .args(args)
+        .output()
+        .expect("run")
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ruleqc-profile-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const SEED: &str = "rules/teleport/suspicious_commands.yml";
+
+#[test]
+fn panther_profile_for_snowflake() {
+    let o = ruleqc(&[
+        "explain",
+        SEED,
+        "--stage",
+        "query",
+        "--dialect",
+        "snowflake",
+        "--profile",
+        "panther",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let q = out(&o);
+    assert!(q.contains("FROM panther_logs.public.gravitational_teleportaudit\nWHERE p_occurs_since('60 minutes')\n  AND event = 'session.command'"), "{q}");
+    // The panther profile is Snowflake's.
+    let o = ruleqc(&["explain", SEED, "--stage", "query", "--profile", "panther"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("error[E0402]: profile `panther` is for --dialect snowflake, not duckdb"),
+        "{}",
+        err(&o)
+    );
+    // sentinel has no SQL.
+    let o = ruleqc(&["explain", SEED, "--stage", "query", "--profile", "sentinel"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("profile `sentinel` has no `sql` section"));
+}
+
+#[test]
+fn the_default_profile_changes_nothing() {
+    let a = ruleqc(&["compile", "rules"]);
+    let b = ruleqc(&["compile", "--profile", "default", "rules"]);
+    assert_eq!(a.status.code(), Some(0));
+    assert_eq!(a.stdout, b.stdout);
+    assert!(
+        !out(&a).contains("INTERVAL"),
+        "no time filter without a time column"
+    );
+}
+
+#[test]
+fn a_user_profile_places_renames_types_and_filters_by_lookback() {
+    let dir = scratch("user");
+    let profile = dir.join("warehouse.yml");
+    std::fs::write(
+        &profile,
+        "sql:\n  table: \"analytics.{table}\"\n  time_column: event_time\n  log_types:\n    Gravitational.TeleportAudit:\n      table: security.teleport\n      columns: {argv: json, code: text}\n  fields:\n    program: proc_name\n",
+    )
+    .unwrap();
+    let rule = dir.join("rule.yml");
+    std::fs::write(
+        &rule,
+        "RuleID: T.Lookback\nLogTypes: [Gravitational.TeleportAudit, Okta.SystemLog]\nSchedule: {RateMinutes: 30, LookbackMinutes: 120}\nSummaryAttributes: [program]\nCondition: |\n  program eq \"nc\"\n",
+    )
+    .unwrap();
+    let p = profile.to_str().unwrap();
+    let expected_filters = [
+        (
+            "duckdb",
+            "event_time >= now() - INTERVAL 120 MINUTE",
+            Box::new(DuckDbDialect {}) as Box<dyn Dialect>,
+        ),
+        (
+            "sqlite",
+            "event_time >= datetime('now', '-120 minutes')",
+            Box::new(SQLiteDialect {}),
+        ),
+        (
+            "postgres",
+            "event_time >= now() - INTERVAL '120 minutes'",
+            Box::new(PostgreSqlDialect {}),
+        ),
+        (
+            "snowflake",
+            "event_time >= DATEADD(minute, -120, CURRENT_TIMESTAMP())",
+            Box::new(SnowflakeDialect {}),
+        ),
+        (
+            "bigquery",
+            "event_time >= TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 120 MINUTE)",
+            Box::new(BigQueryDialect {}),
+        ),
+        (
+            "databricks",
+            "event_time >= current_timestamp() - INTERVAL 120 MINUTES",
+            Box::new(DatabricksDialect {}),
+        ),
+        (
+            "clickhouse",
+            "event_time >= now() - INTERVAL 120 MINUTE",
+            Box::new(ClickHouseDialect {}),
+        ),
+    ];
+    for (dialect, filter, parser) in expected_filters {
+        let o = ruleqc(&[
+            "compile",
+            "--dialect",
+            dialect,
+            "--profile",
+            p,
+            rule.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{dialect}: {}", err(&o));
+        let q = out(&o);
+        assert!(q.contains(filter), "{dialect}: {q}");
+        // Listed log type: its own table; the other: the template.
+        assert!(q.contains("FROM security.teleport\n"), "{dialect}: {q}");
+        assert!(
+            q.contains("FROM analytics.okta_systemlog\n"),
+            "{dialect}: {q}"
+        );
+        // The renamed field is a top-level column in the condition and the output.
+        assert!(q.contains("proc_name = 'nc'"), "{dialect}: {q}");
+        assert!(!q.contains(" program ="), "{dialect}: {q}");
+        let sql = q
+            .lines()
+            .filter(|l| !l.starts_with("--"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        sqlparser::parser::Parser::parse_sql(&*parser, &sql)
+            .unwrap_or_else(|e| panic!("{dialect}: {e}\n{sql}"));
+    }
+}
+
+#[test]
+fn profile_mistakes_are_reported_with_positions() {
+    let dir = scratch("bad");
+    let profile = dir.join("bad.yml");
+    std::fs::write(&profile, "sql:\n  tabel: x\n  log_types:\n    A: {table: y, colums: {}}\n  fields:\n    \"a b\": c\n").unwrap();
+    let o = ruleqc(&["compile", "--profile", profile.to_str().unwrap(), "rules"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = err(&o);
+    assert!(
+        e.contains("unknown profile key `tabel`; did you mean `table`?"),
+        "{e}"
+    );
+    assert!(e.contains("bad.yml:2:3"), "{e}");
+    assert!(
+        e.contains("unknown profile key `colums`; did you mean `columns`?"),
+        "{e}"
+    );
+    assert!(e.contains("bad.yml:6:5"), "{e}");
+    assert!(out(&o).is_empty(), "nothing compiled with a bad profile");
+
+    // A log type the profile does not place is an error naming it and the profile.
+    let strict = dir.join("strict.yml");
+    std::fs::write(
+        &strict,
+        "sql:\n  log_types:\n    AWS.CloudTrail: {table: ct}\n",
+    )
+    .unwrap();
+    let o = ruleqc(&["compile", "--profile", strict.to_str().unwrap(), SEED]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains(&format!(
+            "log type `Gravitational.TeleportAudit` has no table in profile {}",
+            strict.display()
+        )),
+        "{}",
+        err(&o)
+    );
+    // A profile that is neither built in nor a file.
+    let o = ruleqc(&["compile", "--profile", "nosuch", SEED]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err(&o).contains("built-in profiles: default, panther, sentinel"),
+        "{}",
+        err(&o)
+    );
+}
