@@ -64,14 +64,17 @@ pub enum Command {
         /// The SQL dialect (with `--target sql`).
         #[arg(long, value_enum, default_value_t = SqlDialect::Duckdb)]
         dialect: SqlDialect,
-        /// `text`: the queries; `json`: `[{rule_id, target, dialect, query}]`.
-        #[arg(long, value_enum, default_value_t = TestFormat::Text)]
-        format: TestFormat,
+        /// `text`: the queries; `json`: `[{rule_id, target, dialect, query}]`; `arm` (with
+        /// `--target kql`): an ARM template of Sentinel analytics rules.
+        #[arg(long, value_enum, default_value_t = CompileFormat::Text)]
+        format: CompileFormat,
         /// Only rules whose RuleID matches; `*` is a wildcard. Repeatable.
         #[arg(long = "rule", value_name = "ID")]
         rules: Vec<String>,
-        /// Write one artifact per rule into DIR (`<RuleID>.sql` for `--target sql`), each
-        /// replaced atomically; files ruleqc did not write are never touched.
+        /// Write the deployable artifacts into DIR: `<RuleID>.sql` (sql), `savedsearches.conf`
+        /// (splunk), `<RuleID>.yaml` Sentinel rules or, with `--format arm`,
+        /// `sentinel_rules.json` (kql). Files are replaced atomically; files ruleqc did not
+        /// write are never touched.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// With --out: write nothing; print a diff of every file that would change, list files
@@ -150,6 +153,13 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompileFormat {
+    Text,
+    Json,
+    Arm,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::args::{SqlDialect, Target, TestFormat};
+use super::args::{CompileFormat, SqlDialect, Target};
 use super::{EXIT_FINDINGS, EXIT_OK, Output};
 use crate::backend::sql::render_placed_query;
 use crate::diag::Diagnostic;
@@ -60,11 +60,8 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    if out_dir.is_some() && target != Target::Sql {
-        return out.fatal(&format!(
-            "--out is not available for --target {} yet; print the queries instead",
-            target.name()
-        ));
+    if format == CompileFormat::Arm && target != Target::Kql {
+        return out.fatal("--format arm is for --target kql (Sentinel)");
     }
     let loaded = match load_paths(paths) {
         Ok(l) => l,
@@ -75,6 +72,8 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
     let mut text = String::new();
     let mut items = Vec::new();
     let mut artifacts = Vec::new();
+    let mut stanzas = Vec::new();
+    let mut arm = Vec::new();
     for l in &loaded {
         let Some(rule) = l.rule() else {
             out.report(l);
@@ -84,10 +83,46 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         if !selected(&rule.rule_id) {
             continue;
         }
-        match compile_one(rule, target, dialect, &profile) {
+        let packaged = compile_one(rule, target, dialect, &profile).and_then(|q| {
+            let packaging = |m: String| Diagnostic {
+                severity: crate::diag::Severity::Error,
+                code: "E0403",
+                message: m,
+                span: None,
+                label: None,
+                help: Some(format!(
+                    "rule `{}` cannot be deployed as a {} artifact",
+                    rule.rule_id,
+                    target.name()
+                )),
+            };
+            match (target, format) {
+                (Target::Sql, _) => {
+                    artifacts.push(crate::package::sql_file::artifact(rule, dialect.name(), &q))
+                }
+                (Target::Splunk, _) => stanzas.push((
+                    rule.rule_id.clone(),
+                    crate::package::savedsearches::stanza(rule, &q).map_err(packaging)?,
+                )),
+                (Target::Kql, CompileFormat::Arm) => arm.push((
+                    rule.rule_id.clone(),
+                    crate::package::sentinel::arm_resource(rule, &q).map_err(packaging)?,
+                )),
+                (Target::Kql, _) => artifacts.push(Artifact {
+                    name: format!("{}.yaml", rule.rule_id),
+                    contents: crate::package::sentinel::yaml(rule, &q).map_err(packaging)?,
+                }),
+            }
+            Ok(q)
+        });
+        match packaged {
             Ok(q) => {
-                artifacts.push(crate::package::sql_file::artifact(rule, dialect.name(), &q));
-                text.push_str(&format!("-- {}\n{q};\n\n", rule.rule_id));
+                let (comment, end) = match target {
+                    Target::Sql => (format!("-- {}", rule.rule_id), ";"),
+                    Target::Kql => (format!("// {}", rule.rule_id), ""),
+                    Target::Splunk => (format!("```{}```", rule.rule_id), ""),
+                };
+                text.push_str(&format!("{comment}\n{q}{end}\n\n"));
                 items.push(json!({
                     "rule_id": rule.rule_id,
                     "target": target.name(),
@@ -101,12 +136,31 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
             }
         }
     }
+    let extension = match (target, format) {
+        (Target::Sql, _) => ".sql",
+        (Target::Splunk, _) => {
+            artifacts.push(Artifact {
+                name: "savedsearches.conf".into(),
+                contents: crate::package::savedsearches::file(&stanzas),
+            });
+            "savedsearches.conf"
+        }
+        (Target::Kql, CompileFormat::Arm) => {
+            artifacts.push(Artifact {
+                name: "sentinel_rules.json".into(),
+                contents: crate::package::sentinel::arm_template(std::mem::take(&mut arm)),
+            });
+            ".json"
+        }
+        (Target::Kql, _) => ".yaml",
+    };
     if let Some(dir) = out_dir {
-        return write_artifacts(out, dir, &artifacts, *check, *prune, failed);
+        return write_artifacts(out, dir, &artifacts, *check, *prune, failed, extension);
     }
     match format {
-        TestFormat::Text => print!("{text}"),
-        TestFormat::Json => println!("{}", serde_json::to_string_pretty(&items).expect("json")),
+        CompileFormat::Text => print!("{text}"),
+        CompileFormat::Json => println!("{}", serde_json::to_string_pretty(&items).expect("json")),
+        CompileFormat::Arm => print!("{}", artifacts.last().map_or("", |a| a.contents.as_str())),
     }
     if failed { EXIT_FINDINGS } else { EXIT_OK }
 }
@@ -119,8 +173,9 @@ fn write_artifacts(
     check: bool,
     prune: bool,
     failed: bool,
+    extension: &str,
 ) -> i32 {
-    let changes = match package::diff(dir, artifacts, ".sql") {
+    let changes = match package::diff(dir, artifacts, extension) {
         Ok(c) => c,
         Err(e) => return out.fatal(&format!("{}: {e}", dir.display())),
     };

@@ -6,6 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod mitre;
+pub mod savedsearches;
+pub mod sentinel;
 pub mod sql_file;
 
 /// The first-line marker of every file ruleqc writes.
@@ -41,6 +44,8 @@ impl Changes {
 
 fn ours(text: &str) -> bool {
     text.lines().next().is_some_and(|l| l.contains(MARKER))
+        // JSON has no comments: the ARM template names its generator instead.
+        || text.contains(&format!("\"generator\": \"{MARKER}\""))
 }
 
 /// Compares `artifacts` with `dir` (which may not exist yet). `extension` names the files

@@ -1,0 +1,148 @@
+//! Splunk `savedsearches.conf`: one stanza per rule, scheduled, with its trigger, suppression
+//! and MITRE annotations.
+
+use serde_json::json;
+
+use super::MARKER;
+use super::mitre;
+use crate::rule::{Cadence, Rule, Severity};
+
+/// A cron expression for a rate in minutes, if cron can express it exactly.
+pub fn rate_to_cron(minutes: u32) -> Option<String> {
+    match minutes {
+        m if m < 60 && 60u32.is_multiple_of(m) => Some(if m == 1 {
+            "* * * * *".into()
+        } else {
+            format!("*/{m} * * * *")
+        }),
+        60 => Some("0 * * * *".into()),
+        m if m.is_multiple_of(60) && m < 1440 && 1440u32.is_multiple_of(m) => {
+            Some(format!("0 */{} * * *", m / 60))
+        }
+        1440 => Some("0 0 * * *".into()),
+        _ => None,
+    }
+}
+
+/// A `.conf` value over several lines: every line but the last ends with ` \`.
+fn continued(value: &str) -> Result<String, String> {
+    let lines: Vec<&str> = value.lines().collect();
+    if let Some(l) = lines.iter().find(|l| l.ends_with('\\')) {
+        return Err(format!(
+            "a search line ends with a backslash, which .conf would read as a continuation: {l}"
+        ));
+    }
+    Ok(lines.join(" \\\n"))
+}
+
+fn severity(s: Option<Severity>) -> u8 {
+    match s {
+        Some(Severity::Info) => 2,
+        Some(Severity::Low) => 3,
+        None | Some(Severity::Medium) => 4,
+        Some(Severity::High) => 5,
+        Some(Severity::Critical) => 6,
+    }
+}
+
+/// One stanza. `search` is the compiled SPL.
+pub fn stanza(rule: &Rule, search: &str) -> Result<String, String> {
+    let cron = match &rule.schedule.cadence {
+        Cadence::Cron(c) => c.clone(),
+        Cadence::RateMinutes(m) => rate_to_cron(*m).ok_or_else(|| {
+            format!(
+                "RateMinutes {m} has no cron equivalent; give the rule a Schedule.CronExpression"
+            )
+        })?,
+    };
+    let one_line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out = format!("[{}]\n", rule.rule_id);
+    let mut kv = |k: &str, v: String| out.push_str(&format!("{k} = {v}\n"));
+    kv("search", continued(search)?);
+    let description = rule
+        .description
+        .as_deref()
+        .or(rule.display_name.as_deref())
+        .map(one_line)
+        .unwrap_or_default();
+    kv("description", description);
+    kv("disabled", if rule.enabled { "0" } else { "1" }.into());
+    kv("enableSched", "1".into());
+    kv("cron_schedule", cron);
+    kv(
+        "dispatch.earliest_time",
+        format!("-{}m", rule.schedule.lookback_minutes),
+    );
+    kv("dispatch.latest_time", "now".into());
+    kv("counttype", "number of events".into());
+    kv("relation", "greater than".into());
+    kv("quantity", (rule.threshold - 1).to_string());
+    kv("alert.severity", severity(rule.severity).to_string());
+    kv("alert.track", "1".into());
+    kv("alert.suppress", "1".into());
+    kv(
+        "alert.suppress.period",
+        format!("{}m", rule.dedup_period_minutes),
+    );
+    if !rule.output_fields.is_empty() {
+        let fields: Vec<&str> = rule.output_fields.iter().map(|f| f.text.as_str()).collect();
+        kv("alert.suppress.fields", fields.join(","));
+    }
+    let (tactics, techniques) = mitre::attack(rule);
+    if !tactics.is_empty() || !techniques.is_empty() {
+        let mut ids: Vec<String> = techniques.clone();
+        ids.extend(tactics.iter().cloned());
+        kv(
+            "action.correlationsearch.annotations",
+            json!({"mitre_attack": ids}).to_string(),
+        );
+    }
+    Ok(out)
+}
+
+/// The whole file: a marker line, then the stanzas in RuleID order.
+pub fn file(stanzas: &[(String, String)]) -> String {
+    let mut sorted: Vec<&(String, String)> = stanzas.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = format!("# {MARKER}; do not edit by hand\n");
+    for (_, s) in sorted {
+        out.push('\n');
+        out.push_str(s);
+    }
+    out
+}
+
+/// A stanza read back: its name and its `key = value` pairs in order.
+pub type Stanza = (String, Vec<(String, String)>);
+
+/// Reads a `savedsearches.conf` back (continuations joined with newlines), for tests and for
+/// anyone checking generated files.
+pub fn parse(text: &str) -> Result<Vec<Stanza>, String> {
+    let mut out: Vec<Stanza> = Vec::new();
+    let mut lines = text.lines().enumerate().peekable();
+    while let Some((n, line)) = lines.next() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            out.push((name.to_string(), Vec::new()));
+            continue;
+        }
+        let (k, v) = line
+            .split_once(" = ")
+            .ok_or_else(|| format!("line {}: expected `key = value`", n + 1))?;
+        let mut value = v.to_string();
+        while let Some(stripped) = value.strip_suffix(" \\") {
+            let (_, next) = lines
+                .next()
+                .ok_or_else(|| format!("line {}: continuation at the end", n + 1))?;
+            value = format!("{stripped}\n{next}");
+        }
+        out.last_mut()
+            .ok_or_else(|| format!("line {}: a key outside a stanza", n + 1))?
+            .1
+            .push((k.to_string(), value));
+    }
+    Ok(out)
+}
