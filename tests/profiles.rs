@@ -203,3 +203,92 @@ fn profile_mistakes_are_reported_with_positions() {
         err(&o)
     );
 }
+
+#[test]
+fn panther_profile_writes_scheduled_queries_and_rules() {
+    let dir = scratch("panther-out");
+    let o = ruleqc(&[
+        "compile",
+        "--dialect",
+        "snowflake",
+        "--profile",
+        "panther",
+        "--out",
+        dir.to_str().unwrap(),
+        "rules",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 49 * 4, "sql, query, rule and python per rule");
+    let read = |n: &str| std::fs::read_to_string(dir.join(n)).unwrap();
+    let get = |text: &str, key: &str| -> ruleqc::rule::yaml::Node {
+        let root = ruleqc::rule::yaml::parse(text).unwrap().unwrap();
+        let ruleqc::rule::yaml::Kind::Map(entries) = root.kind else {
+            panic!()
+        };
+        entries
+            .into_iter()
+            .find(|(k, _)| k.scalar_text() == Some(key))
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| panic!("no {key}"))
+    };
+    let q = read("Teleport.SuspiciousCommands.query.yml");
+    assert_eq!(
+        get(&q, "AnalysisType").scalar_text(),
+        Some("scheduled_query")
+    );
+    assert_eq!(
+        get(&q, "QueryName").scalar_text(),
+        Some("Teleport.SuspiciousCommands Query")
+    );
+    let sql = read("Teleport.SuspiciousCommands.sql");
+    let query_text = get(&q, "Query").scalar_text().unwrap().to_string();
+    assert!(
+        sql.contains(&query_text),
+        "the .sql file and the scheduled query agree"
+    );
+    assert!(query_text.contains("p_occurs_since('60 minutes')"));
+    let sched = get(&q, "Schedule");
+    let ruleqc::rule::yaml::Kind::Map(s) = &sched.kind else {
+        panic!()
+    };
+    let keys: Vec<&str> = s.iter().filter_map(|(k, _)| k.scalar_text()).collect();
+    assert_eq!(keys, ["RateMinutes", "TimeoutMinutes"]);
+    let r = read("Teleport.SuspiciousCommands.rule.yml");
+    assert_eq!(
+        get(&r, "AnalysisType").scalar_text(),
+        Some("scheduled_rule")
+    );
+    assert_eq!(
+        get(&r, "Filename").scalar_text(),
+        Some("Teleport.SuspiciousCommands.py")
+    );
+    let ruleqc::rule::yaml::Kind::Seq(sq) = get(&r, "ScheduledQueries").kind else {
+        panic!()
+    };
+    assert_eq!(
+        sq[0].scalar_text(),
+        Some("Teleport.SuspiciousCommands Query")
+    );
+    // Panther's own loader would read the rule file as a rule: ruleqc accepts its keys too.
+    assert!(
+        read("Teleport.SuspiciousCommands.py").contains("def rule(_event):\n    return True\n")
+    );
+    // --check sees all four kinds of file as its own.
+    let o = ruleqc(&[
+        "compile",
+        "--dialect",
+        "snowflake",
+        "--profile",
+        "panther",
+        "--out",
+        dir.to_str().unwrap(),
+        "--check",
+        "rules",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+}

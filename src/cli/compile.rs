@@ -98,7 +98,10 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
             };
             match (target, format) {
                 (Target::Sql, _) => {
-                    artifacts.push(crate::package::sql_file::artifact(rule, dialect.name(), &q))
+                    artifacts.push(crate::package::sql_file::artifact(rule, dialect.name(), &q));
+                    if profile.name == "panther" {
+                        artifacts.extend(crate::package::panther::artifacts(rule, &q));
+                    }
                 }
                 (Target::Splunk, _) => stanzas.push((
                     rule.rule_id.clone(),
@@ -136,26 +139,29 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
             }
         }
     }
-    let extension = match (target, format) {
-        (Target::Sql, _) => ".sql",
+    let extensions: &[&str] = match (target, format) {
+        (Target::Sql, _) if profile.name == "panther" => {
+            &[".sql", ".query.yml", ".rule.yml", ".py"]
+        }
+        (Target::Sql, _) => &[".sql"],
         (Target::Splunk, _) => {
             artifacts.push(Artifact {
                 name: "savedsearches.conf".into(),
                 contents: crate::package::savedsearches::file(&stanzas),
             });
-            "savedsearches.conf"
+            &["savedsearches.conf"]
         }
         (Target::Kql, CompileFormat::Arm) => {
             artifacts.push(Artifact {
                 name: "sentinel_rules.json".into(),
                 contents: crate::package::sentinel::arm_template(std::mem::take(&mut arm)),
             });
-            ".json"
+            &[".json"]
         }
-        (Target::Kql, _) => ".yaml",
+        (Target::Kql, _) => &[".yaml"],
     };
     if let Some(dir) = out_dir {
-        return write_artifacts(out, dir, &artifacts, *check, *prune, failed, extension);
+        return write_artifacts(out, dir, &artifacts, *check, *prune, failed, extensions);
     }
     match format {
         CompileFormat::Text => print!("{text}"),
@@ -173,9 +179,9 @@ fn write_artifacts(
     check: bool,
     prune: bool,
     failed: bool,
-    extension: &str,
+    extensions: &[&str],
 ) -> i32 {
-    let changes = match package::diff(dir, artifacts, extension) {
+    let changes = match package::diff(dir, artifacts, extensions) {
         Ok(c) => c,
         Err(e) => return out.fatal(&format!("{}: {e}", dir.display())),
     };

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod mitre;
+pub mod panther;
 pub mod savedsearches;
 pub mod sentinel;
 pub mod sql_file;
@@ -48,9 +49,9 @@ fn ours(text: &str) -> bool {
         || text.contains(&format!("\"generator\": \"{MARKER}\""))
 }
 
-/// Compares `artifacts` with `dir` (which may not exist yet). `extension` names the files
+/// Compares `artifacts` with `dir` (which may not exist yet). `extensions` name the files
 /// this target writes, for finding stale ones.
-pub fn diff(dir: &Path, artifacts: &[Artifact], extension: &str) -> std::io::Result<Changes> {
+pub fn diff(dir: &Path, artifacts: &[Artifact], extensions: &[&str]) -> std::io::Result<Changes> {
     let mut c = Changes::default();
     for a in artifacts {
         match std::fs::read_to_string(dir.join(&a.name)) {
@@ -72,7 +73,9 @@ pub fn diff(dir: &Path, artifacts: &[Artifact], extension: &str) -> std::io::Res
         let mut names: Vec<String> = std::fs::read_dir(dir)?
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(extension) && !artifacts.iter().any(|a| &a.name == n))
+            .filter(|n| {
+                extensions.iter().any(|x| n.ends_with(x)) && !artifacts.iter().any(|a| &a.name == n)
+            })
             .collect();
         names.sort();
         for n in names {
