@@ -897,3 +897,36 @@ fn keyword_named_columns_and_keys_are_bracketed() {
         assert!(f.contains(&format!("d[\"{name}\"]")), "{f}");
     }
 }
+
+#[test]
+fn sentinel_profile_queries_pass_kusto_language() {
+    let profile = ruleqc::profile::Profile::built_in("sentinel").expect("built in");
+    let kql = profile.kql().expect("kql section");
+    let mut requests = Vec::new();
+    let mut queries = Vec::new();
+    for rule in rules("rules") {
+        let events: Vec<Value> = rule.tests.iter().map(|t| t.log.clone()).collect();
+        let schema = TableSchema::from_events(&events);
+        let q = ruleqc::backend::kql::render_placed_query(&rule, &|lt| {
+            let mut p = kql.placement(&profile.name, &rule, lt)?;
+            p.schema = Some(schema.clone());
+            Ok(p)
+        })
+        .unwrap_or_else(|e| panic!("{}: {e:?}", rule.rule_id));
+        assert!(q.contains("| where TimeGenerated > ago("), "{q}");
+        let mut cols = columns(&schema);
+        cols["TimeGenerated"] = json!("datetime");
+        let table = default_table_name(&rule.log_types[0]);
+        requests.push(json!({"id": rule.rule_id, "query": q, "table": table, "columns": cols}));
+        queries.push(q);
+    }
+    let answers = validator().run(&requests);
+    let problems: Vec<String> = answers
+        .iter()
+        .zip(&queries)
+        .filter(|(a, _)| !diagnostics(a).is_empty())
+        .map(|(a, q)| format!("{}\n{}", q, diagnostics(a).join("\n")))
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+    assert_eq!(answers.len(), 49);
+}

@@ -292,3 +292,80 @@ fn panther_profile_writes_scheduled_queries_and_rules() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
 }
+
+#[test]
+fn kql_profiles_place_tables_and_the_time_filter() {
+    let o = ruleqc(&[
+        "explain",
+        SEED,
+        "--stage",
+        "query",
+        "--target",
+        "kql",
+        "--profile",
+        "sentinel",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(out(&o).starts_with("Gravitational_TeleportAudit_CL\n| where TimeGenerated > ago(60m)\n| where event == \"session.command\""), "{}", out(&o));
+    let o = ruleqc(&["explain", SEED, "--stage", "query", "--target", "kql"]);
+    assert!(
+        !out(&o).contains("TimeGenerated"),
+        "the default profile adds no time filter"
+    );
+    let o = ruleqc(&[
+        "explain",
+        SEED,
+        "--stage",
+        "query",
+        "--target",
+        "kql",
+        "--profile",
+        "panther",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("profile `panther` has no `kql` section"),
+        "{}",
+        err(&o)
+    );
+
+    let dir = scratch("kql");
+    let profile = dir.join("la.yml");
+    std::fs::write(
+        &profile,
+        "kql:\n  time_column: TimeGenerated\n  log_types:\n    Gravitational.TeleportAudit: {table: Teleport}\n  fields:\n    program: ProcessName\n",
+    )
+    .unwrap();
+    let o = ruleqc(&[
+        "explain",
+        SEED,
+        "--stage",
+        "query",
+        "--target",
+        "kql",
+        "--profile",
+        profile.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let q = out(&o);
+    assert!(
+        q.starts_with("Teleport\n| where TimeGenerated > ago(60m)\n"),
+        "{q}"
+    );
+    assert!(q.contains("ProcessName in (\"nc\", \"wget\")"), "{q}");
+    // Not placed and no template: an error naming the log type and the profile.
+    let o = ruleqc(&[
+        "compile",
+        "--target",
+        "kql",
+        "--profile",
+        profile.to_str().unwrap(),
+        "rules/okta",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("log type `Okta.SystemLog` has no table in profile"),
+        "{}",
+        err(&o)
+    );
+}

@@ -56,14 +56,46 @@ pub fn render_query(
     rule: &Rule,
     schema_for: &dyn Fn(&str) -> Option<TableSchema>,
 ) -> Result<String, Diagnostic> {
+    render_placed_query(rule, &|lt| {
+        Ok(Placement {
+            table: default_table_name(lt),
+            schema: schema_for(lt),
+            time_column: None,
+        })
+    })
+}
+
+/// Where a log type's data lives in Log Analytics (from a profile).
+#[derive(Clone, Debug, Default)]
+pub struct Placement {
+    pub table: String,
+    /// Column types; `None` infers them from the rule.
+    pub schema: Option<TableSchema>,
+    /// With a time column, the query keeps the rule's lookback: `| where T > ago(<n>m)`.
+    pub time_column: Option<String>,
+}
+
+/// The KQL query with each log type placed by `placement_for` (a profile).
+pub fn render_placed_query(
+    rule: &Rule,
+    placement_for: &dyn Fn(&str) -> Result<Placement, Diagnostic>,
+) -> Result<String, Diagnostic> {
     let mut parts = Vec::new();
     for log_type in &rule.log_types {
-        let schema = schema_for(log_type).unwrap_or_else(|| inferred_schema(rule));
+        let placement = placement_for(log_type)?;
+        let schema = placement.schema.unwrap_or_else(|| inferred_schema(rule));
         let cx = Cx::new(&schema);
         let filter = cx
             .filter(&rule.condition.ir)
             .map_err(|u| unsupported(rule, u))?;
-        let mut lines = vec![quote_ident(&default_table_name(log_type))];
+        let mut lines = vec![quote_ident(&placement.table)];
+        if let Some(t) = &placement.time_column {
+            lines.push(format!(
+                "| where {} > ago({}m)",
+                quote_ident(t),
+                rule.schedule.lookback_minutes
+            ));
+        }
         lines.extend(filter.stages());
         if rule.output_fields.is_empty() {
             if !filter.helpers.is_empty() {

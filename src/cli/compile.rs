@@ -36,7 +36,20 @@ pub fn compile_one(
             })
         }
         Target::Splunk => crate::backend::spl::render_query(rule),
-        Target::Kql => crate::backend::kql::render_query(rule, &|_| None),
+        Target::Kql => {
+            let kql = profile.kql().map_err(|m| Diagnostic {
+                severity: crate::diag::Severity::Error,
+                code: "E0402",
+                message: m,
+                span: None,
+                label: None,
+                help: None,
+            })?;
+            let renamed = kql.rename(rule);
+            crate::backend::kql::render_placed_query(&renamed, &|lt| {
+                kql.placement(&profile.name, &renamed, lt)
+            })
+        }
     }
 }
 

@@ -33,6 +33,68 @@ pub struct Profile {
     /// `default`, `panther`, ... or the file it came from.
     pub name: String,
     pub sql: Option<SqlProfile>,
+    pub kql: Option<KqlProfile>,
+}
+
+/// Sentinel / Log Analytics: tables and the time column.
+#[derive(Clone, Debug, Default)]
+pub struct KqlProfile {
+    /// Table template for log types without an entry (`{name}` is the log type with `.` → `_`,
+    /// `{log_type}` as written); `None` makes them an error.
+    pub table_template: Option<String>,
+    pub time_column: Option<String>,
+    pub log_types: BTreeMap<String, SqlLogType>,
+    pub renames: Vec<(FieldPath, String)>,
+}
+
+impl KqlProfile {
+    pub fn placement(
+        &self,
+        profile: &str,
+        rule: &Rule,
+        log_type: &str,
+    ) -> Result<crate::backend::kql::Placement, Diagnostic> {
+        let entry = self.log_types.get(log_type);
+        let table = match (entry.and_then(|e| e.table.clone()), &self.table_template) {
+            (Some(t), _) => t,
+            (None, Some(tpl)) => tpl
+                .replace("{name}", &log_type.replace('.', "_"))
+                .replace("{log_type}", log_type),
+            (None, None) => return Err(unplaced(profile, rule, log_type, "kql")),
+        };
+        let schema = entry.filter(|e| !e.columns.is_empty()).map(|e| {
+            let mut s = crate::backend::sql::inferred_schema(rule);
+            for (k, t) in &e.columns {
+                s.columns.insert(k.clone(), *t);
+            }
+            s
+        });
+        Ok(crate::backend::kql::Placement {
+            table,
+            schema,
+            time_column: entry
+                .and_then(|e| e.time_column.clone())
+                .or_else(|| self.time_column.clone()),
+        })
+    }
+
+    pub fn rename(&self, rule: &Rule) -> Rule {
+        rename_rule(rule, &self.renames)
+    }
+}
+
+fn unplaced(profile: &str, rule: &Rule, log_type: &str, section: &str) -> Diagnostic {
+    Diagnostic {
+        severity: crate::diag::Severity::Error,
+        code: "E0402",
+        message: format!("log type `{log_type}` has no table in profile {profile}"),
+        span: None,
+        label: None,
+        help: Some(format!(
+            "add `{log_type}: {{table: ...}}` under `{section}.log_types` in {profile}, or a `table` template (rule `{}`)",
+            rule.rule_id
+        )),
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -59,6 +121,18 @@ pub struct SqlLogType {
 impl Profile {
     /// A built-in profile by name.
     pub fn built_in(name: &str) -> Option<Profile> {
+        let kql = match name {
+            "default" => Some(KqlProfile {
+                table_template: Some("{name}_CL".into()),
+                ..Default::default()
+            }),
+            "sentinel" => Some(KqlProfile {
+                table_template: Some("{name}_CL".into()),
+                time_column: Some("TimeGenerated".into()),
+                ..Default::default()
+            }),
+            _ => None,
+        };
         let sql = match name {
             "default" => Some(SqlProfile {
                 table_template: Some("{table}".into()),
@@ -77,6 +151,7 @@ impl Profile {
         Some(Profile {
             name: name.into(),
             sql,
+            kql,
         })
     }
 
@@ -96,6 +171,13 @@ impl Profile {
             text,
             diagnostics: d,
         })
+    }
+
+    /// The KQL section, or an error naming the profile.
+    pub fn kql(&self) -> Result<&KqlProfile, String> {
+        self.kql
+            .as_ref()
+            .ok_or_else(|| format!("profile `{}` has no `kql` section", self.name))
     }
 
     /// The SQL section, or an error naming the profile.
@@ -140,19 +222,7 @@ impl SqlProfile {
             (None, Some(tpl)) => tpl
                 .replace("{table}", &default_table_name(log_type))
                 .replace("{log_type}", log_type),
-            (None, None) => {
-                return Err(Diagnostic {
-                    severity: crate::diag::Severity::Error,
-                    code: "E0402",
-                    message: format!("log type `{log_type}` has no table in profile {profile}"),
-                    span: None,
-                    label: None,
-                    help: Some(format!(
-                        "add `{log_type}: {{table: ...}}` under `sql.log_types` in {profile}, or a `table` template (rule `{}`)",
-                        rule.rule_id
-                    )),
-                });
-            }
+            (None, None) => return Err(unplaced(profile, rule, log_type, "sql")),
         };
         let time = entry
             .and_then(|e| e.time_column.clone())
@@ -180,21 +250,27 @@ impl SqlProfile {
     /// The rule with renamed field paths (condition and output fields) replaced by their
     /// columns. Paths inside `any`/`all` bodies are relative to an element and never renamed.
     pub fn rename(&self, rule: &Rule) -> Rule {
-        if self.renames.is_empty() {
-            return rule.clone();
-        }
-        let mut r = rule.clone();
-        r.condition.ir = rename_node(&rule.condition.ir, &self.renames);
-        r.output_fields = rule
-            .output_fields
-            .iter()
-            .map(|f| OutputField {
-                text: f.text.clone(),
-                path: rename_path(&f.path, &self.renames),
-            })
-            .collect();
-        r
+        rename_rule(rule, &self.renames)
     }
+}
+
+/// The rule with each renamed field path (in the condition and the output fields) replaced by
+/// its column.
+fn rename_rule(rule: &Rule, renames: &[(FieldPath, String)]) -> Rule {
+    if renames.is_empty() {
+        return rule.clone();
+    }
+    let mut r = rule.clone();
+    r.condition.ir = rename_node(&rule.condition.ir, renames);
+    r.output_fields = rule
+        .output_fields
+        .iter()
+        .map(|f| OutputField {
+            text: f.text.clone(),
+            path: rename_path(&f.path, renames),
+        })
+        .collect();
+    r
 }
 
 fn rename_path(path: &FieldPath, renames: &[(FieldPath, String)]) -> FieldPath {
@@ -294,12 +370,21 @@ pub fn parse(path: &str, text: &str) -> Result<Profile, Vec<Diagnostic>> {
     let mut profile = Profile {
         name: path.to_string(),
         sql: None,
+        kql: None,
     };
     if let Some(entries) = mapping(&root, "a profile", &mut out) {
         for (k, v) in entries {
             match k.scalar_text() {
                 Some("sql") => profile.sql = parse_sql(v, &mut out),
-                Some(other) => unknown(k, other, &["sql"], &mut out),
+                Some("kql") => {
+                    profile.kql = parse_sql(v, &mut out).map(|s| KqlProfile {
+                        table_template: s.table_template,
+                        time_column: s.time_column,
+                        log_types: s.log_types,
+                        renames: s.renames,
+                    })
+                }
+                Some(other) => unknown(k, other, &["sql", "kql"], &mut out),
                 None => out.push(err("E0501", "keys must be names", k)),
             }
         }
