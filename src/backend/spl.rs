@@ -1,9 +1,1515 @@
-//! Splunk SPL.
+//! Splunk SPL. A rule becomes one search:
+//!
+//! ```text
+//! sourcetype="<LogType>" <prefilter terms> [| eval <iteration fields>] | where <exact filter> [| table ...]
+//! ```
+//!
+//! Splunk's search terms are case-insensitive and treat `*` as a wildcard that cannot be
+//! escaped, so they are only a *prefilter*: positive, wildcard-free `field="value"` terms whose
+//! value is plain ASCII (a superset of the rule). The exact semantics of SPEC §3 live in the
+//! `| where` eval expression, decided here once:
+//!
+//! - fields are read as Splunk's JSON extraction names them (`a.b.c`, `argv{}`,
+//!   `resources{}.type`), single-quoted in eval when the name is not a plain identifier;
+//! - `is_null` / `is_empty`, `[n]` and quantifiers that need "the same element" read the event
+//!   JSON with `json_extract(_raw, ...)`, which tells JSON null, missing and objects apart;
+//! - a positive test is written plainly (a missing field makes it NULL, which `where` drops);
+//!   a negated one is `isnull(<guard>) OR NOT (<test>)`, true when the field is missing;
+//! - string literals are escaped (`\"`, `\\`); characters that must not appear raw in a search
+//!   (control characters such as a newline, `` ` ``, `$`) are spelled `urldecode("%0A")`;
+//! - `contains` is `match()` with a regex in which every character of the value is literal,
+//!   `starts_with`/`ends_with` are `substr()` comparisons, so `*`, `%`, `_` or a regex
+//!   metacharacter in a value never widens a test; `matches` is translated to an equivalent PCRE.
+//!
+//! What Splunk cannot express exactly is an `Unsupported` error (E0401) naming the reason.
+//! docs/targets/splunk.md lists the data layout assumed and every divergence.
 
+use std::cell::{Cell, RefCell};
+
+use regex_syntax::ast::{
+    self, AssertionKind, Ast, ClassAsciiKind, ClassPerl, ClassPerlKind, ClassSet, ClassSetItem,
+    ClassUnicode, ClassUnicodeKind, Flag, FlagsItemKind, GroupKind, RepetitionKind,
+    RepetitionRange,
+};
+use serde_json::{Value, json};
+
+use crate::backend::sql::dialect::Unsupported;
 use crate::diag::Diagnostic;
-use crate::rule::Rule;
+use crate::ir::eval::{eval, simple_lowercase};
+use crate::ir::normalize::normalize;
+use crate::ir::{CmpOp, FieldPath, Leaf, Node, Scalar, Step, Test};
+use crate::rule::{OutputField, Rule};
 
-/// The SPL search for a rule.
+/// The SPL search for a rule (base search on the rule's log types).
 pub fn render_query(rule: &Rule) -> Result<String, Diagnostic> {
-    Err(crate::backend::sql::unsupported_target(rule, "splunk"))
+    render_rule_search(&rule.log_types, &rule.condition.ir, &rule.output_fields)
+        .map_err(|u| crate::backend::sql::unsupported(rule, u))
+}
+
+/// The search for a condition over the log type `Test` (for tests and `explain`-like uses).
+pub fn render_search(node: &Node) -> Result<String, Unsupported> {
+    render_rule_search(&["Test".to_string()], node, &[])
+}
+
+/// The whole search: base search, prefilter terms, iteration fields, exact filter, projection.
+pub fn render_rule_search(
+    log_types: &[String],
+    node: &Node,
+    output_fields: &[OutputField],
+) -> Result<String, Unsupported> {
+    let node = normalize(node.clone());
+    let mut search = base_search(log_types)?;
+    let cx = Cx::default();
+    let filter = cx.node(&node, &Scope::Event)?;
+    if let Some(terms) = prefilter(&node, None) {
+        search.push(' ');
+        search.push_str(&terms);
+    }
+    let evals = cx.evals.into_inner();
+    if !evals.is_empty() {
+        let assigns: Vec<String> = evals.iter().map(|(n, e)| format!("{n}={e}")).collect();
+        search.push_str(&format!(" | eval {}", assigns.join(", ")));
+    }
+    match filter {
+        B::Const(true) => {}
+        B::Const(false) => search.push_str(" | where false()"),
+        B::Expr { spl, .. } => search.push_str(&format!(" | where {spl}")),
+    }
+    if !output_fields.is_empty() {
+        let (fields, projected) = table_fields(&node, output_fields)?;
+        if !projected.is_empty() {
+            let assigns: Vec<String> = projected
+                .iter()
+                .map(|(tmp, _, e)| format!("{tmp}={e}"))
+                .collect();
+            search.push_str(&format!(" | eval {}", assigns.join(", ")));
+            for (tmp, label, _) in &projected {
+                search.push_str(&format!(" | rename {tmp} AS \"{label}\""));
+            }
+        }
+        search.push_str(&format!(" | table {fields}"));
+    } else if !evals.is_empty() {
+        let names: Vec<&str> = evals.iter().map(|(n, _)| n.as_str()).collect();
+        search.push_str(&format!(" | fields - {}", names.join(", ")));
+    }
+    Ok(search)
+}
+
+/// `sourcetype="A"` or `(sourcetype="A" OR sourcetype="B")`.
+fn base_search(log_types: &[String]) -> Result<String, Unsupported> {
+    let mut terms = Vec::new();
+    for lt in log_types {
+        if lt.is_empty() || lt.chars().any(|c| is_unsafe(c) || c == '*') {
+            return Err(Unsupported(format!(
+                "the log type {lt:?} cannot be written as a Splunk sourcetype term (`*` is a \
+                 wildcard there, and control characters, `` ` `` and `$` are not allowed)"
+            )));
+        }
+        terms.push(format!("sourcetype={}", quote_plain(lt)));
+    }
+    Ok(match terms.len() {
+        1 => terms.pop().expect("one"),
+        _ => format!("({})", terms.join(" OR ")),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spelling: strings, field names, JSON paths
+
+/// Characters never written raw into a search: control characters (a newline would end it),
+/// the macro quote `` ` ``, the token marker `$`, and the Unicode line/paragraph separators.
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '`' | '$' | '\u{2028}' | '\u{2029}')
+}
+
+/// `"..."` with `\` and `"` escaped; `s` must hold no unsafe character.
+fn quote_plain(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// An eval expression whose value is exactly `s`: an escaped literal, with unsafe characters
+/// spelled `urldecode("%XX")` and joined with the concatenation operator `.`.
+pub fn string_expr(s: &str) -> String {
+    let mut parts = Vec::new();
+    let mut run = String::new();
+    let mut enc = String::new();
+    for c in s.chars() {
+        if is_unsafe(c) {
+            if !run.is_empty() {
+                parts.push(quote_plain(&run));
+                run.clear();
+            }
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                enc.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            if !enc.is_empty() {
+                parts.push(format!("urldecode(\"{enc}\")"));
+                enc.clear();
+            }
+            run.push(c);
+        }
+    }
+    if !run.is_empty() {
+        parts.push(quote_plain(&run));
+    }
+    if !enc.is_empty() {
+        parts.push(format!("urldecode(\"{enc}\")"));
+    }
+    match parts.len() {
+        0 => "\"\"".to_string(),
+        1 => parts.pop().expect("one"),
+        _ => format!("({})", parts.join(" . ")),
+    }
+}
+
+const EVAL_KEYWORDS: &[&str] = &[
+    "and", "or", "not", "xor", "like", "in", "true", "false", "null",
+];
+
+/// A field reference in eval: bare when it is a plain identifier, otherwise single-quoted.
+fn eval_field(name: &str) -> Result<String, Unsupported> {
+    if name.is_empty() {
+        return Err(Unsupported(
+            "an empty field name cannot be written in SPL".into(),
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|&c| (is_unsafe(c) && c != '$') || c == '\'' || c == '\\')
+    {
+        return Err(Unsupported(format!(
+            "the field name {name:?} cannot be written in SPL: {c:?} cannot appear in a \
+             single-quoted eval field name"
+        )));
+    }
+    let plain = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !EVAL_KEYWORDS.contains(&name.to_ascii_lowercase().as_str());
+    Ok(if plain {
+        name.to_string()
+    } else {
+        format!("'{name}'")
+    })
+}
+
+/// The name Splunk's JSON extraction gives a keys-only path (`a.b.c`); `None` when the path
+/// has an array index.
+fn extracted_name(path: &FieldPath) -> Result<Option<String>, Unsupported> {
+    let mut keys = Vec::new();
+    for step in &path.0 {
+        match step {
+            Step::Key(k) if k.is_empty() => {
+                return Err(Unsupported(
+                    "Splunk's JSON extraction gives an empty key no field name".into(),
+                ));
+            }
+            Step::Key(k) => keys.push(k.as_str()),
+            Step::Index(_) => return Ok(None),
+        }
+    }
+    Ok(Some(keys.join(".")))
+}
+
+/// One step of a location inside the event JSON.
+#[derive(Clone, Debug)]
+enum Part {
+    Key(String),
+    Index(u64),
+    /// `{<field>}`: the array element whose index is the value of an eval field.
+    Var(String),
+    /// `{}`: every element (a JSON array of the values that follow).
+    All,
+}
+
+/// A JSON value: `base` holds a JSON document (`_raw`), `parts` lead into it.
+#[derive(Clone, Debug)]
+struct JsonLoc {
+    base: String,
+    parts: Vec<Part>,
+}
+
+impl JsonLoc {
+    fn raw() -> JsonLoc {
+        JsonLoc {
+            base: "_raw".into(),
+            parts: Vec::new(),
+        }
+    }
+
+    fn join(&self, path: &FieldPath) -> JsonLoc {
+        let mut loc = self.clone();
+        loc.parts.extend(path.0.iter().map(|s| match s {
+            Step::Key(k) => Part::Key(k.clone()),
+            Step::Index(i) => Part::Index(*i),
+        }));
+        loc
+    }
+}
+
+/// A key `json_extract` can take inside a path string: anything else (`.`, braces, brackets,
+/// quotes, white space, digits only, empty) is read with `json_extract_exact`.
+fn path_key_ok(k: &str) -> bool {
+    !k.is_empty()
+        && !k.chars().all(|c| c.is_ascii_digit())
+        && !k.chars().any(|c| {
+            is_unsafe(c)
+                || c.is_whitespace()
+                || matches!(c, '.' | '{' | '}' | '[' | ']' | '"' | '\\')
+        })
+}
+
+/// A path string for `json_extract`, as an eval expression (`"a.b{0}"`, or with an index
+/// variable `"a{" . ruleqc_i1 . "}.b"`).
+fn path_string(parts: &[Part]) -> String {
+    let mut pieces: Vec<String> = Vec::new();
+    let mut text = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        match p {
+            Part::Key(k) => {
+                if i > 0 {
+                    text.push('.');
+                }
+                text.push_str(k);
+            }
+            Part::Index(n) => text.push_str(&format!("{{{n}}}")),
+            Part::All => text.push_str("{}"),
+            Part::Var(v) => {
+                text.push('{');
+                pieces.push(quote_plain(&text));
+                pieces.push(v.clone());
+                text = "}".into();
+            }
+        }
+    }
+    if !text.is_empty() || pieces.is_empty() {
+        pieces.push(quote_plain(&text));
+    }
+    pieces.join(" . ")
+}
+
+/// The value at `loc` as Splunk's native type (string, number, boolean; NULL for JSON null or
+/// a missing value; JSON text for objects and arrays).
+fn json_value(loc: &JsonLoc) -> String {
+    if loc.parts.is_empty() {
+        return format!("json_extract({})", loc.base);
+    }
+    let mut cur = loc.base.clone();
+    let mut run: Vec<Part> = Vec::new();
+    for p in &loc.parts {
+        match p {
+            Part::Key(k) if !path_key_ok(k) => {
+                if !run.is_empty() {
+                    cur = format!("json_extract({cur}, {})", path_string(&run));
+                    run.clear();
+                }
+                cur = format!("json_extract_exact({cur}, {})", string_expr(k));
+            }
+            p => run.push(p.clone()),
+        }
+    }
+    if !run.is_empty() {
+        cur = format!("json_extract({cur}, {})", path_string(&run));
+    }
+    cur
+}
+
+/// A PCRE matching exactly the text `s` (every character literal).
+pub fn regex_literal(s: &str) -> String {
+    s.chars().map(regex_char).collect()
+}
+
+/// One literal character in a PCRE, inside or outside a class: ASCII punctuation is escaped
+/// with `\` (always literal in PCRE), unsafe characters are `\x{..}`.
+fn regex_char(c: char) -> String {
+    if c.is_ascii_alphanumeric() || c == '_' {
+        c.to_string()
+    } else if is_unsafe(c) {
+        format!("\\x{{{:X}}}", c as u32)
+    } else if c.is_ascii() {
+        format!("\\{c}")
+    } else {
+        c.to_string()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Regexes: SPEC (regex crate syntax, ASCII \d \w \s \b) -> PCRE with the same meaning
+
+const WORD: &str = "[0-9A-Za-z_]";
+
+#[derive(Clone, Copy, Default)]
+struct ReFlags {
+    i: bool,
+    m: bool,
+    s: bool,
+    swap: bool,
+}
+
+struct Pcre {
+    out: String,
+    f: ReFlags,
+}
+
+/// Translates a SPEC regex into a PCRE with the same matches: the pattern is re-written from
+/// its syntax tree, so `.`, `^`, `$`, `\b` and the Perl classes are spelled out explicitly
+/// (PCRE's `$` also matches before a final newline, its `\s` includes VT), literals are
+/// escaped, names of groups dropped, `(?x)` white space removed and `(?U)` resolved.
+pub fn to_pcre(pattern: &str) -> Result<String, Unsupported> {
+    let parsed = ast::parse::ParserBuilder::new()
+        .nest_limit(100)
+        .build()
+        .parse(pattern)
+        .map_err(|e| Unsupported(format!("invalid regex: {e}")))?;
+    let mut w = Pcre {
+        out: String::new(),
+        f: ReFlags::default(),
+    };
+    w.ast(&parsed)?;
+    Ok(w.out)
+}
+
+impl Pcre {
+    fn apply(&mut self, flags: &ast::Flags) -> Result<(), Unsupported> {
+        let mut on = true;
+        for item in &flags.items {
+            match &item.kind {
+                FlagsItemKind::Negation => on = false,
+                FlagsItemKind::Flag(f) => match f {
+                    Flag::CaseInsensitive => self.f.i = on,
+                    Flag::MultiLine => self.f.m = on,
+                    Flag::DotMatchesNewLine => self.f.s = on,
+                    Flag::SwapGreed => self.f.swap = on,
+                    // White space and comments are not in the tree: nothing to carry over.
+                    Flag::IgnoreWhitespace => {}
+                    Flag::Unicode if on => {}
+                    Flag::Unicode => {
+                        return Err(Unsupported(
+                            "the regex flag `(?-u)` has no PCRE equivalent".into(),
+                        ));
+                    }
+                    Flag::CRLF => {
+                        return Err(Unsupported(
+                            "the regex flag `R` has no PCRE equivalent".into(),
+                        ));
+                    }
+                },
+            }
+        }
+        Ok(())
+    }
+
+    fn ast(&mut self, a: &Ast) -> Result<(), Unsupported> {
+        match a {
+            Ast::Empty(_) => {}
+            Ast::Flags(set) => {
+                let before = self.f.i;
+                self.apply(&set.flags)?;
+                if self.f.i != before {
+                    self.out.push_str(if self.f.i { "(?i)" } else { "(?-i)" });
+                }
+            }
+            Ast::Literal(l) => self.out.push_str(&regex_char(l.c)),
+            Ast::Dot(_) => self
+                .out
+                .push_str(if self.f.s { "(?s:.)" } else { "[^\\n]" }),
+            Ast::Assertion(x) => {
+                let s = match x.kind {
+                    AssertionKind::StartLine if self.f.m => "(?<![^\\n])".to_string(),
+                    AssertionKind::StartLine | AssertionKind::StartText => "\\A".to_string(),
+                    AssertionKind::EndLine if self.f.m => "(?![^\\n])".to_string(),
+                    AssertionKind::EndLine | AssertionKind::EndText => "\\z".to_string(),
+                    AssertionKind::WordBoundary => {
+                        format!("(?:(?<={WORD})(?!{WORD})|(?<!{WORD})(?={WORD}))")
+                    }
+                    AssertionKind::NotWordBoundary => {
+                        format!("(?:(?<={WORD})(?={WORD})|(?<!{WORD})(?!{WORD}))")
+                    }
+                    _ => {
+                        return Err(Unsupported(
+                            "word-start/word-end assertions have no PCRE equivalent".into(),
+                        ));
+                    }
+                };
+                self.out.push_str(&s);
+            }
+            Ast::ClassUnicode(c) => {
+                let s = self.unicode_class(c)?;
+                self.out.push_str(&s);
+            }
+            Ast::ClassPerl(c) => self.out.push_str(&perl_class(c, false)),
+            Ast::ClassBracketed(c) => {
+                self.out.push('[');
+                if c.negated {
+                    self.out.push('^');
+                }
+                self.class_set(&c.kind)?;
+                self.out.push(']');
+            }
+            Ast::Repetition(r) => {
+                self.ast(&r.ast)?;
+                let op = match &r.op.kind {
+                    RepetitionKind::ZeroOrOne => "?".to_string(),
+                    RepetitionKind::ZeroOrMore => "*".to_string(),
+                    RepetitionKind::OneOrMore => "+".to_string(),
+                    RepetitionKind::Range(range) => {
+                        let (lo, hi) = match range {
+                            RepetitionRange::Exactly(n) => (*n, Some(*n)),
+                            RepetitionRange::AtLeast(n) => (*n, None),
+                            RepetitionRange::Bounded(a, b) => (*a, Some(*b)),
+                        };
+                        if lo > 65535 || hi.is_some_and(|h| h > 65535) {
+                            return Err(Unsupported("PCRE repetition counts stop at 65535".into()));
+                        }
+                        match (range, hi) {
+                            (RepetitionRange::Exactly(_), _) => format!("{{{lo}}}"),
+                            (_, None) => format!("{{{lo},}}"),
+                            (_, Some(h)) => format!("{{{lo},{h}}}"),
+                        }
+                    }
+                };
+                self.out.push_str(&op);
+                if r.greedy == self.f.swap {
+                    self.out.push('?');
+                }
+            }
+            Ast::Group(g) => {
+                let saved = self.f;
+                match &g.kind {
+                    GroupKind::CaptureIndex(_) | GroupKind::CaptureName { .. } => {
+                        self.out.push('(');
+                    }
+                    GroupKind::NonCapturing(flags) => {
+                        let before = self.f.i;
+                        self.apply(flags)?;
+                        self.out.push_str(match (self.f.i != before, self.f.i) {
+                            (false, _) => "(?:",
+                            (true, true) => "(?i:",
+                            (true, false) => "(?-i:",
+                        });
+                    }
+                }
+                self.ast(&g.ast)?;
+                self.out.push(')');
+                self.f = saved;
+            }
+            Ast::Alternation(alt) => {
+                for (k, x) in alt.asts.iter().enumerate() {
+                    if k > 0 {
+                        self.out.push('|');
+                    }
+                    self.ast(x)?;
+                }
+            }
+            Ast::Concat(c) => {
+                for x in &c.asts {
+                    self.ast(x)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn unicode_class(&self, c: &ClassUnicode) -> Result<String, Unsupported> {
+        const CATEGORIES: &[&str] = &[
+            "L", "Lu", "Ll", "Lt", "Lm", "Lo", "M", "Mn", "Mc", "Me", "N", "Nd", "Nl", "No", "P",
+            "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "S", "Sm", "Sc", "Sk", "So", "Z", "Zs", "Zl",
+            "Zp", "C", "Cc", "Cf", "Co", "Cn",
+        ];
+        const SCRIPTS: &[&str] = &[
+            "Arabic",
+            "Armenian",
+            "Bengali",
+            "Common",
+            "Cyrillic",
+            "Devanagari",
+            "Georgian",
+            "Greek",
+            "Han",
+            "Hangul",
+            "Hebrew",
+            "Hiragana",
+            "Katakana",
+            "Latin",
+            "Thai",
+        ];
+        if self.f.i {
+            return Err(Unsupported(
+                "a Unicode class under `(?i)` is case-folded by the regex crate but not by PCRE"
+                    .into(),
+            ));
+        }
+        let name = match &c.kind {
+            ClassUnicodeKind::OneLetter(l) => l.to_string(),
+            ClassUnicodeKind::Named(n) => n.clone(),
+            ClassUnicodeKind::NamedValue { .. } => {
+                return Err(Unsupported(
+                    "Unicode classes of the form `\\p{name=value}` have no PCRE spelling".into(),
+                ));
+            }
+        };
+        if !CATEGORIES.contains(&name.as_str()) && !SCRIPTS.contains(&name.as_str()) {
+            return Err(Unsupported(format!(
+                "the Unicode class `{name}` has no certain PCRE spelling; use a general \
+                 category (`L`, `Lu`, `Nd`, ...) or a common script name"
+            )));
+        }
+        Ok(format!("\\{}{{{name}}}", if c.negated { 'P' } else { 'p' }))
+    }
+
+    fn class_set(&mut self, set: &ClassSet) -> Result<(), Unsupported> {
+        match set {
+            ClassSet::Item(item) => self.class_item(item),
+            ClassSet::BinaryOp(_) => Err(Unsupported(
+                "class set operations have no PCRE equivalent".into(),
+            )),
+        }
+    }
+
+    fn class_item(&mut self, item: &ClassSetItem) -> Result<(), Unsupported> {
+        match item {
+            ClassSetItem::Empty(_) => {}
+            ClassSetItem::Literal(l) => self.out.push_str(&regex_char(l.c)),
+            ClassSetItem::Range(r) => {
+                self.out.push_str(&regex_char(r.start.c));
+                self.out.push('-');
+                self.out.push_str(&regex_char(r.end.c));
+            }
+            ClassSetItem::Ascii(a) => {
+                let name = match a.kind {
+                    ClassAsciiKind::Alnum => "alnum",
+                    ClassAsciiKind::Alpha => "alpha",
+                    ClassAsciiKind::Ascii => "ascii",
+                    ClassAsciiKind::Blank => "blank",
+                    ClassAsciiKind::Cntrl => "cntrl",
+                    ClassAsciiKind::Digit => "digit",
+                    ClassAsciiKind::Graph => "graph",
+                    ClassAsciiKind::Lower => "lower",
+                    ClassAsciiKind::Print => "print",
+                    ClassAsciiKind::Punct => "punct",
+                    ClassAsciiKind::Space => "space",
+                    ClassAsciiKind::Upper => "upper",
+                    ClassAsciiKind::Word => "word",
+                    ClassAsciiKind::Xdigit => "xdigit",
+                };
+                let neg = if a.negated { "^" } else { "" };
+                self.out.push_str(&format!("[:{neg}{name}:]"));
+            }
+            ClassSetItem::Unicode(u) => {
+                let s = self.unicode_class(u)?;
+                self.out.push_str(&s);
+            }
+            ClassSetItem::Perl(p) => self.out.push_str(&perl_class(p, true)),
+            ClassSetItem::Bracketed(b) if !b.negated => self.class_set(&b.kind)?,
+            ClassSetItem::Bracketed(_) => {
+                return Err(Unsupported(
+                    "a negated class nested in a class has no PCRE equivalent".into(),
+                ));
+            }
+            ClassSetItem::Union(u) => {
+                for i in &u.items {
+                    self.class_item(i)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `\d \w \s` with the ASCII meaning SPEC regexes give them (`ascii_perl_classes`), spelled out
+/// so that PCRE's build options (UCP) cannot change them.
+fn perl_class(c: &ClassPerl, in_class: bool) -> String {
+    let (set, posix) = match c.kind {
+        ClassPerlKind::Digit => ("0-9", "digit"),
+        ClassPerlKind::Word => ("0-9A-Za-z_", "word"),
+        ClassPerlKind::Space => ("\\t\\n\\f\\r\\ ", "space"),
+    };
+    match (in_class, c.negated) {
+        (false, false) => format!("[{set}]"),
+        (false, true) => format!("[^{set}]"),
+        (true, false) => set.to_string(),
+        (true, true) => format!("[:^{posix}:]"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The filter
+
+/// A rendered boolean.
+#[derive(Clone, Debug, PartialEq)]
+enum B {
+    Const(bool),
+    Expr {
+        spl: String,
+        /// Has a top-level AND/OR: parenthesised inside another operator.
+        compound: bool,
+    },
+}
+
+impl B {
+    fn plain(spl: String) -> B {
+        B::Expr {
+            spl,
+            compound: false,
+        }
+    }
+
+    fn compound(spl: String) -> B {
+        B::Expr {
+            spl,
+            compound: true,
+        }
+    }
+
+    fn nested(&self) -> String {
+        match self {
+            B::Const(true) => "true()".into(),
+            B::Const(false) => "false()".into(),
+            B::Expr { spl, compound } => {
+                if *compound {
+                    format!("({spl})")
+                } else {
+                    spl.clone()
+                }
+            }
+        }
+    }
+
+    fn top(&self) -> String {
+        match self {
+            B::Expr { spl, .. } => spl.clone(),
+            other => other.nested(),
+        }
+    }
+}
+
+/// Where a leaf's path is read.
+#[derive(Clone, Debug)]
+enum Scope {
+    /// The event: fields as extracted, or `_raw` for JSON questions.
+    Event,
+    /// Inside `mvfilter` over one multivalue field: every leaf reads the current value.
+    Mv(String),
+    /// Inside `mvmap` over element indexes: the current element of an array in `_raw`.
+    Elem(JsonLoc),
+}
+
+/// A value a leaf tests.
+enum Val {
+    /// An extracted field (its text).
+    Field(String),
+    /// A `json_extract` expression (Splunk's native type).
+    Json(String),
+}
+
+impl Val {
+    fn expr(&self) -> &str {
+        match self {
+            Val::Field(s) | Val::Json(s) => s,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Cx {
+    /// `| eval` assignments the filter needs (element index lists), in order.
+    evals: RefCell<Vec<(String, String)>>,
+    counter: Cell<usize>,
+}
+
+impl Cx {
+    fn node(&self, node: &Node, scope: &Scope) -> Result<B, Unsupported> {
+        match node {
+            Node::And(items) => self.junction(items, scope, true),
+            Node::Or(items) => self.junction(items, scope, false),
+            Node::Not(inner) => self.node(&normalize(Node::Not(inner.clone())), scope),
+            Node::Leaf(leaf) => self.leaf(leaf, scope),
+            Node::Any { path, body } => self.quantifier(path, body, scope, true),
+            Node::All { path, body } => self.quantifier(path, body, scope, false),
+        }
+    }
+
+    fn junction(&self, items: &[Node], scope: &Scope, and: bool) -> Result<B, Unsupported> {
+        let mut parts = Vec::new();
+        for item in items {
+            match self.node(item, scope)? {
+                B::Const(b) if b == and => {}
+                B::Const(b) => return Ok(B::Const(b)),
+                e => parts.push(e),
+            }
+        }
+        Ok(match parts.len() {
+            0 => B::Const(and),
+            1 => parts.pop().expect("one"),
+            _ => B::compound(
+                parts
+                    .iter()
+                    .map(B::nested)
+                    .collect::<Vec<_>>()
+                    .join(if and { " AND " } else { " OR " }),
+            ),
+        })
+    }
+
+    /// The value a leaf at `path` reads in `scope`.
+    fn value(&self, path: &FieldPath, scope: &Scope) -> Result<Val, Unsupported> {
+        Ok(match scope {
+            Scope::Event => match extracted_name(path)? {
+                Some(name) => Val::Field(eval_field(&name)?),
+                None => Val::Json(json_value(&JsonLoc::raw().join(path))),
+            },
+            Scope::Mv(field) => Val::Field(field.clone()),
+            Scope::Elem(loc) => Val::Json(json_value(&loc.join(path))),
+        })
+    }
+
+    /// The JSON value at `path` (for null/empty questions).
+    fn json(&self, path: &FieldPath, scope: &Scope) -> Result<String, Unsupported> {
+        match scope {
+            Scope::Event => Ok(json_value(&JsonLoc::raw().join(path))),
+            Scope::Elem(loc) => Ok(json_value(&loc.join(path))),
+            Scope::Mv(_) => Err(Unsupported(
+                "internal: a null/empty test inside a multivalue filter".into(),
+            )),
+        }
+    }
+
+    fn leaf(&self, leaf: &Leaf, scope: &Scope) -> Result<B, Unsupported> {
+        if matches!(leaf.test, Test::IsNull | Test::IsEmpty) {
+            let j = self.json(&leaf.path, scope)?;
+            let pos = match leaf.test {
+                Test::IsNull => B::plain(format!("isnull({j})")),
+                _ => B::compound(format!(
+                    "isnull({j}) OR {j} == \"\" OR match({j}, {})",
+                    quote_plain(r"\A\s*(?:\[\s*\]|\{\s*\})\s*\z")
+                )),
+            };
+            // Both are two-valued: NOT is exact.
+            return Ok(if leaf.negated {
+                B::plain(format!("NOT {}", paren(&pos)))
+            } else {
+                pos
+            });
+        }
+        let v = self.value(&leaf.path, scope)?;
+        let (test, guard) = positive(&leaf.test, leaf.case_insensitive, &v)?;
+        Ok(match test {
+            B::Const(c) => B::Const(c != leaf.negated),
+            t if leaf.negated => B::compound(format!("isnull({guard}) OR NOT {}", paren(&t))),
+            t => t,
+        })
+    }
+
+    fn quantifier(
+        &self,
+        path: &FieldPath,
+        body: &Node,
+        scope: &Scope,
+        any: bool,
+    ) -> Result<B, Unsupported> {
+        // `all P (E)` is `not any P (not E)`: render the "some element" form of X.
+        let x = if any {
+            body.clone()
+        } else {
+            normalize(Node::Not(Box::new(body.clone())))
+        };
+        let wrap = |some: String, none: String| -> B { B::plain(if any { some } else { none }) };
+        match scope {
+            Scope::Event => {
+                if let Some(field) = self.mv_field(path, &x)? {
+                    let inner = self.node(innermost(&x), &Scope::Mv(field))?;
+                    return Ok(match inner {
+                        B::Const(c) => self.const_quantifier(path, c, any)?,
+                        b => {
+                            let n = format!("coalesce(mvcount(mvfilter({})), 0)", b.top());
+                            wrap(format!("{n} > 0"), format!("{n} == 0"))
+                        }
+                    });
+                }
+                self.iterate(JsonLoc::raw().join(path), &x, any)
+            }
+            Scope::Elem(loc) => self.nested_quantifier(&loc.join(path), &x, any),
+            Scope::Mv(_) => Err(Unsupported(
+                "internal: a quantifier inside a multivalue filter".into(),
+            )),
+        }
+    }
+
+    /// `any`/`all` whose body folded to a constant: true/false for every element.
+    fn const_quantifier(&self, path: &FieldPath, c: bool, any: bool) -> Result<B, Unsupported> {
+        // `c` is the "some element" body: false makes `any` false and `all` true; true asks
+        // whether the array has an element at all.
+        if !c {
+            return Ok(B::Const(!any));
+        }
+        let j = json_value(&JsonLoc::raw().join(path));
+        let n = format!("coalesce(mvcount(json_array_to_mv({j})), 0)");
+        Ok(B::plain(if any {
+            format!("{n} > 0")
+        } else {
+            format!("{n} == 0")
+        }))
+    }
+
+    /// The multivalue field that gives the quantifier exactly, if there is one: the body reads
+    /// one keys-only path `r` of the element, has no null/empty test and no quantifier, and is
+    /// false for every element Splunk's extraction leaves out of `p{}.r` (missing `r`, JSON
+    /// null, objects, arrays), so filtering the extracted values decides it.
+    fn mv_field(&self, path: &FieldPath, x: &Node) -> Result<Option<String>, Unsupported> {
+        let Some(mut name) = extracted_name(path)? else {
+            return Ok(None);
+        };
+        // `any a (any b (X))` reads the flattened `a{}.b{}` values.
+        let mut x = x;
+        while let Node::Any { path: q, body } = x {
+            let Some(q) = extracted_name(q)? else {
+                return Ok(None);
+            };
+            name = if q.is_empty() {
+                format!("{name}{{}}")
+            } else {
+                format!("{name}{{}}.{q}")
+            };
+            x = body;
+        }
+        let Some(r) = single_field(x) else {
+            return Ok(None);
+        };
+        let Some(rel) = extracted_name(&r)? else {
+            return Ok(None);
+        };
+        if !false_on_unextracted(x, &r) {
+            return Ok(None);
+        }
+        let field = if rel.is_empty() {
+            format!("{name}{{}}")
+        } else {
+            format!("{name}{{}}.{rel}")
+        };
+        Ok(Some(eval_field(&field)?))
+    }
+
+    /// `any`/`all` over the array at `loc` in `_raw`: an eval field lists its element indexes
+    /// and `mvmap` evaluates the body on each element (read with `json_extract(_raw, "p{i}")`),
+    /// so several conditions see the same element.
+    fn iterate(&self, mut loc: JsonLoc, x: &Node, any: bool) -> Result<B, Unsupported> {
+        let n = self.counter.get() + 1;
+        self.counter.set(n);
+        let var = format!("ruleqc_i{n}");
+        // `any a (any b (X))`: iterate the flattened `a{}.b{}` (json_extract's `{}` steps).
+        let mut x = x;
+        let mut flat = false;
+        while let Node::Any { path: q, body } = x {
+            if !flat_path_ok(&loc, q) {
+                break;
+            }
+            loc.parts.push(Part::All);
+            loc = loc.join(q);
+            x = body;
+            flat = true;
+        }
+        if flat {
+            loc.parts.push(Part::All);
+            let name = format!("ruleqc_a{n}");
+            self.evals
+                .borrow_mut()
+                .push((name.clone(), json_value(&loc)));
+            loc = JsonLoc {
+                base: name,
+                parts: Vec::new(),
+            };
+        }
+        let array = if loc.parts.is_empty() {
+            loc.base.clone()
+        } else {
+            json_value(&loc)
+        };
+        self.evals.borrow_mut().push((
+            var.clone(),
+            format!("mvrange(0, coalesce(mvcount(json_array_to_mv({array})), 0))"),
+        ));
+        let mut elem = loc;
+        elem.parts.push(Part::Var(var.clone()));
+        let body = self.node(x, &Scope::Elem(elem))?;
+        let hits = match body {
+            B::Const(c) => format!("mvmap({var}, \"{}\")", if c { 1 } else { 0 }),
+            b => format!("mvmap({var}, if({}, \"1\", \"0\"))", b.top()),
+        };
+        let found = format!("mvfind({hits}, \"^1$\")");
+        Ok(B::plain(if any {
+            format!("isnotnull({found})")
+        } else {
+            format!("isnull({found})")
+        }))
+    }
+
+    /// A quantifier inside an element (`any a (any b (...))`): `mvmap` cannot nest an
+    /// iteration, so the inner array's values (at the body's one field) are flattened with
+    /// `json_extract(..., "b{}.r")` and searched with `mvfind` for an exact string match.
+    fn nested_quantifier(&self, loc: &JsonLoc, x: &Node, any: bool) -> Result<B, Unsupported> {
+        let reason = "a quantifier nested in another quantifier compiles for Splunk only when \
+                      it tests one field of the inner element with `eq`/`in` on strings or \
+                      booleans (case-sensitive), and is false for elements that lack it: \
+                      `mvmap` cannot iterate inside `mvmap`, so the inner array is searched \
+                      as a flattened list of values with `mvfind`";
+        // `any b (any c (X))` inside an element: the flattened `b{}.c{}` values.
+        let mut values = loc.clone();
+        let mut x = x;
+        let mut chained = false;
+        while let Node::Any { path: q, body } = x {
+            values.parts.push(Part::All);
+            values = values.join(q);
+            x = body;
+            chained = true;
+        }
+        let Some(r) = single_field(x) else {
+            return Err(Unsupported(reason.into()));
+        };
+        let Some(alts) = exact_alternatives(x) else {
+            return Err(Unsupported(reason.into()));
+        };
+        if r.0.iter().any(|s| matches!(s, Step::Index(_))) || !false_on_unextracted(x, &r) {
+            return Err(Unsupported(reason.into()));
+        }
+        if chained || !r.is_root() {
+            // `{}` then the keys: every element's value at `r`, as one JSON array.
+            values.parts.push(Part::All);
+            values = values.join(&r);
+        }
+        if values
+            .parts
+            .iter()
+            .any(|p| matches!(p, Part::Key(k) if !path_key_ok(k)))
+        {
+            return Err(Unsupported(format!(
+                "{reason}; a key in this path needs `json_extract_exact`, which takes no `{{}}`"
+            )));
+        }
+        let values = json_value(&values);
+        let alternation: Vec<String> = alts.iter().map(|a| regex_literal(a)).collect();
+        let re = format!("\\A(?:{})\\z", alternation.join("|"));
+        let found = format!("mvfind(json_array_to_mv({values}), {})", quote_plain(&re));
+        Ok(B::plain(if any {
+            format!("isnotnull({found})")
+        } else {
+            format!("isnull({found})")
+        }))
+    }
+}
+
+/// Can `q` follow a `{}` step in a json_extract path (keys json_extract takes, no index
+/// variable before it)?
+fn flat_path_ok(loc: &JsonLoc, q: &FieldPath) -> bool {
+    loc.parts.iter().all(|p| {
+        matches!(p, Part::Key(k) if path_key_ok(k)) || matches!(p, Part::Index(_) | Part::All)
+    }) && q.0.iter().all(|s| match s {
+        Step::Key(k) => path_key_ok(k),
+        Step::Index(_) => true,
+    })
+}
+
+/// The body under a chain of `any` (`any b (any c (X))` -> `X`).
+fn innermost(x: &Node) -> &Node {
+    match x {
+        Node::Any { body, .. } => innermost(body),
+        other => other,
+    }
+}
+
+/// `(expr)` unless it is a single call or name.
+fn paren(b: &B) -> String {
+    let s = b.top();
+    if is_call(&s) { s } else { format!("({s})") }
+}
+
+/// `name(...)` with nothing after the closing parenthesis.
+fn is_call(s: &str) -> bool {
+    let Some(open) = s.find('(') else {
+        return false;
+    };
+    if open == 0
+        || !s[..open]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return false;
+    }
+    let mut depth = 0usize;
+    let mut in_str = false;
+    let mut esc = false;
+    for (i, c) in s.char_indices().skip_while(|(i, _)| *i < open) {
+        if in_str {
+            match (esc, c) {
+                (true, _) => esc = false,
+                (false, '\\') => esc = true,
+                (false, '"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i == s.len() - 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A number as an eval literal: never in exponent form (`1e16` is written out).
+fn number(n: &serde_json::Number) -> String {
+    let s = n.to_string();
+    match n.as_f64() {
+        Some(f) if s.contains(['e', 'E']) => format!("{f}"),
+        _ => s,
+    }
+}
+
+/// The positive test on `v`, and the expression whose NULL makes it NULL (for negation).
+fn positive(test: &Test, ci: bool, v: &Val) -> Result<(B, String), Unsupported> {
+    let e = v.expr().to_string();
+    let text = if ci { format!("lower({e})") } else { e.clone() };
+    let lit = |s: &str| {
+        if ci {
+            string_expr(&simple_lowercase(s))
+        } else {
+            string_expr(s)
+        }
+    };
+    let num = format!("tonumber({e})");
+    let bool_text = match v {
+        Val::Field(f) => f.clone(),
+        // json_extract gives a Boolean; tostring spells it True/False.
+        Val::Json(j) => format!("lower(tostring({j}))"),
+    };
+    let scalar_eq = |s: &Scalar| -> (String, String) {
+        match s {
+            Scalar::Str(s) => (format!("{text} == {}", lit(s)), e.clone()),
+            Scalar::Num(n) => (format!("{num} == {}", number(n)), num.clone()),
+            Scalar::Bool(b) => (format!("{bool_text} == \"{b}\""), e.clone()),
+        }
+    };
+    Ok(match test {
+        Test::Eq(s) => {
+            let (t, g) = scalar_eq(s);
+            (B::plain(t), g)
+        }
+        Test::In(items) => {
+            let mut parts = Vec::new();
+            let mut guard = e.clone();
+            for i in items {
+                let (t, g) = scalar_eq(i);
+                parts.push(t);
+                guard = g;
+            }
+            if parts.len() == 1 {
+                (B::plain(parts.pop().expect("one")), guard)
+            } else {
+                (B::compound(parts.join(" OR ")), guard)
+            }
+        }
+        Test::Contains(s) | Test::StartsWith(s) | Test::EndsWith(s) if s.is_empty() => {
+            (B::plain(format!("isnotnull({e})")), e)
+        }
+        Test::Contains(s) => {
+            let needle = if ci { simple_lowercase(s) } else { s.clone() };
+            (
+                B::plain(format!(
+                    "match({text}, {})",
+                    quote_plain(&regex_literal(&needle))
+                )),
+                e,
+            )
+        }
+        Test::StartsWith(s) => {
+            let n = s.chars().count();
+            (B::plain(format!("substr({text}, 1, {n}) == {}", lit(s))), e)
+        }
+        Test::EndsWith(s) => {
+            let n = s.chars().count();
+            (
+                B::compound(format!(
+                    "len({text}) >= {n} AND substr({text}, -{n}) == {}",
+                    lit(s)
+                )),
+                e,
+            )
+        }
+        Test::Matches(p) => {
+            let re = to_pcre(&p.source)?;
+            (B::plain(format!("match({e}, {})", quote_plain(&re))), e)
+        }
+        Test::Compare(op, n) => {
+            let sym = match op {
+                CmpOp::Gt => ">",
+                CmpOp::Ge => ">=",
+                CmpOp::Lt => "<",
+                CmpOp::Le => "<=",
+            };
+            (B::plain(format!("{num} {sym} {}", number(n))), num)
+        }
+        Test::IsNull | Test::IsEmpty => unreachable!("handled by the caller"),
+    })
+}
+
+/// The one path every leaf of `node` reads, if the node is leaves joined by and/or and has no
+/// null/empty test.
+fn single_field(node: &Node) -> Option<FieldPath> {
+    fn walk(node: &Node, seen: &mut Option<FieldPath>) -> bool {
+        match node {
+            Node::And(items) | Node::Or(items) => items.iter().all(|i| walk(i, seen)),
+            Node::Leaf(l) => {
+                if matches!(l.test, Test::IsNull | Test::IsEmpty) {
+                    return false;
+                }
+                match seen {
+                    Some(p) => *p == l.path,
+                    None => {
+                        *seen = Some(l.path.clone());
+                        true
+                    }
+                }
+            }
+            _ => false,
+        }
+    }
+    let mut seen = None;
+    if walk(node, &mut seen) { seen } else { None }
+}
+
+/// Is `x` false for every element whose value at `r` Splunk does not extract as a value of
+/// `p{}.r`: `r` missing, JSON null (kept out in case Splunk drops it), an object or an array?
+fn false_on_unextracted(x: &Node, r: &FieldPath) -> bool {
+    let values = [
+        None,
+        Some(Value::Null),
+        Some(json!({})),
+        Some(json!([])),
+        Some(json!({"k": "v"})),
+        Some(json!(["v"])),
+    ];
+    values.into_iter().all(|v| {
+        let element = match (r.is_root(), v) {
+            (true, None) => return true,
+            (true, Some(v)) => v,
+            (false, None) => json!({}),
+            (false, Some(v)) => {
+                let mut cur = v;
+                for step in r.0.iter().rev() {
+                    if let Step::Key(k) = step {
+                        cur = json!({ k.clone(): cur });
+                    }
+                }
+                cur
+            }
+        };
+        !eval(x, &element)
+    })
+}
+
+/// The texts an exact `eq`/`in` match on strings or booleans accepts, when `x` is only such
+/// positive, case-sensitive leaves joined by `or`; none of them may look like JSON
+/// containers (whose text the flattened list also holds).
+fn exact_alternatives(x: &Node) -> Option<Vec<String>> {
+    fn walk(x: &Node, out: &mut Vec<String>) -> bool {
+        match x {
+            Node::Or(items) => items.iter().all(|i| walk(i, out)),
+            Node::Leaf(l) if !l.negated && !l.case_insensitive => {
+                let items: Vec<&Scalar> = match &l.test {
+                    Test::Eq(s) => vec![s],
+                    Test::In(list) => list.iter().collect(),
+                    _ => return false,
+                };
+                for s in items {
+                    match s {
+                        Scalar::Str(s) if !s.starts_with(['{', '[']) && s != "null" => {
+                            out.push(s.clone())
+                        }
+                        Scalar::Bool(b) => out.push(b.to_string()),
+                        _ => return false,
+                    }
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+    let mut out = Vec::new();
+    if walk(x, &mut out) { Some(out) } else { None }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prefilter terms
+
+/// Search terms implied by the condition: a superset of the events it matches. Only positive,
+/// case-sensitive `eq`/`in` on strings and booleans whose value is plain ASCII (no `*`, no
+/// character JSON might escape in `_raw`, nothing Splunk's case-insensitive term matching could
+/// confuse), on fields whose names search accepts bare.
+fn prefilter(node: &Node, prefix: Option<&str>) -> Option<String> {
+    Some(prefilter_term(node, prefix)?.0)
+}
+
+/// A term and whether it is atomic. Splunk's search binds `OR` tighter than the implicit
+/// `AND` of juxtaposed terms, so a conjunction inside an `OR` is parenthesised.
+fn prefilter_term(node: &Node, prefix: Option<&str>) -> Option<(String, bool)> {
+    match node {
+        Node::And(items) => {
+            let terms: Vec<String> = items
+                .iter()
+                .filter_map(|i| prefilter_term(i, prefix).map(|t| t.0))
+                .collect();
+            match terms.len() {
+                0 => None,
+                1 => Some((terms[0].clone(), true)),
+                _ => Some((terms.join(" "), false)),
+            }
+        }
+        Node::Or(items) => {
+            let terms: Option<Vec<(String, bool)>> =
+                items.iter().map(|i| prefilter_term(i, prefix)).collect();
+            let terms: Vec<String> = terms?
+                .into_iter()
+                .map(|(t, atomic)| if atomic { t } else { format!("({t})") })
+                .collect();
+            Some((format!("({})", terms.join(" OR ")), true))
+        }
+        Node::Leaf(l) if !l.negated && !l.case_insensitive => {
+            let name = term_field(prefix, &l.path)?;
+            let values: Vec<String> = match &l.test {
+                Test::Eq(s) => vec![term_value(s)?],
+                Test::In(list) => list.iter().map(term_value).collect::<Option<_>>()?,
+                _ => return None,
+            };
+            let terms: Vec<String> = values.iter().map(|v| format!("{name}=\"{v}\"")).collect();
+            Some(if terms.len() == 1 {
+                (terms[0].clone(), true)
+            } else {
+                (format!("({})", terms.join(" OR ")), true)
+            })
+        }
+        Node::Any { path, body } => {
+            let base = term_field(prefix, path)?;
+            prefilter_term(body, Some(&format!("{base}{{}}")))
+        }
+        _ => None,
+    }
+}
+
+fn term_field(prefix: Option<&str>, path: &FieldPath) -> Option<String> {
+    let mut name = prefix.unwrap_or("").to_string();
+    for step in &path.0 {
+        match step {
+            Step::Key(k) => {
+                if !name.is_empty() {
+                    name.push('.');
+                }
+                name.push_str(k);
+            }
+            Step::Index(_) => return None,
+        }
+    }
+    let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '{' | '}'))
+        && !["and", "or", "not"].contains(&name.to_ascii_lowercase().as_str());
+    ok.then_some(name)
+}
+
+fn term_value(s: &Scalar) -> Option<String> {
+    match s {
+        Scalar::Bool(b) => Some(b.to_string()),
+        Scalar::Str(s)
+            if !s.is_empty()
+                && s.chars().all(|c| {
+                    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '@' | '-')
+                }) =>
+        {
+            Some(s.clone())
+        }
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Projection
+
+/// `table` arguments for the output fields: each field by its extracted name, and, where the
+/// condition uses it as an array or an object, its flattened members (`p{}*`, `p.*`). A field
+/// below an array index has no extracted name: it is read with `json_extract` into a temporary
+/// field renamed to `p{n}.k` (returned as `(temporary, label, expression)`).
+#[allow(clippy::type_complexity)]
+fn table_fields(
+    node: &Node,
+    output_fields: &[OutputField],
+) -> Result<(String, Vec<(String, String, String)>), Unsupported> {
+    let mut used: Vec<(Vec<Step>, bool)> = Vec::new();
+    collect_paths(node, &[], &mut used);
+    let mut out = Vec::new();
+    let mut projected = Vec::new();
+    let bad = |name: &str, text: &str| -> Result<(), Unsupported> {
+        if name.is_empty()
+            || name
+                .chars()
+                .any(|c| is_unsafe(c) || matches!(c, '"' | '\\' | '*' | ','))
+        {
+            return Err(Unsupported(format!(
+                "the output field `{text}` cannot be named in `table`"
+            )));
+        }
+        Ok(())
+    };
+    let quote = |s: String| {
+        if s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '{' | '}' | '*'))
+        {
+            s
+        } else {
+            format!("\"{s}\"")
+        }
+    };
+    for f in output_fields {
+        let Some(name) = extracted_name(&f.path)? else {
+            let mut label = String::new();
+            for (i, step) in f.path.0.iter().enumerate() {
+                match step {
+                    Step::Key(k) => {
+                        if i > 0 {
+                            label.push('.');
+                        }
+                        label.push_str(k);
+                    }
+                    Step::Index(n) => label.push_str(&format!("{{{n}}}")),
+                }
+            }
+            bad(&label, &f.text)?;
+            let tmp = format!("ruleqc_o{}", projected.len() + 1);
+            projected.push((
+                tmp,
+                label.clone(),
+                json_value(&JsonLoc::raw().join(&f.path)),
+            ));
+            out.push(format!("\"{label}\""));
+            continue;
+        };
+        bad(&name, &f.text)?;
+        out.push(quote(name.clone()));
+        let own = &f.path.0;
+        let below = |p: &Vec<Step>| p.len() > own.len() && p.starts_with(own);
+        let as_array = used.iter().any(|(p, arr)| {
+            (below(p) && matches!(p[own.len()], Step::Index(_))) || (*arr && p == own)
+        });
+        let as_object = used
+            .iter()
+            .any(|(p, _)| below(p) && matches!(p[own.len()], Step::Key(_)));
+        if as_array {
+            out.push(quote(format!("{name}{{}}*")));
+        }
+        if as_object {
+            out.push(quote(format!("{name}.*")));
+        }
+    }
+    Ok((out.join(" "), projected))
+}
+
+/// Every absolute path the condition reads (`true` for quantifier paths, which are arrays);
+/// an element's paths are the quantifier path plus `[0]` and the relative path.
+fn collect_paths(node: &Node, prefix: &[Step], out: &mut Vec<(Vec<Step>, bool)>) {
+    match node {
+        Node::And(items) | Node::Or(items) => {
+            items.iter().for_each(|i| collect_paths(i, prefix, out))
+        }
+        Node::Not(inner) => collect_paths(inner, prefix, out),
+        Node::Leaf(l) => out.push(([prefix, &l.path.0].concat(), false)),
+        Node::Any { path, body } | Node::All { path, body } => {
+            let abs = [prefix, &path.0].concat();
+            out.push((abs.clone(), true));
+            let mut elem = abs;
+            elem.push(Step::Index(0));
+            collect_paths(body, &elem, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_never_carry_raw_control_characters() {
+        assert_eq!(string_expr(""), "\"\"");
+        assert_eq!(string_expr(r#"a"b\c"#), r#""a\"b\\c""#);
+        assert_eq!(string_expr("a\nb"), r#"("a" . urldecode("%0A") . "b")"#);
+        assert_eq!(string_expr("`$"), r#"urldecode("%60%24")"#);
+        assert_eq!(string_expr("\u{85}"), r#"urldecode("%C2%85")"#);
+    }
+
+    #[test]
+    fn field_names() {
+        assert_eq!(eval_field("event").unwrap(), "event");
+        assert_eq!(eval_field("a.b").unwrap(), "'a.b'");
+        assert_eq!(eval_field("argv{}").unwrap(), "'argv{}'");
+        assert_eq!(eval_field("OR").unwrap(), "'OR'");
+        assert!(eval_field("a'b").is_err());
+    }
+
+    #[test]
+    fn json_paths() {
+        let loc = |parts: Vec<Part>| JsonLoc {
+            base: "_raw".into(),
+            parts,
+        };
+        assert_eq!(
+            json_value(&loc(vec![
+                Part::Key("a".into()),
+                Part::Index(0),
+                Part::Key("b".into())
+            ])),
+            r#"json_extract(_raw, "a{0}.b")"#
+        );
+        assert_eq!(
+            json_value(&loc(vec![
+                Part::Key("a".into()),
+                Part::Var("ruleqc_i1".into()),
+                Part::Key("b".into())
+            ])),
+            r#"json_extract(_raw, "a{" . ruleqc_i1 . "}.b")"#
+        );
+        assert_eq!(
+            json_value(&loc(vec![
+                Part::Key("a".into()),
+                Part::Key("x.y".into()),
+                Part::Key("b".into())
+            ])),
+            r#"json_extract(json_extract_exact(json_extract(_raw, "a"), "x.y"), "b")"#
+        );
+    }
+
+    #[test]
+    fn regexes_become_pcre() {
+        assert_eq!(to_pcre(r"a.b$").unwrap(), r"a[^\n]b\z");
+        assert_eq!(to_pcre(r"(?s)a.b").unwrap(), r"a(?s:.)b");
+        assert_eq!(to_pcre(r"(?m)^a$").unwrap(), r"(?<![^\n])a(?![^\n])");
+        assert_eq!(
+            to_pcre(r"\d+[\w-]\s").unwrap(),
+            r"[0-9]+[0-9A-Za-z_\-][\t\n\f\r\ ]"
+        );
+        assert_eq!(to_pcre(r"(?i)ab(?-i)c").unwrap(), r"(?i)ab(?-i)c");
+        assert_eq!(to_pcre(r"(?P<n>a)(?i:b)").unwrap(), r"(a)(?i:b)");
+        assert_eq!(to_pcre(r"(?U)a+b+?").unwrap(), r"a+?b+");
+        assert_eq!(to_pcre(r"(?x) a b # c").unwrap(), r"ab");
+        assert_eq!(to_pcre(r"[^\D]").unwrap(), r"[^[:^digit:]]");
+        assert_eq!(to_pcre(r"x{2,}y{1,3}").unwrap(), r"x{2,}y{1,3}");
+        assert_eq!(to_pcre(r"\$`").unwrap(), r"\x{24}\x{60}");
+        assert!(to_pcre(r"\p{Greek}").is_ok());
+        assert!(to_pcre(r"(?i)\p{Lu}").is_err());
+        assert!(to_pcre(r"[a[^b]]").is_err());
+    }
 }
