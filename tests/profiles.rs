@@ -369,3 +369,89 @@ fn kql_profiles_place_tables_and_the_time_filter() {
         err(&o)
     );
 }
+
+#[test]
+fn splunk_profiles_set_index_sourcetype_or_a_base_search() {
+    let dir = scratch("splunk");
+    let profile = dir.join("splunk.yml");
+    std::fs::write(
+        &profile,
+        "splunk:\n  index: security\n  log_types:\n    Gravitational.TeleportAudit: {index: teleport, sourcetype: \"teleport:audit\"}\n    Okta.SystemLog: {search: 'index=okta sourcetype=\"OktaIM2:log\"'}\n",
+    )
+    .unwrap();
+    let p = profile.to_str().unwrap();
+    let o = ruleqc(&[
+        "explain",
+        SEED,
+        "--stage",
+        "query",
+        "--target",
+        "splunk",
+        "--profile",
+        p,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(
+        out(&o).starts_with(
+            "index=\"teleport\" sourcetype=\"teleport:audit\" event=\"session.command\""
+        ),
+        "{}",
+        out(&o)
+    );
+    let o = ruleqc(&[
+        "explain",
+        "rules/okta/brute_force_login.yml",
+        "--stage",
+        "query",
+        "--target",
+        "splunk",
+        "--profile",
+        p,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(
+        out(&o).starts_with("index=okta sourcetype=\"OktaIM2:log\" "),
+        "{}",
+        out(&o)
+    );
+    // No entry and no sourcetype template: an error naming the log type and the profile.
+    let o = ruleqc(&[
+        "compile",
+        "--target",
+        "splunk",
+        "--profile",
+        p,
+        "rules/zoom",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("log type `Zoom.Operation` has no sourcetype in profile"),
+        "{}",
+        err(&o)
+    );
+    // The default profile: sourcetype = the log type.
+    let o = ruleqc(&["explain", SEED, "--stage", "query", "--target", "splunk"]);
+    assert!(
+        out(&o).starts_with("sourcetype=\"Gravitational.TeleportAudit\" "),
+        "{}",
+        out(&o)
+    );
+    // A wildcard in a sourcetype would widen the search: refused.
+    std::fs::write(&profile, "splunk:\n  sourcetype: \"{log_type}*\"\n").unwrap();
+    let o = ruleqc(&[
+        "explain",
+        SEED,
+        "--stage",
+        "query",
+        "--target",
+        "splunk",
+        "--profile",
+        p,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("cannot be written as a Splunk sourcetype term"),
+        "{}",
+        err(&o)
+    );
+}

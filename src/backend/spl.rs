@@ -51,14 +51,97 @@ pub fn render_search(node: &Node) -> Result<String, Unsupported> {
     render_rule_search(&["Test".to_string()], node, &[])
 }
 
+/// Where a log type's events are in Splunk (from a profile).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Base {
+    /// `index="i" sourcetype="s"` (the index is optional).
+    Terms {
+        index: Option<String>,
+        sourcetype: String,
+    },
+    /// A base search written by the user, used as it is (in parentheses when combined).
+    Search(String),
+}
+
+/// The SPL search for a rule with each log type's base search from `base_for` (a profile).
+pub fn render_placed_query(
+    rule: &Rule,
+    base_for: &dyn Fn(&str) -> Result<Base, Diagnostic>,
+) -> Result<String, Diagnostic> {
+    let mut bases = Vec::new();
+    for lt in &rule.log_types {
+        bases.push(base_for(lt)?);
+    }
+    let base = base_from(&bases).map_err(|u| crate::backend::sql::unsupported(rule, u))?;
+    render_with_base(base, &rule.condition.ir, &rule.output_fields)
+        .map_err(|u| crate::backend::sql::unsupported(rule, u))
+}
+
+fn base_from(bases: &[Base]) -> Result<String, Unsupported> {
+    let mut terms = Vec::new();
+    for b in bases {
+        terms.push(match b {
+            Base::Terms { index, sourcetype } => {
+                let mut t = String::new();
+                for (key, v) in [
+                    ("index", index.as_deref()),
+                    ("sourcetype", Some(sourcetype.as_str())),
+                ] {
+                    let Some(v) = v else { continue };
+                    if v.is_empty() || v.chars().any(|c| is_unsafe(c) || c == '*') {
+                        return Err(Unsupported(format!(
+                            "{v:?} cannot be written as a Splunk {key} term (`*` is a wildcard \
+                             there, and control characters, `` ` `` and `$` are not allowed)"
+                        )));
+                    }
+                    if !t.is_empty() {
+                        t.push(' ');
+                    }
+                    t.push_str(&format!("{key}={}", quote_plain(v)));
+                }
+                if index.is_some() && bases.len() > 1 {
+                    format!("({t})")
+                } else {
+                    t
+                }
+            }
+            Base::Search(s) => {
+                if s.chars().any(|c| c.is_control()) {
+                    return Err(Unsupported(
+                        "a profile's base search may not contain control characters or line breaks"
+                            .into(),
+                    ));
+                }
+                if bases.len() > 1 {
+                    format!("({s})")
+                } else {
+                    s.clone()
+                }
+            }
+        });
+    }
+    Ok(match terms.len() {
+        1 => terms.pop().expect("one"),
+        _ => format!("({})", terms.join(" OR ")),
+    })
+}
+
 /// The whole search: base search, prefilter terms, iteration fields, exact filter, projection.
 pub fn render_rule_search(
     log_types: &[String],
     node: &Node,
     output_fields: &[OutputField],
 ) -> Result<String, Unsupported> {
+    render_with_base(base_search(log_types)?, node, output_fields)
+}
+
+fn render_with_base(
+    base: String,
+    node: &Node,
+    output_fields: &[OutputField],
+) -> Result<String, Unsupported> {
     let node = normalize(node.clone());
-    let mut search = base_search(log_types)?;
+    let mut search = base;
     let cx = Cx::default();
     let filter = cx.node(&node, &Scope::Event)?;
     if let Some(terms) = prefilter(&node, None) {

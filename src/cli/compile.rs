@@ -35,7 +35,19 @@ pub fn compile_one(
                 sql.placement(&profile.name, &renamed, lt)
             })
         }
-        Target::Splunk => crate::backend::spl::render_query(rule),
+        Target::Splunk => {
+            let splunk = profile.splunk().map_err(|m| Diagnostic {
+                severity: crate::diag::Severity::Error,
+                code: "E0402",
+                message: m,
+                span: None,
+                label: None,
+                help: None,
+            })?;
+            crate::backend::spl::render_placed_query(rule, &|lt| {
+                splunk.base(&profile.name, rule, lt)
+            })
+        }
         Target::Kql => {
             let kql = profile.kql().map_err(|m| Diagnostic {
                 severity: crate::diag::Severity::Error,

@@ -34,6 +34,62 @@ pub struct Profile {
     pub name: String,
     pub sql: Option<SqlProfile>,
     pub kql: Option<KqlProfile>,
+    pub splunk: Option<SplunkProfile>,
+}
+
+/// Splunk: the base search of each log type.
+#[derive(Clone, Debug, Default)]
+pub struct SplunkProfile {
+    /// The index for every log type without its own.
+    pub index: Option<String>,
+    /// Sourcetype template for log types without an entry (`{log_type}` as written); `None`
+    /// makes them an error.
+    pub sourcetype_template: Option<String>,
+    pub log_types: BTreeMap<String, SplunkLogType>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SplunkLogType {
+    pub index: Option<String>,
+    pub sourcetype: Option<String>,
+    /// A whole base search instead of index/sourcetype.
+    pub search: Option<String>,
+}
+
+impl SplunkProfile {
+    pub fn base(
+        &self,
+        profile: &str,
+        rule: &Rule,
+        log_type: &str,
+    ) -> Result<crate::backend::spl::Base, Diagnostic> {
+        use crate::backend::spl::Base;
+        let entry = self.log_types.get(log_type);
+        if let Some(s) = entry.and_then(|e| e.search.clone()) {
+            return Ok(Base::Search(s));
+        }
+        let sourcetype = match (
+            entry.and_then(|e| e.sourcetype.clone()),
+            &self.sourcetype_template,
+        ) {
+            (Some(s), _) => s,
+            (None, Some(tpl)) => tpl.replace("{log_type}", log_type),
+            (None, None) => {
+                let mut d = unplaced(profile, rule, log_type, "splunk");
+                d.message = format!("log type `{log_type}` has no sourcetype in profile {profile}");
+                d.help = Some(format!(
+                    "add `{log_type}: {{index: ..., sourcetype: ...}}` (or `{{search: ...}}`) under `splunk.log_types` in {profile}, or a `sourcetype` template"
+                ));
+                return Err(d);
+            }
+        };
+        Ok(Base::Terms {
+            index: entry
+                .and_then(|e| e.index.clone())
+                .or_else(|| self.index.clone()),
+            sourcetype,
+        })
+    }
 }
 
 /// Sentinel / Log Analytics: tables and the time column.
@@ -121,6 +177,13 @@ pub struct SqlLogType {
 impl Profile {
     /// A built-in profile by name.
     pub fn built_in(name: &str) -> Option<Profile> {
+        let splunk = match name {
+            "default" => Some(SplunkProfile {
+                sourcetype_template: Some("{log_type}".into()),
+                ..Default::default()
+            }),
+            _ => None,
+        };
         let kql = match name {
             "default" => Some(KqlProfile {
                 table_template: Some("{name}_CL".into()),
@@ -152,6 +215,7 @@ impl Profile {
             name: name.into(),
             sql,
             kql,
+            splunk,
         })
     }
 
@@ -171,6 +235,13 @@ impl Profile {
             text,
             diagnostics: d,
         })
+    }
+
+    /// The Splunk section, or an error naming the profile.
+    pub fn splunk(&self) -> Result<&SplunkProfile, String> {
+        self.splunk
+            .as_ref()
+            .ok_or_else(|| format!("profile `{}` has no `splunk` section", self.name))
     }
 
     /// The KQL section, or an error naming the profile.
@@ -371,6 +442,7 @@ pub fn parse(path: &str, text: &str) -> Result<Profile, Vec<Diagnostic>> {
         name: path.to_string(),
         sql: None,
         kql: None,
+        splunk: None,
     };
     if let Some(entries) = mapping(&root, "a profile", &mut out) {
         for (k, v) in entries {
@@ -384,7 +456,8 @@ pub fn parse(path: &str, text: &str) -> Result<Profile, Vec<Diagnostic>> {
                         renames: s.renames,
                     })
                 }
-                Some(other) => unknown(k, other, &["sql", "kql"], &mut out),
+                Some("splunk") => profile.splunk = parse_splunk(v, &mut out),
+                Some(other) => unknown(k, other, &["sql", "kql", "splunk"], &mut out),
                 None => out.push(err("E0501", "keys must be names", k)),
             }
         }
@@ -394,6 +467,40 @@ pub fn parse(path: &str, text: &str) -> Result<Profile, Vec<Diagnostic>> {
     } else {
         Err(out)
     }
+}
+
+fn parse_splunk(node: &YNode, out: &mut Vec<Diagnostic>) -> Option<SplunkProfile> {
+    let entries = mapping(node, "`splunk`", out)?;
+    let mut p = SplunkProfile::default();
+    for (k, v) in entries {
+        match k.scalar_text() {
+            Some("index") => p.index = string(v, "`index`", out),
+            Some("sourcetype") => p.sourcetype_template = string(v, "`sourcetype`", out),
+            Some("log_types") => {
+                for (lt, spec) in mapping(v, "`log_types`", out).unwrap_or(&[]) {
+                    let Some(name) = lt.scalar_text() else {
+                        continue;
+                    };
+                    let mut e = SplunkLogType::default();
+                    for (k2, v2) in mapping(spec, &format!("`{name}`"), out).unwrap_or(&[]) {
+                        match k2.scalar_text() {
+                            Some("index") => e.index = string(v2, "`index`", out),
+                            Some("sourcetype") => e.sourcetype = string(v2, "`sourcetype`", out),
+                            Some("search") => e.search = string(v2, "`search`", out),
+                            Some(other) => {
+                                unknown(k2, other, &["index", "sourcetype", "search"], out)
+                            }
+                            None => out.push(err("E0501", "keys must be names", k2)),
+                        }
+                    }
+                    p.log_types.insert(name.to_string(), e);
+                }
+            }
+            Some(other) => unknown(k, other, &["index", "sourcetype", "log_types"], out),
+            None => out.push(err("E0501", "keys must be names", k)),
+        }
+    }
+    Some(p)
 }
 
 fn parse_sql(node: &YNode, out: &mut Vec<Diagnostic>) -> Option<SqlProfile> {
