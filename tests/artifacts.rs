@@ -300,3 +300,59 @@ fn arm_template_and_sentinel_limits() {
     );
     assert!(!dir.join("lim/T.Fast.yaml").exists());
 }
+
+/// The artifacts of a few rules per target, as reviewed snapshots.
+#[test]
+fn artifacts_as_reviewed() {
+    let dir = scratch("snapshots");
+    let pick = [
+        "rules/teleport/suspicious_commands.yml",
+        "rules/eks/privileged_pod_created.yml",
+    ];
+    let mut runs: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "sql",
+            vec![
+                "--target",
+                "sql",
+                "--dialect",
+                "snowflake",
+                "--profile",
+                "panther",
+            ],
+        ),
+        ("splunk", vec!["--target", "splunk"]),
+        ("kql", vec!["--target", "kql", "--profile", "sentinel"]),
+        ("arm", vec!["--target", "kql", "--format", "arm"]),
+    ];
+    for (name, args) in runs.drain(..) {
+        let out = dir.join(name);
+        let mut all = vec!["compile"];
+        all.extend(args);
+        all.extend(["--out", out.to_str().unwrap()]);
+        all.extend(pick);
+        let o = ruleqc(&all);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let mut files: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for f in files {
+            let file = f.file_name().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&f).unwrap();
+            insta::with_settings!({
+                snapshot_path => "../snapshots/artifacts",
+                prepend_module_to_snapshot => false,
+                omit_expression => true,
+            }, {
+                insta::assert_snapshot!(format!("{name}__{file}"), text);
+            });
+        }
+    }
+}

@@ -899,7 +899,7 @@ fn keyword_named_columns_and_keys_are_bracketed() {
 }
 
 #[test]
-fn sentinel_profile_queries_pass_kusto_language() {
+fn sentinel_rule_files_queries_pass_kusto_language() {
     let profile = ruleqc::profile::Profile::built_in("sentinel").expect("built in");
     let kql = profile.kql().expect("kql section");
     let mut requests = Vec::new();
@@ -914,6 +914,18 @@ fn sentinel_profile_queries_pass_kusto_language() {
         })
         .unwrap_or_else(|e| panic!("{}: {e:?}", rule.rule_id));
         assert!(q.contains("| where TimeGenerated > ago("), "{q}");
+        // The query as Sentinel reads it: out of the rule YAML ruleqc writes.
+        let file = ruleqc::package::sentinel::yaml(&rule, &q).expect("within Sentinel's limits");
+        let root = ruleqc::rule::yaml::parse(&file).unwrap().unwrap();
+        let ruleqc::rule::yaml::Kind::Map(entries) = &root.kind else {
+            panic!("{file}")
+        };
+        let q = entries
+            .iter()
+            .find(|(k, _)| k.scalar_text() == Some("query"))
+            .and_then(|(_, v)| v.scalar_text())
+            .expect("a query")
+            .to_string();
         let mut cols = columns(&schema);
         cols["TimeGenerated"] = json!("datetime");
         let table = default_table_name(&rule.log_types[0]);

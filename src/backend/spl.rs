@@ -1429,10 +1429,31 @@ fn term_value(s: &Scalar) -> Option<String> {
 /// below an array index has no extracted name: it is read with `json_extract` into a temporary
 /// field renamed to `p{n}.k` (returned as `(temporary, label, expression)`).
 #[allow(clippy::type_complexity)]
+/// The name an output field has in the search's results: keys joined with `.`, indexes as
+/// `{n}` (`target{0}.id`), as `| table` lists it.
+pub fn field_label(path: &FieldPath) -> String {
+    let mut label = String::new();
+    for (i, step) in path.0.iter().enumerate() {
+        match step {
+            Step::Key(k) => {
+                if i > 0 {
+                    label.push('.');
+                }
+                label.push_str(k);
+            }
+            Step::Index(n) => label.push_str(&format!("{{{n}}}")),
+        }
+    }
+    label
+}
+
+/// Output fields computed with `eval`: (temporary field, label, expression).
+type Projected = Vec<(String, String, String)>;
+
 fn table_fields(
     node: &Node,
     output_fields: &[OutputField],
-) -> Result<(String, Vec<(String, String, String)>), Unsupported> {
+) -> Result<(String, Projected), Unsupported> {
     let mut used: Vec<(Vec<Step>, bool)> = Vec::new();
     collect_paths(node, &[], &mut used);
     let mut out = Vec::new();
@@ -1460,18 +1481,7 @@ fn table_fields(
     };
     for f in output_fields {
         let Some(name) = extracted_name(&f.path)? else {
-            let mut label = String::new();
-            for (i, step) in f.path.0.iter().enumerate() {
-                match step {
-                    Step::Key(k) => {
-                        if i > 0 {
-                            label.push('.');
-                        }
-                        label.push_str(k);
-                    }
-                    Step::Index(n) => label.push_str(&format!("{{{n}}}")),
-                }
-            }
+            let label = field_label(&f.path);
             bad(&label, &f.text)?;
             let tmp = format!("ruleqc_o{}", projected.len() + 1);
             projected.push((

@@ -85,7 +85,12 @@ pub fn stanza(rule: &Rule, search: &str) -> Result<String, String> {
         format!("{}m", rule.dedup_period_minutes),
     );
     if !rule.output_fields.is_empty() {
-        let fields: Vec<&str> = rule.output_fields.iter().map(|f| f.text.as_str()).collect();
+        // As the search's `| table` names them.
+        let fields: Vec<String> = rule
+            .output_fields
+            .iter()
+            .map(|f| crate::backend::spl::field_label(&f.path))
+            .collect();
         kv("alert.suppress.fields", fields.join(","));
     }
     let (tactics, techniques) = mitre::attack(rule);
