@@ -13,6 +13,18 @@ use crate::profile::Profile;
 use crate::rule::{Rule, load_paths};
 use crate::testing::glob_match;
 
+/// E0402: the profile cannot place rules for this target.
+fn profile_error(message: String) -> Diagnostic {
+    Diagnostic {
+        severity: crate::diag::Severity::Error,
+        code: "E0402",
+        message,
+        span: None,
+        label: None,
+        help: None,
+    }
+}
+
 /// One rule's query for a target, placed by the profile.
 pub fn compile_one(
     rule: &Rule,
@@ -22,41 +34,20 @@ pub fn compile_one(
 ) -> Result<String, Diagnostic> {
     match target {
         Target::Sql => {
-            let sql = profile.sql(dialect.name()).map_err(|m| Diagnostic {
-                severity: crate::diag::Severity::Error,
-                code: "E0402",
-                message: m,
-                span: None,
-                label: None,
-                help: None,
-            })?;
+            let sql = profile.sql(dialect.name()).map_err(profile_error)?;
             let renamed = sql.rename(rule);
             render_placed_query(&renamed, dialect.dialect(), &|lt| {
                 sql.placement(&profile.name, &renamed, lt)
             })
         }
         Target::Splunk => {
-            let splunk = profile.splunk().map_err(|m| Diagnostic {
-                severity: crate::diag::Severity::Error,
-                code: "E0402",
-                message: m,
-                span: None,
-                label: None,
-                help: None,
-            })?;
+            let splunk = profile.splunk().map_err(profile_error)?;
             crate::backend::spl::render_placed_query(rule, &|lt| {
                 splunk.base(&profile.name, rule, lt)
             })
         }
         Target::Kql => {
-            let kql = profile.kql().map_err(|m| Diagnostic {
-                severity: crate::diag::Severity::Error,
-                code: "E0402",
-                message: m,
-                span: None,
-                label: None,
-                help: None,
-            })?;
+            let kql = profile.kql().map_err(profile_error)?;
             let renamed = kql.rename(rule);
             crate::backend::kql::render_placed_query(&renamed, &|lt| {
                 kql.placement(&profile.name, &renamed, lt)
