@@ -376,7 +376,7 @@ fn splunk_profiles_set_index_sourcetype_or_a_base_search() {
     let profile = dir.join("splunk.yml");
     std::fs::write(
         &profile,
-        "splunk:\n  index: security\n  log_types:\n    Gravitational.TeleportAudit: {index: teleport, sourcetype: \"teleport:audit\"}\n    Okta.SystemLog: {search: 'index=okta sourcetype=\"OktaIM2:log\"'}\n",
+        "splunk:\n  index: security\n  fields:\n    program: process_name\n  log_types:\n    Gravitational.TeleportAudit: {index: teleport, sourcetype: \"teleport:audit\"}\n    Okta.SystemLog: {search: 'index=okta sourcetype=\"OktaIM2:log\"'}\n",
     )
     .unwrap();
     let p = profile.to_str().unwrap();
@@ -396,6 +396,11 @@ fn splunk_profiles_set_index_sourcetype_or_a_base_search() {
             "index=\"teleport\" sourcetype=\"teleport:audit\" event=\"session.command\""
         ),
         "{}",
+        out(&o)
+    );
+    assert!(
+        out(&o).contains("process_name == \"nc\""),
+        "renamed: {}",
         out(&o)
     );
     let o = ruleqc(&[

@@ -42,8 +42,9 @@ pub fn compile_one(
         }
         Target::Splunk => {
             let splunk = profile.splunk().map_err(profile_error)?;
-            crate::backend::spl::render_placed_query(rule, &|lt| {
-                splunk.base(&profile.name, rule, lt)
+            let renamed = splunk.rename(rule);
+            crate::backend::spl::render_placed_query(&renamed, &|lt| {
+                splunk.base(&profile.name, &renamed, lt)
             })
         }
         Target::Kql => {

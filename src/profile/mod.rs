@@ -46,6 +46,8 @@ pub struct SplunkProfile {
     /// makes them an error.
     pub sourcetype_template: Option<String>,
     pub log_types: BTreeMap<String, SplunkLogType>,
+    /// Field path (as the rule writes it) -> the field name in the events.
+    pub renames: Vec<(FieldPath, String)>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -57,6 +59,10 @@ pub struct SplunkLogType {
 }
 
 impl SplunkProfile {
+    pub fn rename(&self, rule: &Rule) -> Rule {
+        rename_rule(rule, &self.renames)
+    }
+
     pub fn base(
         &self,
         profile: &str,
@@ -469,6 +475,30 @@ pub fn parse(path: &str, text: &str) -> Result<Profile, Vec<Diagnostic>> {
     }
 }
 
+/// `fields:` — field path -> column/field name, longest paths first (so `a.b` wins over `a`).
+fn parse_renames(v: &YNode, out: &mut Vec<Diagnostic>) -> Vec<(FieldPath, String)> {
+    let mut renames = Vec::new();
+    for (f, col) in mapping(v, "`fields`", out).unwrap_or(&[]) {
+        let Some(text) = f.scalar_text() else {
+            continue;
+        };
+        let Some(col) = string(col, "a column name", out) else {
+            continue;
+        };
+        match crate::syntax::parse_path(text).and_then(|p| crate::ir::lower::check_output_path(&p))
+        {
+            Ok(path) => renames.push((path, col)),
+            Err(d) => out.push(err(
+                "E0501",
+                format!("`{text}` is not a field path: {}", d.message),
+                f,
+            )),
+        }
+    }
+    renames.sort_by_key(|r| std::cmp::Reverse(r.0.0.len()));
+    renames
+}
+
 fn parse_splunk(node: &YNode, out: &mut Vec<Diagnostic>) -> Option<SplunkProfile> {
     let entries = mapping(node, "`splunk`", out)?;
     let mut p = SplunkProfile::default();
@@ -496,7 +526,13 @@ fn parse_splunk(node: &YNode, out: &mut Vec<Diagnostic>) -> Option<SplunkProfile
                     p.log_types.insert(name.to_string(), e);
                 }
             }
-            Some(other) => unknown(k, other, &["index", "sourcetype", "log_types"], out),
+            Some("fields") => p.renames = parse_renames(v, out),
+            Some(other) => unknown(
+                k,
+                other,
+                &["index", "sourcetype", "log_types", "fields"],
+                out,
+            ),
             None => out.push(err("E0501", "keys must be names", k)),
         }
     }
@@ -559,28 +595,7 @@ fn parse_sql(node: &YNode, out: &mut Vec<Diagnostic>) -> Option<SqlProfile> {
                     p.log_types.insert(name.to_string(), e);
                 }
             }
-            Some("fields") => {
-                for (f, col) in mapping(v, "`fields`", out).unwrap_or(&[]) {
-                    let Some(text) = f.scalar_text() else {
-                        continue;
-                    };
-                    let Some(col) = string(col, "a column name", out) else {
-                        continue;
-                    };
-                    match crate::syntax::parse_path(text)
-                        .and_then(|p| crate::ir::lower::check_output_path(&p))
-                    {
-                        Ok(path) => p.renames.push((path, col)),
-                        Err(d) => out.push(err(
-                            "E0501",
-                            format!("`{text}` is not a field path: {}", d.message),
-                            f,
-                        )),
-                    }
-                }
-                // Longest paths first, so `a.b` wins over `a`.
-                p.renames.sort_by_key(|r| std::cmp::Reverse(r.0.0.len()));
-            }
+            Some("fields") => p.renames = parse_renames(v, out),
             Some(other) => unknown(
                 k,
                 other,
