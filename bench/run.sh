@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
 # Whole-process benchmarks for ruleqc, measured in one run and reported as ratios against
-# baselines timed in the same run (BENCHMARKS.md says what each figure means).
+# baselines timed in the same run. BENCHMARKS.md says what each figure means.
 #
 #   bash bench/run.sh                 # the issue's sizes (about 20 minutes on 2 cores)
-#   QUICK=1 bash bench/run.sh         # small sizes, a smoke run (about 1 minute)
+#   QUICK=1 bash bench/run.sh         # small sizes: a smoke run (under a minute once built)
 #   SECTIONS=startup,test bash bench/run.sh
 #
 # Sections: corpus (check/compile throughput on a generated corpus), startup (one rule),
-# test (`ruleqc test rules/`), query (each compiled DuckDB query vs `SELECT count(*)`),
-# run (`ruleqc run` over a JSON Lines file vs DuckDB's own scan of it).
+# test (`ruleqc test rules/`), query (each compiled DuckDB query vs `SELECT count(*)` on a
+# generated table), run (`ruleqc run` over a JSON Lines file vs DuckDB's own scan of it).
 #
-# Sizes (environment): RULES (10000) rules in the corpus; EVENTS (10000000) rows per log-type
-# table; POOL (50000) distinct events per log type, repeated up to EVENTS; JSONL_BYTES
-# (1000000000) size of the JSON Lines file; REPS (3) runs per timed command, the median is
-# reported; QUERY_REPS (3) runs per query; RUN_REPS (1) runs of each `ruleqc run` command;
-# STARTUP_RUNS (300) and TEST_RUNS (10) hyperfine runs. Needs: cargo, duckdb (pip install duckdb-cli==1.5.6),
-# python3, GNU time (/usr/bin/time, apt-get install time), hyperfine (apt-get install
-# hyperfine; a plain loop is used without it). Temporary files go to TMPDIR and are removed.
+# Sizes (environment, defaults in brackets):
+#   RULES [10000]         rules in the generated corpus
+#   EVENTS [10000000]     rows in each log type's table (section query)
+#   POOL [50000]          distinct events generated per log type, repeated up to EVENTS
+#   JSONL_BYTES [1e9]     size of the JSON Lines file (section run)
+#   REPS [3]              runs of each timed command in section corpus (median reported)
+#   QUERY_REPS [2]        runs of each query and baseline (median)
+#   RUN_REPS [1]          runs of each command in section run
+#   STARTUP_RUNS [300], TEST_RUNS [10]   hyperfine runs
+#   DUCKDB                the DuckDB binary (default: the one behind pip's `duckdb` wrapper)
+#
+# Needs cargo, python3, duckdb (pip install duckdb-cli==1.5.6), GNU time (apt-get install
+# time) and hyperfine (apt-get install hyperfine; a plain loop is used without it).
+# Temporary files go to TMPDIR (about 6 GB at the default sizes) and are removed at exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -30,7 +37,7 @@ EVENTS=${EVENTS:-10000000}
 POOL=${POOL:-50000}
 JSONL_BYTES=${JSONL_BYTES:-1000000000}
 REPS=${REPS:-3}
-QUERY_REPS=${QUERY_REPS:-3}
+QUERY_REPS=${QUERY_REPS:-2}
 RUN_REPS=${RUN_REPS:-1}
 STARTUP_RUNS=${STARTUP_RUNS:-300}
 TEST_RUNS=${TEST_RUNS:-10}
@@ -44,6 +51,12 @@ hr() { say ""; say "== $*"; }
 for tool in cargo python3 duckdb; do
     command -v "$tool" >/dev/null || { say "bench/run.sh: $tool is not installed" >&2; exit 2; }
 done
+# The DuckDB binary itself: `pip install duckdb-cli` puts a Python wrapper on PATH (behind a
+# pyenv shim here) that costs ~0.2 s per start, which would be charged to every DuckDB figure.
+if [[ -z ${DUCKDB:-} ]]; then
+    DUCKDB=$(python3 -c 'import duckdb_cli, os; print(os.path.join(os.path.dirname(duckdb_cli.__file__), "duckdb"))' 2>/dev/null || true)
+    [[ -x $DUCKDB ]] || DUCKDB=$(command -v duckdb)
+fi
 [[ -x /usr/bin/time ]] || { say "bench/run.sh: GNU time is missing: apt-get install time" >&2; exit 2; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ruleqc-bench.XXXXXX")
@@ -52,7 +65,7 @@ trap 'rm -rf "$WORK"' EXIT
 START=$EPOCHREALTIME
 say "ruleqc benchmarks: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -sr)"
 say "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GB RAM"
-say "duckdb $(duckdb --version | cut -d' ' -f1), $(rustc --version)"
+say "duckdb $("$DUCKDB" --version | cut -d' ' -f1) ($DUCKDB), $(rustc --version)"
 say "sizes: RULES=$RULES EVENTS=$EVENTS POOL=$POOL JSONL_BYTES=$JSONL_BYTES REPS=$REPS QUERY_REPS=$QUERY_REPS RUN_REPS=$RUN_REPS"
 
 cargo build --release --quiet
@@ -123,14 +136,16 @@ if want startup; then
     hr "2. start-up: one rule, whole process ($STARTUP_RUNS runs each; baseline: \`true\`)"
     if command -v hyperfine >/dev/null; then
         hyperfine -N --warmup 20 --runs "$STARTUP_RUNS" --export-json "$WORK/startup.json" \
-            "$BIN compile --target sql $ONE" "$BIN check $ONE" "$BIN explain $ONE --stage query" true \
-            >/dev/null 2>&1
+            -n "ruleqc compile --target sql $ONE" "$BIN compile --target sql $ONE" \
+            -n "ruleqc check $ONE" "$BIN check $ONE" \
+            -n "ruleqc explain $ONE --stage query" "$BIN explain $ONE --stage query" \
+            -n true true >/dev/null 2>&1
         python3 - "$WORK/startup.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 base = r[-1]["mean"]
 for x in r:
-    print(f"{x['command'][-60:]:<62} mean {x['mean']*1e3:7.2f} ms  +-{x['stddev']*1e3:5.2f}  "
+    print(f"{x['command']:<70} mean {x['mean']*1e3:7.2f} ms  +-{x['stddev']*1e3:5.2f}  "
           f"min {x['min']*1e3:6.2f} ms  {x['mean']/base:6.1f}x true")
 print("target: one-rule compile < 10 ms")
 PY
@@ -150,21 +165,23 @@ if want test; then
     hr "3. ruleqc test rules/ ($(find rules -name '*.yml' | wc -l) rules, $TEST_RUNS runs each)"
     if command -v hyperfine >/dev/null; then
         hyperfine -N -i --warmup 2 --runs "$TEST_RUNS" --export-json "$WORK/test.json" \
-            "$BIN test rules/" "$BIN test --engine none rules/" >/dev/null 2>&1
-        # DuckDB runs as a separate process: slower, so fewer runs.
-        hyperfine -N -i --runs 2 --export-json "$WORK/test-duckdb.json" \
-            "$BIN test --engine duckdb rules/" >/dev/null 2>&1
+            -n "ruleqc test rules/" "$BIN test rules/" \
+            -n "ruleqc test --engine none rules/" "$BIN test --engine none rules/" >/dev/null 2>&1
+        # DuckDB runs as a separate process per rule: slower, so fewer runs.
+        hyperfine -N -i --runs 3 --export-json "$WORK/test-duckdb.json" \
+            -n "ruleqc test --engine duckdb rules/" "$BIN test --engine duckdb --duckdb $DUCKDB rules/" \
+            >/dev/null 2>&1
         python3 - "$WORK/test.json" "$WORK/test-duckdb.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"] + json.load(open(sys.argv[2]))["results"]
 none = r[1]["mean"]
 for x in r:
-    print(f"{x['command'][-48:]:<50} mean {x['mean']*1e3:8.1f} ms  +-{x['stddev']*1e3:6.1f}  "
+    print(f"{x['command']:<36} mean {x['mean']*1e3:8.1f} ms  +-{x['stddev']*1e3:6.1f}  "
           f"{x['mean']/none:5.1f}x --engine none")
 print("target: ruleqc test rules/ < 1 s")
 PY
     else
-        for args in "" "--engine none" "--engine duckdb"; do
+        for args in "" "--engine none" "--engine duckdb --duckdb $DUCKDB"; do
             t0=$(now_s)
             for ((i = 0; i < TEST_RUNS; i++)); do "$BIN" test $args rules/ >/dev/null || true; done
             t1=$(now_s)
@@ -189,88 +206,111 @@ make_pools() {
     [[ -f $DB ]] && return
     local t0
     t0=$(now_s)
-    sed "s/@POOL@/$POOL/g" bench/tables.sql | duckdb "$DB" >/dev/null
+    sed "s/@POOL@/$POOL/g" bench/tables.sql | "$DUCKDB" "$DB" >/dev/null
     say "event pools: ${#TABLES[@]} log types x $POOL distinct events, generated in $(calc "$(now_s) - $t0") s"
 }
-# "SELECT ... FROM pool_T" repeated up to N rows.
-repeat_pool() { echo "SELECT p.* FROM range($((($2 + POOL - 1) / POOL))) r(k), pool_$1 p LIMIT $2"; }
+# The pool of log type T repeated to N rows. (A LIMIT makes DuckDB write the table through its
+# WAL, half as fast, so whole pools are repeated and the remainder added.)
+repeat_pool() {
+    local q="SELECT p.* FROM range($(($2 / POOL))) r(k), pool_$1 p"
+    (($2 % POOL)) && q+=" UNION ALL (SELECT * FROM pool_$1 LIMIT $(($2 % POOL)))"
+    echo "$q"
+}
 
 if want query; then
     hr "4a. query cost: each rule's compiled DuckDB query vs SELECT count(*) over its table"
     make_pools
     t0=$(now_s)
     for t in "${TABLES[@]}"; do echo "CREATE TABLE $t AS $(repeat_pool "$t" "$EVENTS");"; done |
-        duckdb "$DB" >/dev/null
+        "$DUCKDB" "$DB" >/dev/null
     say "event tables: ${#TABLES[@]} x $EVENTS rows, $(du -sb "$DB" | cut -f1) bytes in all, written in $(calc "$(now_s) - $t0") s"
     "$BIN" compile --target sql --dialect duckdb --format json rules/ >"$WORK/queries.json"
-    python3 - "$DB" "$WORK/queries.json" "$QUERY_REPS" <<'PY'
+    python3 - "$DUCKDB" "$DB" "$WORK/queries.json" "$QUERY_REPS" <<'PY'
 import json, re, statistics, subprocess, sys
 
-db, queries, reps = sys.argv[1], json.load(open(sys.argv[2])), int(sys.argv[3])
+duckdb, db, queries, reps = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3])), int(sys.argv[4])
 
 def duck(script):
-    p = subprocess.run(["duckdb", "-readonly", db], input=script, capture_output=True, text=True)
+    p = subprocess.run([duckdb, "-readonly", db], input=script, capture_output=True, text=True)
     if p.returncode != 0 or "Error" in p.stderr:
         sys.exit(f"duckdb failed: {p.stderr[:2000]}")
     return p.stdout
 
-cols = {}
-for line in duck(".mode csv\n.headers off\nSELECT table_name, column_name FROM duckdb_columns() WHERE NOT internal;\n").splitlines():
-    t, c = line.split(",", 1)
-    cols.setdefault(t, []).append(c.strip('"'))
+types = {}
+for line in duck(".mode csv\n.headers off\nSELECT table_name, column_name, data_type "
+                 "FROM duckdb_columns() WHERE NOT internal;\n").splitlines():
+    t, c, ty = line.rsplit(",", 2)
+    types.setdefault(t, {})[c.strip('"')] = ty
 
 def referenced(table, where):
     # The table's columns that the WHERE clause reads (quoted or bare identifiers, outside
     # string literals, with or without the table's name in front).
     where = re.sub(r"'(?:[^']|'')*'", "''", where)
     where = where.replace(f'"{table}".', "").replace(f"{table}.", "")
-    out = []
-    for c in cols[table]:
-        bare = re.escape(c)
-        if re.search(r'"%s"' % bare, where) or re.search(r'(?<![\w".$@-])%s(?![\w"$@-])' % bare, where):
-            out.append(c)
-    return out
+    return [c for c in types[table]
+            if re.search(r'"%s"' % re.escape(c), where)
+            or re.search(r'(?<![\w".$@-])%s(?![\w"$@-])' % re.escape(c), where)]
 
+# Per rule: the query, and three baselines over the same table in the same session:
+#   count   SELECT count(*)                       (the issue's "bare scan")
+#   colscan min() of every column the WHERE reads  (reads the same data, no JSON parsing)
+#   parse   colscan, with each JSON column parsed once (json_valid): the floor for this layout
 jobs = []
 for q in queries:
     m = re.search(r'\nFROM (\S+)\nWHERE ', q["query"])
     table = m.group(1).strip('"')
-    if table not in cols:
+    if table not in types:
         continue
-    where = q["query"][m.end():]
-    used = referenced(table, where) or cols[table][:1]
+    used = referenced(table, q["query"][m.end():]) or list(types[table])[:1]
     colscan = "SELECT " + ", ".join(f'min("{c}")' for c in used) + f' FROM "{table}"'
-    jobs.append((q["rule_id"], table, q["query"], colscan, len(used)))
+    parse = "SELECT " + ", ".join(
+        f'count_if(json_valid("{c}"))' if types[table][c] == "JSON" else f'min("{c}")'
+        for c in used) + f' FROM "{table}"'
+    jobs.append(dict(rule=q["rule_id"], table=table, query=q["query"], colscan=colscan,
+                     parse=parse, json=sum(types[table][c] == "JSON" for c in used)))
 
-script = ".timer on\n.mode trash\n"
-for t in sorted({j[1] for j in jobs}):     # warm the buffer pool: every column once
-    script += "SELECT " + ", ".join(f'min("{c}")' for c in cols[t]) + f' FROM "{t}";\n'
-for rule, table, query, colscan, _ in jobs:
-    for _ in range(reps):
-        script += f'SELECT count(*) FROM "{table}";\n' * 5 + f"{colscan};\n{query};\n"
+# One DuckDB session. The timer prints milliseconds; count(*) takes about one, so it is run
+# five times and averaged. Baselines shared by several rules are timed once per repetition.
+script, order = ".timer on\n.mode trash\n", []
+for t in sorted({j["table"] for j in jobs}):  # warm the buffer pool: every column once
+    script += "SELECT " + ", ".join(f'min("{c}")' for c in types[t]) + f' FROM "{t}";\n'
+    order.append(None)
+for rep in range(reps):
+    seen = set()
+    for j in jobs:
+        stmts = [("count", f'SELECT count(*) FROM "{j["table"]}"')] * 5
+        stmts += [(k, j[k]) for k in ("colscan", "parse") if (rep, j[k]) not in seen]
+        stmts.append(("query", j["query"]))
+        for kind, sql in stmts:
+            seen.add((rep, sql))
+            script += sql + ";\n"
+            order.append((kind, sql))
 times = [float(x) for x in re.findall(r"Run Time \(s\): real ([0-9.]+)", duck(script))]
-times = times[len({j[1] for j in jobs}):]
+assert len(times) == len(order), (len(times), len(order))
+samples = {}
+for key, t in zip(order, times):
+    if key:
+        samples.setdefault(key, []).append(t)
+med = lambda kind, sql: statistics.median(samples[(kind, sql)]) if kind != "count" else \
+    statistics.mean(samples[(kind, sql)])
 counts = duck(".mode csv\n.headers off\n" + "".join(
-    f"SELECT count(*) FROM ({j[2]});\n" for j in jobs)).split()
+    f"SELECT count(*) FROM ({j['query']});\n" for j in jobs)).split()
 
-rows, k = [], 0
-for (rule, table, _, _, ncols), n in zip(jobs, counts):
-    c, s, q = [], [], []
-    for _ in range(reps):
-        # count(*) is a few milliseconds and the timer has millisecond steps: mean of five
-        c.append(statistics.mean(times[k:k + 5])); s.append(times[k + 5]); q.append(times[k + 6])
-        k += 7
-    c, s, q = (statistics.median(x) for x in (c, s, q))
-    rows.append((rule, table, int(n), c, s, q, q / max(c, 2e-4), q / max(s, 1e-3), ncols))
-
-print(f"{'rule':<48} {'matches':>8} {'count(*)':>9} {'colscan':>8} {'query':>8} {'q/count':>8} {'q/colscan':>9}")
-for r in rows:
-    print(f"{r[0]:<48} {r[2]:>8} {r[3]*1e3:7.1f}ms {r[4]:7.3f}s {r[5]:7.3f}s {r[6]:7.0f}x {r[7]:8.2f}x")
-qc = [r[6] for r in rows]; qs = [r[7] for r in rows]
-print(f"{len(rows)} queries; q/count(*): median {statistics.median(qc):.0f}x, max {max(qc):.0f}x; "
-      f"q/colscan: median {statistics.median(qs):.2f}x, max {max(qs):.2f}x "
-      f"({max(rows, key=lambda r: r[7])[0]}); within 1.2x of count(*): {sum(x <= 1.2 for x in qc)}, "
-      f"of colscan: {sum(x <= 1.2 for x in qs)}")
+print(f"{'rule':<48} {'matches':>7} {'count(*)':>8} {'colscan':>7} {'parse':>7} {'query':>7}"
+      f" {'q/count':>8} {'q/colscan':>9} {'q/parse':>7}")
+rows = []
+for j, n in zip(jobs, counts):
+    c = med("count", f'SELECT count(*) FROM "{j["table"]}"')
+    s, p, q = med("colscan", j["colscan"]), med("parse", j["parse"]), med("query", j["query"])
+    r = dict(rule=j["rule"], qc=q / max(c, 2e-4), qs=q / max(s, 1e-3), qp=q / max(p, 1e-3))
+    rows.append(r)
+    print(f"{j['rule']:<48} {int(n):>7} {c*1e3:6.1f}ms {s:6.3f}s {p:6.3f}s {q:6.3f}s"
+          f" {r['qc']:7.0f}x {r['qs']:8.2f}x {r['qp']:6.2f}x")
+for key, name in (("qc", "count(*)"), ("qs", "colscan"), ("qp", "parse")):
+    xs = [r[key] for r in rows]
+    worst = max(rows, key=lambda r: r[key])["rule"]
+    print(f"query / {name:<9} median {statistics.median(xs):7.2f}x  max {max(xs):8.2f}x ({worst});"
+          f"  within 1.2x: {sum(x <= 1.2 for x in xs)} of {len(xs)}")
 print("target: every compiled query within 1.2x of the bare scan")
 PY
 fi
@@ -285,7 +325,7 @@ if want run; then
         JSONL=$WORK/events.jsonl
         t0=$(now_s)
         # Rows per log type so that the file is about JSONL_BYTES (lines are grouped by log type).
-        per_row=$(duckdb -readonly -csv -noheader "$DB" -c "SELECT sum(b) FROM (
+        per_row=$("$DUCKDB" -readonly -csv -noheader "$DB" -c "SELECT sum(b) FROM (
             $(for t in "${TABLES[@]}"; do printf 'SELECT avg(length(to_json(x)::VARCHAR)) + 30 AS b FROM (SELECT * FROM pool_%s LIMIT 2000) x UNION ALL ' "$t"; done) SELECT 0)")
         n=$(calc "int($JSONL_BYTES / $per_row) + 1")
         copy=""
@@ -293,7 +333,7 @@ if want run; then
             lt=${LOG_TYPE[$t]}
             copy+="COPY (SELECT '$lt' AS p_log_type, * FROM ($(repeat_pool "$t" "$n"))) TO '$WORK/part_$t.jsonl' (FORMAT json);"$'\n'
         done
-        duckdb -readonly "$DB" <<<"$copy" >/dev/null
+        "$DUCKDB" -readonly "$DB" <<<"$copy" >/dev/null
         for t in "${TABLES[@]}"; do cat "$WORK/part_$t.jsonl" >>"$JSONL" && rm "$WORK/part_$t.jsonl"; done
         EVENTS_IN_FILE=$(wc -l <"$JSONL")
         say "events file: $EVENTS_IN_FILE events ($n per log type), $(du -sb "$JSONL" | cut -f1) bytes, written in $(calc "$(now_s) - $t0") s"
@@ -304,22 +344,22 @@ if want run; then
         cat >"$WORK/duckdb-timed" <<EOF
 #!/usr/bin/env bash
 t0=\$EPOCHREALTIME
-$(command -v duckdb) "\$@"
+$DUCKDB "\$@"
 rc=\$?
 echo "\$EPOCHREALTIME - \$t0" | sed 's/,/./g' >>"$WORK/duckdb-child.times"
 exit \$rc
 EOF
         chmod +x "$WORK/duckdb-timed"
         printf '%-46s %9s %9s %9s  %s\n' command wall_s cpu_s peak_MB note
-        timed bare duckdb -c "SELECT count(*) FROM read_json('$JSONL')"
+        timed bare "$DUCKDB" -c "SELECT count(*) FROM read_json('$JSONL')"
         BARE=$T
         printf '%-46s %9.2f %9.2f %9.1f  exit %s\n' "duckdb: count(*) FROM read_json(file)" "$T" "$CPU" "$RSS" "$RC"
-        timed bare-objects duckdb -c "SELECT count(*) FROM read_json_objects('$JSONL')"
+        timed bare-objects "$DUCKDB" -c "SELECT count(*) FROM read_json_objects('$JSONL')"
         printf '%-46s %9.2f %9.2f %9.1f  exit %s\n' "duckdb: count(*) FROM read_json_objects(file)" "$T" "$CPU" "$RSS" "$RC"
         rm -f "$WORK/duckdb-child.times"
         REPS=$RUN_REPS timed run-duckdb "$BIN" run --events "$JSONL" --engine duckdb --duckdb "$WORK/duckdb-timed" --format jsonl rules/
         RUN_DUCK=$T
-        child=$(median $(awk '{print $1 - $3}' "$WORK/duckdb-child.times"))
+        child=$(awk -v n="$RUN_REPS" '{s += $1 - $3} END {print s / n}' "$WORK/duckdb-child.times")
         printf '%-46s %9.2f %9.2f %9.1f  exit %s; DuckDB child %.2f s, ruleqc itself %.2f s\n' \
             "ruleqc run --engine duckdb" "$T" "$CPU" "$RSS" "$RC" "$child" "$(calc "$T - $child")"
         [[ $RC -le 1 ]] || sed 's/^/    /' "$WORK/run-duckdb.err" | head -5

@@ -73,7 +73,7 @@ SELECT
     WHEN 0 THEN format('{{"spec":{{"containers":[{{"name":"app","image":"nginx:1.25","securityContext":{{"privileged":{}}}}}],"hostPID":{},"hostNetwork":false}}}}', skew(['false'], ['true'], i, 20, 30), skew(['false'], ['true'], i, 21, 10))
     WHEN 1 THEN format('{{"roleRef":{{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"{}"}},"subjects":[{{"kind":"User","name":"user{}"}}]}}', skew(['view','edit'], ['cluster-admin'], i, 22, 100), rnd(i, 23, 100))
     ELSE NULL END::JSON AS requestObject,
-  format('{{"authorization.k8s.io/decision":"{}","authorization.k8s.io/reason":""}}', skew(['allow'], ['forbid'], i, 24, 20))::JSON AS annotations,
+  format('{{"authorization.k8s.io/decision":"{}","authorization.k8s.io/reason":"RBAC: allowed by RoleBinding rb-{}"}}', skew(['allow'], ['forbid'], i, 24, 20), rnd(i, 25, 20000))::JSON AS annotations,
   ts(i) AS requestReceivedTimestamp
 FROM range(@POOL@) t(i);
 
@@ -146,7 +146,7 @@ SELECT
   format('{{"ipAddress":"{}","userAgent":{{"rawUserAgent":"Mozilla/5.0 (Macintosh)","os":"Mac OS X","browser":"CHROME"}},"zone":"null"}}', ip(i, 7))::JSON AS client,
   format('{{"result":"{}","reason":{}}}', skew(['SUCCESS','SUCCESS','ALLOW'], ['FAILURE','DENY'], i, 8, 80), skew(['null'], ['"INVALID_CREDENTIALS"','"VERIFICATION_ERROR"','"LOCKED_OUT"'], i, 9, 100))::JSON AS outcome,
   CASE WHEN rnd(i, 10, 3) = 0 THEN format('[{{"id":"00u{}","type":"{}","alternateId":"{}"}}]', rnd(i, 11, 100000), pick(['User','AppInstance','User'], i, 12), email(i, 13)) ELSE NULL END::JSON AS target,
-  format('{{"debugData":{{"requestUri":"/api/v1/authn","threatSuspected":"false"{}}}}}', CASE WHEN rnd(i, 14, 50) = 0 THEN format(',"privilegeGranted":"{}"', pick(['Read-only Administrator','Super administrator','Organization Administrator','Help Desk Administrator'], i, 15)) ELSE '' END)::JSON AS debugContext,
+  format('{{"debugData":{{"requestId":"X{}","requestUri":"/api/v1/authn","threatSuspected":"false"{}}}}}', rnd(i, 19, 1000000000), CASE WHEN rnd(i, 14, 50) = 0 THEN format(',"privilegeGranted":"{}"', pick(['Read-only Administrator','Super administrator','Organization Administrator','Help Desk Administrator'], i, 15)) ELSE '' END)::JSON AS debugContext,
   format('{{"asNumber":{},"asOrg":"{}","isp":"{}","domain":"example.net","isProxy":{}}}', rnd(i, 16, 60000), pick(['comcast','verizon','amazon'], i, 17), pick(['comcast','verizon','amazon'], i, 17), skew(['false'], ['true'], i, 18, 20))::JSON AS securityContext
 FROM range(@POOL@) t(i);
 
@@ -160,7 +160,7 @@ SELECT
   pick(['credentials_ok','mfa_ok','password_secret_bad'], i, 4) AS "type",
   format('{{"uuid":"{}","name":"User {}","email":"{}"}}', rnd(i, 5, 100000), rnd(i, 5, 100000), email(i, 6))::JSON AS target_user,
   format('{{"app_name":"{}","app_version":"81012","platform_name":"macOS","os_name":"MacOSX","ip_address":"{}"}}', pick(['1Password for Mac','1Password Browser Extension','1Password for iOS'], i, 7), ip(i, 8))::JSON AS client,
-  format('{{"country":"{}","region":"R","city":"C","latitude":37.7,"longitude":-122.4}}', skew(['US','US','CA','GB','IE'], ['DE','FR','BR','IN'], i, 9, 50))::JSON AS location
+  format('{{"country":"{}","region":"region{}","city":"city{}","latitude":{},"longitude":{}}}', skew(['US','US','CA','GB','IE'], ['DE','FR','BR','IN'], i, 9, 50), rnd(i, 10, 50), rnd(i, 11, 5000), (rnd(i, 12, 18000) - 9000) / 100, (rnd(i, 13, 36000) - 18000) / 100)::JSON AS location
 FROM range(@POOL@) t(i);
 
 -- OnePassword.ItemUsage
@@ -189,7 +189,7 @@ SELECT
     WHEN 1 THEN format('{{"type":"user","user":{{"id":"U{}","name":"user{}","email":"{}"}}}}', rnd(i, 9, 10000), rnd(i, 9, 10000), email(i, 10))
     ELSE '{"type":"workspace","workspace":{"id":"T1","name":"acme","domain":"acme"}}' END::JSON AS entity,
   format('{{"ua":"Mozilla/5.0","ip_address":"{}","location":{{"type":"workspace","id":"T1","name":"acme","domain":"acme"}}}}', ip(i, 11))::JSON AS context,
-  CASE WHEN rnd(i, 12, 10) = 0 THEN format('{{"reason":["{}"],"new_scopes":["{}"]}}', pick(['tor','excessive_downloads','unusual_user_agent','asn'], i, 13), pick(['chat:write','admin.conversations:write','files:read'], i, 14)) ELSE NULL END::JSON AS details
+  CASE WHEN rnd(i, 12, 10) = 0 THEN format('{{"id":"D{}","reason":["{}"],"new_scopes":["{}"]}}', rnd(i, 15, 1000000000), pick(['tor','excessive_downloads','unusual_user_agent','asn'], i, 13), pick(['chat:write','admin.conversations:write','files:read'], i, 14)) ELSE NULL END::JSON AS details
 FROM range(@POOL@) t(i);
 
 -- Gravitational.TeleportAudit
@@ -206,7 +206,8 @@ SELECT
   program,
   '/usr/bin/' || program AS path,
   skew([0, 0, 1], [127, 130], i, 9, 50) AS return_code,
-  skew(['["-la"]','["status"]','[]'], ['["-l","-p","4444"]','["http://203.0.113.9/x.sh"]'], i, 10, 50)::JSON AS argv,
+  skew([format('["-la","/home/user{}"]', rnd(i, 20, 300)), format('["status","--short","src/{}"]', rnd(i, 21, 5000)), '[]'],
+       ['["-l","-p","4444"]', format('["http://203.0.113.{}/x.sh"]', rnd(i, 22, 250))], i, 10, 50)::JSON AS argv,
   'name' || rnd(i, 11, 100) AS name,
   CASE WHEN rnd(i, 12, 4) = 0 THEN skew(['["access"]','["auditor"]'], ['["editor"]','["access","editor"]'], i, 13, 100) ELSE NULL END::JSON AS roles,
   pick(['local','github','saml'], i, 14) AS connector,
