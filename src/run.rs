@@ -320,6 +320,9 @@ pub fn project(rule: &Rule, event: Value) -> Value {
 }
 
 const EVENT_COLUMN: &str = "__ruleqc_event";
+/// The event's place in the input: matches are reported in input order. (Not `rowid`, which
+/// an event's own `rowid` key would shadow.)
+const ORDER_COLUMN: &str = "__ruleqc_n";
 
 /// Runs `rules` on the embedded SQLite: loads the events into a temporary database file, then
 /// runs each rule's query. Matches go to `on_match` in rule order.
@@ -364,6 +367,7 @@ pub fn run_sqlite(
             .map(|(k, t)| format!("{} {}", d.quote_ident(k), d.column_type(*t)))
             .collect();
         defs.push(format!("{EVENT_COLUMN} TEXT"));
+        defs.push(format!("{ORDER_COLUMN} INTEGER PRIMARY KEY"));
         tx.execute_batch(&format!(
             "CREATE TABLE {} ({});",
             tables[lt.as_str()],
@@ -374,7 +378,8 @@ pub fn run_sqlite(
     {
         let mut inserts = HashMap::new();
         for (lt, schema) in &scan.schemas {
-            let marks = vec!["?"; schema.columns.len() + 1].join(", ");
+            // The event's columns, its text, and NULL for the ordinal (SQLite numbers it).
+            let marks = vec!["?"; schema.columns.len() + 2].join(", ");
             let stmt = tx
                 .prepare(&format!(
                     "INSERT INTO {} VALUES ({marks})",
@@ -402,6 +407,7 @@ pub fn run_sqlite(
                         .map(|(k, t)| crate::engine::sqlite::sql_value(*t, ev.get(k.as_str())))
                         .collect();
                     vals.push(SqlValue::Text(ev.to_string()));
+                    vals.push(SqlValue::Null);
                     match stmt.execute(rusqlite::params_from_iter(vals)) {
                         Ok(_) => ControlFlow::Continue(()),
                         Err(e) => {
@@ -430,7 +436,8 @@ pub fn run_sqlite(
             };
             let cond = render_condition(&rule.condition.ir, d, schema, table)
                 .map_err(|u| format!("{}: cannot compile for SQLite: {}", rule.rule_id, u.0))?;
-            let sql = format!("SELECT {EVENT_COLUMN} FROM {table} WHERE {cond} ORDER BY rowid");
+            let sql =
+                format!("SELECT {EVENT_COLUMN} FROM {table} WHERE {cond} ORDER BY {ORDER_COLUMN}");
             let mut stmt = conn
                 .prepare(&sql)
                 .map_err(|e| format!("{}: {e}\n{sql}", rule.rule_id))?;
@@ -464,41 +471,69 @@ pub fn run_duckdb(
         .map(|f| lit(&f.display().to_string()))
         .collect::<Result<_, _>>()?;
     let mut sql = String::from("SET preserve_insertion_order = true;\n");
+    let source = format!(
+        "read_json_objects([{}], format = 'auto', ignore_errors = true) AS r(j)",
+        files.join(", ")
+    );
+    // DuckDB parses a JSON text again for every function applied to it, so the file is read
+    // once (with the log type, when a field names it) and each table's columns come from one
+    // list-valued json_extract per event: one parse of each event for the log type, one for
+    // the columns, whatever the number of log types and columns.
+    let log_type = match opts.log_type_of {
+        LogTypeOf::Fixed(_) => String::new(),
+        LogTypeOf::Field(f) => {
+            let p = lit(
+                &crate::backend::sql::duckdb::json_path(&[crate::ir::Step::Key(f.clone())])
+                    .map_err(|u| u.0)?,
+            )?;
+            format!(", json_extract_string(j, {p}) AS lt")
+        }
+    };
+    // The raw table's rowid is the event's place in the input, kept in every table so that
+    // matches come out in input order (as with the embedded engine) however DuckDB plans the
+    // query.
+    sql.push_str(&format!(
+        "CREATE TEMP TABLE __ruleqc_raw AS SELECT j{log_type} FROM {source};\n"
+    ));
     let mut tables = BTreeMap::new();
     for (lt, schema) in &scan.schemas {
         let table = d.quote_ident(&default_table_name(lt));
-        let mut cols = vec![format!("j AS {EVENT_COLUMN}")];
+        let mut cols = vec![format!("n AS {ORDER_COLUMN}, j AS {EVENT_COLUMN}")];
+        let mut paths = Vec::new();
         for (k, t) in &schema.columns {
-            let p = lit(
-                &crate::backend::sql::duckdb::json_path(&[crate::ir::Step::Key(k.clone())])
-                    .map_err(|u| u.0)?,
-            )?;
+            paths.push(lit(&crate::backend::sql::duckdb::json_path(&[
+                crate::ir::Step::Key(k.clone()),
+            ])
+            .map_err(|u| u.0)?)?);
+            // `x[i]` is exactly `json_extract(j, path)`, and `json_extract_string(x[i], '$')`
+            // exactly `json_extract_string(j, path)`, nulls, escapes and numbers included.
+            let x = format!("x[{}]", paths.len());
+            let text = format!("json_extract_string({x}, '$')");
             let expr = match t {
-                ColumnType::Text => format!("json_extract_string(j, {p})"),
-                ColumnType::Integer => format!("TRY_CAST(json_extract_string(j, {p}) AS BIGINT)"),
-                ColumnType::Real => format!("TRY_CAST(json_extract_string(j, {p}) AS DOUBLE)"),
-                ColumnType::Boolean => format!("TRY_CAST(json_extract_string(j, {p}) AS BOOLEAN)"),
-                ColumnType::Json => format!("json_extract(j, {p})"),
+                ColumnType::Text => text,
+                ColumnType::Integer => format!("TRY_CAST({text} AS BIGINT)"),
+                ColumnType::Real => format!("TRY_CAST({text} AS DOUBLE)"),
+                ColumnType::Boolean => format!("TRY_CAST({text} AS BOOLEAN)"),
+                ColumnType::Json => x,
             };
             cols.push(format!("{expr} AS {}", d.quote_ident(k)));
         }
         let filter = match opts.log_type_of {
             LogTypeOf::Fixed(_) => String::new(),
-            LogTypeOf::Field(f) => {
-                let p = lit(
-                    &crate::backend::sql::duckdb::json_path(&[crate::ir::Step::Key(f.clone())])
-                        .map_err(|u| u.0)?,
-                )?;
-                format!(" WHERE json_extract_string(j, {p}) = {}", lit(lt)?)
-            }
+            LogTypeOf::Field(_) => format!(" WHERE lt = {}", lit(lt)?),
+        };
+        let extract = if paths.is_empty() {
+            String::new()
+        } else {
+            format!(", json_extract(j, [{}]) AS x", paths.join(", "))
         };
         sql.push_str(&format!(
-            "CREATE TABLE {table} AS SELECT {} FROM read_json_objects([{}], format = 'auto', ignore_errors = true) AS r(j){filter};\n",
+            "CREATE TABLE {table} AS SELECT {} FROM (SELECT rowid AS n, j{extract} FROM __ruleqc_raw{filter});\n",
             cols.join(", "),
-            files.join(", ")
         ));
         tables.insert(lt.clone(), table);
     }
+    sql.push_str("DROP TABLE __ruleqc_raw;\n");
     sql.push_str(".mode jsonlines\n");
     for (i, rule) in rules.iter().enumerate() {
         for lt in &rule.log_types {
@@ -508,7 +543,7 @@ pub fn run_duckdb(
             let cond = render_condition(&rule.condition.ir, d, schema, table)
                 .map_err(|u| format!("{}: cannot compile for DuckDB: {}", rule.rule_id, u.0))?;
             sql.push_str(&format!(
-                "SELECT {i} AS q, CAST({EVENT_COLUMN} AS VARCHAR) AS e FROM {table} WHERE {cond};\n"
+                "SELECT {i} AS q, CAST({EVENT_COLUMN} AS VARCHAR) AS e FROM {table} WHERE {cond} ORDER BY {ORDER_COLUMN};\n"
             ));
         }
     }
