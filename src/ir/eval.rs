@@ -54,7 +54,7 @@ fn test_holds(test: &Test, ci: bool, v: &Value) -> bool {
         Test::Contains(s) => string_test(v, s, ci, |h, n| h.contains(n)),
         Test::StartsWith(s) => string_test(v, s, ci, |h, n| h.starts_with(n)),
         Test::EndsWith(s) => string_test(v, s, ci, |h, n| h.ends_with(n)),
-        Test::Matches(p) => v.as_str().is_some_and(|s| p.regex.is_match(s)),
+        Test::Matches(p) => v.as_str().is_some_and(|s| p.regex().is_match(s)),
         Test::Compare(op, n) => match v {
             Value::Number(x) => cmp_numbers(x, n).is_some_and(|o| match op {
                 CmpOp::Gt => o == Ordering::Greater,

@@ -394,20 +394,37 @@ pub fn check_regex(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
             "use the common subset: classes, groups, alternation, repetition, ^ $ \\b, (?i) (?s) (?m) flags",
         ));
     }
-    match regex::Regex::new(&ascii_perl_classes(source)) {
-        Ok(regex) => Ok(Pattern {
-            source: source.to_string(),
-            regex,
-        }),
-        Err(e) => Err(err("E0307", "invalid regex", span).with_label(
+    let invalid = |e: &dyn std::fmt::Display| {
+        err("E0307", "invalid regex", span).with_label(
             e.to_string()
                 .lines()
                 .last()
                 .unwrap_or("rejected")
                 .trim_start_matches("error: ")
                 .to_string(),
-        )),
+        )
+    };
+    // Translating to the HIR finds every error the `regex` crate reports except an automaton
+    // over its size limit, at a fraction of the cost of building one. Only counted repetitions,
+    // Unicode classes and long patterns can make the automaton large, so those are built now,
+    // to report the error here; the others are built the first time the evaluator needs them.
+    regex_syntax::hir::translate::TranslatorBuilder::new()
+        .build()
+        .translate(source, &parsed)
+        .map_err(|e| invalid(&e))?;
+    let pattern = Pattern {
+        source: source.to_string(),
+        regex: std::sync::OnceLock::new(),
+    };
+    if source.len() > 256
+        || source.contains('{')
+        || source.contains("\\p")
+        || source.contains("\\P")
+    {
+        let regex = regex::Regex::new(&ascii_perl_classes(source)).map_err(|e| invalid(&e))?;
+        let _ = pattern.regex.set(regex);
     }
+    Ok(pattern)
 }
 
 /// SPEC regexes give `\d`, `\w`, `\s` and `\b` their ASCII meaning, as RE2, PCRE, Java and

@@ -138,11 +138,22 @@ pub enum Scalar {
     Bool(bool),
 }
 
-/// A checked regex: the source as written and the compiled form the evaluator uses.
+/// A checked regex: the source as written and the compiled form the evaluator uses, built
+/// when first needed (compiling a rule never needs it).
 #[derive(Clone, Debug)]
 pub struct Pattern {
     pub source: String,
-    pub regex: regex::Regex,
+    pub regex: std::sync::OnceLock<regex::Regex>,
+}
+
+impl Pattern {
+    /// The compiled regex, with the SPEC's ASCII `\d \w \s \b`.
+    pub fn regex(&self) -> &regex::Regex {
+        self.regex.get_or_init(|| {
+            regex::Regex::new(&lower::ascii_perl_classes(&self.source))
+                .expect("check_regex accepted the pattern, and only a size limit is left to fail; patterns that could reach it are built there")
+        })
+    }
 }
 
 impl PartialEq for Pattern {
