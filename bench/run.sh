@@ -13,7 +13,8 @@
 # Sizes (environment, defaults in brackets):
 #   RULES [10000]         rules in the generated corpus
 #   EVENTS [10000000]     rows in each log type's table (section query)
-#   POOL [50000]          distinct events generated per log type, repeated up to EVENTS
+#   POOL [125000]         distinct events generated per log type, repeated up to EVENTS (at
+#                         least a DuckDB row group, so that no value repeats inside one)
 #   JSONL_BYTES [1e9]     size of the JSON Lines file (section run)
 #   REPS [3]              runs of each timed command in section corpus (median reported)
 #   QUERY_REPS [2]        runs of each query and baseline (median)
@@ -34,7 +35,7 @@ if [[ ${QUICK:-0} == 1 ]]; then
 fi
 RULES=${RULES:-10000}
 EVENTS=${EVENTS:-10000000}
-POOL=${POOL:-50000}
+POOL=${POOL:-125000}
 JSONL_BYTES=${JSONL_BYTES:-1000000000}
 REPS=${REPS:-3}
 QUERY_REPS=${QUERY_REPS:-2}
@@ -191,54 +192,71 @@ PY
 fi
 
 # ---------------------------------------------------------------------------------------------
-# Events: a pool of POOL distinct events per log type of rules/ (bench/tables.sql), in $DB.
-DB=$WORK/events.duckdb
+# Events: a pool of POOL distinct events per log type of rules/ (bench/tables.sql), in $POOLS.
+POOLS=$WORK/pools.duckdb
 declare -A LOG_TYPE=(
     [aws_cloudtrail]=AWS.CloudTrail [amazon_eks_audit]=Amazon.EKS.Audit [gcp_auditlog]=GCP.AuditLog
     [github_audit]=GitHub.Audit [linux_processexecution]=Linux.ProcessExecution
     [okta_systemlog]=Okta.SystemLog [onepassword_signinattempt]=OnePassword.SignInAttempt
     [onepassword_itemusage]=OnePassword.ItemUsage [slack_auditlogs]=Slack.AuditLogs
     [gravitational_teleportaudit]=Gravitational.TeleportAudit [zoom_operation]=Zoom.Operation)
-TABLES=(aws_cloudtrail amazon_eks_audit gcp_auditlog github_audit linux_processexecution
-    okta_systemlog onepassword_signinattempt onepassword_itemusage slack_auditlogs
-    gravitational_teleportaudit zoom_operation)
+# Two groups of about the same size in bytes, written by two DuckDB processes at once (writing
+# a table is single-threaded, and it is the slow part).
+GROUP1=(aws_cloudtrail gcp_auditlog github_audit onepassword_signinattempt slack_auditlogs zoom_operation)
+GROUP2=(amazon_eks_audit linux_processexecution okta_systemlog onepassword_itemusage gravitational_teleportaudit)
+TABLES=("${GROUP1[@]}" "${GROUP2[@]}")
 make_pools() {
-    [[ -f $DB ]] && return
+    [[ -f $POOLS ]] && return
     local t0
     t0=$(now_s)
-    sed "s/@POOL@/$POOL/g" bench/tables.sql | "$DUCKDB" "$DB" >/dev/null
+    sed "s/@POOL@/$POOL/g" bench/tables.sql | "$DUCKDB" "$POOLS" >/dev/null
     say "event pools: ${#TABLES[@]} log types x $POOL distinct events, generated in $(calc "$(now_s) - $t0") s"
 }
 # The pool of log type T repeated to N rows. (A LIMIT makes DuckDB write the table through its
 # WAL, half as fast, so whole pools are repeated and the remainder added.)
 repeat_pool() {
-    local q="SELECT p.* FROM range($(($2 / POOL))) r(k), pool_$1 p"
-    (($2 % POOL)) && q+=" UNION ALL (SELECT * FROM pool_$1 LIMIT $(($2 % POOL)))"
+    local q="SELECT p.* FROM range($(($2 / POOL))) r(k), pools.pool_$1 p"
+    (($2 % POOL)) && q+=" UNION ALL (SELECT * FROM pools.pool_$1 LIMIT $(($2 % POOL)))"
     echo "$q"
+}
+# write_tables DB TABLE...: the tables, EVENTS rows each.
+write_tables() {
+    local db=$1
+    shift
+    {
+        echo "ATTACH '$POOLS' AS pools (READ_ONLY);"
+        for t in "$@"; do echo "CREATE TABLE $t AS $(repeat_pool "$t" "$EVENTS");"; done
+    } | "$DUCKDB" "$db" >/dev/null
 }
 
 if want query; then
     hr "4a. query cost: each rule's compiled DuckDB query vs SELECT count(*) over its table"
     make_pools
     t0=$(now_s)
-    for t in "${TABLES[@]}"; do echo "CREATE TABLE $t AS $(repeat_pool "$t" "$EVENTS");"; done |
-        "$DUCKDB" "$DB" >/dev/null
-    say "event tables: ${#TABLES[@]} x $EVENTS rows, $(du -sb "$DB" | cut -f1) bytes in all, written in $(calc "$(now_s) - $t0") s"
+    write_tables "$WORK/events1.duckdb" "${GROUP1[@]}" &
+    write_tables "$WORK/events2.duckdb" "${GROUP2[@]}" &
+    wait %1 && wait %2
+    say "event tables: ${#TABLES[@]} x $EVENTS rows, $(cat "$WORK"/events[12].duckdb | wc -c) bytes in all, written in $(calc "$(now_s) - $t0") s"
     "$BIN" compile --target sql --dialect duckdb --format json rules/ >"$WORK/queries.json"
-    python3 - "$DUCKDB" "$DB" "$WORK/queries.json" "$QUERY_REPS" <<'PY'
+    python3 - "$DUCKDB" "$WORK" "$WORK/queries.json" "$QUERY_REPS" <<'PY'
 import json, re, statistics, subprocess, sys
 
-duckdb, db, queries, reps = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3])), int(sys.argv[4])
+duckdb, work, queries, reps = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3])), int(sys.argv[4])
 
 def duck(script):
-    p = subprocess.run([duckdb, "-readonly", db], input=script, capture_output=True, text=True)
+    # Both databases, read-only; unqualified names find the tables in either.
+    prelude = (f"ATTACH '{work}/events2.duckdb' AS events2 (READ_ONLY);\n"
+               "SET search_path = 'events1.main,events2.main';\n")
+    p = subprocess.run([duckdb, "-readonly", f"{work}/events1.duckdb"], input=prelude + script,
+                       capture_output=True, text=True)
     if p.returncode != 0 or "Error" in p.stderr:
         sys.exit(f"duckdb failed: {p.stderr[:2000]}")
     return p.stdout
 
 types = {}
 for line in duck(".mode csv\n.headers off\nSELECT table_name, column_name, data_type "
-                 "FROM duckdb_columns() WHERE NOT internal;\n").splitlines():
+                 "FROM duckdb_columns() WHERE NOT internal "
+                 "AND database_name IN ('events1', 'events2');\n").splitlines():
     t, c, ty = line.rsplit(",", 2)
     types.setdefault(t, {})[c.strip('"')] = ty
 
@@ -325,7 +343,7 @@ if want run; then
         JSONL=$WORK/events.jsonl
         t0=$(now_s)
         # Rows per log type so that the file is about JSONL_BYTES (lines are grouped by log type).
-        per_row=$("$DUCKDB" -readonly -csv -noheader "$DB" -c "SELECT sum(b) FROM (
+        per_row=$("$DUCKDB" -readonly -csv -noheader "$POOLS" -c "SELECT sum(b) FROM (
             $(for t in "${TABLES[@]}"; do printf 'SELECT avg(length(to_json(x)::VARCHAR)) + 30 AS b FROM (SELECT * FROM pool_%s LIMIT 2000) x UNION ALL ' "$t"; done) SELECT 0)")
         n=$(calc "int($JSONL_BYTES / $per_row) + 1")
         copy=""
@@ -333,12 +351,12 @@ if want run; then
             lt=${LOG_TYPE[$t]}
             copy+="COPY (SELECT '$lt' AS p_log_type, * FROM ($(repeat_pool "$t" "$n"))) TO '$WORK/part_$t.jsonl' (FORMAT json);"$'\n'
         done
-        "$DUCKDB" -readonly "$DB" <<<"$copy" >/dev/null
+        "$DUCKDB" -readonly "$POOLS" <<<"$copy" >/dev/null
         for t in "${TABLES[@]}"; do cat "$WORK/part_$t.jsonl" >>"$JSONL" && rm "$WORK/part_$t.jsonl"; done
         EVENTS_IN_FILE=$(wc -l <"$JSONL")
         say "events file: $EVENTS_IN_FILE events ($n per log type), $(du -sb "$JSONL" | cut -f1) bytes, written in $(calc "$(now_s) - $t0") s"
         # From here on only the file is read.
-        rm -f "$DB" "$DB.wal"
+        rm -f "$WORK"/*.duckdb "$WORK"/*.duckdb.wal
 
         # A DuckDB wrapper that records how long the DuckDB child of `ruleqc run` takes.
         cat >"$WORK/duckdb-timed" <<EOF
