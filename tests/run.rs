@@ -107,8 +107,10 @@ fn run_reports_exactly_the_known_matches_on_both_engines() {
     let other = dir.join("c.jsonl");
     std::fs::write(&other, "{\"p_log_type\": \"Something.Else\", \"x\": 1}\n").unwrap();
 
+    let mut outputs = Vec::new();
     for engine in ["sqlite", "duckdb"] {
         let (got, o) = matches(engine, &[&lines_file, &gz_file, &other], &[]);
+        outputs.push(o.stdout.clone());
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(0), "{engine}: {err}");
         assert_eq!(nonzero(&got), nonzero(&expected), "{engine}");
@@ -125,6 +127,11 @@ fn run_reports_exactly_the_known_matches_on_both_engines() {
             "{engine}: {err}"
         );
     }
+    // Matches come out in input order on both engines, so the two print the same bytes.
+    assert_eq!(
+        String::from_utf8_lossy(&outputs[0]),
+        String::from_utf8_lossy(&outputs[1])
+    );
 
     // --strict stops at the first broken line.
     let o = ruleqc(&[
