@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::de::{Deserializer as _, SeqAccess, Visitor};
 use serde_json::Value;
 
-use crate::backend::schema::{ColumnType, SchemaBuilder, TableSchema};
+use crate::backend::schema::{ColumnType, Kind, SchemaBuilder, TableSchema};
 use crate::backend::sql::{SqlDialect, default_table_name, render_condition};
 use crate::rule::Rule;
 
@@ -34,9 +34,200 @@ impl LogTypeOf {
             LogTypeOf::Field(f) => event.get(f).and_then(Value::as_str),
         }
     }
+
+    fn of_shape<'e>(&'e self, event: &'e Shape) -> Option<&'e str> {
+        match self {
+            LogTypeOf::Fixed(t) => Some(t),
+            LogTypeOf::Field(f) => event.get_str(f),
+        }
+    }
 }
 
 /// A line (or JSON array) that is not an event.
+/// What the reader parses each event into: a whole `Value`, or only its `Shape`.
+pub trait Event: serde::de::DeserializeOwned {
+    fn is_object(&self) -> bool;
+}
+
+impl Event for Value {
+    fn is_object(&self) -> bool {
+        self.is_object()
+    }
+}
+
+/// An event's top-level keys with the kind of each value, and its top-level strings: what the
+/// first pass needs (the log type and the schema). Nested values are checked as JSON but not
+/// built, which makes the pass several times cheaper than parsing into a `Value`. A key given
+/// twice keeps its last value, as in a `Value`.
+#[derive(Debug)]
+pub enum Shape {
+    Object(Vec<(String, Kind, Option<String>)>),
+    NotObject,
+}
+
+impl Shape {
+    fn get_str(&self, key: &str) -> Option<&str> {
+        match self {
+            Shape::Object(fields) => fields
+                .iter()
+                .find(|(k, _, _)| k == key)
+                .and_then(|(_, _, s)| s.as_deref()),
+            Shape::NotObject => None,
+        }
+    }
+}
+
+impl Event for Shape {
+    fn is_object(&self) -> bool {
+        matches!(self, Shape::Object(_))
+    }
+}
+
+/// A nested value, parsed and dropped. Not `IgnoredAny`, which skips numbers and strings without
+/// converting them and so lets through what a `Value` rejects (`1e400`, a lone surrogate):
+/// every scalar is visited, so a line is malformed for the first pass exactly when it is for
+/// the second.
+struct Skip;
+
+impl<'de> serde::Deserialize<'de> for Skip {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Skip;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+                while seq.next_element::<Skip>()?.is_some() {}
+                Ok(Skip)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+                while map.next_entry::<Skip, Skip>()?.is_some() {}
+                Ok(Skip)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One top-level value: its kind, and its text when it is a string.
+struct TopValue(Kind, Option<String>);
+
+impl<'de> serde::Deserialize<'de> for TopValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TopValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<TopValue, E> {
+                Ok(TopValue(Kind::Null, None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<TopValue, E> {
+                Ok(TopValue(Kind::Bool, None))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<TopValue, E> {
+                let wide = n.unsigned_abs() > 1 << 53;
+                Ok(TopValue(Kind::Int { wide }, None))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<TopValue, E> {
+                Ok(match i64::try_from(n) {
+                    Ok(n) => TopValue(Kind::Int { wide: n > 1 << 53 }, None),
+                    Err(_) => TopValue(Kind::Other, None),
+                })
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<TopValue, E> {
+                Ok(TopValue(Kind::Float, None))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<TopValue, E> {
+                Ok(TopValue(Kind::Str, Some(s.to_string())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<TopValue, E> {
+                Ok(TopValue(Kind::Str, Some(s)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TopValue, A::Error> {
+                while seq.next_element::<Skip>()?.is_some() {}
+                Ok(TopValue(Kind::Other, None))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TopValue, A::Error> {
+                while map.next_entry::<Skip, Skip>()?.is_some() {}
+                Ok(TopValue(Kind::Other, None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Shape {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Shape;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Shape, A::Error> {
+                let mut fields: Vec<(String, Kind, Option<String>)> = Vec::new();
+                while let Some((k, TopValue(kind, text))) = map.next_entry::<String, TopValue>()? {
+                    match fields.iter_mut().find(|(key, _, _)| *key == k) {
+                        Some(f) => *f = (k, kind, text),
+                        None => fields.push((k, kind, text)),
+                    }
+                }
+                Ok(Shape::Object(fields))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
+                while seq.next_element::<Skip>()?.is_some() {}
+                Ok(Shape::NotObject)
+            }
+            fn visit_unit<E>(self) -> Result<Shape, E> {
+                Ok(Shape::NotObject)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Shape, E> {
+                Ok(Shape::NotObject)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Shape, E> {
+                Ok(Shape::NotObject)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Shape, E> {
+                Ok(Shape::NotObject)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Shape, E> {
+                Ok(Shape::NotObject)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Shape, E> {
+                Ok(Shape::NotObject)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BadLine {
     pub file: String,
@@ -69,10 +260,10 @@ fn open(path: &Path, progress: &indicatif::ProgressBar) -> std::io::Result<Box<d
 
 /// Streams the events of one file to `on_event`; malformed input goes to `on_bad`, which may
 /// stop the run. Returns `Break` when a callback stopped it.
-pub fn read_events(
+pub fn read_events<E: Event>(
     path: &Path,
     progress: &indicatif::ProgressBar,
-    on_event: &mut dyn FnMut(Value) -> ControlFlow<()>,
+    on_event: &mut dyn FnMut(E) -> ControlFlow<()>,
     on_bad: &mut dyn FnMut(BadLine) -> ControlFlow<()>,
 ) -> std::io::Result<ControlFlow<()>> {
     let name = path.display().to_string();
@@ -124,8 +315,8 @@ pub fn read_events(
         if text.is_empty() {
             continue;
         }
-        let flow = match serde_json::from_str::<Value>(text) {
-            Ok(v @ Value::Object(_)) => on_event(v),
+        let flow = match serde_json::from_str::<E>(text) {
+            Ok(v) if v.is_object() => on_event(v),
             Ok(_) => on_bad(BadLine {
                 file: name.clone(),
                 line: number,
@@ -144,23 +335,23 @@ pub fn read_events(
 }
 
 /// A JSON array of events, element by element.
-fn read_array(
+fn read_array<E: Event>(
     reader: Box<dyn BufRead>,
     name: &str,
-    on_event: &mut dyn FnMut(Value) -> ControlFlow<()>,
+    on_event: &mut dyn FnMut(E) -> ControlFlow<()>,
     on_bad: &mut dyn FnMut(BadLine) -> ControlFlow<()>,
 ) -> std::io::Result<ControlFlow<()>> {
-    struct Each<'a> {
-        on_event: &'a mut dyn FnMut(Value) -> ControlFlow<()>,
+    struct Each<'a, E> {
+        on_event: &'a mut dyn FnMut(E) -> ControlFlow<()>,
         stopped: bool,
     }
-    impl<'de> Visitor<'de> for &mut Each<'_> {
+    impl<'de, E: Event> Visitor<'de> for &mut Each<'_, E> {
         type Value = ();
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("an array of events")
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            while let Some(v) = seq.next_element::<Value>()? {
+            while let Some(v) = seq.next_element::<E>()? {
                 if (self.on_event)(v).is_break() {
                     self.stopped = true;
                     // Read (and drop) the rest so the array still parses.
@@ -173,7 +364,7 @@ fn read_array(
     }
     let non_objects = std::cell::Cell::new(0usize);
     let mut each = Each {
-        on_event: &mut |v: Value| {
+        on_event: &mut |v: E| {
             if v.is_object() {
                 on_event(v)
             } else {
@@ -267,11 +458,16 @@ pub fn scan(
         let flow = read_events(
             f,
             &pb,
-            &mut |ev| {
-                match opts.log_type_of.of(&ev) {
+            &mut |ev: Shape| {
+                match opts.log_type_of.of_shape(&ev) {
                     Some(t) if wanted.iter().any(|w| w == t) => {
                         scan.events += 1;
-                        builders.entry(t.to_string()).or_default().add(&ev);
+                        let b = builders.entry(t.to_string()).or_default();
+                        if let Shape::Object(fields) = &ev {
+                            for (k, kind, _) in fields {
+                                b.add_kind(k, *kind);
+                            }
+                        }
                     }
                     _ => scan.skipped += 1,
                 }
@@ -566,4 +762,55 @@ pub fn run_duckdb(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first pass (`Shape`) accepts exactly the lines the second (`Value`) does, and sees
+    /// the same top-level kinds and strings.
+    #[test]
+    fn shape_agrees_with_value() {
+        let lines = [
+            r#"{"a": 1, "b": "x", "c": null, "d": true, "e": 1.5, "f": [1, {"g": 2}], "h": {}}"#,
+            r#"{"big": 9007199254740993, "neg": -9007199254740993, "huge": 18446744073709551615}"#,
+            r#"{"k": 1, "k": "last"}"#,
+            r#"{"s": "esc \" \\ \u00e9 \ud83d\ude00"}"#,
+            r#"{"a": {"b": 1e400}}"#,
+            r#"{"a": {"b": "\ud800"}}"#,
+            r#"{"a": ["\ud800\u0041"]}"#,
+            r#"{"a": {"b": 1.5e-400}}"#,
+            r#"{"a": [01]}"#,
+            "{\"a\": {\"b\": \"x\u{1}\"}}",
+            r#"{"a": {"\x": 1}}"#,
+            r#"{"a": 1} trailing"#,
+            r#"{"a": 1"#,
+            r#"[1, 2]"#,
+            r#""text""#,
+            r#"12"#,
+            r#"null"#,
+        ];
+        for line in lines {
+            let value = serde_json::from_str::<Value>(line);
+            let shape = serde_json::from_str::<Shape>(line);
+            assert_eq!(
+                value.is_ok(),
+                shape.is_ok(),
+                "{line}: {value:?} vs {shape:?}"
+            );
+            let (Ok(value), Ok(shape)) = (value, shape) else {
+                continue;
+            };
+            assert_eq!(value.is_object(), Event::is_object(&shape), "{line}");
+            let (Value::Object(map), Shape::Object(fields)) = (&value, &shape) else {
+                continue;
+            };
+            assert_eq!(map.len(), fields.len(), "{line}");
+            for (k, kind, text) in fields {
+                assert_eq!(*kind, Kind::of(&map[k]), "{line}: {k}");
+                assert_eq!(text.as_deref(), map[k].as_str(), "{line}: {k}");
+            }
+        }
+    }
 }

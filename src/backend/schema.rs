@@ -98,6 +98,37 @@ impl TableSchema {
     }
 }
 
+/// What a column's type depends on in one JSON value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Null,
+    Str,
+    Bool,
+    /// An integer that fits an `i64`; `wide` when a double cannot hold it exactly (beyond
+    /// ±2^53).
+    Int {
+        wide: bool,
+    },
+    Float,
+    /// An array, an object, or an integer beyond `i64`.
+    Other,
+}
+
+impl Kind {
+    pub fn of(v: &Value) -> Kind {
+        match v {
+            Value::Null => Kind::Null,
+            Value::String(_) => Kind::Str,
+            Value::Bool(_) => Kind::Bool,
+            Value::Number(n) if n.is_i64() => Kind::Int {
+                wide: n.as_i64().is_some_and(|x| x.unsigned_abs() > 1 << 53),
+            },
+            Value::Number(n) if n.is_f64() => Kind::Float,
+            _ => Kind::Other,
+        }
+    }
+}
+
 /// Builds a `TableSchema` from events seen one at a time (`ruleqc run` streams its input).
 #[derive(Debug, Default)]
 pub struct SchemaBuilder {
@@ -120,23 +151,28 @@ impl SchemaBuilder {
     pub fn add(&mut self, event: &Value) {
         let Value::Object(map) = event else { return };
         for (k, v) in map {
-            if !self.seen.contains_key(k) {
-                self.seen.insert(k.clone(), Seen::default());
-            }
-            let s = self.seen.get_mut(k).expect("inserted");
-            match v {
-                Value::Null => {}
-                Value::String(_) => s.s = true,
-                Value::Bool(_) => s.b = true,
-                Value::Number(n) if n.is_i64() => {
-                    s.i = true;
-                    s.wide_int |= n.as_i64().is_some_and(|x| x.unsigned_abs() > 1 << 53);
-                }
-                Value::Number(n) if n.is_f64() => s.f = true,
-                _ => s.other = true,
-            }
-            s.non_null |= !v.is_null();
+            self.add_kind(k, Kind::of(v));
         }
+    }
+
+    /// One top-level value of an event, by kind (what `add` sees of each value).
+    pub fn add_kind(&mut self, key: &str, kind: Kind) {
+        if !self.seen.contains_key(key) {
+            self.seen.insert(key.to_string(), Seen::default());
+        }
+        let s = self.seen.get_mut(key).expect("inserted");
+        match kind {
+            Kind::Null => {}
+            Kind::Str => s.s = true,
+            Kind::Bool => s.b = true,
+            Kind::Int { wide } => {
+                s.i = true;
+                s.wide_int |= wide;
+            }
+            Kind::Float => s.f = true,
+            Kind::Other => s.other = true,
+        }
+        s.non_null |= kind != Kind::Null;
     }
 
     pub fn finish(self) -> TableSchema {
