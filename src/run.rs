@@ -83,148 +83,98 @@ impl Event for Shape {
     }
 }
 
-/// A nested value, parsed and dropped. Not `IgnoredAny`, which skips numbers and strings without
-/// converting them and so lets through what a `Value` rejects (`1e400`, a lone surrogate):
-/// every scalar is visited, so a line is malformed for the first pass exactly when it is for
-/// the second.
-struct Skip;
-
-impl<'de> serde::Deserialize<'de> for Skip {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Skip;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON value")
-            }
-            fn visit_unit<E>(self) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
-                while seq.next_element::<Skip>()?.is_some() {}
-                Ok(Skip)
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
-                while map.next_entry::<Skip, Skip>()?.is_some() {}
-                Ok(Skip)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// One top-level value: its kind, and its text when it is a string.
-struct TopValue(Kind, Option<String>);
-
-impl<'de> serde::Deserialize<'de> for TopValue {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = TopValue;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON value")
-            }
-            fn visit_unit<E>(self) -> Result<TopValue, E> {
-                Ok(TopValue(Kind::Null, None))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<TopValue, E> {
-                Ok(TopValue(Kind::Bool, None))
-            }
-            fn visit_i64<E>(self, n: i64) -> Result<TopValue, E> {
-                let wide = n.unsigned_abs() > 1 << 53;
-                Ok(TopValue(Kind::Int { wide }, None))
-            }
-            fn visit_u64<E>(self, n: u64) -> Result<TopValue, E> {
-                Ok(match i64::try_from(n) {
-                    Ok(n) => TopValue(Kind::Int { wide: n > 1 << 53 }, None),
-                    Err(_) => TopValue(Kind::Other, None),
-                })
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<TopValue, E> {
-                Ok(TopValue(Kind::Float, None))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<TopValue, E> {
-                Ok(TopValue(Kind::Str, Some(s.to_string())))
-            }
-            fn visit_string<E>(self, s: String) -> Result<TopValue, E> {
-                Ok(TopValue(Kind::Str, Some(s)))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TopValue, A::Error> {
-                while seq.next_element::<Skip>()?.is_some() {}
-                Ok(TopValue(Kind::Other, None))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TopValue, A::Error> {
-                while map.next_entry::<Skip, Skip>()?.is_some() {}
-                Ok(TopValue(Kind::Other, None))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for Shape {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Shape;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON value")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Shape, A::Error> {
-                let mut fields: Vec<(String, Kind, Option<String>)> = Vec::new();
-                while let Some((k, TopValue(kind, text))) = map.next_entry::<String, TopValue>()? {
-                    match fields.iter_mut().find(|(key, _, _)| *key == k) {
-                        Some(f) => *f = (k, kind, text),
-                        None => fields.push((k, kind, text)),
-                    }
-                }
-                Ok(Shape::Object(fields))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
-                while seq.next_element::<Skip>()?.is_some() {}
-                Ok(Shape::NotObject)
-            }
-            fn visit_unit<E>(self) -> Result<Shape, E> {
-                Ok(Shape::NotObject)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Shape, E> {
-                Ok(Shape::NotObject)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Shape, E> {
-                Ok(Shape::NotObject)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Shape, E> {
-                Ok(Shape::NotObject)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Shape, E> {
-                Ok(Shape::NotObject)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Shape, E> {
-                Ok(Shape::NotObject)
+        Ok(match d.deserialize_any(Visit { depth: 0 })? {
+            Seen::Object(fields) => Shape::Object(fields),
+            Seen::Value(..) => Shape::NotObject,
+        })
+    }
+}
+
+/// What a visit keeps of a value: the top-level fields of the event, or one value's kind (and
+/// its text when it is a top-level string).
+enum Seen {
+    Object(Vec<(String, Kind, Option<String>)>),
+    Value(Kind, Option<String>),
+}
+
+/// Visits a value at a depth: 0 is the event, 1 a top-level value, 2 anything nested, which is
+/// parsed and dropped. Not `IgnoredAny`, which skips numbers and strings without converting
+/// them and so lets through what a `Value` rejects (`1e400`, a lone surrogate): every scalar
+/// is visited, so a line is malformed for the first pass exactly when it is for the second.
+#[derive(Clone, Copy)]
+struct Visit {
+    depth: u8,
+}
+
+impl Visit {
+    fn inner(self) -> Visit {
+        Visit {
+            depth: (self.depth + 1).min(2),
+        }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Visit {
+    type Value = Seen;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Seen, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Visit {
+    type Value = Seen;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Seen, E> {
+        Ok(Seen::Value(Kind::Null, None))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Seen, E> {
+        Ok(Seen::Value(Kind::Bool, None))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Seen, E> {
+        let wide = n.unsigned_abs() > 1 << 53;
+        Ok(Seen::Value(Kind::Int { wide }, None))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Seen, E> {
+        Ok(match i64::try_from(n) {
+            Ok(n) => Seen::Value(Kind::Int { wide: n > 1 << 53 }, None),
+            Err(_) => Seen::Value(Kind::Other, None),
+        })
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Seen, E> {
+        Ok(Seen::Value(Kind::Float, None))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Seen, E> {
+        Ok(Seen::Value(
+            Kind::Str,
+            (self.depth == 1).then(|| s.to_string()),
+        ))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Seen, A::Error> {
+        while seq.next_element_seed(self.inner())?.is_some() {}
+        Ok(Seen::Value(Kind::Other, None))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Seen, A::Error> {
+        if self.depth > 0 {
+            while map.next_entry_seed(self.inner(), self.inner())?.is_some() {}
+            return Ok(Seen::Value(Kind::Other, None));
+        }
+        let mut fields: Vec<(String, Kind, Option<String>)> = Vec::new();
+        while let Some(k) = map.next_key::<String>()? {
+            // Only depth 0 gives an `Object`.
+            let (kind, text) = match map.next_value_seed(self.inner())? {
+                Seen::Value(kind, text) => (kind, text),
+                Seen::Object(_) => (Kind::Other, None),
+            };
+            match fields.iter_mut().find(|(key, _, _)| *key == k) {
+                Some(f) => *f = (k, kind, text),
+                None => fields.push((k, kind, text)),
             }
         }
-        d.deserialize_any(V)
+        Ok(Seen::Object(fields))
     }
 }
 
@@ -661,6 +611,12 @@ pub fn run_duckdb(
 ) -> Result<(), String> {
     let d = SqlDialect::Duckdb.dialect();
     let lit = |s: &str| d.string_literal(s).map_err(|u| u.0);
+    // A top-level key's JSONPath, as a string literal.
+    let key_path = |k: &str| {
+        let path = crate::backend::sql::duckdb::json_path(&[crate::ir::Step::Key(k.to_string())])
+            .map_err(|u| u.0)?;
+        lit(&path)
+    };
     let files: Vec<String> = opts
         .files
         .iter()
@@ -677,13 +633,7 @@ pub fn run_duckdb(
     // the columns, whatever the number of log types and columns.
     let log_type = match opts.log_type_of {
         LogTypeOf::Fixed(_) => String::new(),
-        LogTypeOf::Field(f) => {
-            let p = lit(
-                &crate::backend::sql::duckdb::json_path(&[crate::ir::Step::Key(f.clone())])
-                    .map_err(|u| u.0)?,
-            )?;
-            format!(", json_extract_string(j, {p}) AS lt")
-        }
+        LogTypeOf::Field(f) => format!(", json_extract_string(j, {}) AS lt", key_path(f)?),
     };
     // The raw table's rowid is the event's place in the input, kept in every table so that
     // matches come out in input order (as with the embedded engine) however DuckDB plans the
@@ -697,10 +647,7 @@ pub fn run_duckdb(
         let mut cols = vec![format!("n AS {ORDER_COLUMN}, j AS {EVENT_COLUMN}")];
         let mut paths = Vec::new();
         for (k, t) in &schema.columns {
-            paths.push(lit(&crate::backend::sql::duckdb::json_path(&[
-                crate::ir::Step::Key(k.clone()),
-            ])
-            .map_err(|u| u.0)?)?);
+            paths.push(key_path(k)?);
             // `x[i]` is exactly `json_extract(j, path)`, and `json_extract_string(x[i], '$')`
             // exactly `json_extract_string(j, path)`, nulls, escapes and numbers included.
             let x = format!("x[{}]", paths.len());

@@ -39,9 +39,7 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         let re: Arc<regex::Regex> = ctx.get_or_create_aux(
             0,
             |v| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
-                Ok(regex::Regex::new(&crate::ir::lower::ascii_perl_classes(
-                    v.as_str()?,
-                ))?)
+                Ok(crate::ir::Pattern::build(v.as_str()?)?)
             },
         )?;
         match ctx.get_raw(1) {

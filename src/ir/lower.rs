@@ -421,7 +421,7 @@ pub fn check_regex(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
         || source.contains("\\p")
         || source.contains("\\P")
     {
-        let regex = regex::Regex::new(&ascii_perl_classes(source)).map_err(|e| invalid(&e))?;
+        let regex = Pattern::build(source).map_err(|e| invalid(&e))?;
         let _ = pattern.regex.set(regex);
     }
     Ok(pattern)
@@ -547,4 +547,27 @@ fn has_crlf(flags: &ast::Flags) -> bool {
         .items
         .iter()
         .any(|i| matches!(i.kind, ast::FlagsItemKind::Flag(ast::Flag::CRLF)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pattern whose automaton is over the `regex` crate's size limit is an error when the
+    /// rule is checked (it is built there), never a panic when it is first evaluated; the
+    /// others are built on first use and match.
+    #[test]
+    fn regex_errors_are_found_by_check_and_others_build_on_use() {
+        for source in [
+            "(a{1000}){1000}",
+            "\\w{500}{500}",
+            &"(?:\\pL|x)".repeat(5000),
+        ] {
+            let e = check_regex(source, Span::new(0, 1)).expect_err(source);
+            assert_eq!(e.code, "E0307", "{source}");
+        }
+        let p = check_regex("^ab+c$", Span::new(0, 1)).expect("valid");
+        assert!(p.regex.get().is_none(), "built only when evaluated");
+        assert!(p.regex().is_match("abbc") && !p.regex().is_match("ac"));
+    }
 }

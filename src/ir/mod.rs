@@ -150,9 +150,14 @@ impl Pattern {
     /// The compiled regex, with the SPEC's ASCII `\d \w \s \b`.
     pub fn regex(&self) -> &regex::Regex {
         self.regex.get_or_init(|| {
-            regex::Regex::new(&lower::ascii_perl_classes(&self.source))
+            Self::build(&self.source)
                 .expect("check_regex accepted the pattern, and only a size limit is left to fail; patterns that could reach it are built there")
         })
+    }
+
+    /// Compiles a pattern with the SPEC's ASCII classes.
+    pub fn build(source: &str) -> Result<regex::Regex, regex::Error> {
+        regex::Regex::new(&lower::ascii_perl_classes(source))
     }
 }
 
