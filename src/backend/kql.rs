@@ -333,7 +333,7 @@ pub fn quote_ident(name: &str) -> String {
 /// the query's structure. NUL cannot be held.
 pub fn string_literal(s: &str) -> Result<String, Unsupported> {
     if s.contains('\0') {
-        return Err(Unsupported(
+        return Err(Unsupported::new(
             "a string value contains a NUL character, which a KQL string cannot hold".into(),
         ));
     }
@@ -407,10 +407,10 @@ pub fn re2_pattern(source: &str) -> Result<String, Unsupported> {
         .nest_limit(100)
         .build()
         .parse(source)
-        .map_err(|e| Unsupported(format!("regex `{source}` cannot be read: {e}")))?;
+        .map_err(|e| Unsupported::new(format!("regex `{source}` cannot be read: {e}")))?;
     let mut out = String::new();
     re2_ast(&parsed, &mut out).map_err(|why| {
-        Unsupported(format!(
+        Unsupported::new(format!(
             "the regex `{source}` cannot be written for KQL's RE2 engine: {why}"
         ))
     })?;
@@ -1136,7 +1136,7 @@ impl<'a> Cx<'a> {
             .unwrap_or_else(|| (format!("__e{n}"), format!("__i{n}")));
         for name in [&elem, &index, &count] {
             if self.schema.columns.contains_key(name.as_str()) {
-                return Err(Unsupported(format!(
+                return Err(Unsupported::new(format!(
                     "the column `{name}` has the name of a helper column the KQL query needs"
                 )));
             }

@@ -89,7 +89,7 @@ fn base_from(bases: &[Base]) -> Result<String, Unsupported> {
                 ] {
                     let Some(v) = v else { continue };
                     if v.is_empty() || v.chars().any(|c| is_unsafe(c) || c == '*') {
-                        return Err(Unsupported(format!(
+                        return Err(Unsupported::new(format!(
                             "{v:?} cannot be written as a Splunk {key} term (`*` is a wildcard \
                              there, and control characters, `` ` `` and `$` are not allowed)"
                         )));
@@ -107,7 +107,7 @@ fn base_from(bases: &[Base]) -> Result<String, Unsupported> {
             }
             Base::Search(s) => {
                 if s.chars().any(|c| c.is_control()) {
-                    return Err(Unsupported(
+                    return Err(Unsupported::new(
                         "a profile's base search may not contain control characters or line breaks"
                             .into(),
                     ));
@@ -183,7 +183,7 @@ fn base_search(log_types: &[String]) -> Result<String, Unsupported> {
     let mut terms = Vec::new();
     for lt in log_types {
         if lt.is_empty() || lt.chars().any(|c| is_unsafe(c) || c == '*') {
-            return Err(Unsupported(format!(
+            return Err(Unsupported::new(format!(
                 "the log type {lt:?} cannot be written as a Splunk sourcetype term (`*` is a \
                  wildcard there, and control characters, `` ` `` and `$` are not allowed)"
             )));
@@ -254,7 +254,7 @@ const EVAL_KEYWORDS: &[&str] = &[
 /// A field reference in eval: bare when it is a plain identifier, otherwise single-quoted.
 fn eval_field(name: &str) -> Result<String, Unsupported> {
     if name.is_empty() {
-        return Err(Unsupported(
+        return Err(Unsupported::new(
             "an empty field name cannot be written in SPL".into(),
         ));
     }
@@ -262,7 +262,7 @@ fn eval_field(name: &str) -> Result<String, Unsupported> {
         .chars()
         .find(|&c| (is_unsafe(c) && c != '$') || c == '\'' || c == '\\')
     {
-        return Err(Unsupported(format!(
+        return Err(Unsupported::new(format!(
             "the field name {name:?} cannot be written in SPL: {c:?} cannot appear in a \
              single-quoted eval field name"
         )));
@@ -284,7 +284,7 @@ fn extracted_name(path: &FieldPath) -> Result<Option<String>, Unsupported> {
     for step in &path.0 {
         match step {
             Step::Key(k) if k.is_empty() => {
-                return Err(Unsupported(
+                return Err(Unsupported::new(
                     "Splunk's JSON extraction gives an empty key no field name".into(),
                 ));
             }
@@ -444,7 +444,7 @@ pub fn to_pcre(pattern: &str) -> Result<String, Unsupported> {
         .nest_limit(100)
         .build()
         .parse(pattern)
-        .map_err(|e| Unsupported(format!("invalid regex: {e}")))?;
+        .map_err(|e| Unsupported::new(format!("invalid regex: {e}")))?;
     let mut w = Pcre {
         out: String::new(),
         f: ReFlags::default(),
@@ -468,12 +468,12 @@ impl Pcre {
                     Flag::IgnoreWhitespace => {}
                     Flag::Unicode if on => {}
                     Flag::Unicode => {
-                        return Err(Unsupported(
+                        return Err(Unsupported::new(
                             "the regex flag `(?-u)` has no PCRE equivalent".into(),
                         ));
                     }
                     Flag::CRLF => {
-                        return Err(Unsupported(
+                        return Err(Unsupported::new(
                             "the regex flag `R` has no PCRE equivalent".into(),
                         ));
                     }
@@ -510,7 +510,7 @@ impl Pcre {
                         format!("(?:(?<={WORD})(?={WORD})|(?<!{WORD})(?!{WORD}))")
                     }
                     _ => {
-                        return Err(Unsupported(
+                        return Err(Unsupported::new(
                             "word-start/word-end assertions have no PCRE equivalent".into(),
                         ));
                     }
@@ -543,7 +543,9 @@ impl Pcre {
                             RepetitionRange::Bounded(a, b) => (*a, Some(*b)),
                         };
                         if lo > 65535 || hi.is_some_and(|h| h > 65535) {
-                            return Err(Unsupported("PCRE repetition counts stop at 65535".into()));
+                            return Err(Unsupported::new(
+                                "PCRE repetition counts stop at 65535".into(),
+                            ));
                         }
                         match (range, hi) {
                             (RepetitionRange::Exactly(_), _) => format!("{{{lo}}}"),
@@ -618,7 +620,7 @@ impl Pcre {
             "Thai",
         ];
         if self.f.i {
-            return Err(Unsupported(
+            return Err(Unsupported::new(
                 "a Unicode class under `(?i)` is case-folded by the regex crate but not by PCRE"
                     .into(),
             ));
@@ -627,13 +629,13 @@ impl Pcre {
             ClassUnicodeKind::OneLetter(l) => l.to_string(),
             ClassUnicodeKind::Named(n) => n.clone(),
             ClassUnicodeKind::NamedValue { .. } => {
-                return Err(Unsupported(
+                return Err(Unsupported::new(
                     "Unicode classes of the form `\\p{name=value}` have no PCRE spelling".into(),
                 ));
             }
         };
         if !CATEGORIES.contains(&name.as_str()) && !SCRIPTS.contains(&name.as_str()) {
-            return Err(Unsupported(format!(
+            return Err(Unsupported::new(format!(
                 "the Unicode class `{name}` has no certain PCRE spelling; use a general \
                  category (`L`, `Lu`, `Nd`, ...) or a common script name"
             )));
@@ -644,7 +646,7 @@ impl Pcre {
     fn class_set(&mut self, set: &ClassSet) -> Result<(), Unsupported> {
         match set {
             ClassSet::Item(item) => self.class_item(item),
-            ClassSet::BinaryOp(_) => Err(Unsupported(
+            ClassSet::BinaryOp(_) => Err(Unsupported::new(
                 "class set operations have no PCRE equivalent".into(),
             )),
         }
@@ -686,7 +688,7 @@ impl Pcre {
             ClassSetItem::Perl(p) => self.out.push_str(&perl_class(p, true)),
             ClassSetItem::Bracketed(b) if !b.negated => self.class_set(&b.kind)?,
             ClassSetItem::Bracketed(_) => {
-                return Err(Unsupported(
+                return Err(Unsupported::new(
                     "a negated class nested in a class has no PCRE equivalent".into(),
                 ));
             }
@@ -852,7 +854,7 @@ impl Cx {
         match scope {
             Scope::Event => Ok(json_value(&JsonLoc::raw().join(path))),
             Scope::Elem(loc) => Ok(json_value(&loc.join(path))),
-            Scope::Mv(_) => Err(Unsupported(
+            Scope::Mv(_) => Err(Unsupported::new(
                 "internal: a null/empty test inside a multivalue filter".into(),
             )),
         }
@@ -913,7 +915,7 @@ impl Cx {
                 self.iterate(JsonLoc::raw().join(path), &x, any)
             }
             Scope::Elem(loc) => self.nested_quantifier(&loc.join(path), &x, any),
-            Scope::Mv(_) => Err(Unsupported(
+            Scope::Mv(_) => Err(Unsupported::new(
                 "internal: a quantifier inside a multivalue filter".into(),
             )),
         }
@@ -1047,13 +1049,13 @@ impl Cx {
             chained = true;
         }
         let Some(r) = single_field(x) else {
-            return Err(Unsupported(reason.into()));
+            return Err(Unsupported::new(reason.into()));
         };
         let Some(alts) = exact_alternatives(x) else {
-            return Err(Unsupported(reason.into()));
+            return Err(Unsupported::new(reason.into()));
         };
         if r.0.iter().any(|s| matches!(s, Step::Index(_))) || !false_on_unextracted(x, &r) {
-            return Err(Unsupported(reason.into()));
+            return Err(Unsupported::new(reason.into()));
         }
         if chained || !r.is_root() {
             // `{}` then the keys: every element's value at `r`, as one JSON array.
@@ -1065,7 +1067,7 @@ impl Cx {
             .iter()
             .any(|p| matches!(p, Part::Key(k) if !path_key_ok(k)))
         {
-            return Err(Unsupported(format!(
+            return Err(Unsupported::new(format!(
                 "{reason}; a key in this path needs `json_extract_exact`, which takes no `{{}}`"
             )));
         }
@@ -1464,7 +1466,7 @@ fn table_fields(
                 .chars()
                 .any(|c| is_unsafe(c) || matches!(c, '"' | '\\' | '*' | ','))
         {
-            return Err(Unsupported(format!(
+            return Err(Unsupported::new(format!(
                 "the output field `{text}` cannot be named in `table`"
             )));
         }
