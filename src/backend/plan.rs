@@ -124,12 +124,15 @@ pub enum Op {
     /// The value has this kind (and nothing more is asked: `contains ""`, `in [true, false]`).
     Kind(Kind),
     /// A string test. `values` is non-empty (several only for `Eq`, meaning `in`), each value
-    /// non-empty for the substring operators; with `ci` the values are already simple
-    /// lower-cased and the value is to be lower-cased before comparing.
+    /// non-empty for the substring operators, as the rule wrote them. With `ci` the comparison
+    /// ignores case: `folded` holds the values simple-lower-cased (SPEC §3.4), for targets that
+    /// lower-case the field's value and compare; targets with case-insensitive operators of
+    /// their own use `values`.
     Str {
         op: StrOp,
         values: Vec<String>,
         ci: bool,
+        folded: Vec<String>,
     },
     /// An unanchored search with a checked SPEC regex.
     Regex(Pattern),
@@ -144,6 +147,11 @@ pub enum Op {
 }
 
 impl Op {
+    /// The values a string test compares with a field value that was lower-cased when `ci`.
+    pub fn compared(values: &[String], ci: bool, folded: &[String]) -> Vec<String> {
+        if ci { folded.to_vec() } else { values.to_vec() }
+    }
+
     /// Whether the op is two-valued by itself (true on a missing value).
     pub fn true_when_missing(&self) -> bool {
         matches!(self, Op::IsNull | Op::IsEmpty)
@@ -344,13 +352,6 @@ fn op_for(test: &Test, ci: bool, ty: Option<ColumnType>) -> Option<Op> {
         None | Some(ColumnType::Integer) | Some(ColumnType::Real)
     );
     let bool_ok = matches!(ty, None | Some(ColumnType::Boolean));
-    let fold = |s: &str| {
-        if ci {
-            simple_lowercase(s)
-        } else {
-            s.to_string()
-        }
-    };
     let str_op = |op: StrOp, s: &str| {
         if !text_ok {
             None
@@ -360,8 +361,13 @@ fn op_for(test: &Test, ci: bool, ty: Option<ColumnType>) -> Option<Op> {
         } else {
             Some(Op::Str {
                 op,
-                values: vec![fold(s)],
+                values: vec![s.to_string()],
                 ci,
+                folded: if ci {
+                    vec![simple_lowercase(s)]
+                } else {
+                    Vec::new()
+                },
             })
         }
     };
@@ -408,11 +414,17 @@ fn scalar_op(
     match items.first()? {
         Scalar::Str(_) if text_ok => {
             let mut values: Vec<String> = Vec::with_capacity(items.len());
+            let mut folded: Vec<String> = Vec::new();
             for i in items {
                 if let Scalar::Str(s) = i {
-                    let v = if ci { simple_lowercase(s) } else { s.clone() };
-                    if !values.contains(&v) {
-                        values.push(v);
+                    if ci {
+                        let f = simple_lowercase(s);
+                        if !folded.contains(&f) {
+                            folded.push(f);
+                            values.push(s.clone());
+                        }
+                    } else if !values.contains(s) {
+                        values.push(s.clone());
                     }
                 }
             }
@@ -420,6 +432,7 @@ fn scalar_op(
                 op: StrOp::Eq,
                 values,
                 ci,
+                folded,
             })
         }
         Scalar::Num(_) if num_ok => {
@@ -486,8 +499,9 @@ pub trait Spell {
     fn and_sep(&self) -> &str;
     fn or_sep(&self) -> &str;
 
-    /// Whether an operand that has a top-level `and`/`or` of its own is parenthesised inside
-    /// any junction (clearer to read), not only where precedence requires it.
+    /// Whether an operand that has a top-level `and`/`or` of its own is parenthesised inside a
+    /// junction of the same kind too. An `and` inside an `or` is always parenthesised (clearer
+    /// to read), an `or` inside an `and` because precedence requires it.
     fn group_junctions(&self) -> bool {
         true
     }
@@ -555,7 +569,7 @@ pub fn write_junction<S: Spell>(
             for i in (0..written.len()).rev() {
                 let (at, p) = written[i];
                 let looser = p < own;
-                let grouped = s.group_junctions() && p <= Prec::And;
+                let grouped = p <= Prec::And && (s.group_junctions() || p != own);
                 if looser || grouped {
                     let end = written
                         .get(i + 1)
@@ -625,7 +639,7 @@ impl fmt::Display for Cond {
                         Op::IsNull => "is_null".to_string(),
                         Op::IsEmpty => "is_empty".to_string(),
                         Op::Kind(k) => format!("is {k:?}").to_lowercase(),
-                        Op::Str { op, values, ci } => {
+                        Op::Str { op, values, ci, .. } => {
                             format!("{op:?}{} {values:?}", if *ci { "~" } else { "" })
                                 .to_lowercase()
                         }
@@ -701,7 +715,7 @@ mod tests {
     fn ops_are_typed_and_case_folded() {
         use ColumnType::*;
         let text = plan("x in~ [\"A\", \"a\", \"Σ\"]", &[("x", Text)]).to_string();
-        assert_eq!(text, "x:Text eq~ [\"a\", \"σ\"]\n");
+        assert_eq!(text, "x:Text eq~ [\"A\", \"Σ\"]\n");
         assert_eq!(
             plan("x contains \"\"", &[("x", Json)]).to_string(),
             "x:Json is string\n"

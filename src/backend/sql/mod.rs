@@ -310,8 +310,14 @@ impl Sql<'_> {
                     Op::IsNull => (format!("{col} IS NULL"), Prec::Cmp, true),
                     Op::IsEmpty => (format!("{col} IS NULL OR {col} = ''"), Prec::Or, true),
                     Op::Kind(_) => (format!("{col} IS NOT NULL"), Prec::Cmp, true),
-                    Op::Str { op, values, ci } => {
-                        (self.string_test(&col, *op, values, *ci)?, Prec::Cmp, false)
+                    Op::Str {
+                        op,
+                        values,
+                        ci,
+                        folded,
+                    } => {
+                        let vs = Op::compared(values, *ci, folded);
+                        (self.string_test(&col, *op, &vs, *ci)?, Prec::Cmp, false)
                     }
                     Op::Regex(p) => (d.regex_search(&col, &p.source)?, Prec::Cmp, false),
                     Op::Num { cmp, values } => {
@@ -344,8 +350,14 @@ impl Sql<'_> {
                         }
                     }
                     Op::Kind(k) => (d.json_is(&r, json_kind(*k))?, Prec::Cmp, false),
-                    Op::Str { op, values, ci } => {
-                        let test = self.string_test(&d.json_text(&r)?, *op, values, *ci)?;
+                    Op::Str {
+                        op,
+                        values,
+                        ci,
+                        folded,
+                    } => {
+                        let vs = Op::compared(values, *ci, folded);
+                        let test = self.string_test(&d.json_text(&r)?, *op, &vs, *ci)?;
                         (
                             format!("{} AND {test}", d.json_is(&r, JsonKind::String)?),
                             Prec::And,
