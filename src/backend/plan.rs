@@ -640,8 +640,8 @@ impl fmt::Display for Cond {
                         Op::IsEmpty => "is_empty".to_string(),
                         Op::Kind(k) => format!("is {k:?}").to_lowercase(),
                         Op::Str { op, values, ci, .. } => {
-                            format!("{op:?}{} {values:?}", if *ci { "~" } else { "" })
-                                .to_lowercase()
+                            let name = format!("{op:?}").to_lowercase();
+                            format!("{name}{} {values:?}", if *ci { "~" } else { "" })
                         }
                         Op::Regex(p) => format!("matches {:?}", p.source),
                         Op::Num { cmp, values } => {
