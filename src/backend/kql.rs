@@ -30,7 +30,7 @@ use crate::backend::plan::{
     self, Base, Check, Cond, JsonPath, Kind, Op, Piece, Prec, Quant, Spell, StrOp, Val,
 };
 use crate::backend::schema::{ColumnType, TableSchema};
-use crate::backend::sql::{inferred_schema, unsupported};
+use crate::backend::{inferred_schema, unsupported};
 use crate::diag::Diagnostic;
 use crate::ir::{CmpOp, Node, Step};
 use crate::rule::Rule;

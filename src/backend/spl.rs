@@ -45,7 +45,7 @@ use crate::rule::{OutputField, Rule};
 /// The SPL search for a rule (base search on the rule's log types).
 pub fn render_query(rule: &Rule) -> Result<String, Diagnostic> {
     render_rule_search(&rule.log_types, &rule.condition.ir, &rule.output_fields)
-        .map_err(|u| crate::backend::sql::unsupported(rule, u))
+        .map_err(|u| crate::backend::unsupported(rule, u))
 }
 
 /// The search for a condition over the log type `Test` (for tests and `explain`-like uses).
@@ -74,9 +74,9 @@ pub fn render_placed_query(
     for lt in &rule.log_types {
         bases.push(base_for(lt)?);
     }
-    let base = base_from(&bases).map_err(|u| crate::backend::sql::unsupported(rule, u))?;
+    let base = base_from(&bases).map_err(|u| crate::backend::unsupported(rule, u))?;
     render_with_base(base, &rule.condition.ir, &rule.output_fields)
-        .map_err(|u| crate::backend::sql::unsupported(rule, u))
+        .map_err(|u| crate::backend::unsupported(rule, u))
 }
 
 fn base_from(bases: &[Base]) -> Result<String, Unsupported> {
