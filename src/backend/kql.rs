@@ -1096,6 +1096,9 @@ impl<'a> Cx<'a> {
     }
 
     fn leaf(&self, leaf: &Leaf, root: &Root) -> Result<B, Unsupported> {
+        if let Some(why) = leaf.test.not_yet_on_targets() {
+            return Err(Unsupported(why.into()));
+        }
         let pair = match self.resolve(&leaf.path, root)? {
             Loc::Missing => Pair::constant(matches!(leaf.test, Test::IsNull | Test::IsEmpty)),
             Loc::Col { expr, ty } => {
@@ -1284,6 +1287,9 @@ impl<'a> Cx<'a> {
             }
             // Typed equality: a string is never a number or a boolean.
             Test::Eq(_) | Test::Compare(..) => Pair::constant(false),
+            Test::InCidr(_) | Test::Field(..) => {
+                return Err(Unsupported(test.not_yet_on_targets().unwrap_or("").into()));
+            }
         })
     }
 
@@ -1293,6 +1299,9 @@ impl<'a> Cx<'a> {
         let not_string = format!("gettype({x}) != \"string\"");
         let text = format!("tostring({x})");
         Ok(match test {
+            Test::InCidr(_) | Test::Field(..) => {
+                return Err(Unsupported(test.not_yet_on_targets().unwrap_or("").into()));
+            }
             Test::IsNull => Pair::new(
                 B::atom(format!("isnull({x})")),
                 B::atom(format!("isnotnull({x})")),

@@ -859,6 +859,9 @@ impl Cx {
     }
 
     fn leaf(&self, leaf: &Leaf, scope: &Scope) -> Result<B, Unsupported> {
+        if let Some(why) = leaf.test.not_yet_on_targets() {
+            return Err(Unsupported(why.into()));
+        }
         if matches!(leaf.test, Test::IsNull | Test::IsEmpty) {
             let j = self.json(&leaf.path, scope)?;
             let pos = match leaf.test {
@@ -1239,6 +1242,9 @@ fn positive(test: &Test, ci: bool, v: &Val) -> Result<(B, String), Unsupported> 
             (B::plain(format!("{num} {sym} {}", number(n))), num)
         }
         Test::IsNull | Test::IsEmpty => unreachable!("handled by the caller"),
+        Test::InCidr(_) | Test::Field(..) => {
+            return Err(Unsupported(test.not_yet_on_targets().unwrap_or("").into()));
+        }
     })
 }
 

@@ -488,6 +488,9 @@ impl<'a> Cx<'a> {
     }
 
     fn leaf(&self, leaf: &Leaf, root: &Root) -> Result<B, Unsupported> {
+        if let Some(why) = leaf.test.not_yet_on_targets() {
+            return Err(Unsupported(why.into()));
+        }
         let pos = match self.resolve(&leaf.path, root)? {
             Loc::Missing => B::Const(matches!(leaf.test, Test::IsNull | Test::IsEmpty)),
             Loc::Col { expr, ty } => {
