@@ -894,3 +894,42 @@ fn a_field_ref_beyond_the_outermost_scope_reads_nothing() {
     };
     assert!(!eval(&inside, &ev));
 }
+
+/// The SPEC §3.7 conformance rules (tests/conformance_pending/*.yml, not yet run on the
+/// engines): every file loads, and every test's ExpectedResult is what the reference
+/// evaluator says.
+#[test]
+fn pending_conformance_rules_pass_on_the_reference_evaluator() {
+    use ruleqc::rule::load_paths;
+    use ruleqc::testing::run_rule_tests;
+    let loaded = load_paths(&["tests/conformance_pending".into()]).expect("corpus");
+    assert!(loaded.len() >= 40, "{} files", loaded.len());
+    let (mut passed, mut failures) = (0, Vec::new());
+    let (mut cidr, mut field) = (0, 0);
+    for l in &loaded {
+        let rule = l
+            .rule()
+            .unwrap_or_else(|| panic!("{} does not load: {:?}", l.file.path, l.result));
+        let text = rule.condition.ir.pretty();
+        cidr += usize::from(text.contains("in_cidr"));
+        field += usize::from(text.contains("field("));
+        assert!(
+            rule.tests.iter().any(|t| t.expected) && rule.tests.iter().any(|t| !t.expected),
+            "{}: tests for both verdicts",
+            rule.rule_id
+        );
+        for r in run_rule_tests(rule, None).results {
+            if r.passed() {
+                passed += 1;
+            } else {
+                failures.push(format!("{} :: {}", rule.rule_id, r.name));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "failing: {failures:#?}");
+    assert!(
+        cidr >= 15 && field >= 20,
+        "{cidr} in_cidr rules, {field} field() rules"
+    );
+    assert!(passed >= 250, "{passed} tests");
+}
