@@ -581,6 +581,13 @@ fn in_cidr_checks() {
             ("E0309", r#""::1/200""#.to_string())
         ]
     );
+    assert_eq!(
+        check_errors(r#"ip not_in_cidr ["10.0.0.0", 5, "::/8"]"#),
+        [
+            ("E0309", r#""10.0.0.0""#.to_string()),
+            ("E0304", "5".to_string())
+        ]
+    );
     // `/0`, `/32`, `/128` and host bits are fine.
     for ok in [
         r#"ip in_cidr "0.0.0.0/0""#,

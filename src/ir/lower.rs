@@ -380,7 +380,7 @@ impl Lowerer {
         Ok(Test::Field(fop, FieldRef { path, up }))
     }
 
-    /// The ranges of `in_cidr "..."` or `in_cidr ["...", ...]`; every bad one is reported.
+    /// The ranges of `in_cidr "..."` or `in_cidr ["...", ...]`; every bad item is reported.
     fn ranges(&mut self, op: Operator, value: &Literal) -> Result<Vec<Cidr>, Diagnostic> {
         let items: Vec<&Literal> = match &value.kind {
             LiteralKind::List(items) if items.is_empty() => {
@@ -394,13 +394,14 @@ impl Lowerer {
         let mut errors = Vec::new();
         for item in items {
             let LiteralKind::String { value: text, .. } = &item.kind else {
-                return Err(err(
+                errors.push(err(
                     "E0304",
                     format!("`{op}` needs a string holding an IP range"),
                     item.span,
                 )
                 .with_label(format!("found {}", item.kind.type_name()))
                 .with_help("write the range in double quotes, e.g. `in_cidr \"10.0.0.0/8\"`, or a list of them"));
+                continue;
             };
             match Cidr::parse(text) {
                 Ok(c) => ranges.push(c),
