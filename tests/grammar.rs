@@ -521,6 +521,19 @@ fn field_references() {
             .message
             .contains("expected a field path")
     );
+    // The messages speak of `field(`, never of grammar rules.
+    for text in [
+        "a eq field(",
+        "a eq field(b",
+        "a eq field(b c)",
+        "a eq field(]",
+        "a in [field(b",
+    ] {
+        let d = fails(text);
+        for rule in ["field_ref", "field_open", "field_close", "path_only", "EOI"] {
+            assert!(!d.message.contains(rule), "{text}: {}", d.message);
+        }
+    }
     // A bare name where a value goes: the author probably meant a field reference.
     for text in ["a eq b", "a gt field (b)", "a eq `b c`"] {
         let d = fails(text);

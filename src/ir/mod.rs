@@ -138,6 +138,9 @@ pub struct Cidr {
 }
 
 /// The comparison a `field(PATH2)` leaf makes; `ne`, `not_contains`, ... are these negated.
+/// As with literals: `Eq` on the same JSON type (numbers numerically), the string operators
+/// on two strings, `Compare` on two numbers; with `case_insensitive`, two strings. Every one
+/// is false when either side is missing or null, and arrays and objects are never equal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FieldOp {
     Eq,
