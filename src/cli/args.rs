@@ -32,6 +32,13 @@ pub enum Command {
         /// Rule files, or directories searched recursively for *.yml / *.yaml.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Also check what this target's artifacts need: `kql` checks every limit of
+        /// Sentinel's analytics rules and warns where Sentinel's ATT&CK table adds a tactic.
+        #[arg(long, value_enum)]
+        target: Option<Target>,
+        /// A built-in profile name or a profile file; `sentinel` implies `--target kql`.
+        #[arg(long, value_name = "NAME|FILE", default_value = "default")]
+        profile: String,
     },
     /// Run every rule's Tests and report failures; ends with `N passed, M failed`.
     Test {

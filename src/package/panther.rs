@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use super::{Artifact, MARKER};
+use crate::ir::Step;
 use crate::rule::{Cadence, Rule};
 
 /// How long Panther lets the query run, in minutes.
@@ -52,6 +53,46 @@ fn yaml(header: &str, fields: &[(&str, Value)]) -> String {
             other => out.push_str(&format!("{k}: {other}\n")),
         }
     }
+    out
+}
+
+/// The row key of a field: the query names an output field as the rule wrote it; without
+/// output fields the row is the event, and a nested field is walked to.
+fn row_path(rule: &Rule, field: &crate::rule::OutputField) -> Vec<Value> {
+    if !rule.output_fields.is_empty() {
+        return vec![json!(field.text)];
+    }
+    field
+        .path
+        .0
+        .iter()
+        .map(|s| match s {
+            Step::Key(k) => json!(k),
+            Step::Index(n) => json!(n),
+        })
+        .collect()
+}
+
+/// `alert_context`: the rule's `Entities`, by kind, as strings (what the alert is about).
+fn alert_context(rule: &Rule) -> String {
+    if rule.entities.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\n\ndef _field(event, *path):\n    value = event\n    for step in path:\n        try:\n            value = value[step]\n        except (KeyError, IndexError, TypeError):\n            return None\n    return None if value is None else str(value)\n\n\ndef alert_context(event):\n    return {\n",
+    );
+    for e in &rule.entities {
+        let args: Vec<String> = row_path(rule, &e.field)
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        out.push_str(&format!(
+            "        {}: _field(event, {}),\n",
+            json!(e.kind.name()),
+            args.join(", ")
+        ));
+    }
+    out.push_str("    }\n");
     out
 }
 
@@ -106,11 +147,12 @@ pub fn artifacts(rule: &Rule, query: &str) -> Vec<Artifact> {
             ("SummaryAttributes", json!(fields)),
         ],
     );
-    let py = format!(
+    let mut py = format!(
         "# {MARKER} from {}; do not edit by hand\n# The scheduled query {} selects exactly the matching rows.\n\n\ndef rule(_event):\n    return True\n",
         rule.path,
         json!(query_name(rule))
     );
+    py.push_str(&alert_context(rule));
     vec![
         Artifact {
             name: format!("{}.query.yml", rule.rule_id),
