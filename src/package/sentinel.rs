@@ -195,7 +195,7 @@ pub fn attack(rule: &Rule, findings: &mut Vec<Finding>) -> Attack {
                         format!(
                             "Sentinel's technique table pairs {p} with {}; the rule pairs it with {}; the Sentinel rule lists {} too",
                             expected.join(", "),
-                            if own.is_empty() { "no tactic".to_string() } else { own.join(", ") },
+                            paired_with(rule, &p),
                             missing.join(", ")
                         ),
                     ));
@@ -216,6 +216,37 @@ pub fn attack(rule: &Rule, findings: &mut Vec<Finding>) -> Attack {
         out.techniques.push(p);
     }
     out
+}
+
+/// The Sentinel tactics `Reports` pairs a technique with (`TA0004:T1098.003`), for messages.
+fn paired_with(rule: &Rule, technique: &str) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for (framework, ids) in &rule.reports {
+        if !framework.to_ascii_uppercase().contains("MITRE") {
+            continue;
+        }
+        for id in ids {
+            let parts: Vec<&str> = id.split(':').map(str::trim).collect();
+            if parts.iter().any(|x| {
+                x.starts_with('T')
+                    && !x.starts_with("TA")
+                    && mitre::parent_technique(x) == technique
+            }) {
+                for t in parts.iter().filter(|x| x.starts_with("TA")) {
+                    if let Some(n) = mitre::sentinel_tactic(t)
+                        && !names.contains(&n)
+                    {
+                        names.push(n);
+                    }
+                }
+            }
+        }
+    }
+    if names.is_empty() {
+        "no tactic".into()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// A Log Analytics column name as the repository's validation accepts it: `^[a-zA-Z_]+\w*$`.
