@@ -29,6 +29,16 @@ fn yaml(header: &str, fields: &[(&str, Value)]) -> String {
                 }
             }
             Value::Array(items) if items.is_empty() => {}
+            Value::Array(items) if items.iter().all(Value::is_object) => {
+                // A list of mappings (Tests): each key on its own line, values as JSON.
+                out.push_str(&format!("{k}:\n"));
+                for i in items {
+                    for (n, (mk, mv)) in i.as_object().expect("an object").iter().enumerate() {
+                        let lead = if n == 0 { "  - " } else { "    " };
+                        out.push_str(&format!("{lead}{mk}: {mv}\n"));
+                    }
+                }
+            }
             Value::Array(items) => {
                 out.push_str(&format!("{k}:\n"));
                 for i in items {
@@ -71,6 +81,51 @@ fn row_path(rule: &Rule, field: &crate::rule::OutputField) -> Vec<Value> {
             Step::Index(n) => json!(n),
         })
         .collect()
+}
+
+/// The value at `path` in an event, `null` where it is missing.
+fn value_at(event: &Value, path: &crate::ir::FieldPath) -> Value {
+    let mut v = event;
+    for step in &path.0 {
+        let next = match step {
+            Step::Key(k) => v.get(k.as_str()),
+            Step::Index(n) => usize::try_from(*n).ok().and_then(|i| v.get(i)),
+        };
+        match next {
+            Some(x) => v = x,
+            None => return Value::Null,
+        }
+    }
+    v.clone()
+}
+
+/// The rule's matching test events as the rows its scheduled query returns (the output fields
+/// under the names the query gives them, or the whole event), each expected to alert: Panther
+/// runs `rule()` and `alert_context()` on them.
+fn tests(rule: &Rule) -> Value {
+    let rows: Vec<Value> = rule
+        .tests
+        .iter()
+        .filter(|t| t.expected)
+        .map(|t| {
+            let row = if rule.output_fields.is_empty() {
+                t.log.clone()
+            } else {
+                Value::Object(
+                    rule.output_fields
+                        .iter()
+                        .map(|f| (f.text.clone(), value_at(&t.log, &f.path)))
+                        .collect(),
+                )
+            };
+            let mut m = serde_json::Map::new();
+            m.insert("Name".into(), json!(t.name));
+            m.insert("ExpectedResult".into(), json!(true));
+            m.insert("Log".into(), row);
+            Value::Object(m)
+        })
+        .collect();
+    Value::Array(rows)
 }
 
 /// `alert_context`: the rule's `Entities`, by kind, as strings (what the alert is about).
@@ -145,6 +200,7 @@ pub fn artifacts(rule: &Rule, query: &str) -> Vec<Artifact> {
             ("DedupPeriodMinutes", json!(rule.dedup_period_minutes)),
             ("Threshold", json!(rule.threshold)),
             ("SummaryAttributes", json!(fields)),
+            ("Tests", tests(rule)),
         ],
     );
     let mut py = format!(
