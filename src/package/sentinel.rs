@@ -394,7 +394,8 @@ fn hash_algorithm(field: &OutputField) -> &'static str {
     }
 }
 
-/// Everything a Sentinel file carries, checked; `Err` lists the errors.
+/// A Sentinel rule within every limit: its fields in file order, its schedule in minutes and
+/// its query (the compiled one, plus any `| extend` of entity and detail columns).
 pub struct Built {
     fields: Vec<(&'static str, Value)>,
     freq: u32,
@@ -456,7 +457,8 @@ pub fn build(rule: &Rule, query: &str, profile: &Profile) -> (Option<Built>, Vec
         let column = columns.column(&e.field, format!("{}{}", e.kind.name(), identifier(e.kind)));
         let mut fm = vec![json!({"identifier": identifier(e.kind), "columnName": column})];
         if e.kind == EntityKind::FileHash {
-            let alg = format!("{}Algorithm", column);
+            let alg = format!("{column}Algorithm");
+            columns.taken.push(alg.clone());
             columns
                 .extends
                 .push(format!("{alg} = \"{}\"", hash_algorithm(&e.field)));
