@@ -32,6 +32,13 @@ pub enum Command {
         /// Rule files, or directories searched recursively for *.yml / *.yaml.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Also check what this target's artifacts need: `kql` checks every limit of
+        /// Sentinel's analytics rules and warns where Sentinel's ATT&CK table adds a tactic.
+        #[arg(long, value_enum)]
+        target: Option<Target>,
+        /// A built-in profile name or a profile file; `sentinel` implies `--target kql`.
+        #[arg(long, value_name = "NAME|FILE", default_value = "default")]
+        profile: String,
     },
     /// Run every rule's Tests and report failures; ends with `N passed, M failed`.
     Test {
@@ -126,8 +133,9 @@ pub enum Command {
     Explain {
         /// One rule file.
         file: PathBuf,
-        /// `ast`: the parsed condition as written; `ir`: the normalised predicate IR;
-        /// `query`: the compiled query for `--target`/`--dialect`.
+        /// `ast`: the parsed condition as written; `ir`: the normalised predicate IR; `plan`:
+        /// the target-neutral lowering plan; `query`: the compiled query for
+        /// `--target`/`--dialect`.
         #[arg(long, value_enum, default_value_t = Stage::Ir)]
         stage: Stage,
         /// The query language (with `--stage query`).
@@ -170,8 +178,14 @@ pub enum TestFormat {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Stage {
+    /// The parsed condition, with byte spans.
     Ast,
+    /// The normalised predicate IR (`not` pushed to the tests).
     Ir,
+    /// The target-neutral lowering plan for the column types the rule implies: where each
+    /// value is read, the typed test, folded constants and quantifier shapes.
+    Plan,
+    /// The query for `--target` (and `--dialect`, `--profile`).
     Query,
 }
 

@@ -92,15 +92,22 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
                 }
                 (Target::Splunk, _) => stanzas.push((
                     rule.rule_id.clone(),
-                    crate::package::savedsearches::stanza(rule, &q).map_err(packaging)?,
+                    crate::package::savedsearches::stanza_with(
+                        rule,
+                        &q,
+                        profile.splunk().map_err(packaging)?,
+                    )
+                    .map_err(packaging)?,
                 )),
                 (Target::Kql, CompileFormat::Arm) => arm.push((
                     rule.rule_id.clone(),
-                    crate::package::sentinel::arm_resource(rule, &q).map_err(packaging)?,
+                    crate::package::sentinel::arm_resource_with(rule, &q, &profile)
+                        .map_err(packaging)?,
                 )),
                 (Target::Kql, _) => artifacts.push(Artifact {
                     name: format!("{}.yaml", rule.rule_id),
-                    contents: crate::package::sentinel::yaml(rule, &q).map_err(packaging)?,
+                    contents: crate::package::sentinel::yaml_with(rule, &q, &profile)
+                        .map_err(packaging)?,
                 }),
             }
             Ok(q)

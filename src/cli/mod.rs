@@ -35,7 +35,11 @@ pub fn main() -> i32 {
     };
     let out = Output::new(&cli);
     let code = match &cli.command {
-        Command::Check { paths } => check::run(&out, paths),
+        Command::Check {
+            paths,
+            target,
+            profile,
+        } => check::run(&out, paths, *target, profile),
         Command::Test {
             paths,
             rules,

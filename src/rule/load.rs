@@ -32,6 +32,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "OutputFields",
     "Schedule",
     "Tests",
+    "Entities",
 ];
 
 /// Keys of Panther's rule schema that ruleqc accepts and ignores.
@@ -267,6 +268,7 @@ impl Cx<'_> {
             schedule: Schedule::default(),
             tests: Vec::new(),
             spans: Default::default(),
+            entities: Vec::new(),
         };
         let mut output_key: Option<&str> = None;
 
@@ -356,6 +358,7 @@ impl Cx<'_> {
                     }
                 }
                 "Tests" => rule.tests = self.tests(v),
+                "Entities" => rule.entities = self.entities(v),
                 _ if IGNORED_KEYS.contains(&key) => {}
                 _ => self.unknown_key(k, key, "rule", KNOWN_KEYS.iter().chain(IGNORED_KEYS)),
             }
@@ -380,6 +383,15 @@ impl Cx<'_> {
                     .with_label("in this rule")
                     .with_help("every rule needs `RuleID`, `LogTypes` and `Condition`"),
                 );
+            }
+        }
+        // SPEC §2: an entity's path is an output field, or is added to them. A rule without
+        // output fields returns every field, entities included.
+        if !rule.output_fields.is_empty() {
+            for e in &rule.entities {
+                if !rule.output_fields.iter().any(|o| o.path == e.field.path) {
+                    rule.output_fields.push(e.field.clone());
+                }
             }
         }
         if let Some(c) = condition.and_then(|v| self.condition(v)) {
@@ -550,6 +562,53 @@ impl Cx<'_> {
                     }
                     out.push(OutputField { text, path })
                 }
+                Err(d) => self.errors.push(d.map_span(|r| map[r.start]..map[r.end])),
+            }
+        }
+        out
+    }
+
+    /// `Entities`: kind -> field path. Unknown kinds and paths that are not fields are errors at
+    /// their positions.
+    fn entities(&mut self, v: &Node) -> Vec<Entity> {
+        let Kind::Map(entries) = &v.kind else {
+            self.errors.push(
+                type_error(v, "Entities", "a mapping of entity kind to field path")
+                    .with_help("e.g. `Entities: {Account: user, IP: src_ip}`"),
+            );
+            return Vec::new();
+        };
+        let names = EntityKind::ALL.map(EntityKind::name);
+        let mut out: Vec<Entity> = Vec::new();
+        for (k, val) in entries {
+            let Some(name) = k.scalar_text() else {
+                self.errors
+                    .push(type_error(k, "Entities", "keyed by entity kinds"));
+                continue;
+            };
+            let Some(kind) = EntityKind::ALL.into_iter().find(|x| x.name() == name) else {
+                let mut d = Diagnostic::error(
+                    "E0106",
+                    format!("unknown entity kind `{name}`"),
+                    k.span.clone(),
+                )
+                .with_label("not an entity kind")
+                .with_help(format!("entity kinds are: {}", names.join(", ")));
+                if let Some(c) = closest(name, names) {
+                    d.message = format!("unknown entity kind `{name}`; did you mean `{c}`?");
+                }
+                self.errors.push(d);
+                continue;
+            };
+            let Some(text) = self.string(val, name) else {
+                continue;
+            };
+            let map = self.scalar_map(val, &text);
+            match parser::parse_path(&text).and_then(|p| lower::check_output_path(&p)) {
+                Ok(path) => out.push(Entity {
+                    kind,
+                    field: OutputField { text, path },
+                }),
                 Err(d) => self.errors.push(d.map_span(|r| map[r.start]..map[r.end])),
             }
         }

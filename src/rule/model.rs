@@ -31,6 +31,9 @@ pub struct Rule {
     pub tests: Vec<RuleTest>,
     /// Where parts of the rule are in its file, for target errors (E0401–E0403).
     pub spans: RuleSpans,
+    /// `Entities`: what the alert is about, in file order; each path is also an output field
+    /// when the rule lists output fields.
+    pub entities: Vec<Entity>,
 }
 
 /// Byte ranges in the rule file.
@@ -50,6 +53,56 @@ impl Rule {
             .and_then(|i| self.spans.log_types.get(i).cloned())
             .unwrap_or_else(|| self.spans.rule_id.clone())
     }
+}
+
+/// An entity kind of `Entities` (SPEC §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EntityKind {
+    Account,
+    Host,
+    Ip,
+    Process,
+    File,
+    Url,
+    Dns,
+    FileHash,
+    CloudApplication,
+}
+
+impl EntityKind {
+    pub const ALL: [EntityKind; 9] = [
+        EntityKind::Account,
+        EntityKind::Host,
+        EntityKind::Ip,
+        EntityKind::Process,
+        EntityKind::File,
+        EntityKind::Url,
+        EntityKind::Dns,
+        EntityKind::FileHash,
+        EntityKind::CloudApplication,
+    ];
+
+    /// The name as written in a rule (and as Sentinel spells the entity type).
+    pub fn name(self) -> &'static str {
+        match self {
+            EntityKind::Account => "Account",
+            EntityKind::Host => "Host",
+            EntityKind::Ip => "IP",
+            EntityKind::Process => "Process",
+            EntityKind::File => "File",
+            EntityKind::Url => "URL",
+            EntityKind::Dns => "DNS",
+            EntityKind::FileHash => "FileHash",
+            EntityKind::CloudApplication => "CloudApplication",
+        }
+    }
+}
+
+/// One `Entities` entry: a kind and the field that holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entity {
+    pub kind: EntityKind,
+    pub field: OutputField,
 }
 
 #[derive(Clone, Debug)]
