@@ -5,6 +5,7 @@
 //! backticks; regexes use `RLIKE` (Java regex, searching anywhere).
 
 use super::dialect::*;
+use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::ColumnType;
 use crate::ir::{CmpOp, Step};
 
@@ -83,7 +84,8 @@ impl Dialect for Databricks {
     }
 
     fn regex_search(&self, hay: &str, pattern: &str) -> Spelled {
-        Ok(format!("{hay} RLIKE {}", self.string_literal(pattern)?))
+        let re = regexp::translate(pattern, Flavour::Java)?.pattern;
+        Ok(format!("{hay} RLIKE {}", self.string_literal(&re)?))
     }
 
     fn column_type(&self, ty: ColumnType) -> &'static str {

@@ -5,6 +5,7 @@
 //! Regexes use `REGEXP_INSTR(...) > 0`: `RLIKE`/`REGEXP_LIKE` match the whole string.
 
 use super::dialect::*;
+use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::ColumnType;
 use crate::ir::{CmpOp, Step};
 
@@ -55,22 +56,13 @@ impl Dialect for Snowflake {
     }
 
     fn regex_search(&self, hay: &str, pattern: &str) -> Spelled {
-        // Snowflake has no inline flags; a leading (?i) / (?s) becomes a parameter.
-        let mut p = pattern;
-        let mut params = String::from("c");
-        while let Some(rest) = p.strip_prefix("(?i)").or_else(|| p.strip_prefix("(?s)")) {
-            params.push(if p.starts_with("(?i)") { 'i' } else { 's' });
-            p = rest;
-        }
-        if p.contains("(?") && !p.contains("(?:") {
-            return Err(Unsupported(
-                "Snowflake regexes take flags only at the start of the pattern".into(),
-            ));
-        }
+        // Snowflake has no inline flags: those at the start become the parameters argument,
+        // after `c` (case-sensitive unless `i` follows).
+        let re = regexp::translate(pattern, Flavour::Snowflake)?;
         Ok(format!(
             "REGEXP_INSTR({hay}, {}, 1, 1, 0, {}) > 0",
-            self.string_literal(p)?,
-            self.string_literal(&params)?
+            self.string_literal(&re.pattern)?,
+            self.string_literal(&format!("c{}", re.parameters))?
         ))
     }
 
