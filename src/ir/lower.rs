@@ -358,7 +358,8 @@ impl Lowerer {
 
 /// Checks that a regex is in the portable subset (SPEC §3.4): what the `regex` crate accepts,
 /// minus look-around and back-references, and minus the `regex`-only extensions that RE2,
-/// PCRE and Java reject (class set operations, `\<`/`\>`/`\b{..}` word assertions, the `R` flag).
+/// PCRE and Java reject (nested classes, class set operations, `\<`/`\>`/`\b{..}` word
+/// assertions, the `R` flag).
 pub fn check_regex(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
     let not_portable = |what: &str, help: &str| {
         err(
@@ -389,10 +390,12 @@ pub fn check_regex(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
         }
     };
     if let Err(what) = ast::visit(&parsed, PortableCheck) {
-        return Err(not_portable(
-            what,
-            "use the common subset: classes, groups, alternation, repetition, ^ $ \\b, (?i) (?s) (?m) flags",
-        ));
+        let help = if what.starts_with("a class nested") {
+            "write the members in one class: `[ab]` for `[a[b]]`"
+        } else {
+            "use the common subset: classes, groups, alternation, repetition, ^ $ \\b, (?i) (?s) (?m) flags"
+        };
+        return Err(not_portable(what, help));
     }
     let invalid = |e: &dyn std::fmt::Display| {
         err("E0307", "invalid regex", span).with_label(
@@ -455,6 +458,13 @@ impl Visitor for PortableCheck {
                 }
                 _ => Ok(()),
             },
+            _ => Ok(()),
+        }
+    }
+
+    fn visit_class_set_item_pre(&mut self, item: &ast::ClassSetItem) -> Result<(), &'static str> {
+        match item {
+            ast::ClassSetItem::Bracketed(_) => Err("a class nested in a class (`[a[b]]`)"),
             _ => Ok(()),
         }
     }
