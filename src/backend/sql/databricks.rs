@@ -170,3 +170,19 @@ impl Dialect for Databricks {
         JsonRef::new(format!("{ELEMENT_PREFIX}{alias}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Java's `$` also matches before a final newline and its `(?i)` is ASCII-only, so the
+    /// pattern is translated, not passed through.
+    #[test]
+    fn regexes_are_written_for_java() {
+        assert_eq!(
+            Databricks.regex_search("s", r"(?i)^a.$").unwrap(),
+            r"s RLIKE '(?iu)^a[^\\n]\\z'"
+        );
+        assert!(Databricks.regex_search("s", r"(?i)\pL").is_err());
+    }
+}

@@ -139,3 +139,36 @@ impl Dialect for Snowflake {
         JsonRef::new(format!("{alias}.value"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Flags at the start of a pattern, alone or together, become the parameters argument;
+    /// elsewhere they are E0401 (Snowflake has no inline flags).
+    #[test]
+    fn leading_regex_flags_are_parameters() {
+        let re = |p: &str| Snowflake.regex_search("s", p);
+        for (pattern, want) in [
+            ("a", "REGEXP_INSTR(s, 'a', 1, 1, 0, 'c') > 0"),
+            ("(?i)a", "REGEXP_INSTR(s, 'a', 1, 1, 0, 'ci') > 0"),
+            ("(?is)a.b", "REGEXP_INSTR(s, 'a.b', 1, 1, 0, 'cis') > 0"),
+            ("(?m)^a$", "REGEXP_INSTR(s, '^a$', 1, 1, 0, 'cm') > 0"),
+            ("(?im)^a", "REGEXP_INSTR(s, '^a', 1, 1, 0, 'cim') > 0"),
+            (
+                "(?x)(?s) a . b",
+                "REGEXP_INSTR(s, 'a.b', 1, 1, 0, 'cs') > 0",
+            ),
+            (
+                r"\d+?\.(?:x)",
+                r"REGEXP_INSTR(s, '\\d+\\.(x)', 1, 1, 0, 'c') > 0",
+            ),
+        ] {
+            assert_eq!(re(pattern).unwrap(), want, "{pattern}");
+        }
+        for pattern in ["a(?i)b", "(?i:a)", "(?m)\\Aa"] {
+            let e = re(pattern).unwrap_err().0;
+            assert!(e.contains("Snowflake"), "{pattern}: {e}");
+        }
+    }
+}
