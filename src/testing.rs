@@ -79,7 +79,11 @@ pub fn run_rule_tests(rule: &Rule, engine: Option<&mut dyn Engine>) -> RuleRun {
         let name = dialect.quote_ident(&default_table_name(&rule.log_types[0]));
         match render_condition(&rule.condition.ir, dialect, &schema, &name) {
             Err(u) => {
-                run.engine_error = Some(format!("cannot compile for {}: {}", dialect.name(), u.0))
+                run.engine_error = Some(format!(
+                    "cannot compile for {}: {}",
+                    dialect.name(),
+                    u.reason
+                ))
             }
             Ok(sql) => {
                 let table = EventTable {

@@ -17,7 +17,7 @@ use regex_syntax::ast::{
     RepetitionRange,
 };
 
-use crate::backend::sql::dialect::Unsupported;
+use crate::backend::Unsupported;
 
 /// A regex engine family, as the targets use them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +54,7 @@ pub fn translate(source: &str, flavour: Flavour) -> Result<Regex, Unsupported> {
         .nest_limit(100)
         .build()
         .parse(source)
-        .map_err(|e| Unsupported(format!("the regex `{source}` cannot be read: {e}")))?;
+        .map_err(|e| Unsupported::new(format!("the regex `{source}` cannot be read: {e}")))?;
     let mut w = Writer {
         t,
         out: String::with_capacity(source.len() + 8),
@@ -63,7 +63,7 @@ pub fn translate(source: &str, flavour: Flavour) -> Result<Regex, Unsupported> {
         leading: Vec::new(),
     };
     w.ast(&parsed).map_err(|why| {
-        Unsupported(format!(
+        Unsupported::new(format!(
             "the regex `{source}` cannot be written for {}: {why}",
             t.engine
         ))
@@ -1098,14 +1098,15 @@ mod tests {
     /// rejection (the reason is part of the message).
     fn check(flavour: Flavour, written: &[(&str, &str)], refused: &[(&str, &str)]) {
         for (source, want) in written {
-            let got = translate(source, flavour).unwrap_or_else(|e| panic!("{source}: {}", e.0));
+            let got =
+                translate(source, flavour).unwrap_or_else(|e| panic!("{source}: {}", e.reason));
             assert_eq!(got.pattern, *want, "{flavour:?}: {source}");
             if flavour != Flavour::Snowflake {
                 assert_eq!(got.parameters, "", "{flavour:?}: {source}");
             }
         }
         for (source, why) in refused {
-            let e = translate(source, flavour).expect_err(source).0;
+            let e = translate(source, flavour).expect_err(source).reason;
             assert!(e.contains(why), "{flavour:?}: {source}: {e}");
             assert!(e.contains(table(flavour).engine), "{e}");
         }

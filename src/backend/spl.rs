@@ -85,7 +85,7 @@ fn base_from(bases: &[Base]) -> Result<String, Unsupported> {
                 ] {
                     let Some(v) = v else { continue };
                     if v.is_empty() || v.chars().any(|c| is_unsafe(c) || c == '*') {
-                        return Err(Unsupported(format!(
+                        return Err(Unsupported::new(format!(
                             "{v:?} cannot be written as a Splunk {key} term (`*` is a wildcard \
                              there, and control characters, `` ` `` and `$` are not allowed)"
                         )));
@@ -103,7 +103,7 @@ fn base_from(bases: &[Base]) -> Result<String, Unsupported> {
             }
             Base::Search(s) => {
                 if s.chars().any(|c| c.is_control()) {
-                    return Err(Unsupported(
+                    return Err(Unsupported::new(
                         "a profile's base search may not contain control characters or line breaks"
                             .into(),
                     ));
@@ -179,7 +179,7 @@ fn base_search(log_types: &[String]) -> Result<String, Unsupported> {
     let mut terms = Vec::new();
     for lt in log_types {
         if lt.is_empty() || lt.chars().any(|c| is_unsafe(c) || c == '*') {
-            return Err(Unsupported(format!(
+            return Err(Unsupported::new(format!(
                 "the log type {lt:?} cannot be written as a Splunk sourcetype term (`*` is a \
                  wildcard there, and control characters, `` ` `` and `$` are not allowed)"
             )));
@@ -250,7 +250,7 @@ const EVAL_KEYWORDS: &[&str] = &[
 /// A field reference in eval: bare when it is a plain identifier, otherwise single-quoted.
 fn eval_field(name: &str) -> Result<String, Unsupported> {
     if name.is_empty() {
-        return Err(Unsupported(
+        return Err(Unsupported::new(
             "an empty field name cannot be written in SPL".into(),
         ));
     }
@@ -258,7 +258,7 @@ fn eval_field(name: &str) -> Result<String, Unsupported> {
         .chars()
         .find(|&c| (is_unsafe(c) && c != '$') || c == '\'' || c == '\\')
     {
-        return Err(Unsupported(format!(
+        return Err(Unsupported::new(format!(
             "the field name {name:?} cannot be written in SPL: {c:?} cannot appear in a \
              single-quoted eval field name"
         )));
@@ -280,7 +280,7 @@ fn extracted_name(path: &FieldPath) -> Result<Option<String>, Unsupported> {
     for step in &path.0 {
         match step {
             Step::Key(k) if k.is_empty() => {
-                return Err(Unsupported(
+                return Err(Unsupported::new(
                     "Splunk's JSON extraction gives an empty key no field name".into(),
                 ));
             }
@@ -540,7 +540,7 @@ impl Cx {
         match scope {
             Scope::Event => Ok(json_value(&JsonLoc::raw().join(path))),
             Scope::Elem(loc) => Ok(json_value(&loc.join(path))),
-            Scope::Mv(_) => Err(Unsupported(
+            Scope::Mv(_) => Err(Unsupported::new(
                 "internal: a null/empty test inside a multivalue filter".into(),
             )),
         }
@@ -601,7 +601,7 @@ impl Cx {
                 self.iterate(JsonLoc::raw().join(path), &x, any)
             }
             Scope::Elem(loc) => self.nested_quantifier(&loc.join(path), &x, any),
-            Scope::Mv(_) => Err(Unsupported(
+            Scope::Mv(_) => Err(Unsupported::new(
                 "internal: a quantifier inside a multivalue filter".into(),
             )),
         }
@@ -735,13 +735,13 @@ impl Cx {
             chained = true;
         }
         let Some(r) = single_field(x) else {
-            return Err(Unsupported(reason.into()));
+            return Err(Unsupported::new(reason.into()));
         };
         let Some(alts) = exact_alternatives(x) else {
-            return Err(Unsupported(reason.into()));
+            return Err(Unsupported::new(reason.into()));
         };
         if r.0.iter().any(|s| matches!(s, Step::Index(_))) || !false_on_unextracted(x, &r) {
-            return Err(Unsupported(reason.into()));
+            return Err(Unsupported::new(reason.into()));
         }
         if chained || !r.is_root() {
             // `{}` then the keys: every element's value at `r`, as one JSON array.
@@ -753,7 +753,7 @@ impl Cx {
             .iter()
             .any(|p| matches!(p, Part::Key(k) if !path_key_ok(k)))
         {
-            return Err(Unsupported(format!(
+            return Err(Unsupported::new(format!(
                 "{reason}; a key in this path needs `json_extract_exact`, which takes no `{{}}`"
             )));
         }
@@ -1152,7 +1152,7 @@ fn table_fields(
                 .chars()
                 .any(|c| is_unsafe(c) || matches!(c, '"' | '\\' | '*' | ','))
         {
-            return Err(Unsupported(format!(
+            return Err(Unsupported::new(format!(
                 "the output field `{text}` cannot be named in `table`"
             )));
         }

@@ -158,7 +158,7 @@ impl Pattern {
     /// Compiles a pattern with the SPEC's ASCII classes (the `Rust` regex flavour).
     pub fn build(source: &str) -> Result<regex::Regex, regex::Error> {
         use crate::backend::regexp::{Flavour, translate};
-        let spec = translate(source, Flavour::Rust).map_err(|e| regex::Error::Syntax(e.0))?;
+        let spec = translate(source, Flavour::Rust).map_err(|e| regex::Error::Syntax(e.reason))?;
         regex::Regex::new(&spec.pattern)
     }
 }

@@ -93,13 +93,13 @@ impl Dialect for Postgres {
         Ok(format!("{} = '{b}'::jsonb", self.value(r)?))
     }
 
-    fn json_null_or_missing(&self, r: &JsonRef) -> Spelled {
-        Ok(format!("COALESCE({} = 'null', TRUE)", self.jtype(r)?))
+    fn json_is_null(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("{} = 'null'", self.jtype(r)?))
     }
 
-    fn json_empty(&self, r: &JsonRef) -> Spelled {
+    fn json_is_empty(&self, r: &JsonRef) -> Spelled {
         Ok(format!(
-            "COALESCE({} IN ('null'::jsonb, '\"\"'::jsonb, '[]'::jsonb, '{{}}'::jsonb), TRUE)",
+            "{} IN ('null'::jsonb, '\"\"'::jsonb, '[]'::jsonb, '{{}}'::jsonb)",
             self.value(r)?
         ))
     }

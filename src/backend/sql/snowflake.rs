@@ -112,15 +112,15 @@ impl Dialect for Snowflake {
         ))
     }
 
-    fn json_null_or_missing(&self, r: &JsonRef) -> Spelled {
+    fn json_is_null(&self, r: &JsonRef) -> Spelled {
         let v = self.value(r)?;
-        Ok(format!("COALESCE(IS_NULL_VALUE({v}), TRUE)"))
+        Ok(format!("IS_NULL_VALUE({v})"))
     }
 
-    fn json_empty(&self, r: &JsonRef) -> Spelled {
+    fn json_is_empty(&self, r: &JsonRef) -> Spelled {
         let v = self.value(r)?;
         Ok(format!(
-            "COALESCE(IS_NULL_VALUE({v}) OR IS_VARCHAR({v}) AND {v}::VARCHAR = '' OR IS_ARRAY({v}) AND ARRAY_SIZE({v}) = 0 OR IS_OBJECT({v}) AND ARRAY_SIZE(OBJECT_KEYS({v})) = 0, TRUE)"
+            "IS_NULL_VALUE({v}) OR IS_VARCHAR({v}) AND {v}::VARCHAR = '' OR IS_ARRAY({v}) AND ARRAY_SIZE({v}) = 0 OR IS_OBJECT({v}) AND ARRAY_SIZE(OBJECT_KEYS({v})) = 0"
         ))
     }
 
@@ -167,7 +167,7 @@ mod tests {
             assert_eq!(re(pattern).unwrap(), want, "{pattern}");
         }
         for pattern in ["a(?i)b", "(?i:a)", "(?m)\\Aa"] {
-            let e = re(pattern).unwrap_err().0;
+            let e = re(pattern).unwrap_err().reason;
             assert!(e.contains("Snowflake"), "{pattern}: {e}");
         }
     }
