@@ -16,9 +16,9 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
+use ruleqc::backend::inferred_schema;
 use ruleqc::backend::kql::{default_table_name, kql_type, render_condition, render_query};
 use ruleqc::backend::schema::{ColumnType, TableSchema};
-use ruleqc::backend::sql::inferred_schema;
 use ruleqc::ir::{lower::lower_condition, normalize::normalize};
 use ruleqc::rule::{Rule, load_paths, load_str};
 use serde_json::{Value, json};

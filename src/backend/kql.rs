@@ -29,7 +29,7 @@ use crate::backend::plan::{
 };
 use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::{ColumnType, TableSchema};
-use crate::backend::sql::{inferred_schema, unsupported};
+use crate::backend::{inferred_schema, unsupported};
 use crate::diag::Diagnostic;
 use crate::ir::{CmpOp, Node, Step};
 use crate::rule::Rule;

@@ -6,24 +6,11 @@ use serde_json::json;
 
 use super::args::{CompileFormat, SqlDialect, Target};
 use super::{EXIT_FINDINGS, EXIT_OK, Output};
-use crate::backend::sql::render_placed_query;
 use crate::diag::Diagnostic;
 use crate::package::{self, Artifact};
 use crate::profile::Profile;
 use crate::rule::{Rule, load_paths};
 use crate::testing::glob_match;
-
-/// E0402: the profile cannot place rules for this target.
-fn profile_error(message: String) -> Diagnostic {
-    Diagnostic {
-        severity: crate::diag::Severity::Error,
-        code: "E0402",
-        message,
-        span: None,
-        label: None,
-        help: None,
-    }
-}
 
 /// One rule's query for a target, placed by the profile.
 pub fn compile_one(
@@ -32,29 +19,12 @@ pub fn compile_one(
     dialect: SqlDialect,
     profile: &Profile,
 ) -> Result<String, Diagnostic> {
-    match target {
-        Target::Sql => {
-            let sql = profile.sql(dialect.name()).map_err(profile_error)?;
-            let renamed = sql.rename(rule);
-            render_placed_query(&renamed, dialect.dialect(), &|lt| {
-                sql.placement(&profile.name, &renamed, lt)
-            })
-        }
-        Target::Splunk => {
-            let splunk = profile.splunk().map_err(profile_error)?;
-            let renamed = splunk.rename(rule);
-            crate::backend::spl::render_placed_query(&renamed, &|lt| {
-                splunk.base(&profile.name, &renamed, lt)
-            })
-        }
-        Target::Kql => {
-            let kql = profile.kql().map_err(profile_error)?;
-            let renamed = kql.rename(rule);
-            crate::backend::kql::render_placed_query(&renamed, &|lt| {
-                kql.placement(&profile.name, &renamed, lt)
-            })
-        }
-    }
+    let target = match target {
+        Target::Sql => crate::compile::Target::Sql(dialect),
+        Target::Splunk => crate::compile::Target::Splunk,
+        Target::Kql => crate::compile::Target::Kql,
+    };
+    crate::compile::compile(rule, target, profile)
 }
 
 pub fn run(out: &Output, command: &super::args::Command) -> i32 {
@@ -105,8 +75,8 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
                 severity: crate::diag::Severity::Error,
                 code: "E0403",
                 message: m,
-                span: None,
-                label: None,
+                span: Some(rule.spans.rule_id.clone()),
+                label: Some("this rule".into()),
                 help: Some(format!(
                     "rule `{}` cannot be deployed as a {} artifact",
                     rule.rule_id,

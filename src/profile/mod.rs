@@ -125,7 +125,7 @@ impl KqlProfile {
             (None, None) => return Err(unplaced(profile, rule, log_type, "kql")),
         };
         let schema = entry.filter(|e| !e.columns.is_empty()).map(|e| {
-            let mut s = crate::backend::sql::inferred_schema(rule);
+            let mut s = crate::backend::inferred_schema(rule);
             for (k, t) in &e.columns {
                 s.columns.insert(k.clone(), *t);
             }
@@ -150,8 +150,8 @@ fn unplaced(profile: &str, rule: &Rule, log_type: &str, section: &str) -> Diagno
         severity: crate::diag::Severity::Error,
         code: "E0402",
         message: format!("log type `{log_type}` has no table in profile {profile}"),
-        span: None,
-        label: None,
+        span: Some(rule.log_type_span(log_type)),
+        label: Some("not placed by the profile".into()),
         help: Some(format!(
             "add `{log_type}: {{table: ...}}` under `{section}.log_types` in {profile}, or a `table` template (rule `{}`)",
             rule.rule_id
@@ -311,7 +311,7 @@ impl SqlProfile {
         };
         let schema = entry.filter(|e| !e.columns.is_empty()).map(|e| {
             // Declared columns, the rest inferred as usual.
-            let mut s = crate::backend::sql::inferred_schema(rule);
+            let mut s = crate::backend::inferred_schema(rule);
             for (k, t) in &e.columns {
                 s.columns.insert(k.clone(), *t);
             }

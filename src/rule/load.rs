@@ -250,6 +250,7 @@ impl Cx<'_> {
                     span: Default::default(),
                 },
                 ir: crate::ir::Node::And(Vec::new()),
+                file_offsets: Vec::new(),
             },
             log_types: Vec::new(),
             display_name: None,
@@ -265,6 +266,7 @@ impl Cx<'_> {
             output_fields: Vec::new(),
             schedule: Schedule::default(),
             tests: Vec::new(),
+            spans: Default::default(),
         };
         let mut output_key: Option<&str> = None;
 
@@ -293,6 +295,9 @@ impl Cx<'_> {
                 }
                 "Condition" => condition = Some(v),
                 "LogTypes" => {
+                    if let Kind::Seq(items) = &v.kind {
+                        rule.spans.log_types = items.iter().map(|i| i.span.clone()).collect();
+                    }
                     if let Some(list) = self.string_list(v, key, true) {
                         if list.is_empty() {
                             self.errors.push(
@@ -382,6 +387,7 @@ impl Cx<'_> {
         }
         let (id, id_span) = rule_id?;
         rule.rule_id = id;
+        rule.spans.rule_id = id_span.clone();
         rule.log_types = log_types?;
         Some((rule, id_span))
     }
@@ -783,6 +789,7 @@ impl Cx<'_> {
         };
         match lower::lower_condition(&ast) {
             Ok(node) => Some(Condition {
+                file_offsets: map.iter().map(|&o| o as u32).collect(),
                 text,
                 ast,
                 ir: normalize::normalize(node),

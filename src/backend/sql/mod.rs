@@ -20,13 +20,13 @@ pub mod sqlite;
 
 use dialect::{Dialect, JsonKind, JsonRef, Spelled, cmp_symbol};
 
-use crate::backend::Unsupported;
 use crate::backend::plan::{
     self, Base, Check, Cond, JsonPath, Kind, Op, Piece, Prec, Quant, Spell, StrOp, Val,
 };
 use crate::backend::schema::TableSchema;
+use crate::backend::{Unsupported, inferred_schema, unsupported};
 use crate::diag::Diagnostic;
-use crate::ir::{Node, Step};
+use crate::ir::Node;
 use crate::rule::Rule;
 
 /// The SQL dialects, by `--dialect` name.
@@ -172,39 +172,6 @@ pub fn render_placed_query(
         selects.push(format!("SELECT {fields}\nFROM {table}\nWHERE {where_}"));
     }
     Ok(selects.join("\nUNION ALL\n"))
-}
-
-/// The column types a rule implies when no schema is given.
-pub fn inferred_schema(rule: &Rule) -> TableSchema {
-    let fields: Vec<&[Step]> = rule
-        .output_fields
-        .iter()
-        .map(|f| f.path.0.as_slice())
-        .collect();
-    TableSchema::infer_from_rule(&rule.condition.ir, &fields)
-}
-
-/// E0401 for a target that cannot compile this rule (yet).
-pub fn unsupported_target(rule: &Rule, target: &str) -> Diagnostic {
-    unsupported(
-        rule,
-        Unsupported::new(format!("the {target} target is not available yet")),
-    )
-}
-
-/// E0401: the rule cannot be written for the target; `u` says why.
-pub fn unsupported(rule: &Rule, u: Unsupported) -> Diagnostic {
-    Diagnostic {
-        severity: crate::diag::Severity::Error,
-        code: "E0401",
-        message: u.reason,
-        span: None,
-        label: None,
-        help: Some(format!(
-            "rule `{}` cannot be compiled for this target",
-            rule.rule_id
-        )),
-    }
 }
 
 /// Renders a normalised condition as a SQL boolean expression over the columns of `table`
