@@ -734,6 +734,9 @@ impl<'a> Cx<'a> {
 
     /// The positive and the negated form of a check.
     fn pair(&self, c: &Check, elements: &Elements) -> Result<Pair, Unsupported> {
+        if let Op::Field { .. } = c.op {
+            return Err(plan::field_not_spelled());
+        }
         Ok(match &c.val {
             Val::Column { name, ty } => {
                 let col = quote_ident(name);
@@ -910,6 +913,7 @@ fn text_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
             )
         }
         Op::Num { .. } | Op::Bool(_) => unreachable!("the plan folds non-string tests on text"),
+        Op::Field { .. } => return Err(plan::field_not_spelled()),
     })
 }
 
@@ -962,6 +966,7 @@ fn dynamic_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
             B::Expr(format!("{is_bool} and tobool({x}) == {b}"), Prec::And),
             B::Expr(format!("{not_bool} or tobool({x}) != {b}"), Prec::Or),
         ),
+        Op::Field { .. } => return Err(plan::field_not_spelled()),
     })
 }
 

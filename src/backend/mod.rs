@@ -1,6 +1,7 @@
 //! Backends: the normalised IR lowered once into a target-neutral plan (`plan`), then spelled
 //! as query text for a target (`sql`, `spl`, `kql`).
 
+pub mod cidr;
 pub mod kql;
 pub mod plan;
 pub mod regexp;

@@ -31,7 +31,7 @@ use crate::backend::Unsupported;
 use crate::backend::schema::{ColumnType, TableSchema};
 use crate::ir::eval::simple_lowercase;
 use crate::ir::normalize::normalize;
-use crate::ir::{CmpOp, FieldPath, Leaf, Node, Pattern, Scalar, Step, Test};
+use crate::ir::{Cidr, CmpOp, FieldOp, FieldPath, Leaf, Node, Pattern, Scalar, Step, Test};
 use crate::syntax::ast::Span;
 
 /// A boolean condition over one row (or one array element inside a quantifier).
@@ -144,6 +144,15 @@ pub enum Op {
     },
     /// The boolean `b`.
     Bool(bool),
+    /// A comparison with another value of the same row (SPEC §3.7 `field()`): true when both
+    /// exist and `op` holds with the typing rules of §3.4 (`Eq` on the same JSON type, the
+    /// string operators on two strings, `Compare` on two numbers; `ci` on two strings).
+    Field { op: FieldOp, other: Val, ci: bool },
+}
+
+/// E0401 for a `field()` comparison: the plan has resolved both sides, no target spells it yet.
+pub fn field_not_spelled() -> Unsupported {
+    Unsupported::new("`field()` comparisons are not available on this target yet".into())
 }
 
 impl Op {
@@ -209,18 +218,30 @@ impl Cond {
 
 /// Lowers a normalised condition against a table's schema.
 pub fn lower(node: &Node, schema: &TableSchema) -> Cond {
-    Lowerer { schema, next: 0 }.node(node, None)
+    Lowerer {
+        schema,
+        next: 0,
+        outer: Vec::new(),
+    }
+    .node(node, None)
 }
 
 /// Where an output field is read in a row of a table with this schema; `None` when the field
 /// cannot exist there.
 pub fn resolve(path: &FieldPath, schema: &TableSchema) -> Option<Val> {
-    Lowerer { schema, next: 0 }.resolve(path, None)
+    Lowerer {
+        schema,
+        next: 0,
+        outer: Vec::new(),
+    }
+    .resolve(path, None)
 }
 
 struct Lowerer<'a> {
     schema: &'a TableSchema,
     next: usize,
+    /// The roots of the enclosing scopes, outermost first (`None` is the row).
+    outer: Vec<Option<usize>>,
 }
 
 /// An integer literal a 64-bit integer column can never equal: beyond the `i64` range.
@@ -300,7 +321,10 @@ impl Lowerer<'_> {
         };
         self.next += 1;
         let id = self.next;
-        match self.node(&ir_body, Some(id)) {
+        self.outer.push(element);
+        let inner = self.node(&ir_body, Some(id));
+        self.outer.pop();
+        match inner {
             Cond::Const(false) => Cond::Const(!any),
             inner => Cond::Quant(Quant {
                 id,
@@ -321,6 +345,26 @@ impl Lowerer<'_> {
             Val::Column { ty, .. } => Some(*ty),
             Val::Json(_) => None,
         };
+        if let Test::Field(op, r) = &leaf.test {
+            // PATH2 is read `up` scopes out from where the leaf is evaluated.
+            let root = if r.up == 0 {
+                Some(element)
+            } else {
+                self.outer.len().checked_sub(r.up).map(|i| self.outer[i])
+            };
+            let Some(other) = root.and_then(|root| self.resolve(&r.path, root)) else {
+                return Cond::Const(leaf.negated);
+            };
+            return match field_op(*op, leaf.case_insensitive, ty, &other) {
+                Some(op) => Cond::Check(Check {
+                    val,
+                    op,
+                    negated: leaf.negated,
+                    span: leaf.span,
+                }),
+                None => Cond::Const(leaf.negated),
+            };
+        }
         match op_for(&leaf.test, leaf.case_insensitive, ty) {
             Some(op) => Cond::Check(Check {
                 val,
@@ -399,7 +443,49 @@ fn op_for(test: &Test, ci: bool, ty: Option<ColumnType>) -> Option<Op> {
         }
         Test::Eq(s) => scalar_op(std::slice::from_ref(s), ci, ty, text_ok, num_ok, bool_ok),
         Test::In(items) => scalar_op(items, ci, ty, text_ok, num_ok, bool_ok),
+        // An address inside one of the ranges is a string of an exact shape: the ranges become
+        // one anchored regex, which every target already spells exactly.
+        Test::InCidr(ranges) => text_ok.then(|| Op::Regex(cidr_pattern(ranges))),
+        Test::Field(..) => unreachable!("field references are lowered by the caller"),
     }
+}
+
+/// The regex matching exactly the address texts SPEC §3.7 places inside one of `ranges`.
+fn cidr_pattern(ranges: &[Cidr]) -> Pattern {
+    let source = crate::backend::cidr::pattern(ranges);
+    Pattern {
+        source,
+        regex: std::sync::OnceLock::new(),
+    }
+}
+
+/// The op of `PATH op field(PATH2)` with PATH on a value of column type `ty` (`None`:
+/// semi-structured) and PATH2 at `other`; `None` when no pair of values can pass it.
+fn field_op(op: FieldOp, ci: bool, ty: Option<ColumnType>, other: &Val) -> Option<Op> {
+    let other_ty = match other {
+        Val::Column { ty, .. } => Some(*ty),
+        Val::Json(_) => None,
+    };
+    let is = |t: Option<ColumnType>, want: ColumnType| t.is_none() || t == Some(want);
+    let number = |t: Option<ColumnType>| {
+        t.is_none() || matches!(t, Some(ColumnType::Integer | ColumnType::Real))
+    };
+    let possible = match op {
+        FieldOp::Eq if ci => is(ty, ColumnType::Text) && is(other_ty, ColumnType::Text),
+        FieldOp::Eq => match (ty, other_ty) {
+            (Some(a), Some(b)) => a == b || (number(Some(a)) && number(Some(b))),
+            _ => true,
+        },
+        FieldOp::Contains | FieldOp::StartsWith | FieldOp::EndsWith => {
+            is(ty, ColumnType::Text) && is(other_ty, ColumnType::Text)
+        }
+        FieldOp::Compare(_) => number(ty) && number(other_ty),
+    };
+    possible.then(|| Op::Field {
+        op,
+        other: other.clone(),
+        ci,
+    })
 }
 
 /// `eq`/`in` with literals of one type.
@@ -649,6 +735,12 @@ impl fmt::Display for Cond {
                             format!("{} [{}]", cmp.map_or("eq", |c| c.symbol()), vs.join(", "))
                         }
                         Op::Bool(b) => format!("is {b}"),
+                        Op::Field { op, other, ci } => format!(
+                            "{}{} field({})",
+                            op.name(),
+                            if *ci { "~" } else { "" },
+                            val(other)
+                        ),
                     };
                     writeln!(f, "{pad}{not}{} {op}", val(&ch.val))
                 }

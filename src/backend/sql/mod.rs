@@ -270,6 +270,9 @@ impl Sql<'_> {
         elements: &Elements,
     ) -> Result<(String, Prec, bool), Unsupported> {
         let d = self.d;
+        if let Op::Field { .. } = c.op {
+            return Err(plan::field_not_spelled());
+        }
         Ok(match &c.val {
             Val::Column { name, .. } => {
                 let col = self.column(name)?;
@@ -298,6 +301,7 @@ impl Sql<'_> {
                         (text, Prec::Cmp, false)
                     }
                     Op::Bool(b) => (format!("{col} = {}", d.bool_literal(*b)), Prec::Cmp, false),
+                    Op::Field { .. } => unreachable!("checked above"),
                 }
             }
             Val::Json(j) => {
@@ -351,6 +355,7 @@ impl Sql<'_> {
                         }
                     }
                     Op::Bool(b) => (d.json_bool_is(&r, *b)?, Prec::Cmp, false),
+                    Op::Field { .. } => unreachable!("checked above"),
                 }
             }
         })
