@@ -1133,7 +1133,7 @@ fn regexes_are_translated_to_pcre() {
         (r"(?s)a.b", r"a(?s:.)b"),
         (r"(?m)^a$", r"(?<![^\n])a(?![^\n])"),
         (r"\d\w\s", r"[0-9][0-9A-Za-z_][\t\n\f\r\ ]"),
-        (r"[^\d\S]", r"[^0-9[:^space:]]"),
+        (r"[^\d\S]", r"[^0-9[:^space:]\x{B}]"),
         (
             r"\bcurl\b",
             r"(?:(?<=[0-9A-Za-z_])(?![0-9A-Za-z_])|(?<![0-9A-Za-z_])(?=[0-9A-Za-z_]))curl(?:(?<=[0-9A-Za-z_])(?![0-9A-Za-z_])|(?<![0-9A-Za-z_])(?=[0-9A-Za-z_]))",

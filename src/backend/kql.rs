@@ -23,12 +23,11 @@
 
 use std::cell::{Cell, RefCell};
 
-use regex_syntax::ast::{self, Ast};
-
 use crate::backend::Unsupported;
 use crate::backend::plan::{
     self, Base, Check, Cond, JsonPath, Kind, Op, Piece, Prec, Quant, Spell, StrOp, Val,
 };
+use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::{ColumnType, TableSchema};
 use crate::backend::{inferred_schema, unsupported};
 use crate::diag::Diagnostic;
@@ -367,7 +366,7 @@ fn escape_quoted(s: &str, quote: char) -> String {
 }
 
 /// A verbatim literal `@"..."` (backslashes are literal, a quote is doubled), for regexes. The
-/// text must not contain a line break (`re2_pattern` never emits one).
+/// text must not contain a line break (the RE2 translation never emits one).
 fn verbatim_literal(s: &str) -> String {
     format!("@\"{}\"", s.replace('"', "\"\""))
 }
@@ -395,309 +394,6 @@ fn double_safe(n: &serde_json::Number) -> bool {
         // Not an integer: SPEC compares it as a double anyway.
         (None, None) => true,
     }
-}
-
-// ---- regexes --------------------------------------------------------------------------------
-
-/// The SPEC regex `source` (already checked to be in the portable subset) written in RE2
-/// syntax, which KQL's `matches regex` uses. Meaning is kept: `\d \w \s \b` are ASCII in both,
-/// `.` skips `\n` without `(?s)`, `$` without `(?m)` is the end of the text. Spelling is
-/// adapted: `(?x)` is applied here (RE2 has no `x` flag), `\u{..}`-style escapes become
-/// `\x{..}`, `(?<n>..)` becomes `(?P<n>..)`. What RE2 cannot express is an error.
-pub fn re2_pattern(source: &str) -> Result<String, Unsupported> {
-    let parsed = ast::parse::ParserBuilder::new()
-        .nest_limit(100)
-        .build()
-        .parse(source)
-        .map_err(|e| Unsupported::new(format!("regex `{source}` cannot be read: {e}")))?;
-    let mut out = String::new();
-    re2_ast(&parsed, &mut out).map_err(|why| {
-        Unsupported::new(format!(
-            "the regex `{source}` cannot be written for KQL's RE2 engine: {why}"
-        ))
-    })?;
-    Ok(out)
-}
-
-fn re2_ast(a: &Ast, out: &mut String) -> Result<(), String> {
-    match a {
-        Ast::Empty(_) => {}
-        Ast::Flags(f) => {
-            let flags = re2_flags(&f.flags)?;
-            if !flags.is_empty() {
-                out.push_str(&format!("(?{flags})"));
-            }
-        }
-        Ast::Literal(l) => re2_char(l.c, false, out),
-        Ast::Dot(_) => out.push('.'),
-        Ast::Assertion(x) => out.push_str(match x.kind {
-            ast::AssertionKind::StartLine => "^",
-            ast::AssertionKind::EndLine => "$",
-            ast::AssertionKind::StartText => "\\A",
-            ast::AssertionKind::EndText => "\\z",
-            ast::AssertionKind::WordBoundary => "\\b",
-            ast::AssertionKind::NotWordBoundary => "\\B",
-            _ => return Err("word-start/word-end assertions".into()),
-        }),
-        Ast::ClassUnicode(c) => out.push_str(&re2_unicode_class(c)?),
-        Ast::ClassPerl(c) => out.push_str(re2_perl_class(c)),
-        Ast::ClassBracketed(c) => {
-            out.push('[');
-            if c.negated {
-                out.push('^');
-            }
-            re2_class_set(&c.kind, out)?;
-            out.push(']');
-        }
-        Ast::Repetition(r) => {
-            re2_ast(&r.ast, out)?;
-            match &r.op.kind {
-                ast::RepetitionKind::ZeroOrOne => out.push('?'),
-                ast::RepetitionKind::ZeroOrMore => out.push('*'),
-                ast::RepetitionKind::OneOrMore => out.push('+'),
-                ast::RepetitionKind::Range(range) => {
-                    let (text, max) = match *range {
-                        ast::RepetitionRange::Exactly(n) => (format!("{{{n}}}"), n),
-                        ast::RepetitionRange::AtLeast(n) => (format!("{{{n},}}"), n),
-                        ast::RepetitionRange::Bounded(m, n) => (format!("{{{m},{n}}}"), n),
-                    };
-                    if max > 1000 {
-                        return Err("RE2 allows at most 1000 repetitions in `{n,m}`".into());
-                    }
-                    out.push_str(&text);
-                }
-            }
-            if !r.greedy {
-                out.push('?');
-            }
-        }
-        Ast::Group(g) => {
-            match &g.kind {
-                ast::GroupKind::CaptureIndex(_) => out.push('('),
-                ast::GroupKind::CaptureName { name, .. } => {
-                    out.push_str(&format!("(?P<{}>", name.name));
-                }
-                ast::GroupKind::NonCapturing(flags) => {
-                    out.push_str(&format!("(?{}:", re2_flags(flags)?));
-                }
-            }
-            re2_ast(&g.ast, out)?;
-            out.push(')');
-        }
-        Ast::Alternation(alt) => {
-            for (i, a) in alt.asts.iter().enumerate() {
-                if i > 0 {
-                    out.push('|');
-                }
-                re2_ast(a, out)?;
-            }
-        }
-        Ast::Concat(c) => {
-            for a in &c.asts {
-                re2_ast(a, out)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Flags RE2 knows (`i m s U`); `x` was applied by the parser and `u` (Unicode, on by default)
-/// is dropped; `-u` changes meaning and is refused.
-fn re2_flags(flags: &ast::Flags) -> Result<String, String> {
-    let mut out = String::new();
-    let mut negated = false;
-    for item in &flags.items {
-        match &item.kind {
-            ast::FlagsItemKind::Negation => {
-                negated = true;
-                out.push('-');
-            }
-            ast::FlagsItemKind::Flag(f) => match f {
-                ast::Flag::CaseInsensitive => out.push('i'),
-                ast::Flag::MultiLine => out.push('m'),
-                ast::Flag::DotMatchesNewLine => out.push('s'),
-                ast::Flag::SwapGreed => out.push('U'),
-                ast::Flag::IgnoreWhitespace => {}
-                ast::Flag::Unicode if !negated => {}
-                ast::Flag::Unicode => return Err("the `-u` flag".into()),
-                ast::Flag::CRLF => return Err("the `R` flag".into()),
-            },
-        }
-    }
-    // A negation with nothing after it is not valid RE2.
-    if out.ends_with('-') {
-        out.pop();
-    }
-    Ok(out)
-}
-
-/// One character, escaped where RE2 would read it as syntax (or, in a class, as a range or
-/// negation), controls as escapes so the pattern stays on one line.
-fn re2_char(c: char, in_class: bool, out: &mut String) {
-    let meta: &[char] = if in_class {
-        &['\\', ']', '[', '^', '-']
-    } else {
-        &[
-            '\\', '.', '+', '*', '?', '(', ')', '|', '[', ']', '{', '}', '^', '$',
-        ]
-    };
-    match c {
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
-        c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
-            out.push_str(&format!("\\x{{{:x}}}", c as u32));
-        }
-        c if meta.contains(&c) => {
-            out.push('\\');
-            out.push(c);
-        }
-        c => out.push(c),
-    }
-}
-
-fn re2_perl_class(c: &ast::ClassPerl) -> &'static str {
-    match (&c.kind, c.negated) {
-        (ast::ClassPerlKind::Digit, false) => "\\d",
-        (ast::ClassPerlKind::Digit, true) => "\\D",
-        (ast::ClassPerlKind::Space, false) => "\\s",
-        (ast::ClassPerlKind::Space, true) => "\\S",
-        (ast::ClassPerlKind::Word, false) => "\\w",
-        (ast::ClassPerlKind::Word, true) => "\\W",
-    }
-}
-
-/// General categories RE2 accepts as `\p{..}`.
-const GENERAL_CATEGORIES: &[&str] = &[
-    "C", "Cc", "Cf", "Co", "Cs", "L", "Ll", "Lm", "Lo", "Lt", "Lu", "M", "Mc", "Me", "Mn", "N",
-    "Nd", "Nl", "No", "P", "Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps", "S", "Sc", "Sk", "Sm", "So",
-    "Z", "Zl", "Zp", "Zs",
-];
-
-/// Property names the `regex` crate accepts but RE2 does not (long category names and binary
-/// properties): refused rather than passed on to fail at query time.
-const NOT_RE2_PROPERTIES: &[&str] = &[
-    "Alphabetic",
-    "Assigned",
-    "Ascii",
-    "Cased",
-    "Dash",
-    "Emoji",
-    "Hex_Digit",
-    "Ideographic",
-    "Letter",
-    "Lowercase",
-    "Mark",
-    "Math",
-    "Number",
-    "Other",
-    "Punctuation",
-    "Separator",
-    "Symbol",
-    "Uppercase",
-    "White_Space",
-    "Whitespace",
-];
-
-fn re2_unicode_class(c: &ast::ClassUnicode) -> Result<String, String> {
-    let name = match &c.kind {
-        ast::ClassUnicodeKind::OneLetter(l) => l.to_string(),
-        ast::ClassUnicodeKind::Named(n) => n.clone(),
-        ast::ClassUnicodeKind::NamedValue { name, value, .. } => {
-            match name
-                .to_ascii_lowercase()
-                .replace(['_', ' ', '-'], "")
-                .as_str()
-            {
-                "script" | "sc" | "generalcategory" | "gc" => value.clone(),
-                _ => return Err(format!("the Unicode property `{name}`")),
-            }
-        }
-    };
-    let canonical = if let Some(gc) = GENERAL_CATEGORIES
-        .iter()
-        .find(|g| g.eq_ignore_ascii_case(&name))
-    {
-        gc.to_string()
-    } else if name == "Any" {
-        name
-    } else {
-        // Script names as RE2 spells them: `Greek`, `Old_Italic`.
-        let script_like = name.split('_').all(|w| {
-            let mut cs = w.chars();
-            cs.next().is_some_and(|c| c.is_ascii_uppercase()) && cs.all(|c| c.is_ascii_lowercase())
-        });
-        if !script_like
-            || NOT_RE2_PROPERTIES.contains(&name.as_str())
-            || name.ends_with("_Letter")
-            || name.ends_with("_Number")
-            || name.ends_with("_Punctuation")
-            || name.ends_with("_Symbol")
-            || name.ends_with("_Separator")
-            || name.ends_with("_Mark")
-        {
-            return Err(format!(
-                "the Unicode class `{name}` (RE2 knows general categories such as `L`, `Lu` and \
-                 script names such as `Greek`)"
-            ));
-        }
-        name
-    };
-    let p = if c.negated { 'P' } else { 'p' };
-    Ok(if canonical.len() == 1 {
-        format!("\\{p}{canonical}")
-    } else {
-        format!("\\{p}{{{canonical}}}")
-    })
-}
-
-fn re2_class_set(set: &ast::ClassSet, out: &mut String) -> Result<(), String> {
-    match set {
-        ast::ClassSet::Item(item) => re2_class_item(item, out),
-        ast::ClassSet::BinaryOp(_) => Err("class set operations".into()),
-    }
-}
-
-fn re2_class_item(item: &ast::ClassSetItem, out: &mut String) -> Result<(), String> {
-    match item {
-        ast::ClassSetItem::Empty(_) => {}
-        ast::ClassSetItem::Literal(l) => re2_char(l.c, true, out),
-        ast::ClassSetItem::Range(r) => {
-            re2_char(r.start.c, true, out);
-            out.push('-');
-            re2_char(r.end.c, true, out);
-        }
-        ast::ClassSetItem::Ascii(a) => {
-            let name = match a.kind {
-                ast::ClassAsciiKind::Alnum => "alnum",
-                ast::ClassAsciiKind::Alpha => "alpha",
-                ast::ClassAsciiKind::Ascii => "ascii",
-                ast::ClassAsciiKind::Blank => "blank",
-                ast::ClassAsciiKind::Cntrl => "cntrl",
-                ast::ClassAsciiKind::Digit => "digit",
-                ast::ClassAsciiKind::Graph => "graph",
-                ast::ClassAsciiKind::Lower => "lower",
-                ast::ClassAsciiKind::Print => "print",
-                ast::ClassAsciiKind::Punct => "punct",
-                ast::ClassAsciiKind::Space => "space",
-                ast::ClassAsciiKind::Upper => "upper",
-                ast::ClassAsciiKind::Word => "word",
-                ast::ClassAsciiKind::Xdigit => "xdigit",
-            };
-            out.push_str(&format!("[:{}{name}:]", if a.negated { "^" } else { "" }));
-        }
-        ast::ClassSetItem::Unicode(u) => out.push_str(&re2_unicode_class(u)?),
-        ast::ClassSetItem::Perl(p) => out.push_str(re2_perl_class(p)),
-        // `[a[bc]]` is a union in the `regex` crate; RE2 has no nested classes, so inline it.
-        ast::ClassSetItem::Bracketed(b) if !b.negated => re2_class_set(&b.kind, out)?,
-        ast::ClassSetItem::Bracketed(_) => return Err("a negated class nested in a class".into()),
-        ast::ClassSetItem::Union(u) => {
-            for i in &u.items {
-                re2_class_item(i, out)?;
-            }
-        }
-    }
-    Ok(())
 }
 
 // ---- the renderer ---------------------------------------------------------------------------
@@ -1210,7 +906,7 @@ fn text_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
             )
         }
         Op::Regex(p) => {
-            let re = verbatim_literal(&re2_pattern(&p.source)?);
+            let re = verbatim_literal(&regexp::translate(&p.source, Flavour::Re2)?.pattern);
             Pair::new(
                 B::atom(format!("{x} matches regex {re}")),
                 B::atom(format!("not({x} matches regex {re})")),
@@ -1455,29 +1151,5 @@ mod tests {
         assert!(!double_safe(&n("9007199254740992")));
         assert!(!double_safe(&n("-9007199254740993")));
         assert!(double_safe(&n("0.1")));
-    }
-
-    #[test]
-    fn regexes_in_re2_spelling() {
-        let re = |s: &str| re2_pattern(s).unwrap();
-        assert_eq!(re(r"^a\.b$"), r"^a\.b$");
-        assert_eq!(re(r"\d{3}-\d{4}"), r"\d{3}-\d{4}");
-        assert_eq!(re(r"(?i)pass(word)?="), r"(?i)pass(word)?=");
-        assert_eq!(re(r"say \x22hi\x22|it's"), r#"say "hi"|it's"#);
-        assert_eq!(re(r"\$\{jndi:(ldap|rmi)://"), r"\$\{jndi:(ldap|rmi)://");
-        assert_eq!(re(r"(?x) a b # comment"), "ab");
-        assert_eq!(re(r"(?x:a\ b)c"), "(?:a b)c");
-        assert_eq!(re(r"\u00e9\U0001F600"), "é😀");
-        assert_eq!(re(r"(?<year>\d+)"), r"(?P<year>\d+)");
-        assert_eq!(re(r"[a[bc]\]\-^]"), r"[abc\]\-\^]");
-        assert_eq!(
-            re(r"\p{Greek}\pL\P{Lu}\p{sc=Latin}"),
-            r"\p{Greek}\pL\P{Lu}\p{Latin}"
-        );
-        assert_eq!(re(r"[[:^alpha:]\d]+?"), r"[[:^alpha:]\d]+?");
-        assert_eq!(re("a\nb\u{1}"), r"a\nb\x{1}");
-        assert!(re2_pattern(r"\p{Letter}").is_err());
-        assert!(re2_pattern(r"a{1001}").is_err());
-        assert!(re2_pattern(r"(?-u:\w)").is_err());
     }
 }

@@ -4,6 +4,7 @@
 pub mod cidr;
 pub mod kql;
 pub mod plan;
+pub mod regexp;
 pub mod schema;
 pub mod spl;
 pub mod sql;

@@ -484,7 +484,8 @@ impl Lowerer {
 
 /// Checks that a regex is in the portable subset (SPEC §3.4): what the `regex` crate accepts,
 /// minus look-around and back-references, and minus the `regex`-only extensions that RE2,
-/// PCRE and Java reject (class set operations, `\<`/`\>`/`\b{..}` word assertions, the `R` flag).
+/// PCRE and Java reject (nested classes, class set operations, `\<`/`\>`/`\b{..}` word
+/// assertions, the `R` flag).
 pub fn check_regex(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
     let not_portable = |what: &str, help: &str| {
         err(
@@ -515,10 +516,12 @@ pub fn check_regex(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
         }
     };
     if let Err(what) = ast::visit(&parsed, PortableCheck) {
-        return Err(not_portable(
-            what,
-            "use the common subset: classes, groups, alternation, repetition, ^ $ \\b, (?i) (?s) (?m) flags",
-        ));
+        let help = if what.starts_with("a class nested") {
+            "write the members in one class: `[ab]` for `[a[b]]`"
+        } else {
+            "use the common subset: classes, groups, alternation, repetition, ^ $ \\b, (?i) (?s) (?m) flags"
+        };
+        return Err(not_portable(what, help));
     }
     let invalid = |e: &dyn std::fmt::Display| {
         err("E0307", "invalid regex", span).with_label(
@@ -553,77 +556,6 @@ pub fn check_regex(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
     Ok(pattern)
 }
 
-/// SPEC regexes give `\d`, `\w`, `\s` and `\b` their ASCII meaning, as RE2, PCRE, Java and
-/// POSIX engines do (the `regex` crate alone makes them Unicode-aware): `\d` is `[0-9]`, `\w` is
-/// `[0-9A-Za-z_]`, `\s` is `[\t\n\f\r ]`, `\b` is an ASCII word boundary. This rewrites a
-/// pattern so that the `regex` crate reads it that way; the evaluator and the embedded SQLite
-/// engine both compile the result.
-pub fn ascii_perl_classes(pattern: &str) -> String {
-    let mut out = String::with_capacity(pattern.len() + 16);
-    let mut chars = pattern.chars().peekable();
-    let mut class_depth = 0usize;
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                let Some(e) = chars.next() else {
-                    out.push('\\');
-                    break;
-                };
-                let inside = class_depth > 0;
-                let rep = match (e, inside) {
-                    ('d', false) => "[0-9]",
-                    ('d', true) => "0-9",
-                    ('D', false) => "[^0-9]",
-                    ('D', true) => "[:^digit:]",
-                    ('w', false) => "[0-9A-Za-z_]",
-                    ('w', true) => "0-9A-Za-z_",
-                    ('W', false) => "[^0-9A-Za-z_]",
-                    ('W', true) => "[:^word:]",
-                    ('s', false) => "[\\t\\n\\f\\r ]",
-                    ('s', true) => "\\t\\n\\f\\r ",
-                    ('S', false) => "[^\\t\\n\\f\\r ]",
-                    ('S', true) => "[:^space:]",
-                    ('b', false) => "(?-u:\\b)",
-                    ('B', false) => "(?-u:\\B)",
-                    _ => {
-                        out.push('\\');
-                        out.push(e);
-                        continue;
-                    }
-                };
-                out.push_str(rep);
-            }
-            '[' => {
-                // `[:alpha:]` inside a class is a POSIX class, not a nested class.
-                if class_depth > 0 && chars.peek() == Some(&':') {
-                    out.push('[');
-                    for n in chars.by_ref() {
-                        out.push(n);
-                        if n == ']' {
-                            break;
-                        }
-                    }
-                    continue;
-                }
-                class_depth += 1;
-                out.push('[');
-                if chars.peek() == Some(&'^') {
-                    out.push(chars.next().expect("peeked"));
-                }
-                if chars.peek() == Some(&']') {
-                    out.push(chars.next().expect("peeked"));
-                }
-            }
-            ']' if class_depth > 0 => {
-                class_depth -= 1;
-                out.push(']');
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 struct PortableCheck;
 
 impl Visitor for PortableCheck {
@@ -652,6 +584,13 @@ impl Visitor for PortableCheck {
                 }
                 _ => Ok(()),
             },
+            _ => Ok(()),
+        }
+    }
+
+    fn visit_class_set_item_pre(&mut self, item: &ast::ClassSetItem) -> Result<(), &'static str> {
+        match item {
+            ast::ClassSetItem::Bracketed(_) => Err("a class nested in a class (`[a[b]]`)"),
             _ => Ok(()),
         }
     }

@@ -318,9 +318,11 @@ impl Pattern {
         })
     }
 
-    /// Compiles a pattern with the SPEC's ASCII classes.
+    /// Compiles a pattern with the SPEC's ASCII classes (the `Rust` regex flavour).
     pub fn build(source: &str) -> Result<regex::Regex, regex::Error> {
-        regex::Regex::new(&lower::ascii_perl_classes(source))
+        use crate::backend::regexp::{Flavour, translate};
+        let spec = translate(source, Flavour::Rust).map_err(|e| regex::Error::Syntax(e.reason))?;
+        regex::Regex::new(&spec.pattern)
     }
 }
 

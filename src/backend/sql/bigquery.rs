@@ -4,6 +4,7 @@
 //! use backslash escapes; regexes use RE2's `REGEXP_CONTAINS`.
 
 use super::dialect::*;
+use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::ColumnType;
 use crate::ir::{CmpOp, Step};
 
@@ -79,7 +80,7 @@ impl Dialect for BigQuery {
     fn regex_search(&self, hay: &str, pattern: &str) -> Spelled {
         Ok(format!(
             "REGEXP_CONTAINS({hay}, {})",
-            self.string_literal(pattern)?
+            self.string_literal(&regexp::translate(pattern, Flavour::Re2)?.pattern)?
         ))
     }
 

@@ -5,6 +5,7 @@
 //! comparison, so NULL is folded with `ifNull`; `.` in `match()` is made not to match a newline.
 
 use super::dialect::*;
+use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::ColumnType;
 use crate::ir::{CmpOp, Step};
 
@@ -63,10 +64,12 @@ impl Dialect for ClickHouse {
     }
 
     fn regex_search(&self, hay: &str, pattern: &str) -> Spelled {
-        let p = if pattern.starts_with("(?s)") {
-            pattern.to_string()
+        // ClickHouse's `.` matches a newline unless `(?-s)` says otherwise.
+        let re = regexp::translate(pattern, Flavour::Re2)?.pattern;
+        let p = if re.starts_with("(?s)") {
+            re
         } else {
-            format!("(?-s){pattern}")
+            format!("(?-s){re}")
         };
         Ok(format!("match({hay}, {})", self.string_literal(&p)?))
     }

@@ -5,6 +5,7 @@
 //! backticks; regexes use `RLIKE` (Java regex, searching anywhere).
 
 use super::dialect::*;
+use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::ColumnType;
 use crate::ir::{CmpOp, Step};
 
@@ -83,7 +84,8 @@ impl Dialect for Databricks {
     }
 
     fn regex_search(&self, hay: &str, pattern: &str) -> Spelled {
-        Ok(format!("{hay} RLIKE {}", self.string_literal(pattern)?))
+        let re = regexp::translate(pattern, Flavour::Java)?.pattern;
+        Ok(format!("{hay} RLIKE {}", self.string_literal(&re)?))
     }
 
     fn column_type(&self, ty: ColumnType) -> &'static str {
@@ -165,5 +167,21 @@ impl Dialect for Databricks {
 
     fn element_ref(&self, _r: &JsonRef, alias: &str) -> JsonRef {
         JsonRef::new(format!("{ELEMENT_PREFIX}{alias}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Java's `$` also matches before a final newline and its `(?i)` is ASCII-only, so the
+    /// pattern is translated, not passed through.
+    #[test]
+    fn regexes_are_written_for_java() {
+        assert_eq!(
+            Databricks.regex_search("s", r"(?i)^a.$").unwrap(),
+            r"s RLIKE '(?iu)^a[^\\n]\\z'"
+        );
+        assert!(Databricks.regex_search("s", r"(?i)\pL").is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! list lambdas for arrays, RE2 `regexp_matches`, plain-string `contains`/`starts_with`/`ends_with`.
 
 use super::dialect::*;
+use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::ColumnType;
 use crate::ir::{CmpOp, Step};
 
@@ -76,7 +77,7 @@ impl Dialect for DuckDb {
     fn regex_search(&self, hay: &str, pattern: &str) -> Spelled {
         Ok(format!(
             "regexp_matches({hay}, {})",
-            self.string_literal(pattern)?
+            self.string_literal(&regexp::translate(pattern, Flavour::Re2)?.pattern)?
         ))
     }
 

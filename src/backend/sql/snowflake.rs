@@ -5,6 +5,7 @@
 //! Regexes use `REGEXP_INSTR(...) > 0`: `RLIKE`/`REGEXP_LIKE` match the whole string.
 
 use super::dialect::*;
+use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::ColumnType;
 use crate::ir::{CmpOp, Step};
 
@@ -55,22 +56,13 @@ impl Dialect for Snowflake {
     }
 
     fn regex_search(&self, hay: &str, pattern: &str) -> Spelled {
-        // Snowflake has no inline flags; a leading (?i) / (?s) becomes a parameter.
-        let mut p = pattern;
-        let mut params = String::from("c");
-        while let Some(rest) = p.strip_prefix("(?i)").or_else(|| p.strip_prefix("(?s)")) {
-            params.push(if p.starts_with("(?i)") { 'i' } else { 's' });
-            p = rest;
-        }
-        if p.contains("(?") && !p.contains("(?:") {
-            return Err(Unsupported::new(
-                "Snowflake regexes take flags only at the start of the pattern".into(),
-            ));
-        }
+        // Snowflake has no inline flags: those at the start become the parameters argument,
+        // after `c` (case-sensitive unless `i` follows).
+        let re = regexp::translate(pattern, Flavour::Snowflake)?;
         Ok(format!(
             "REGEXP_INSTR({hay}, {}, 1, 1, 0, {}) > 0",
-            self.string_literal(p)?,
-            self.string_literal(&params)?
+            self.string_literal(&re.pattern)?,
+            self.string_literal(&format!("c{}", re.parameters))?
         ))
     }
 
@@ -145,5 +137,38 @@ impl Dialect for Snowflake {
 
     fn element_ref(&self, _r: &JsonRef, alias: &str) -> JsonRef {
         JsonRef::new(format!("{alias}.value"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Flags at the start of a pattern, alone or together, become the parameters argument;
+    /// elsewhere they are E0401 (Snowflake has no inline flags).
+    #[test]
+    fn leading_regex_flags_are_parameters() {
+        let re = |p: &str| Snowflake.regex_search("s", p);
+        for (pattern, want) in [
+            ("a", "REGEXP_INSTR(s, 'a', 1, 1, 0, 'c') > 0"),
+            ("(?i)a", "REGEXP_INSTR(s, 'a', 1, 1, 0, 'ci') > 0"),
+            ("(?is)a.b", "REGEXP_INSTR(s, 'a.b', 1, 1, 0, 'cis') > 0"),
+            ("(?m)^a$", "REGEXP_INSTR(s, '^a$', 1, 1, 0, 'cm') > 0"),
+            ("(?im)^a", "REGEXP_INSTR(s, '^a', 1, 1, 0, 'cim') > 0"),
+            (
+                "(?x)(?s) a . b",
+                "REGEXP_INSTR(s, 'a.b', 1, 1, 0, 'cs') > 0",
+            ),
+            (
+                r"\d+?\.(?:x)",
+                r"REGEXP_INSTR(s, '\\d+\\.(x)', 1, 1, 0, 'c') > 0",
+            ),
+        ] {
+            assert_eq!(re(pattern).unwrap(), want, "{pattern}");
+        }
+        for pattern in ["a(?i)b", "(?i:a)", "(?m)\\Aa"] {
+            let e = re(pattern).unwrap_err().reason;
+            assert!(e.contains("Snowflake"), "{pattern}: {e}");
+        }
     }
 }
