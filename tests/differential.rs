@@ -65,6 +65,14 @@ const STRINGS: &[&str] = &[
     "null",
     " ",
     "ünïcödé 😀",
+    "10.0.0.1",
+    "010.0.0.1",
+    "10.255.255.255",
+    "11.0.0.0",
+    "::ffff:10.0.0.1",
+    "2001:db8::1",
+    "2001:DB8:0:0:0:0:0:1",
+    "fe80::1%eth0",
 ];
 
 fn number(rng: &mut Rng) -> Value {
@@ -178,7 +186,7 @@ fn literal(rng: &mut Rng) -> String {
 fn predicate(rng: &mut Rng, paths: &[&str]) -> String {
     let path = *rng.pick(paths);
     let ci = if rng.chance(25) { "~" } else { "" };
-    match rng.below(13) {
+    match rng.below(14) {
         0 | 1 => {
             let op = rng.pick(&["eq", "ne", "==", "!="]);
             let lit = literal(rng);
@@ -219,6 +227,24 @@ fn predicate(rng: &mut Rng, paths: &[&str]) -> String {
                 r"^\w+$", "ß",
             ]);
             format!("{path} {op} r\"{re}\"")
+        }
+        9 => {
+            let op = rng.pick(&["in_cidr", "not_in_cidr"]);
+            let ranges: Vec<String> = (0..1 + rng.below(2))
+                .map(|_| {
+                    let r = rng.pick(&[
+                        "10.0.0.0/8",
+                        "10.0.0.1/32",
+                        "0.0.0.0/0",
+                        "2001:db8::/32",
+                        "::ffff:0:0/96",
+                        "fe80::/10",
+                        "::/0",
+                    ]);
+                    format!("\"{r}\"")
+                })
+                .collect();
+            format!("{path} {op} [{}]", ranges.join(", "))
         }
         7 | 8 => {
             let op = rng.pick(&["gt", "ge", "lt", "le", ">", ">=", "<", "<="]);
@@ -299,12 +325,14 @@ fn differential(engine: &mut dyn Engine, dialect: SqlDialect) {
         .unwrap_or(1);
     let mut rng = Rng(seed);
     let mut pairs = 0;
+    let mut cidr = 0;
     let mut failures = Vec::new();
     // Batches of conditions over one table of events each.
     for batch in 0..4 * scale {
         let events: Vec<Value> = (0..30).map(|_| event(&mut rng)).collect();
         let texts: Vec<String> = (0..25).map(|_| condition(&mut rng, 4, false)).collect();
         let nodes: Vec<Node> = texts.iter().map(|t| compile(t)).collect();
+        cidr += texts.iter().filter(|t| t.contains("in_cidr")).count();
         let schema = TableSchema::from_events(&events);
         let d = dialect.dialect();
         let table = d.quote_ident("differential");
@@ -338,6 +366,7 @@ fn differential(engine: &mut dyn Engine, dialect: SqlDialect) {
             }
         }
     }
+    assert!(cidr >= 5, "only {cidr} conditions with in_cidr were generated");
     assert!(
         failures.is_empty(),
         "{} disagreements (first 10):\n{}",

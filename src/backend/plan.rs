@@ -843,4 +843,113 @@ mod tests {
             Cond::Const(false)
         );
     }
+
+    /// A speller that writes a check as its column name, or as `x | y` (an `or`) for a column
+    /// named `x|y`, and a quantifier as `q`.
+    struct Toy {
+        group: bool,
+    }
+
+    impl Spell for Toy {
+        type Scope = ();
+        fn and_sep(&self) -> &str {
+            " & "
+        }
+        fn or_sep(&self) -> &str {
+            " | "
+        }
+        fn group_junctions(&self) -> bool {
+            self.group
+        }
+        fn check(&self, c: &Check, _: &(), out: &mut String) -> Result<Piece, Unsupported> {
+            let Val::Column { name, .. } = &c.val else {
+                unreachable!()
+            };
+            match name.as_str() {
+                "never" => Ok(Piece::Const(false)),
+                "always" => Ok(Piece::Const(true)),
+                n if n.contains('|') => {
+                    out.push_str(&n.replace('|', " | "));
+                    Ok(Piece::Text(Prec::Or))
+                }
+                n if n.contains('&') => {
+                    out.push_str(&n.replace('&', " & "));
+                    Ok(Piece::Text(Prec::And))
+                }
+                n => {
+                    out.push_str(n);
+                    Ok(Piece::Text(Prec::Atom))
+                }
+            }
+        }
+        fn quant(&self, _: &Quant, _: &(), _: &mut String) -> Result<Piece, Unsupported> {
+            Err(Unsupported::new("no quantifiers here".into()))
+        }
+    }
+
+    fn check(name: &str) -> Cond {
+        Cond::Check(Check {
+            val: Val::Column {
+                name: name.into(),
+                ty: ColumnType::Text,
+            },
+            op: Op::IsNull,
+            negated: false,
+            span: Span { start: 3, end: 9 },
+        })
+    }
+
+    fn written(c: &Cond, group: bool) -> String {
+        let mut out = String::new();
+        match write(&Toy { group }, c, &(), &mut out).expect("writes") {
+            Piece::Const(b) => format!("const {b}"),
+            Piece::Text(_) => out,
+        }
+    }
+
+    #[test]
+    fn parentheses_come_from_binding_strength() {
+        let c = Cond::And(vec![check("a"), check("b|c"), check("d&e")]);
+        assert_eq!(written(&c, true), "a & (b | c) & (d & e)");
+        assert_eq!(written(&c, false), "a & (b | c) & d & e");
+        let c = Cond::Or(vec![
+            check("a"),
+            check("d&e"),
+            Cond::And(vec![check("x"), check("y|z")]),
+        ]);
+        assert_eq!(written(&c, false), "a | (d & e) | (x & (y | z))");
+        // A single operand left is not parenthesised.
+        let c = Cond::And(vec![check("always"), check("b|c")]);
+        assert_eq!(written(&c, true), "b | c");
+    }
+
+    #[test]
+    fn constants_from_spelling_are_dropped_or_decide() {
+        let c = Cond::And(vec![check("a"), check("always"), check("b")]);
+        assert_eq!(written(&c, true), "a & b");
+        let c = Cond::Or(vec![
+            check("a"),
+            Cond::And(vec![check("b"), check("never")]),
+        ]);
+        assert_eq!(written(&c, true), "a");
+        let c = Cond::And(vec![check("a"), check("never"), check("b")]);
+        assert_eq!(written(&c, true), "const false");
+    }
+
+    #[test]
+    fn target_errors_carry_the_construct() {
+        let c = Cond::Quant(Quant {
+            id: 1,
+            array: JsonPath {
+                base: Base::Column("xs".into()),
+                steps: Vec::new(),
+            },
+            exists: true,
+            body: Box::new(Cond::Const(true)),
+            ir_body: Node::And(Vec::new()),
+            span: Span { start: 4, end: 7 },
+        });
+        let e = write(&Toy { group: true }, &c, &(), &mut String::new()).unwrap_err();
+        assert_eq!(e.span, Some(Span { start: 4, end: 7 }));
+    }
 }
