@@ -567,3 +567,37 @@ fn compile_output_is_deterministic() {
     let o2 = ruleqc(&["compile", "--dialect", "snowflake", "rules"]);
     assert_eq!(o1.stdout, o2.stdout);
 }
+
+/// Runs ruleqc with stdout (and stderr, with `both`) connected to a pipe whose reader is
+/// closed before ruleqc writes anything, as `ruleqc ... | head -0` does.
+fn closed_pipe(args: &[&str], both: bool) -> Output {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ruleqc"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run ruleqc");
+    drop(child.stdout.take());
+    if both {
+        drop(child.stderr.take());
+    }
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    for args in [
+        &["test", "--format", "json", "rules"][..],
+        &["check", "rules"],
+        &["compile", "--target", "kql", "rules"],
+        &["check", "tests/bad"],
+    ] {
+        for both in [false, true] {
+            let o = closed_pipe(args, both);
+            assert_eq!(o.status.code(), Some(141), "{args:?}: {}", stderr(&o));
+            assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+        }
+    }
+}

@@ -18,7 +18,7 @@ pub fn run(out: &Output, paths: &[PathBuf]) -> i32 {
         bad_files += usize::from(n > 0);
     }
     let ok = loaded.len() - bad_files;
-    println!(
+    outln!(
         "{} rule file{} checked: {ok} ok, {bad_files} with errors ({errors} error{})",
         loaded.len(),
         if loaded.len() == 1 { "" } else { "s" },

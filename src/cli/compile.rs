@@ -181,9 +181,9 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         return write_artifacts(out, dir, &artifacts, *check, *prune, failed, extensions);
     }
     match format {
-        CompileFormat::Text => print!("{text}"),
-        CompileFormat::Json => println!("{}", serde_json::to_string_pretty(&items).expect("json")),
-        CompileFormat::Arm => print!("{}", artifacts.last().map_or("", |a| a.contents.as_str())),
+        CompileFormat::Text => out!("{text}"),
+        CompileFormat::Json => outln!("{}", serde_json::to_string_pretty(&items).expect("json")),
+        CompileFormat::Arm => out!("{}", artifacts.last().map_or("", |a| a.contents.as_str())),
     }
     if failed { EXIT_FINDINGS } else { EXIT_OK }
 }
@@ -203,26 +203,26 @@ fn write_artifacts(
         Err(e) => return out.fatal(&format!("{}: {e}", dir.display())),
     };
     for n in &changes.foreign {
-        eprintln!(
+        errln!(
             "error: {}: exists and was not written by ruleqc; not overwriting it",
             dir.join(n).display()
         );
     }
     if check {
         for (_, d) in &changes.changed {
-            print!("{d}");
+            out!("{d}");
         }
         for n in &changes.added {
-            println!("would add {}", dir.join(n).display());
+            outln!("would add {}", dir.join(n).display());
         }
         for n in &changes.stale {
-            println!(
+            outln!(
                 "stale {} (no rule produces it; --prune removes it)",
                 dir.join(n).display()
             );
         }
         let differs = !changes.is_clean(true);
-        println!(
+        outln!(
             "{}: {} to add, {} changed, {} stale",
             if differs { "out of date" } else { "up to date" },
             changes.added.len(),
@@ -239,12 +239,12 @@ fn write_artifacts(
         return out.fatal(&format!("{}: {e}", dir.display()));
     }
     for n in changes.stale.iter().filter(|_| !prune) {
-        eprintln!(
+        errln!(
             "warning: {} is stale (no rule produces it); --prune removes it",
             dir.join(n).display()
         );
     }
-    println!(
+    outln!(
         "{}: {} added, {} updated, {} unchanged{}",
         dir.display(),
         changes.added.len(),

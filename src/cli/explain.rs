@@ -46,6 +46,6 @@ pub fn run(
             }
         },
     };
-    print!("{text}");
+    out!("{text}");
     EXIT_OK
 }

@@ -1,5 +1,26 @@
 //! The `ruleqc` command line: parse arguments, run a subcommand, return the exit status.
 
+/// Writes to stdout; a closed pipe ends the process quietly ([`EXIT_CLOSED_PIPE`]).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::written(std::io::Write::write_fmt(&mut std::io::stdout().lock(), format_args!($($arg)*)))
+    };
+}
+/// `out!` with a newline.
+macro_rules! outln {
+    () => { out!("\n") };
+    ($($arg:tt)*) => { out!("{}\n", format_args!($($arg)*)) };
+}
+/// Writes to stderr; a closed pipe ends the process quietly.
+macro_rules! errln {
+    () => {
+        $crate::cli::written(std::io::Write::write_all(&mut std::io::stderr().lock(), b"\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::written(std::io::Write::write_fmt(&mut std::io::stderr().lock(), format_args!("{}\n", format_args!($($arg)*))))
+    };
+}
+
 pub mod args;
 mod check;
 mod compile;
@@ -22,6 +43,9 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
 /// Usage or I/O error.
 pub const EXIT_USAGE: i32 = 2;
+/// The reader of stdout or stderr went away (`ruleqc ... | head -1`): the status a process
+/// killed by SIGPIPE reports, which is what other Unix tools give in that case.
+pub const EXIT_CLOSED_PIPE: i32 = 128 + 13;
 
 /// Runs the command line; returns the process exit status.
 pub fn main() -> i32 {
@@ -53,8 +77,24 @@ pub fn main() -> i32 {
             profile,
         } => explain::run(&out, file, *stage, *target, *dialect, profile),
     };
-    let _ = std::io::stdout().flush();
+    written(std::io::stdout().flush());
     code
+}
+
+/// The outcome of a write to stdout or stderr: a reader that went away ends the process
+/// quietly; any other error (a full disk) ends it with a message and status 2, since the output
+/// is incomplete.
+pub fn written(r: std::io::Result<()>) {
+    match r {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            std::process::exit(EXIT_CLOSED_PIPE)
+        }
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: writing the output: {e}");
+            std::process::exit(EXIT_USAGE)
+        }
+    }
 }
 
 /// Where and how results and diagnostics are printed.
@@ -86,13 +126,13 @@ impl Output {
         };
         let mut err = std::io::stderr().lock();
         for d in diags {
-            let _ = writeln!(
+            written(writeln!(
                 err,
                 "{}",
                 diag::render(d, &loaded.file.path, &loaded.file.text, self.style)
-            );
+            ));
             if self.style != Style::Short {
-                let _ = writeln!(err);
+                written(writeln!(err));
             }
         }
         diags.len()
@@ -100,9 +140,9 @@ impl Output {
 
     /// A diagnostic that belongs to a rule file but no position in it.
     fn report_one(&self, path: &str, text: &str, d: &crate::diag::Diagnostic) {
-        eprintln!("{}", diag::render(d, path, text, self.style));
+        errln!("{}", diag::render(d, path, text, self.style));
         if self.style != Style::Short {
-            eprintln!();
+            errln!();
         }
     }
 
@@ -126,7 +166,7 @@ impl Output {
 
     /// An I/O or usage problem, not tied to a rule.
     fn fatal(&self, message: &str) -> i32 {
-        eprintln!("error: {message}");
+        errln!("error: {message}");
         EXIT_USAGE
     }
 }

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use serde_json::{Value, json};
 
 use super::args::{Command, RunEngine, RunFormat};
-use super::{EXIT_FINDINGS, EXIT_OK, Output};
+use super::{EXIT_FINDINGS, EXIT_OK, Output, written};
 use crate::rule::{Rule, load_paths};
 use crate::run::{LogTypeOf, Options, run_duckdb, run_sqlite, scan};
 use crate::testing::glob_match;
@@ -75,10 +75,10 @@ pub fn run(out: &Output, command: &Command) -> i32 {
         progress: std::io::stderr().is_terminal(),
     };
 
-    let scanned = match scan(&opts, &wanted, &mut |bad| eprintln!("malformed: {bad}")) {
+    let scanned = match scan(&opts, &wanted, &mut |bad| errln!("malformed: {bad}")) {
         Ok(Some(s)) => s,
         Ok(None) => {
-            eprintln!("stopped at the first malformed line (--strict)");
+            errln!("stopped at the first malformed line (--strict)");
             return EXIT_FINDINGS;
         }
         Err(e) => return out.fatal(&e),
@@ -93,7 +93,7 @@ pub fn run(out: &Output, command: &Command) -> i32 {
         match format {
             RunFormat::Jsonl => {
                 let line = json!({"rule_id": rules[m.rule].rule_id, "event": m.event});
-                let _ = writeln!(w, "{line}");
+                written(writeln!(w, "{line}"));
             }
             // Printed per rule, after the run.
             RunFormat::Table => matches[m.rule].push(m.event),
@@ -104,25 +104,25 @@ pub fn run(out: &Output, command: &Command) -> i32 {
         None => run_sqlite(&opts, &rules, &scanned, &mut on_match),
     };
     if let Err(e) = result {
-        let _ = w.flush();
-        eprintln!("error: {e}");
+        written(w.flush());
+        errln!("error: {e}");
         return EXIT_FINDINGS;
     }
     if *format == RunFormat::Table {
         for (i, rule) in rules.iter().enumerate() {
             let n = counts[i];
-            let _ = writeln!(
+            written(writeln!(
                 w,
                 "{}: {n} match{}",
                 rule.rule_id,
                 if n == 1 { "" } else { "es" }
-            );
+            ));
             print_table(&mut w, rule, &matches[i]);
         }
     }
-    let _ = w.flush();
+    written(w.flush());
     let total: u64 = counts.iter().sum();
-    eprintln!(
+    errln!(
         "{} events read ({} malformed line{} skipped, {} of other log types), {} rules, {total} matches",
         scanned.events,
         scanned.bad_lines,
@@ -140,7 +140,7 @@ fn print_table(w: &mut impl Write, rule: &Rule, events: &[Value]) {
     }
     if rule.output_fields.is_empty() {
         for e in events {
-            let _ = writeln!(w, "  {e}");
+            written(writeln!(w, "  {e}"));
         }
         return;
     }
@@ -170,12 +170,12 @@ fn print_table(w: &mut impl Write, rule: &Rule, events: &[Value]) {
             .collect::<Vec<_>>()
             .join(" | ")
     };
-    let _ = writeln!(w, "  {}", line(headers.clone()).trim_end());
+    written(writeln!(w, "  {}", line(headers.clone()).trim_end()));
     for r in &rows {
-        let _ = writeln!(
+        written(writeln!(
             w,
             "  {}",
             line(r.iter().map(String::as_str).collect()).trim_end()
-        );
+        ));
     }
 }

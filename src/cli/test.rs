@@ -80,9 +80,10 @@ pub fn run(
         if let Some(e) = &run.engine_error {
             bugs += 1;
             if format == TestFormat::Text {
-                println!(
+                outln!(
                     "COMPILER BUG {} ({}): the compiled query did not run: {e}",
-                    rule.rule_id, rule.path
+                    rule.rule_id,
+                    rule.path
                 );
             }
         }
@@ -91,7 +92,7 @@ pub fn run(
             if let Some(v) = r.disagreement() {
                 bugs += 1;
                 if format == TestFormat::Text {
-                    println!(
+                    outln!(
                         "COMPILER BUG {} :: {}: the reference evaluator says {}, {} says {}",
                         rule.rule_id,
                         r.name,
@@ -100,7 +101,7 @@ pub fn run(
                         v.result
                     );
                     if let Some(sql) = &run.engine_sql {
-                        println!("  condition as run: {sql}");
+                        outln!("  condition as run: {sql}");
                     }
                 }
             }
@@ -109,7 +110,7 @@ pub fn run(
             } else {
                 failed += 1;
                 if format == TestFormat::Text && r.reference() != r.expected {
-                    println!(
+                    outln!(
                         "FAIL {} :: {}: expected {}, got {} (reference evaluator)",
                         rule.rule_id,
                         r.name,
@@ -137,14 +138,14 @@ pub fn run(
         rules_json.push(rule_json);
     }
     match format {
-        TestFormat::Text => println!("{passed} passed, {failed} failed"),
+        TestFormat::Text => outln!("{passed} passed, {failed} failed"),
         TestFormat::Json => {
             let doc = json!({
                 "rules": rules_json,
                 "errors": errors_json,
                 "summary": {"passed": passed, "failed": failed, "rules_with_errors": bad_files, "compiler_bugs": bugs},
             });
-            println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+            outln!("{}", serde_json::to_string_pretty(&doc).expect("json"));
         }
     }
     if failed > 0 || bad_files > 0 {
