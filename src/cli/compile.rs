@@ -1,6 +1,6 @@
 //! `ruleqc compile`: rules -> queries.
 
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use serde_json::json;
 
@@ -80,11 +80,27 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
     if format == CompileFormat::Arm && target != Target::Kql {
         return out.fatal("--format arm is for --target kql (Sentinel)");
     }
+    let single_file = target == Target::Splunk || format == CompileFormat::Arm;
+    if out_dir.is_some() && single_file && !filters.is_empty() {
+        return out.fatal(&format!(
+            "--rule cannot be combined with --out for {}: it writes one file for all rules, and \
+             the rules left out would be removed from it",
+            if target == Target::Splunk {
+                "--target splunk (savedsearches.conf)"
+            } else {
+                "--format arm (sentinel_rules.json)"
+            }
+        ));
+    }
     let loaded = match load_paths(paths) {
         Ok(l) => l,
         Err(e) => return out.fatal(&e),
     };
     let selected = |id: &str| filters.is_empty() || filters.iter().any(|f| glob_match(f, id));
+    // Artifact headers name the rule file relative to its repository's root (else to the
+    // output directory), so that the same rules give the same bytes however their paths were
+    // typed and wherever ruleqc runs.
+    let out_base = out_dir.as_deref().map(absolute);
     let mut failed = false;
     let mut text = String::new();
     let mut items = Vec::new();
@@ -100,6 +116,16 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         if !selected(&rule.rule_id) {
             continue;
         }
+        let stable;
+        let rule = match &out_base {
+            Some(base) => {
+                let mut r = rule.clone();
+                r.path = stable_path(base, Path::new(&rule.path));
+                stable = r;
+                &stable
+            }
+            None => rule,
+        };
         let packaged = compile_one(rule, target, dialect, &profile).and_then(|q| {
             let packaging = |m: String| Diagnostic {
                 severity: crate::diag::Severity::Error,
@@ -178,7 +204,26 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         (Target::Kql, _) => &[".yaml"],
     };
     if let Some(dir) = out_dir {
-        return write_artifacts(out, dir, &artifacts, *check, *prune, failed, extensions);
+        // Files of rules that exist but were filtered out or failed to compile are not stale.
+        let existing: std::collections::HashSet<&str> = loaded
+            .iter()
+            .filter_map(|l| l.rule())
+            .map(|r| r.rule_id.as_str())
+            .collect();
+        let keep = |name: &str| {
+            extensions
+                .iter()
+                .find_map(|x| name.strip_suffix(x))
+                .is_some_and(|id| existing.contains(id) || !selected(id))
+        };
+        let unloaded = loaded.iter().filter(|l| l.rule().is_none()).count();
+        let opts = WriteOptions {
+            check: *check,
+            prune: *prune,
+            failed,
+            unloaded,
+        };
+        return write_artifacts(out, dir, &artifacts, extensions, &keep, opts);
     }
     match format {
         CompileFormat::Text => out!("{text}"),
@@ -188,17 +233,85 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
     if failed { EXIT_FINDINGS } else { EXIT_OK }
 }
 
+/// An absolute form of `p` without `.`/`..` components or symbolic links, also when `p` (an
+/// output directory) does not exist yet: its nearest existing ancestor is resolved.
+fn absolute(p: &Path) -> PathBuf {
+    let joined = std::env::current_dir().map_or_else(|_| p.to_path_buf(), |cwd| cwd.join(p));
+    let mut rest = Vec::new();
+    let mut at = joined.as_path();
+    loop {
+        if let Ok(real) = at.canonicalize() {
+            let mut out = real;
+            for c in rest.iter().rev() {
+                match c {
+                    Component::ParentDir => {
+                        out.pop();
+                    }
+                    Component::CurDir => {}
+                    c => out.push(c),
+                }
+            }
+            return out;
+        }
+        match (at.parent(), at.components().next_back()) {
+            (Some(parent), Some(last)) => {
+                rest.push(last);
+                at = parent;
+            }
+            _ => return joined.clone(),
+        }
+    }
+}
+
+/// How an artifact names its rule file: relative to the root of the Git repository the file
+/// is in (the nearest directory above it with a `.git`), or, outside a repository, relative
+/// to the output directory `out` (absolute).
+fn stable_path(out: &Path, file: &Path) -> String {
+    let file = absolute(file);
+    let root = file.ancestors().skip(1).find(|d| d.join(".git").exists());
+    relative_path(root.unwrap_or(out), &file)
+}
+
+/// `to` relative to the directory `from` (both absolute), with `/` separators.
+fn relative_path(from: &Path, to: &Path) -> String {
+    let (a, b): (Vec<_>, Vec<_>) = (from.components().collect(), to.components().collect());
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let parts: Vec<String> = std::iter::repeat_n("..".to_string(), a.len() - common)
+        .chain(
+            b[common..]
+                .iter()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+        )
+        .collect();
+    parts.join("/")
+}
+
+/// What `--out DIR` was asked to do, and what the run found.
+struct WriteOptions {
+    check: bool,
+    prune: bool,
+    /// A rule had errors.
+    failed: bool,
+    /// Rule files that did not load: their RuleIDs are unknown, so nothing is pruned.
+    unloaded: usize,
+}
+
 /// `--out DIR`, with `--check` / `--prune`.
 fn write_artifacts(
     out: &Output,
     dir: &Path,
     artifacts: &[Artifact],
-    check: bool,
-    prune: bool,
-    failed: bool,
     extensions: &[&str],
+    keep: &dyn Fn(&str) -> bool,
+    opts: WriteOptions,
 ) -> i32 {
-    let changes = match package::diff(dir, artifacts, extensions) {
+    let WriteOptions {
+        check,
+        mut prune,
+        failed,
+        unloaded,
+    } = opts;
+    let changes = match package::diff(dir, artifacts, extensions, keep) {
         Ok(c) => c,
         Err(e) => return out.fatal(&format!("{}: {e}", dir.display())),
     };
@@ -222,8 +335,12 @@ fn write_artifacts(
             );
         }
         let differs = !changes.is_clean(true);
+        let foreign = match changes.foreign.len() {
+            0 => String::new(),
+            n => format!(", {n} in the way (not written by ruleqc)"),
+        };
         outln!(
-            "{}: {} to add, {} changed, {} stale",
+            "{}: {} to add, {} changed, {} stale{foreign}",
             if differs { "out of date" } else { "up to date" },
             changes.added.len(),
             changes.changed.len(),
@@ -234,6 +351,14 @@ fn write_artifacts(
         } else {
             EXIT_OK
         };
+    }
+    if prune && unloaded > 0 && !changes.stale.is_empty() {
+        errln!(
+            "warning: not pruning: {unloaded} rule file{} did not load, and a stale-looking file \
+             may be the artifact of one of them",
+            if unloaded == 1 { "" } else { "s" }
+        );
+        prune = false;
     }
     if let Err(e) = package::write(dir, artifacts, &changes, prune) {
         return out.fatal(&format!("{}: {e}", dir.display()));
