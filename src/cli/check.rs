@@ -1,32 +1,169 @@
-//! `ruleqc check`: load and statically check every rule.
+//! `ruleqc check`: load and statically check every rule, and with `--target`, compile it for
+//! each target as `compile` would, writing nothing.
 
 use std::path::PathBuf;
 
-use super::{EXIT_FINDINGS, EXIT_OK, Output};
-use crate::rule::load_paths;
+use serde_json::json;
 
-pub fn run(out: &Output, paths: &[PathBuf]) -> i32 {
-    let loaded = match load_paths(paths) {
-        Ok(l) => l,
-        Err(e) => return out.fatal(&e),
+use super::args::{OutputFormat, SqlDialect, Target};
+use super::{EXIT_FINDINGS, EXIT_OK, Output, report};
+
+/// `check`'s options besides the paths.
+pub struct CheckOptions<'a> {
+    /// `--target`; `None` is `all`.
+    pub targets: &'a [Option<Target>],
+    pub dialects: &'a [SqlDialect],
+    pub profile: Option<&'a str>,
+    pub min_tests: Option<usize>,
+}
+
+pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
+    if out.format == OutputFormat::Junit {
+        return out.fatal("--output-format junit is for `ruleqc test` results");
+    }
+    let combos = match combinations(out, opts) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
+    let set = match out.load(paths) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let loaded = &set.loaded;
     let mut errors = 0;
     let mut bad_files = 0;
-    for l in &loaded {
-        let n = out.report(l);
+    let mut warnings = 0;
+    for l in loaded {
+        let mut n = out.report(l);
+        if let (Some(rule), Some((profile, combos))) = (l.rule(), &combos) {
+            for (target, dialect) in combos {
+                if let Err(mut d) = super::compile::check_one(rule, *target, *dialect, profile) {
+                    d.message = match target {
+                        Target::Sql => format!("{} (--dialect {})", d.message, dialect.name()),
+                        t => format!("{} (--target {})", d.message, t.name()),
+                    };
+                    out.report_one(&l.file.path, &l.file.text, &d);
+                    n += 1;
+                }
+            }
+        }
+        if let Some(rule) = l.rule() {
+            match super::test::few_tests(out, l, rule, opts.min_tests) {
+                Some(crate::diag::Severity::Error) => n += 1,
+                Some(crate::diag::Severity::Warning) => warnings += 1,
+                None => {}
+            }
+        }
         errors += n;
         bad_files += usize::from(n > 0);
     }
     let ok = loaded.len() - bad_files;
-    outln!(
-        "{} rule file{} checked: {ok} ok, {bad_files} with errors ({errors} error{})",
+    let skipped = match set.skipped.len() {
+        0 => String::new(),
+        n => format!("; {n} other YAML file{} skipped", plural(n)),
+    };
+    let summary = format!(
+        "{} rule file{} checked: {ok} ok, {bad_files} with errors ({errors} error{}{}){skipped}",
         loaded.len(),
-        if loaded.len() == 1 { "" } else { "s" },
-        if errors == 1 { "" } else { "s" },
+        plural(loaded.len()),
+        plural(errors),
+        match warnings {
+            0 => String::new(),
+            w => format!(", {w} warning{}", plural(w)),
+        }
     );
+    match out.format {
+        OutputFormat::Json => {
+            let findings: Vec<_> = out.take_findings().iter().map(|f| f.json()).collect();
+            let doc = json!({
+                "diagnostics": findings,
+                "skipped": set.skipped.iter().map(|s| json!({"file": s.path, "reason": s.reason})).collect::<Vec<_>>(),
+                "summary": {"files": loaded.len(), "ok": ok, "with_errors": bad_files, "errors": errors, "warnings": warnings},
+            });
+            outln!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+        }
+        OutputFormat::Sarif => {
+            let doc = report::sarif(&out.take_findings());
+            outln!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+        }
+        _ => {
+            if !out.quiet {
+                for s in &set.skipped {
+                    errln!("note: {}: skipped, {}", s.path, s.reason);
+                }
+                outln!("{summary}");
+            }
+        }
+    }
     if bad_files > 0 {
         EXIT_FINDINGS
     } else {
         EXIT_OK
     }
+}
+
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Loaded profile and each (target, dialect) `--target`/`--dialect` ask for; `None` without
+/// `--target`. `Err` is the exit status of a usage error, already printed.
+#[allow(clippy::type_complexity)]
+fn combinations(
+    out: &Output,
+    opts: &CheckOptions<'_>,
+) -> Result<Option<(crate::profile::Profile, Vec<(Target, SqlDialect)>)>, i32> {
+    if opts.targets.is_empty() {
+        if !opts.dialects.is_empty() || opts.profile.is_some() {
+            return Err(out.fatal(
+                "--dialect and --profile choose what `check --target` compiles for; add --target",
+            ));
+        }
+        return Ok(None);
+    }
+    let all = opts.targets.contains(&None);
+    let wants = |t: Target| all || opts.targets.contains(&Some(t));
+    if !opts.dialects.is_empty() && !wants(Target::Sql) {
+        return Err(out.fatal("--dialect is for --target sql (or all)"));
+    }
+    let explicit_profile = opts.profile.is_some();
+    let profile = out.profile(opts.profile.unwrap_or("default"))?;
+    let mut combos = Vec::new();
+    if wants(Target::Sql) {
+        let dialects: Vec<SqlDialect> = if opts.dialects.is_empty() {
+            SqlDialect::ALL.to_vec()
+        } else {
+            opts.dialects.to_vec()
+        };
+        for d in dialects {
+            match profile.sql(d.name()) {
+                Ok(_) => combos.push((Target::Sql, d)),
+                // `all` with a profile for one dialect: that dialect only.
+                Err(_) if all || opts.dialects.is_empty() => {}
+                Err(m) => return Err(out.fatal(&m)),
+            }
+        }
+    }
+    for t in [Target::Splunk, Target::Kql] {
+        if !wants(t) {
+            continue;
+        }
+        let section = if t == Target::Splunk {
+            profile.splunk().map(|_| ())
+        } else {
+            profile.kql().map(|_| ())
+        };
+        match section {
+            Ok(()) => combos.push((t, SqlDialect::Duckdb)),
+            Err(_) if all && explicit_profile => {}
+            Err(m) => return Err(out.fatal(&m)),
+        }
+    }
+    if combos.is_empty() {
+        return Err(out.fatal(&format!(
+            "profile `{}` places no rules for the targets asked for",
+            profile.name
+        )));
+    }
+    Ok(Some((profile, combos)))
 }

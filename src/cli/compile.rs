@@ -4,13 +4,14 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::json;
 
+use super::args::OutputFormat;
 use super::args::{CompileFormat, SqlDialect, Target};
 use super::{EXIT_FINDINGS, EXIT_OK, Output};
 use crate::backend::sql::render_placed_query;
 use crate::diag::Diagnostic;
 use crate::package::{self, Artifact};
 use crate::profile::Profile;
-use crate::rule::{Rule, load_paths};
+use crate::rule::Rule;
 use crate::testing::glob_match;
 
 /// E0402: the profile cannot place rules for this target.
@@ -57,6 +58,34 @@ pub fn compile_one(
     }
 }
 
+/// What `compile` would report for one rule and target, without writing anything: the query
+/// and the checks of the target's deployable artifact (Splunk's cron, Sentinel's limits).
+pub fn check_one(
+    rule: &Rule,
+    target: Target,
+    dialect: SqlDialect,
+    profile: &Profile,
+) -> Result<(), Diagnostic> {
+    let q = compile_one(rule, target, dialect, profile)?;
+    let packaged = match target {
+        Target::Sql => Ok(()),
+        Target::Splunk => crate::package::savedsearches::stanza(rule, &q).map(|_| ()),
+        Target::Kql => crate::package::sentinel::yaml(rule, &q).map(|_| ()),
+    };
+    packaged.map_err(|m| Diagnostic {
+        severity: crate::diag::Severity::Error,
+        code: "E0403",
+        message: m,
+        span: None,
+        label: None,
+        help: Some(format!(
+            "rule `{}` cannot be deployed as a {} artifact",
+            rule.rule_id,
+            target.name()
+        )),
+    })
+}
+
 pub fn run(out: &Output, command: &super::args::Command) -> i32 {
     let super::args::Command::Compile {
         paths,
@@ -72,13 +101,56 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
     else {
         unreachable!("called for `compile`")
     };
-    let (target, dialect, format) = (*target, *dialect, *format);
+    let (target, format) = (*target, *format);
+    if dialect.is_some() && target != Target::Sql {
+        return out.fatal(&format!(
+            "--dialect is for --target sql, not --target {}",
+            target.name()
+        ));
+    }
+    let dialect = dialect.unwrap_or(SqlDialect::Duckdb);
     let profile = match out.profile(profile) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    match (out.format, out_dir) {
+        (OutputFormat::Junit, _) => {
+            return out.fatal("--output-format junit is for `ruleqc test` results");
+        }
+        (OutputFormat::Json | OutputFormat::Sarif, None) => {
+            return out.fatal(&format!(
+                "--output-format {} needs --out DIR: without it, stdout carries the queries \
+                 (`--format json` prints them as JSON)",
+                out.format.name()
+            ));
+        }
+        _ => {}
+    }
     if format == CompileFormat::Arm && target != Target::Kql {
         return out.fatal("--format arm is for --target kql (Sentinel)");
+    }
+    if out_dir.is_some() && format == CompileFormat::Json {
+        return out.fatal(
+            "--format json prints the queries; with --out, the artifacts are written as files \
+             (drop one of the two)",
+        );
+    }
+    // A profile that cannot place this target at all is one usage mistake, not one error per
+    // rule.
+    let section = match target {
+        Target::Sql => profile.sql(dialect.name()).map(|_| ()),
+        Target::Splunk => profile.splunk().map(|_| ()),
+        Target::Kql => profile.kql().map(|_| ()),
+    };
+    if let Err(m) = section {
+        let hint = match (target, profile.sql.as_ref().and_then(|s| s.dialect)) {
+            (Target::Sql, Some(d)) => format!("add `--dialect {d}`"),
+            _ => format!(
+                "choose a profile with a `{}` section (`ruleqc list profiles`)",
+                target.name()
+            ),
+        };
+        return out.fatal(&format!("{m}\n  = help: {hint}"));
     }
     let single_file = target == Target::Splunk || format == CompileFormat::Arm;
     if out_dir.is_some() && single_file && !filters.is_empty() {
@@ -92,9 +164,9 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
             }
         ));
     }
-    let loaded = match load_paths(paths) {
-        Ok(l) => l,
-        Err(e) => return out.fatal(&e),
+    let loaded = match out.load(paths) {
+        Ok(set) => set.loaded,
+        Err(code) => return code,
     };
     let selected = |id: &str| filters.is_empty() || filters.iter().any(|f| glob_match(f, id));
     // Artifact headers name the rule file relative to its repository's root (else to the
@@ -315,75 +387,132 @@ fn write_artifacts(
         Ok(c) => c,
         Err(e) => return out.fatal(&format!("{}: {e}", dir.display())),
     };
+    // In the machine formats stdout carries the document: the listing goes to stderr.
+    let say = |s: &str| {
+        if out.human() {
+            out!("{s}")
+        } else {
+            super::written(std::io::Write::write_all(
+                &mut std::io::stderr(),
+                s.as_bytes(),
+            ))
+        }
+    };
+    let artifact_finding = |name: &str, message: String| {
+        out.finding(super::report::Finding {
+            file: dir.join(name).display().to_string(),
+            line: 1,
+            column: 1,
+            level: "error",
+            code: "artifact".into(),
+            message,
+            help: None,
+        })
+    };
     for n in &changes.foreign {
         errln!(
             "error: {}: exists and was not written by ruleqc; not overwriting it",
             dir.join(n).display()
         );
+        artifact_finding(n, "exists and was not written by ruleqc".into());
     }
-    if check {
-        for (_, d) in &changes.changed {
-            out!("{d}");
+    let code = if check {
+        for (n, d) in &changes.changed {
+            say(d);
+            artifact_finding(
+                n,
+                "out of date: `ruleqc compile --out` would change it".into(),
+            );
         }
         for n in &changes.added {
-            outln!("would add {}", dir.join(n).display());
+            say(&format!("would add {}\n", dir.join(n).display()));
+            artifact_finding(n, "missing: `ruleqc compile --out` would add it".into());
         }
         for n in &changes.stale {
-            outln!(
-                "stale {} (no rule produces it; --prune removes it)",
+            say(&format!(
+                "stale {} (no rule produces it; --prune removes it)\n",
                 dir.join(n).display()
-            );
+            ));
+            artifact_finding(n, "stale: no rule produces it; --prune removes it".into());
         }
         let differs = !changes.is_clean(true);
         let foreign = match changes.foreign.len() {
             0 => String::new(),
             n => format!(", {n} in the way (not written by ruleqc)"),
         };
-        outln!(
-            "{}: {} to add, {} changed, {} stale{foreign}",
+        say(&format!(
+            "{}: {} to add, {} changed, {} stale{foreign}\n",
             if differs { "out of date" } else { "up to date" },
             changes.added.len(),
             changes.changed.len(),
             changes.stale.len()
-        );
-        return if differs || failed {
+        ));
+        if differs || failed {
             EXIT_FINDINGS
         } else {
             EXIT_OK
-        };
-    }
-    if prune && unloaded > 0 && !changes.stale.is_empty() {
-        errln!(
-            "warning: not pruning: {unloaded} rule file{} did not load, and a stale-looking file \
-             may be the artifact of one of them",
-            if unloaded == 1 { "" } else { "s" }
-        );
-        prune = false;
-    }
-    if let Err(e) = package::write(dir, artifacts, &changes, prune) {
-        return out.fatal(&format!("{}: {e}", dir.display()));
-    }
-    for n in changes.stale.iter().filter(|_| !prune) {
-        errln!(
-            "warning: {} is stale (no rule produces it); --prune removes it",
-            dir.join(n).display()
-        );
-    }
-    outln!(
-        "{}: {} added, {} updated, {} unchanged{}",
-        dir.display(),
-        changes.added.len(),
-        changes.changed.len(),
-        artifacts.len() - changes.added.len() - changes.changed.len() - changes.foreign.len(),
-        if prune {
-            format!(", {} removed", changes.stale.len())
-        } else {
-            String::new()
         }
-    );
-    if failed || !changes.foreign.is_empty() {
-        EXIT_FINDINGS
     } else {
-        EXIT_OK
+        if prune && unloaded > 0 && !changes.stale.is_empty() {
+            errln!(
+                "warning: not pruning: {unloaded} rule file{} did not load, and a stale-looking \
+                 file may be the artifact of one of them",
+                if unloaded == 1 { "" } else { "s" }
+            );
+            prune = false;
+        }
+        if let Err(e) = package::write(dir, artifacts, &changes, prune) {
+            return out.fatal(&format!("{}: {e}", dir.display()));
+        }
+        for n in changes.stale.iter().filter(|_| !prune) {
+            errln!(
+                "warning: {} is stale (no rule produces it); --prune removes it",
+                dir.join(n).display()
+            );
+        }
+        if !out.quiet {
+            say(&format!(
+                "{}: {} added, {} updated, {} unchanged{}\n",
+                dir.display(),
+                changes.added.len(),
+                changes.changed.len(),
+                artifacts.len()
+                    - changes.added.len()
+                    - changes.changed.len()
+                    - changes.foreign.len(),
+                if prune {
+                    format!(", {} removed", changes.stale.len())
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        if failed || !changes.foreign.is_empty() {
+            EXIT_FINDINGS
+        } else {
+            EXIT_OK
+        }
+    };
+    match out.format {
+        OutputFormat::Json => {
+            let names = |v: &[String]| v.to_vec();
+            let doc = json!({
+                "diagnostics": out.take_findings().iter().filter(|f| f.code != "artifact").map(super::report::Finding::json).collect::<Vec<_>>(),
+                "out": dir.display().to_string(),
+                "check": check,
+                "added": names(&changes.added),
+                "changed": changes.changed.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+                "stale": names(&changes.stale),
+                "foreign": names(&changes.foreign),
+                "removed": if prune && !check { names(&changes.stale) } else { Vec::new() },
+            });
+            outln!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+        }
+        OutputFormat::Sarif => {
+            let doc = super::report::sarif(&out.take_findings());
+            outln!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+        }
+        _ => {}
     }
+    code
 }

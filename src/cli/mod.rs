@@ -25,6 +25,7 @@ pub mod args;
 mod check;
 mod compile;
 mod explain;
+mod report;
 mod run;
 mod test;
 
@@ -35,7 +36,7 @@ use clap::Parser as _;
 use crate::diag::{self, Style};
 use crate::rule::Loaded;
 pub use args::Cli;
-use args::{ColorChoice, Command, ErrorFormat};
+use args::{ColorChoice, Command, ErrorFormat, OutputFormat};
 
 /// All good.
 pub const EXIT_OK: i32 = 0;
@@ -57,25 +58,77 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    let out = Output::new(&cli);
+    let mut out = Output::new(&cli);
+    let machine = !matches!(out.format, OutputFormat::Human | OutputFormat::Short);
     let code = match &cli.command {
-        Command::Check { paths } => check::run(&out, paths),
+        Command::Check {
+            paths,
+            target,
+            dialect,
+            profile,
+            tests,
+        } => {
+            let targets: Vec<_> = target.iter().map(|t| t.target()).collect();
+            let opts = check::CheckOptions {
+                targets: &targets,
+                dialects: dialect,
+                profile: profile.as_deref(),
+                min_tests: tests.min_tests,
+            };
+            check::run(&out, paths, &opts)
+        }
         Command::Test {
             paths,
+            tests,
+            coverage,
+            min_coverage,
             rules,
             format,
             engine,
             duckdb,
-        } => test::run(&out, paths, rules, *format, *engine, duckdb.as_deref()),
+        } => {
+            match (format, out.format) {
+                (None, _) => {}
+                (Some(args::TestFormat::Json), OutputFormat::Human) => {
+                    out.format = OutputFormat::Json
+                }
+                (Some(args::TestFormat::Text), OutputFormat::Human) => {}
+                (Some(f), o) => {
+                    return out.fatal(&format!(
+                        "--format {} and --output-format {} both say how to print; keep --output-format",
+                        if *f == args::TestFormat::Json { "json" } else { "text" },
+                        o.name()
+                    ));
+                }
+            }
+            if duckdb.is_some() && *engine != args::EngineChoice::Duckdb {
+                return out.fatal("--duckdb is for --engine duckdb");
+            }
+            let opts = test::TestOptions {
+                filters: rules,
+                engine: *engine,
+                duckdb: duckdb.as_deref(),
+                min_tests: tests.min_tests,
+                coverage: *coverage,
+                min_coverage: *min_coverage,
+            };
+            test::run(&out, paths, &opts)
+        }
         Command::Compile { .. } => compile::run(&out, &cli.command),
+        Command::Run { .. } | Command::Explain { .. } | Command::List { .. } if machine => out
+            .fatal(&format!(
+                "--output-format {} is for check, test and compile",
+                out.format.name()
+            )),
         Command::Run { .. } => run::run(&out, &cli.command),
+        Command::List { what } => list(*what),
         Command::Explain {
             file,
             stage,
             target,
             dialect,
             profile,
-        } => explain::run(&out, file, *stage, *target, *dialect, profile),
+        } => explain::run(&out, file, *stage, *target, *dialect, profile.as_deref()),
     };
     written(std::io::stdout().flush());
     code
@@ -97,9 +150,56 @@ pub fn written(r: std::io::Result<()>) {
     }
 }
 
+/// `ruleqc list`.
+fn list(what: args::ListWhat) -> i32 {
+    use clap::ValueEnum;
+    match what {
+        args::ListWhat::Targets => {
+            for t in args::Target::value_variants() {
+                let help = t
+                    .to_possible_value()
+                    .and_then(|v| v.get_help().map(|h| h.to_string()))
+                    .unwrap_or_default();
+                outln!("{:<8} {help}", t.name());
+            }
+        }
+        args::ListWhat::Dialects => {
+            for d in args::SqlDialect::ALL {
+                outln!("{}", d.name());
+            }
+        }
+        args::ListWhat::Profiles => {
+            for name in crate::profile::BUILT_IN {
+                let Some(p) = crate::profile::Profile::built_in(name) else {
+                    continue;
+                };
+                let mut places = Vec::new();
+                if let Some(sql) = &p.sql {
+                    places.push(match sql.dialect {
+                        Some(d) => format!("sql (--dialect {d})"),
+                        None => "sql".to_string(),
+                    });
+                }
+                if p.splunk.is_some() {
+                    places.push("splunk".into());
+                }
+                if p.kql.is_some() {
+                    places.push("kql".into());
+                }
+                outln!("{name:<8} {}", places.join(", "));
+            }
+        }
+    }
+    EXIT_OK
+}
+
 /// Where and how results and diagnostics are printed.
 pub struct Output {
     style: Style,
+    pub format: OutputFormat,
+    pub quiet: bool,
+    pub discovery: crate::rule::Discovery,
+    findings: std::cell::RefCell<Vec<report::Finding>>,
 }
 
 impl Output {
@@ -107,43 +207,86 @@ impl Output {
         let color = match cli.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
+            // no-color.org: set and not empty.
             ColorChoice::Auto => {
-                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                std::io::stderr().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
-        let style = match (cli.error_format, color) {
-            (ErrorFormat::Short, _) => Style::Short,
-            (ErrorFormat::Human, true) => Style::Color,
-            (ErrorFormat::Human, false) => Style::Human,
+        let format = match cli.error_format {
+            Some(ErrorFormat::Short) => OutputFormat::Short,
+            Some(ErrorFormat::Human) => OutputFormat::Human,
+            None => cli.output_format,
         };
-        Output { style }
+        let style = match (format, color) {
+            (OutputFormat::Short, _) => Style::Short,
+            (_, true) => Style::Color,
+            (_, false) => Style::Human,
+        };
+        Output {
+            style,
+            format,
+            quiet: cli.quiet,
+            discovery: crate::rule::Discovery {
+                exclude: cli.exclude.clone(),
+            },
+            findings: Default::default(),
+        }
     }
 
-    /// Prints a file's diagnostics to stderr; returns how many there were.
+    /// Loads the rule files under `paths` (with `--exclude`); `Err` is the exit status of an
+    /// I/O or usage error, already printed.
+    fn load(&self, paths: &[std::path::PathBuf]) -> Result<crate::rule::LoadedSet, i32> {
+        crate::rule::load_paths_with(paths, &self.discovery).map_err(|e| self.fatal(&e))
+    }
+
+    /// Reports a file's diagnostics; returns how many there were.
     fn report(&self, loaded: &Loaded) -> usize {
         let Err(diags) = &loaded.result else {
             return 0;
         };
-        let mut err = std::io::stderr().lock();
         for d in diags {
-            written(writeln!(
-                err,
-                "{}",
-                diag::render(d, &loaded.file.path, &loaded.file.text, self.style)
-            ));
-            if self.style != Style::Short {
-                written(writeln!(err));
-            }
+            self.report_one(&loaded.file.path, &loaded.file.text, d);
         }
         diags.len()
     }
 
-    /// A diagnostic that belongs to a rule file but no position in it.
+    /// Reports one diagnostic of a rule file: rendered on stderr (`human`, `short`), as a
+    /// workflow command on stderr (`github`, which the runner reads there too), or kept for the
+    /// document printed at the end.
     fn report_one(&self, path: &str, text: &str, d: &crate::diag::Diagnostic) {
-        errln!("{}", diag::render(d, path, text, self.style));
-        if self.style != Style::Short {
-            errln!();
+        match self.format {
+            OutputFormat::Human | OutputFormat::Short => {
+                errln!("{}", diag::render(d, path, text, self.style));
+                if self.style != Style::Short {
+                    errln!();
+                }
+            }
+            _ => self.finding(report::Finding::from_diagnostic(d, path, text)),
         }
+    }
+
+    /// Reports a finding that is not a diagnostic of the rule file (a failed test, a rule
+    /// without tests) in the machine formats; `human` and `short` print their own lines.
+    fn finding(&self, f: report::Finding) {
+        match self.format {
+            OutputFormat::Github => errln!("{}", f.github()),
+            OutputFormat::Human | OutputFormat::Short => {}
+            _ => self.findings.borrow_mut().push(f),
+        }
+    }
+
+    /// The findings kept for the document printed at the end.
+    fn take_findings(&self) -> Vec<report::Finding> {
+        std::mem::take(&mut self.findings.borrow_mut())
+    }
+
+    /// Whether the command's human-readable lines (results, summaries) go to stdout.
+    fn human(&self) -> bool {
+        matches!(
+            self.format,
+            OutputFormat::Human | OutputFormat::Short | OutputFormat::Github
+        )
     }
 
     /// Loads `--profile`, printing its problems; `Err` carries the exit status.

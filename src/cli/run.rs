@@ -5,8 +5,8 @@ use std::io::{IsTerminal, Write};
 use serde_json::{Value, json};
 
 use super::args::{Command, RunEngine, RunFormat};
-use super::{EXIT_FINDINGS, EXIT_OK, Output, written};
-use crate::rule::{Rule, load_paths};
+use super::{EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Output, written};
+use crate::rule::Rule;
 use crate::run::{LogTypeOf, Options, run_duckdb, run_sqlite, scan};
 use crate::testing::glob_match;
 
@@ -30,9 +30,9 @@ pub fn run(out: &Output, command: &Command) -> i32 {
             return out.fatal(&format!("{}: {e}", f.display()));
         }
     }
-    let loaded = match load_paths(paths) {
-        Ok(l) => l,
-        Err(e) => return out.fatal(&e),
+    let loaded = match out.load(paths) {
+        Ok(set) => set.loaded,
+        Err(code) => return code,
     };
     let mut rule_errors = false;
     let mut rules: Vec<&Rule> = Vec::new();
@@ -72,7 +72,7 @@ pub fn run(out: &Output, command: &Command) -> i32 {
         files: events,
         log_type_of: &log_type_of,
         strict: *strict,
-        progress: std::io::stderr().is_terminal(),
+        progress: std::io::stderr().is_terminal() && !out.quiet,
     };
 
     let scanned = match scan(&opts, &wanted, &mut |bad| errln!("malformed: {bad}")) {
@@ -122,14 +122,48 @@ pub fn run(out: &Output, command: &Command) -> i32 {
     }
     written(w.flush());
     let total: u64 = counts.iter().sum();
-    errln!(
-        "{} events read ({} malformed line{} skipped, {} of other log types), {} rules, {total} matches",
-        scanned.events,
-        scanned.bad_lines,
-        if scanned.bad_lines == 1 { "" } else { "s" },
-        scanned.skipped,
-        rules.len()
-    );
+    let none = match scanned.no_log_type {
+        0 => String::new(),
+        n => format!(", {n} without a log type"),
+    };
+    if !out.quiet {
+        errln!(
+            "{} events read ({} malformed line{} skipped, {} of other log types{none}), {} rule{}, {total} match{}",
+            scanned.events,
+            scanned.bad_lines,
+            if scanned.bad_lines == 1 { "" } else { "s" },
+            scanned.skipped,
+            rules.len(),
+            if rules.len() == 1 { "" } else { "s" },
+            if total == 1 { "" } else { "es" },
+        );
+    }
+    if scanned.no_log_type > 0 {
+        let how = match &log_type_of {
+            LogTypeOf::Field(f) => format!("a string field `{f}`"),
+            LogTypeOf::Fixed(_) => unreachable!("--log-type gives every event one"),
+        };
+        errln!(
+            "{}: {} event{} without {how} {} not checked against any rule\n  \
+             = help: --log-type LOG_TYPE treats every event as that log type; \
+             --log-type-field FIELD names the field that holds it",
+            if scanned.events == 0 {
+                "error"
+            } else {
+                "warning"
+            },
+            scanned.no_log_type,
+            if scanned.no_log_type == 1 { "" } else { "s" },
+            if scanned.no_log_type == 1 {
+                "was"
+            } else {
+                "were"
+            },
+        );
+        if scanned.events == 0 {
+            return EXIT_USAGE;
+        }
+    }
     if rule_errors { EXIT_FINDINGS } else { EXIT_OK }
 }
 

@@ -76,15 +76,55 @@ impl Loaded {
     }
 }
 
+/// How directories are searched for rule files.
+#[derive(Clone, Debug, Default)]
+pub struct Discovery {
+    /// `--exclude` globs: a pattern without `/` matches a file or directory name anywhere; one
+    /// with `/` matches the path relative to the searched directory, or as displayed. `*` stays
+    /// within a name, `**` crosses directories.
+    pub exclude: Vec<String>,
+}
+
+/// A YAML file found in a directory that is not a rule, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+/// What `load_paths_with` found.
+#[derive(Debug, Default)]
+pub struct LoadedSet {
+    pub loaded: Vec<Loaded>,
+    /// Non-rule YAML met while searching directories (profiles, Panther packs, ...).
+    pub skipped: Vec<Skipped>,
+}
+
 /// Files under `paths`: files as given, directories searched recursively for `*.yml` and
 /// `*.yaml`, sorted so the order never depends on the file system.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    discover_with(paths, &Discovery::default())
+        .map(|found| found.into_iter().map(|(p, _)| p).collect())
+}
+
+/// Like `discover`; each file comes with whether it was named (`true`) or found in a
+/// directory. Hidden files and directories (`.github/`) are not searched, nor `exclude`d ones.
+fn discover_with(paths: &[PathBuf], how: &Discovery) -> Result<Vec<(PathBuf, bool)>, String> {
+    let mut builder = globset::GlobSetBuilder::new();
+    for pattern in &how.exclude {
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| format!("--exclude {pattern}: {e}"))?;
+        builder.add(glob);
+    }
+    let exclude = builder.build().map_err(|e| format!("--exclude: {e}"))?;
     let mut out = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
         if meta.is_dir() {
             let before = out.len();
-            walk(p, &mut out).map_err(|e| format!("{}: {e}", p.display()))?;
+            walk(p, p, &exclude, &mut out).map_err(|e| format!("{}: {e}", p.display()))?;
             if out.len() == before {
                 return Err(format!(
                     "{}: no rule files (*.yml, *.yaml) found",
@@ -92,24 +132,51 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
                 ));
             }
         } else {
-            out.push(p.clone());
+            out.push((p.clone(), true));
         }
     }
     out.sort();
-    out.dedup();
+    // A file both named and found in a directory counts as named.
+    out.dedup_by(|b, a| {
+        let same = a.0 == b.0;
+        a.1 |= same && b.1;
+        same
+    });
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+fn walk(
+    root: &Path,
+    dir: &Path,
+    exclude: &globset::GlobSet,
+    out: &mut Vec<(PathBuf, bool)>,
+) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let relative = path.strip_prefix(root).unwrap_or(&path);
+        let slashed = |p: &Path| {
+            p.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        if exclude.is_match(&name)
+            || exclude.is_match(slashed(relative))
+            || exclude.is_match(slashed(&path))
+        {
+            continue;
+        }
         let ft = e.file_type()?;
         if ft.is_dir() {
-            walk(&path, out)?;
+            walk(root, &path, exclude, out)?;
         } else if path.extension().is_some_and(|x| x == "yml" || x == "yaml") {
-            out.push(path);
+            out.push((path, false));
         }
     }
     Ok(())
@@ -118,13 +185,68 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// Loads every rule file under `paths`. `Err` only for I/O problems (exit status 2);
 /// problems in the files are in each `Loaded`. RuleIDs are checked for uniqueness.
 pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Loaded>, String> {
-    let files = discover(paths)?;
-    let mut loaded = Vec::with_capacity(files.len());
-    for f in files {
+    load_paths_with(paths, &Discovery::default()).map(|set| set.loaded)
+}
+
+/// Panther analysis types that are not detections ruleqc compiles.
+const NOT_RULES: &[&str] = &[
+    "pack",
+    "global",
+    "datamodel",
+    "lookup_table",
+    "saved_query",
+    "scheduled_query",
+];
+
+/// Why a YAML file found in a directory is not a rule: a Panther pack, global, data model or
+/// query, or a ruleqc profile. `None` for anything else, which is loaded (and reported) as a
+/// rule, so a broken rule is never skipped.
+fn not_a_rule(text: &str) -> Option<String> {
+    let Ok(Some(root)) = yaml::parse(text) else {
+        return None;
+    };
+    let Kind::Map(entries) = &root.kind else {
+        return None;
+    };
+    let value = |name: &str| {
+        entries
+            .iter()
+            .find(|(k, _)| k.scalar_text() == Some(name))
+            .and_then(|(_, v)| v.scalar_text())
+    };
+    if let Some(t) = value("AnalysisType")
+        && NOT_RULES.contains(&t)
+    {
+        return Some(format!("a Panther `{t}` file, not a rule"));
+    }
+    let profile_keys = ["sql", "splunk", "kql"];
+    if !entries.is_empty()
+        && entries
+            .iter()
+            .all(|(k, _)| k.scalar_text().is_some_and(|k| profile_keys.contains(&k)))
+    {
+        return Some("a ruleqc profile, not a rule".to_string());
+    }
+    None
+}
+
+/// `load_paths`, searching directories as `how` says; YAML files in directories that are not
+/// rules are listed in `skipped`.
+pub fn load_paths_with(paths: &[PathBuf], how: &Discovery) -> Result<LoadedSet, String> {
+    let files = discover_with(paths, how)?;
+    let mut set = LoadedSet::default();
+    let loaded = &mut set.loaded;
+    for (f, named) in files {
         let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
         let path = f.display().to_string();
         match String::from_utf8(bytes) {
-            Ok(text) => loaded.push(load_str(&path, text)),
+            Ok(text) => {
+                if !named && let Some(reason) = not_a_rule(&text) {
+                    set.skipped.push(Skipped { path, reason });
+                    continue;
+                }
+                loaded.push(load_str(&path, text))
+            }
             Err(e) => {
                 let valid = e.utf8_error().valid_up_to();
                 let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
@@ -143,8 +265,8 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Loaded>, String> {
             }
         }
     }
-    check_unique_ids(&mut loaded);
-    Ok(loaded)
+    check_unique_ids(loaded);
+    Ok(set)
 }
 
 fn check_unique_ids(loaded: &mut [Loaded]) {

@@ -1,0 +1,801 @@
+//! The built `ruleqc` binary: output formats (JSON, GitHub workflow commands, SARIF checked
+//! against its schema, JUnit), `check --target`, condition coverage, directory discovery and
+//! the command-line conventions (`--quiet`, `--exclude`, `list`, usage errors).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn ruleqc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ruleqc"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run ruleqc")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ruleqc-conv-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A rule with one failing test, one rule without tests, one file that does not load.
+fn mixed(name: &str) -> PathBuf {
+    let dir = scratch(name);
+    std::fs::write(
+        dir.join("a.yml"),
+        "RuleID: T.A\nLogTypes: [X]\nCondition: |\n  a eq 1\n  tags[*] eq \"x\"\nTests:\n  - Name: ok\n    ExpectedResult: true\n    Log: {a: 1, tags: [y, x]}\n  - Name: wrong\n    ExpectedResult: true\n    Log: {a: 2, tags: [x]}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("b.yml"),
+        "RuleID: T.B\nLogTypes: [X]\nCondition: b eq \"q\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("c.yml"),
+        "RuleID: T.C\nLogTypes: [X]\nCondition: c eq\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// Runs tests/sarif/validate.js (the SARIF 2.1.0 schema, ajv) on `log`.
+fn sarif_schema_check(log: &[u8]) -> (bool, String) {
+    use std::io::Write;
+    let mut child = Command::new("node")
+        .arg("tests/sarif/validate.js")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node (run: npm ci --prefix tests/sarif)");
+    child.stdin.take().unwrap().write_all(log).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_ne!(o.status.code(), Some(3), "{}", stderr(&o));
+    (o.status.success(), stdout(&o))
+}
+
+#[test]
+fn sarif_output_is_valid_sarif_2_1_0() {
+    // The validator rejects what is not SARIF, so a pass below means something.
+    let (ok, why) = sarif_schema_check(br#"{"version": "2.1.0", "runs": [{"tool": {}}]}"#);
+    assert!(!ok && why.contains("driver"), "{why}");
+
+    let dir = mixed("sarif");
+    let o = ruleqc(&["test", "--coverage", "--output-format", "sarif", s(&dir)]);
+    assert_eq!(o.status.code(), Some(1));
+    let (ok, why) = sarif_schema_check(&o.stdout);
+    assert!(ok, "{why}\n{}", stdout(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    let find = |id: &str| {
+        results
+            .iter()
+            .filter(|r| r["ruleId"] == id)
+            .collect::<Vec<_>>()
+    };
+    let failed = find("test-failed");
+    assert_eq!(failed.len(), 1);
+    let region = &failed[0]["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startLine"], 10, "the failing test's line");
+    assert!(
+        failed[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("/a.yml")
+    );
+    assert!(
+        results
+            .iter()
+            .any(|r| r["ruleId"].as_str().unwrap().starts_with('E')
+                && r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("/c.yml")),
+        "the file that does not load is a result"
+    );
+    assert_eq!(find("W0110").len(), 1, "T.B has no tests");
+    assert!(!find("coverage").is_empty());
+
+    for args in [
+        &["check", "--output-format", "sarif"][..],
+        &["check", "--target", "all", "--output-format", "sarif"],
+    ] {
+        let o = ruleqc(&[args, &[s(&dir)]].concat());
+        assert_eq!(o.status.code(), Some(1));
+        let (ok, why) = sarif_schema_check(&o.stdout);
+        assert!(ok, "{args:?}: {why}");
+    }
+    let gen_dir = dir.join("gen");
+    let o = ruleqc(&[
+        "compile",
+        "--output-format",
+        "sarif",
+        "--out",
+        s(&gen_dir),
+        "--check",
+        s(&dir),
+    ]);
+    let (ok, why) = sarif_schema_check(&o.stdout);
+    assert!(ok, "{why}");
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        doc["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["ruleId"] == "artifact"),
+        "missing artifacts are results"
+    );
+}
+
+/// A workflow command: its name, its properties in order, its message.
+type WorkflowCommand = (String, Vec<(String, String)>, String);
+
+/// Parses one GitHub Actions workflow command, as the runner reads it:
+/// `::command prop=value,prop=value::message`, with `%25`, `%0D`, `%0A` (and in property values
+/// `%3A`, `%2C`) escapes. `None` when the line is not a well-formed command.
+fn workflow_command(line: &str) -> Option<WorkflowCommand> {
+    let rest = line.strip_prefix("::")?;
+    let (head, message) = rest.split_once("::")?;
+    let (command, props) = head.split_once(' ').unwrap_or((head, ""));
+    let unescape = |v: &str| {
+        v.replace("%0A", "\n")
+            .replace("%0D", "\r")
+            .replace("%3A", ":")
+            .replace("%2C", ",")
+            .replace("%25", "%")
+    };
+    let mut parsed = Vec::new();
+    for p in props.split(',').filter(|p| !p.is_empty()) {
+        let (k, v) = p.split_once('=')?;
+        if v.contains(':') || v.contains('\n') {
+            return None;
+        }
+        parsed.push((k.to_string(), unescape(v)));
+    }
+    if message.contains('\n') || message.contains('\r') {
+        return None;
+    }
+    Some((command.to_string(), parsed, unescape(message)))
+}
+
+#[test]
+fn github_output_is_workflow_commands_at_the_right_lines() {
+    let dir = mixed("github");
+    let o = ruleqc(&["test", "--output-format", "github", "--coverage", s(&dir)]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    let commands: Vec<_> = err
+        .lines()
+        .filter(|l| l.starts_with("::"))
+        .map(|l| workflow_command(l).unwrap_or_else(|| panic!("malformed: {l}")))
+        .collect();
+    assert!(!commands.is_empty(), "{err}");
+    for (command, props, _) in &commands {
+        assert!(["error", "warning", "notice"].contains(&command.as_str()));
+        let keys: Vec<&str> = props.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["file", "line", "col", "title"]);
+        assert!(props[1].1.parse::<usize>().is_ok() && props[2].1.parse::<usize>().is_ok());
+    }
+    let failed = commands
+        .iter()
+        .find(|(_, p, m)| p[3].1 == "ruleqc test-failed" && m.contains("T.A :: wrong"))
+        .expect("the failing test is annotated");
+    assert_eq!(failed.0, "error");
+    assert!(failed.1[0].1.ends_with("a.yml"));
+    assert_eq!(failed.1[1].1, "10");
+    let load = commands
+        .iter()
+        .find(|(_, p, _)| p[0].1.ends_with("c.yml"))
+        .expect("the file that does not load is annotated");
+    assert_eq!(load.0, "error");
+    assert_eq!(load.1[1].1, "3", "{load:?}");
+    assert!(
+        commands
+            .iter()
+            .any(|(c, p, _)| c == "warning" && p[0].1.ends_with("b.yml"))
+    );
+    // The results are still readable in the log.
+    assert!(stdout(&o).contains("FAIL T.A :: wrong"), "{}", stdout(&o));
+    // A message with a newline (help) stays one command line.
+    assert!(commands.iter().any(|(_, _, m)| m.contains("\nhelp: ")));
+}
+
+#[test]
+fn junit_output_is_one_suite_per_rule() {
+    let dir = mixed("junit");
+    let o = ruleqc(&["test", "--output-format", "junit", s(&dir)]);
+    assert_eq!(o.status.code(), Some(1));
+    let xml = stdout(&o);
+    // Well-formed XML, read back by Python's parser.
+    let mut py = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.etree.ElementTree as E\nr = E.fromstring(sys.stdin.read())\nprint(r.tag, r.get('tests'), r.get('failures'), r.get('errors'))\nfor s in r:\n  print(s.get('name').split('/')[-1], s.get('tests'), s.get('failures'), s.get('errors'), [(c.get('name'), c.get('line'), [x.tag for x in c]) for c in s])",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        py.stdin.take().unwrap().write_all(xml.as_bytes()).unwrap();
+    }
+    let out = py.wait_with_output().unwrap();
+    assert!(out.status.success(), "{xml}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("testsuites 3 1 1"), "{text}\n{xml}");
+    assert!(
+        text.contains("T.A 2 1 0 [('ok', '7', []), ('wrong', '10', ['failure'])]"),
+        "{text}"
+    );
+    assert!(text.contains("T.B 0 0 0 []"), "{text}");
+    assert!(
+        text.contains("c.yml 1 0 1 [('load', None, ['error'])]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_target_reports_what_compile_would() {
+    let dir = scratch("targets");
+    std::fs::write(
+        dir.join("splunk.yml"),
+        "RuleID: T.Splunk45\nLogTypes: [X]\nSchedule: {RateMinutes: 45}\nCondition: a eq 1\nTests:\n  - {Name: t, ExpectedResult: true, Log: {a: 1}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("kql.yml"),
+        "RuleID: T.Kql1\nLogTypes: [X]\nSchedule: {RateMinutes: 1}\nCondition: a eq 1\nTests:\n  - {Name: t, ExpectedResult: true, Log: {a: 1}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("greek.yml"),
+        "RuleID: T.Greek\nLogTypes: [X]\nCondition: 'a matches \"\\\\p{Greek}\"'\nTests:\n  - {Name: t, ExpectedResult: true, Log: {a: \"α\"}}\n",
+    )
+    .unwrap();
+    // Plain check: the rules are valid.
+    let o = ruleqc(&["check", s(&dir)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let o = ruleqc(&[
+        "--output-format",
+        "short",
+        "check",
+        "--target",
+        "all",
+        s(&dir),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 3, "{err}");
+    assert!(
+        err.contains("splunk.yml:1:1: error[E0403]: RateMinutes 45"),
+        "{err}"
+    );
+    assert!(err.contains("(--target splunk)"), "{err}");
+    assert!(err.contains("kql.yml:1:1: error[E0403]: Sentinel"), "{err}");
+    assert!(
+        err.contains("greek.yml") && err.contains("(--dialect postgres)"),
+        "{err}"
+    );
+    assert!(
+        stdout(&o).contains("3 rule files checked: 0 ok, 3 with errors (3 errors)"),
+        "{}",
+        stdout(&o)
+    );
+    // The same diagnostics `compile` gives.
+    let o = ruleqc(&[
+        "--output-format",
+        "short",
+        "compile",
+        "--target",
+        "splunk",
+        s(&dir.join("splunk.yml")),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("error[E0403]: RateMinutes 45"),
+        "{}",
+        stderr(&o)
+    );
+
+    // One target, one dialect.
+    let o = ruleqc(&["check", "--target", "sql", "--dialect", "duckdb", s(&dir)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = ruleqc(&[
+        "check",
+        "--target",
+        "sql",
+        "--dialect",
+        "postgres",
+        "--target",
+        "kql",
+        s(&dir),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("1 ok, 2 with errors"), "{}", stdout(&o));
+    // Options that would do nothing are usage errors.
+    let o = ruleqc(&["check", "--dialect", "postgres", s(&dir)]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = ruleqc(&[
+        "check",
+        "--target",
+        "splunk",
+        "--dialect",
+        "postgres",
+        s(&dir),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    // The repository's rules pass every target.
+    let o = ruleqc(&["check", "--target", "all", "rules"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn coverage_reports_each_leaf_and_fails_below_the_minimum() {
+    let dir = scratch("coverage");
+    std::fs::write(
+        dir.join("r.yml"),
+        "RuleID: T.Cov\nLogTypes: [X]\nCondition: |\n  action eq \"delete\"\n  tags[*] eq \"prod\"\n  user ne \"root\"\nTests:\n  - Name: match\n    ExpectedResult: true\n    Log: {action: delete, tags: [dev, prod], user: alice}\n  - Name: other action\n    ExpectedResult: false\n    Log: {action: create, tags: [prod], user: bob}\n",
+    )
+    .unwrap();
+    let o = ruleqc(&["test", "--coverage", s(&dir)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let out = stdout(&o);
+    // action: true and false; any tags: only true; @ eq prod: both (dev, prod); user ne root:
+    // only true. 6 of 8 outcomes.
+    assert!(
+        out.contains("coverage T.Cov: 75% (6 of 8 outcomes)"),
+        "{out}"
+    );
+    assert!(out.contains("  never false: any tags"), "{out}");
+    assert!(
+        out.contains("  never false: not user eq \"root\"  [true when missing]"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("action eq"),
+        "covered leaves are not listed: {out}"
+    );
+    assert!(
+        out.lines()
+            .last()
+            .unwrap()
+            .ends_with("condition coverage 75% (6 of 8 outcomes)")
+    );
+
+    let o = ruleqc(&["test", "--min-coverage", "80", s(&dir)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("FAIL coverage T.Cov: 75% is below --min-coverage 80%"),
+        "{}",
+        stdout(&o)
+    );
+    let o = ruleqc(&["test", "--min-coverage", "75", s(&dir)]);
+    assert_eq!(o.status.code(), Some(0));
+
+    let o = ruleqc(&["test", "--coverage", "--output-format", "json", s(&dir)]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let cov = &doc["rules"][0]["coverage"];
+    assert_eq!(cov["percent"], 75);
+    let items = cov["items"].as_array().unwrap();
+    let texts: Vec<&str> = items.iter().map(|i| i["text"].as_str().unwrap()).collect();
+    assert_eq!(
+        texts,
+        [
+            "action eq \"delete\"",
+            "any tags",
+            "@ eq \"prod\"",
+            "not user eq \"root\"  [true when missing]"
+        ]
+    );
+    assert_eq!(items[2]["depth"], 1);
+    assert_eq!(items[1]["seen_false"], false);
+    assert_eq!(doc["summary"]["coverage"]["percent"], 75);
+}
+
+#[test]
+fn fail_lines_name_the_test_and_trace_the_condition() {
+    let dir = mixed("trace");
+    let o = ruleqc(&["test", s(&dir)]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    let at = out
+        .find("FAIL T.A :: wrong: expected true, got false")
+        .expect(&out);
+    let block: Vec<&str> = out[at..].lines().take(6).collect();
+    assert!(
+        block[1].starts_with("  --> ") && block[1].ends_with("a.yml:10:5"),
+        "{block:?}"
+    );
+    assert!(
+        block[3].contains("a eq 1") && block[3].contains("a = 2 => false"),
+        "{block:?}"
+    );
+    assert!(
+        block[4].contains("any tags") && block[4].contains("tags has 1 elements => true"),
+        "{block:?}"
+    );
+    assert!(
+        block[5].contains("@ eq \"x\"") && block[5].ends_with("=> true"),
+        "{block:?}"
+    );
+    // JSON carries the same trace and the test's line.
+    let o = ruleqc(&["test", "--output-format", "json", s(&dir)]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let t = &doc["rules"][0]["tests"][1];
+    assert_eq!(t["line"], 10);
+    assert_eq!(t["trace"][0]["verdict"], "false");
+    assert_eq!(t["trace"][0]["value"], "a = 2");
+}
+
+#[test]
+fn rules_without_tests_and_min_tests() {
+    let dir = mixed("mintests");
+    std::fs::remove_file(dir.join("c.yml")).unwrap();
+    let o = ruleqc(&["check", s(&dir)]);
+    assert_eq!(o.status.code(), Some(0), "a missing test is a warning");
+    assert!(
+        stderr(&o).contains("warning[W0110]: rule `T.B` has no tests"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("(0 errors, 1 warning)"),
+        "{}",
+        stdout(&o)
+    );
+    let o = ruleqc(&["check", "--min-tests", "2", s(&dir)]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("error[E0110]: rule `T.B` has 0 tests; --min-tests asks for 2"),
+        "{err}"
+    );
+    assert!(!err.contains("T.A"), "T.A has two: {err}");
+    let o = ruleqc(&["test", "--min-tests", "3", "--engine", "none", s(&dir)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("2 rules with too few tests"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn directories_skip_hidden_folders_profiles_and_panther_files() {
+    let dir = scratch("discovery");
+    let good = "RuleID: T.Good\nLogTypes: [X]\nCondition: a eq 1\nTests:\n  - {Name: t, ExpectedResult: true, Log: {a: 1}}\n";
+    std::fs::write(dir.join("good.yml"), good).unwrap();
+    std::fs::create_dir_all(dir.join(".github/workflows")).unwrap();
+    std::fs::write(
+        dir.join(".github/workflows/ci.yml"),
+        "on: [push]\njobs: {}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join(".hidden.yml"), "not: a rule\n").unwrap();
+    std::fs::write(dir.join("warehouse.yml"), "sql:\n  table: \"x.{table}\"\n").unwrap();
+    std::fs::write(
+        dir.join("pack.yml"),
+        "AnalysisType: pack\nPackID: P\nPackDefinition: {IDs: []}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("global.yml"),
+        "AnalysisType: global\nGlobalID: g\nFilename: g.py\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("model.yml"),
+        "AnalysisType: datamodel\nDataModelID: m\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("drafts")).unwrap();
+    std::fs::write(dir.join("drafts/wip.yml"), "RuleID: [\n").unwrap();
+    std::fs::write(dir.join("old.draft.yml"), "RuleID: [\n").unwrap();
+
+    let o = ruleqc(&[
+        "check",
+        "--exclude",
+        "drafts",
+        "--exclude",
+        "*.draft.yml",
+        s(&dir),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(
+            "1 rule file checked: 1 ok, 0 with errors (0 errors); 4 other YAML files skipped"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains("pack.yml: skipped, a Panther `pack` file, not a rule"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warehouse.yml: skipped, a ruleqc profile, not a rule"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(".github") && !err.contains(".hidden"),
+        "{err}"
+    );
+
+    // Without --exclude the drafts are rules with errors; a path pattern works too.
+    let o = ruleqc(&["check", s(&dir)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("3 rule files checked: 1 ok, 2 with errors"),
+        "{}",
+        stdout(&o)
+    );
+    let o = ruleqc(&[
+        "check",
+        "--exclude",
+        "drafts/**",
+        "--exclude",
+        "old.*",
+        s(&dir),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // A file named on the command line is always loaded: a profile there is a broken rule.
+    let o = ruleqc(&["check", s(&dir.join("warehouse.yml"))]);
+    assert_eq!(o.status.code(), Some(1));
+    // --quiet: only problems.
+    let o = ruleqc(&[
+        "--quiet",
+        "check",
+        "--exclude",
+        "drafts",
+        "--exclude",
+        "*.draft.yml",
+        s(&dir),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), "");
+    assert_eq!(stderr(&o), "");
+    let o = ruleqc(&[
+        "-q",
+        "test",
+        "--exclude",
+        "drafts",
+        "--exclude",
+        "*.draft.yml",
+        s(&dir),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), "");
+    let o = ruleqc(&["-q", "test", s(&dir)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("2 rule files did not load"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn list_prints_targets_dialects_and_profiles() {
+    let o = ruleqc(&["list", "dialects"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stdout(&o),
+        "duckdb\nsqlite\npostgres\nsnowflake\nbigquery\ndatabricks\nclickhouse\n"
+    );
+    let o = ruleqc(&["list", "targets"]);
+    let text = stdout(&o);
+    let names: Vec<&str> = text
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(names, ["sql", "splunk", "kql"], "{text}");
+    let o = ruleqc(&["list", "profiles"]);
+    assert!(
+        stdout(&o).contains("panther  sql (--dialect snowflake)\n"),
+        "{}",
+        stdout(&o)
+    );
+    // Each listed dialect and profile is accepted by compile.
+    for line in stdout(&ruleqc(&["list", "dialects"])).lines() {
+        let o = ruleqc(&["compile", "--dialect", line, "rules/okta"]);
+        assert_eq!(o.status.code(), Some(0), "{line}");
+    }
+}
+
+#[test]
+fn usage_mistakes_are_one_message_and_exit_2() {
+    let o = ruleqc(&["compile", "--profile", "panther", "rules"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.matches("error").count(), 1, "{err}");
+    assert!(
+        err.contains("profile `panther` is for --dialect snowflake, not duckdb"),
+        "{err}"
+    );
+    assert!(err.contains("help: add `--dialect snowflake`"), "{err}");
+    let o = ruleqc(&[
+        "compile",
+        "--profile",
+        "panther",
+        "--dialect",
+        "snowflake",
+        "rules/okta",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    for (args, needle) in [
+        (
+            &[
+                "explain",
+                "rules/okta/brute_force_login.yml",
+                "--dialect",
+                "postgres",
+            ][..],
+            "--dialect only changes `--stage query`",
+        ),
+        (
+            &[
+                "explain",
+                "rules/okta/brute_force_login.yml",
+                "--stage",
+                "query",
+                "--target",
+                "kql",
+                "--dialect",
+                "postgres",
+            ],
+            "--dialect is for --target sql",
+        ),
+        (
+            &[
+                "compile",
+                "--target",
+                "splunk",
+                "--dialect",
+                "postgres",
+                "rules/okta",
+            ],
+            "--dialect is for --target sql",
+        ),
+        (
+            &[
+                "compile",
+                "--format",
+                "json",
+                "--out",
+                "/tmp/ruleqc-never",
+                "rules/okta",
+            ],
+            "--format json prints the queries",
+        ),
+        (
+            &["compile", "--output-format", "sarif", "rules/okta"],
+            "needs --out DIR",
+        ),
+        (
+            &["test", "--duckdb", "/usr/bin/duckdb", "rules/okta"],
+            "--duckdb is for --engine duckdb",
+        ),
+        (
+            &[
+                "test",
+                "--format",
+                "json",
+                "--output-format",
+                "sarif",
+                "rules/okta",
+            ],
+            "both say how to print",
+        ),
+        (
+            &[
+                "run",
+                "--output-format",
+                "json",
+                "--events",
+                "Cargo.toml",
+                "rules/okta",
+            ],
+            "--output-format json is for check, test and compile",
+        ),
+        (
+            &["check", "--output-format", "junit", "rules/okta"],
+            "junit is for `ruleqc test`",
+        ),
+    ] {
+        let o = ruleqc(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+    assert!(!Path::new("/tmp/ruleqc-never").exists());
+}
+
+#[test]
+fn empty_no_color_does_not_disable_colour() {
+    // With --color always the escape codes appear; with auto and NO_COLOR set (even empty)
+    // they depend on the terminal, so here only the rule is checked: an empty NO_COLOR is not
+    // "set" (no-color.org).
+    let dir = scratch("color");
+    std::fs::write(
+        dir.join("bad.yml"),
+        "RuleID: T.X\nLogTypes: [X]\nCondition: a eq\n",
+    )
+    .unwrap();
+    let run = |no_color: Option<&str>, color: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_ruleqc"));
+        c.args(["--color", color, "check", s(&dir)]);
+        match no_color {
+            Some(v) => c.env("NO_COLOR", v),
+            None => c.env_remove("NO_COLOR"),
+        };
+        String::from_utf8(c.output().unwrap().stderr).unwrap()
+    };
+    assert!(run(Some(""), "always").contains('\u{1b}'));
+    assert!(!run(Some("1"), "never").contains('\u{1b}'));
+    // stderr is not a terminal here: auto never colours, set or not.
+    assert!(!run(Some(""), "auto").contains('\u{1b}'));
+}
+
+#[test]
+fn run_says_when_events_have_no_log_type() {
+    let dir = scratch("nolt");
+    let events = dir.join("e.jsonl");
+    std::fs::write(
+        &events,
+        "{\"action\": \"delete\"}\n{\"action\": \"create\"}\n",
+    )
+    .unwrap();
+    let rule = dir.join("r.yml");
+    std::fs::write(
+        &rule,
+        "RuleID: T.R\nLogTypes: [Test.Events]\nCondition: action eq \"delete\"\n",
+    )
+    .unwrap();
+    let o = ruleqc(&["run", "--events", s(&events), s(&rule)]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "nothing was checked: {}",
+        stderr(&o)
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains("0 of other log types, 2 without a log type"),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: 2 events without a string field `p_log_type` were not checked"),
+        "{err}"
+    );
+    assert!(err.contains("--log-type LOG_TYPE"), "{err}");
+    let o = ruleqc(&[
+        "run",
+        "--log-type",
+        "Test.Events",
+        "--events",
+        s(&events),
+        s(&rule),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("T.R: 1 match\n"), "{}", stdout(&o));
+}
