@@ -799,3 +799,79 @@ fn run_says_when_events_have_no_log_type() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).starts_with("T.R: 1 match\n"), "{}", stdout(&o));
 }
+
+#[test]
+fn condition_mistakes_are_reported_where_they_are_with_a_hint() {
+    let dir = scratch("mistakes");
+    let cases: [(&str, &[u8], &str, &str); 8] = [
+        (
+            "paren.yml",
+            b"RuleID: T.A\nLogTypes: [X]\nCondition: |\n  (a eq 1 or\n  b eq \")(\"\nTests: []\n",
+            "paren.yml:4:3: error[E0201]: this `(` is never closed",
+            "add the `)`",
+        ),
+        (
+            "tab.yml",
+            b"RuleID: T.B\nLogTypes: [X]\nCondition: |\n  a eq 1\n\tb eq 2\n",
+            "tab.yml:5:1: error[E0101]: a tab indents this line",
+            "YAML indents with spaces only",
+        ),
+        (
+            "bom.yml",
+            b"\xef\xbb\xbfSeverty: Low\nRuleID: T.C\nLogTypes: [X]\nCondition: a eq 1\n",
+            "bom.yml:1:1: error[E0102]: unknown key `Severty`",
+            "did you mean `Severity`?",
+        ),
+        (
+            "trailing.yml",
+            b"RuleID: T.D\nLogTypes: [X]\nCondition: |\n  a eq 1 and\n  b eq 2\n",
+            "trailing.yml:4:13: error[E0201]",
+            "a line does not end with `and`/`or`",
+        ),
+        (
+            "leading.yml",
+            b"RuleID: T.E\nLogTypes: [X]\nCondition: |\n  a eq 1\n  or b eq 2\n",
+            "leading.yml:5:3: error[E0201]",
+            "put the whole expression in parentheses",
+        ),
+        (
+            "eq.yml",
+            b"RuleID: T.F\nLogTypes: [X]\nCondition: a = 1\n",
+            "eq.yml:3:14: error[E0201]",
+            "did you mean `eq`?",
+        ),
+        (
+            "ne.yml",
+            b"RuleID: T.G\nLogTypes: [X]\nCondition: a eq 1 and b <> 1\n",
+            "ne.yml:3:26: error[E0201]",
+            "did you mean `ne`?",
+        ),
+        (
+            "inline.yml",
+            b"RuleID: T.H\nLogTypes: [X]\nInlineFilters:\n  All:\n    - {KeyPath: a, Condition: Equals, Value: 1}\nCondition: b eq 1\n",
+            "inline.yml:3:1: error[E0109]: `InlineFilters` are not supported",
+            "write each filter into the `Condition`",
+        ),
+    ];
+    for (name, text, at, hint) in cases {
+        let file = dir.join(name);
+        std::fs::write(&file, text).unwrap();
+        let o = ruleqc(&["--output-format", "short", "check", s(&file)]);
+        assert_eq!(o.status.code(), Some(1), "{name}");
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{name}: {err}");
+        assert!(err.contains(at), "{name}: {err}");
+        assert!(err.contains(hint), "{name}: {err}");
+    }
+    // The snippet shows the line without the byte-order mark.
+    let o = ruleqc(&["check", s(&dir.join("bom.yml"))]);
+    assert!(stderr(&o).contains("1 | Severty: Low\n"), "{}", stderr(&o));
+    // Empty InlineFilters lose nothing: accepted.
+    let file = dir.join("empty_inline.yml");
+    std::fs::write(
+        &file,
+        "RuleID: T.I\nLogTypes: [X]\nInlineFilters: []\nCondition: b eq 1\n",
+    )
+    .unwrap();
+    assert_eq!(ruleqc(&["check", s(&file)]).status.code(), Some(0));
+}

@@ -291,8 +291,13 @@ fn check_unique_ids(loaded: &mut [Loaded]) {
     }
 }
 
-/// Loads one rule from its text.
+/// Loads one rule from its text. A byte-order mark is dropped first, so that columns and
+/// snippets are those of the text an editor shows.
 pub fn load_str(path: &str, text: String) -> Loaded {
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    };
     let mut cx = Cx {
         errors: Vec::new(),
         text: &text,
@@ -342,7 +347,7 @@ impl Cx<'_> {
                 return None;
             }
             Err(d) => {
-                self.errors.push(d);
+                self.errors.push(tab_indent(self.text, d));
                 return None;
             }
         };
@@ -473,6 +478,19 @@ impl Cx<'_> {
                     }
                 }
                 "Tests" => rule.tests = self.tests(v),
+                "InlineFilters" if !empty_value(v) => self.errors.push(
+                    Diagnostic::error(
+                        "E0109",
+                        "`InlineFilters` are not supported: the compiled query would match events \
+                         Panther filters out",
+                        k.span.clone(),
+                    )
+                    .with_label("not applied by ruleqc")
+                    .with_help(
+                        "write each filter into the `Condition` (e.g. `KeyPath: a.b, Condition: \
+                         Equals, Value: x` is the line `a.b eq \"x\"`) and remove `InlineFilters`",
+                    ),
+                ),
                 _ if IGNORED_KEYS.contains(&key) => {}
                 _ => self.unknown_key(k, key, "rule", KNOWN_KEYS.iter().chain(IGNORED_KEYS)),
             }
@@ -889,7 +907,7 @@ impl Cx<'_> {
         let ast = match parser::parse(&text) {
             Ok(ast) => ast,
             Err(d) => {
-                let mut d = d.map_span(to_file);
+                let mut d = explain_syntax_error(d, &text).map_span(to_file);
                 if matches!(
                     &v.kind,
                     Kind::Scalar {
@@ -916,6 +934,132 @@ impl Cx<'_> {
             }
         }
     }
+}
+
+/// `InlineFilters: []`, `InlineFilters:` or `{}`: nothing to lose by ignoring it.
+fn empty_value(v: &Node) -> bool {
+    match &v.kind {
+        Kind::Seq(items) => items.is_empty(),
+        Kind::Map(entries) => entries.is_empty(),
+        _ => matches!(v.resolve(), Ok(Resolved::Null)),
+    }
+}
+
+/// A YAML error in a file with a tab in some line's indentation (at or before the error) is
+/// about that tab: YAML indents with spaces only, and the parser's own message names a later
+/// position.
+fn tab_indent(text: &str, d: Diagnostic) -> Diagnostic {
+    let until = d
+        .span
+        .as_ref()
+        .map_or(text.len(), |s| s.end.min(text.len()));
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if offset > until {
+            break;
+        }
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        if let Some(tab) = line[..indent].find('\t') {
+            let at = offset + tab;
+            return Diagnostic::error("E0101", "a tab indents this line", at..at + 1)
+                .with_label("tab")
+                .with_help("YAML indents with spaces only; replace the tab with spaces");
+        }
+        offset += line.len();
+    }
+    d
+}
+
+/// Where a `(` that is never closed is, in condition text; strings, raw strings and backtick
+/// names are skipped.
+fn unclosed_paren(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut open = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' | b'`' => {
+                let quote = b[i];
+                let raw = quote == b'"' && i > 0 && b[i - 1] == b'r';
+                i += 1;
+                while i < b.len() && b[i] != quote && b[i] != b'\n' {
+                    i += if b[i] == b'\\' && quote == b'"' && !raw {
+                        2
+                    } else {
+                        1
+                    };
+                }
+            }
+            b'(' => open.push(i),
+            b')' => {
+                open.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    open.first().copied()
+}
+
+/// Common condition mistakes, in the author's terms: a `(` never closed (reported where it
+/// opens, not at the end), `=` for `eq`, and `and`/`or` at a line's edge (lines are joined
+/// with `and`).
+fn explain_syntax_error(d: Diagnostic, text: &str) -> Diagnostic {
+    if d.code != "E0201" {
+        return d;
+    }
+    let at = d.span.as_ref().map_or(0, |s| s.start.min(text.len()));
+    if d.message.ends_with("found the end of the condition")
+        && let Some(p) = unclosed_paren(text)
+    {
+        return Diagnostic::error("E0201", "this `(` is never closed", p..p + 1)
+            .with_label("unclosed")
+            .with_help("add the `)` where the group ends, on its last line");
+    }
+    let here = text[at..].trim_start_matches([' ', '\t']);
+    // `==`, `!=`, `<=`... are operators; a single `=` or `<>` is not.
+    // `<` parses as an operator, so `<>` fails at its `>`.
+    let not_equal = here.starts_with('>') && text[..at].ends_with('<');
+    for (symbol, word, alias) in [("<>", "ne", "!="), ("=", "eq", "==")] {
+        if here.starts_with(symbol) || (symbol == "<>" && not_equal) {
+            let mut d = d;
+            d.message = format!("{}; did you mean `{word}`?", d.message);
+            d.help = Some(format!(
+                "write `{word}` (or `{alias}`) for `{symbol}`, e.g. `status {word} 200`"
+            ));
+            return d;
+        }
+    }
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let before = text[line_start..at].trim();
+    let word_at = |w: &str| {
+        here.strip_prefix(w)
+            .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t', '\n', '(']))
+    };
+    let joined = "each line of a condition is joined to the next with `and`";
+    if before.is_empty() && (word_at("or") || word_at("and")) {
+        let mut d = d;
+        d.help = Some(format!(
+            "{joined}, so a line does not start with `and`/`or`; for an `or` over several \
+             lines, put the whole expression in parentheses: `(a eq 1` on one line, `or b eq 2)` \
+             on the next"
+        ));
+        return d;
+    }
+    let prev = text[..at].trim_end();
+    let ends_with = |w: &str| {
+        prev.strip_suffix(w)
+            .is_some_and(|r| r.is_empty() || r.ends_with([' ', '\t', '\n', ')']))
+    };
+    if d.message.contains("found the end of the") && (ends_with("and") || ends_with("or")) {
+        let mut d = d;
+        d.help = Some(format!(
+            "{joined}, so a line does not end with `and`/`or`; for an `or` over several lines, \
+             put the whole expression in parentheses"
+        ));
+        return d;
+    }
+    d
 }
 
 fn has_key(entries: &[(Node, Node)], name: &str) -> bool {
