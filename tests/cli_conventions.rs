@@ -875,3 +875,64 @@ fn condition_mistakes_are_reported_where_they_are_with_a_hint() {
     .unwrap();
     assert_eq!(ruleqc(&["check", s(&file)]).status.code(), Some(0));
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definition() {
+    let o = ruleqc(&["completions", "bash"]);
+    assert_eq!(o.status.code(), Some(0));
+    let script = stdout(&o);
+    for word in [
+        "--output-format",
+        "--exclude",
+        "--min-coverage",
+        "list",
+        "check",
+    ] {
+        assert!(script.contains(word), "{word}");
+    }
+    // bash itself parses the script.
+    let dir = scratch("completions");
+    std::fs::write(dir.join("ruleqc.bash"), &script).unwrap();
+    let check = Command::new("bash")
+        .arg("-n")
+        .arg(dir.join("ruleqc.bash"))
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", stderr(&check));
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        assert_eq!(
+            ruleqc(&["completions", shell]).status.code(),
+            Some(0),
+            "{shell}"
+        );
+    }
+
+    let o = ruleqc(&["man"]);
+    assert_eq!(o.status.code(), Some(0));
+    let page = stdout(&o);
+    assert!(page.contains(".TH ruleqc 1"), "{page}");
+    // groff renders it without a warning, and the text names the options.
+    let mut groff = Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-P-cbou"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("groff (apt-get install groff-base)");
+    {
+        use std::io::Write;
+        groff
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(page.as_bytes())
+            .unwrap();
+    }
+    let rendered = groff.wait_with_output().unwrap();
+    assert!(rendered.status.success());
+    assert_eq!(stderr(&rendered), "", "groff warnings");
+    let text = String::from_utf8_lossy(&rendered.stdout).replace(['\u{2010}', '\u{2212}'], "-");
+    for word in ["--output-format", "--quiet", "--exclude", "completions"] {
+        assert!(text.contains(word), "{word}: {text}");
+    }
+}

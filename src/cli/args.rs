@@ -174,6 +174,13 @@ pub enum Command {
         #[arg(value_enum)]
         what: ListWhat,
     },
+    /// Print a shell completion script (e.g. `ruleqc completions bash > ~/.local/share/bash-completion/completions/ruleqc`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), generated from these options: `ruleqc man > ruleqc.1`.
+    Man,
     /// Print an intermediate form of one rule's condition.
     Explain {
         /// One rule file.

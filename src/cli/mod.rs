@@ -115,13 +115,38 @@ pub fn main() -> i32 {
             test::run(&out, paths, &opts)
         }
         Command::Compile { .. } => compile::run(&out, &cli.command),
-        Command::Run { .. } | Command::Explain { .. } | Command::List { .. } if machine => out
-            .fatal(&format!(
+        Command::Run { .. }
+        | Command::Explain { .. }
+        | Command::List { .. }
+        | Command::Completions { .. }
+        | Command::Man
+            if machine =>
+        {
+            out.fatal(&format!(
                 "--output-format {} is for check, test and compile",
                 out.format.name()
-            )),
+            ))
+        }
         Command::Run { .. } => run::run(&out, &cli.command),
         Command::List { what } => list(*what),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "ruleqc", &mut buf);
+            written(std::io::stdout().lock().write_all(&buf));
+            EXIT_OK
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            match clap_mangen::Man::new(cmd).render(&mut buf) {
+                Ok(()) => {
+                    written(std::io::stdout().lock().write_all(&buf));
+                    EXIT_OK
+                }
+                Err(e) => out.fatal(&format!("rendering the manual page: {e}")),
+            }
+        }
         Command::Explain {
             file,
             stage,
