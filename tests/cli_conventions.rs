@@ -936,3 +936,65 @@ fn completions_and_man_page_come_from_the_cli_definition() {
         assert!(text.contains(word), "{word}: {text}");
     }
 }
+
+/// A rule whose condition is one `in` list of `n` 40-character values.
+fn long_list_rule(dir: &Path, n: usize) -> PathBuf {
+    let values: Vec<String> = (0..n)
+        .map(|i| format!("\"value-number-{i:06}-with-some-padding-text\""))
+        .collect();
+    let file = dir.join(format!("list{n}.yml"));
+    std::fs::write(
+        &file,
+        format!(
+            "RuleID: T.List{n}\nLogTypes: [X]\nCondition: |\n  a in [{}]\nTests:\n  - {{Name: t, ExpectedResult: true, Log: {{a: value-number-000001-with-some-padding-text}}}}\n",
+            values.join(", ")
+        ),
+    )
+    .unwrap();
+    file
+}
+
+#[test]
+fn huge_queries_are_a_warning_and_sentinel_s_limit_an_error() {
+    let dir = scratch("huge");
+    let big = long_list_rule(&dir, 20_000);
+    let o = ruleqc(&[
+        "--output-format",
+        "short",
+        "compile",
+        "--target",
+        "splunk",
+        s(&big),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "a warning: {}", stderr(&o));
+    assert!(o.stdout.len() > 1 << 20);
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning[W0404]: the compiled query is "),
+        "{err}"
+    );
+    assert!(err.contains(" MB; engines and SIEMs limit"), "{err}");
+
+    // Over Sentinel's 10,000 characters: compile and check --target kql both refuse it.
+    let long = long_list_rule(&dir, 300);
+    let o = ruleqc(&[
+        "--output-format",
+        "short",
+        "compile",
+        "--target",
+        "kql",
+        s(&long),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("error[E0403]: the query is "),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("Sentinel analytics rules take at most 10,000"));
+    let o = ruleqc(&["check", "--target", "kql", s(&long)]);
+    assert_eq!(o.status.code(), Some(1));
+    // Other targets take it.
+    let o = ruleqc(&["check", "--target", "sql", "--target", "splunk", s(&long)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

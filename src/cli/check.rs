@@ -37,13 +37,25 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
         let mut n = out.report(l);
         if let (Some(rule), Some((profile, combos))) = (l.rule(), &combos) {
             for (target, dialect) in combos {
-                if let Err(mut d) = super::compile::check_one(rule, *target, *dialect, profile) {
+                let which = |d: &mut crate::diag::Diagnostic| {
                     d.message = match target {
                         Target::Sql => format!("{} (--dialect {})", d.message, dialect.name()),
                         t => format!("{} (--target {})", d.message, t.name()),
                     };
-                    out.report_one(&l.file.path, &l.file.text, &d);
-                    n += 1;
+                };
+                match super::compile::check_one(rule, *target, *dialect, profile) {
+                    Ok(q) => {
+                        if let Some(mut w) = super::compile::size_warning(&q) {
+                            which(&mut w);
+                            out.report_one(&l.file.path, &l.file.text, &w);
+                            warnings += 1;
+                        }
+                    }
+                    Err(mut d) => {
+                        which(&mut d);
+                        out.report_one(&l.file.path, &l.file.text, &d);
+                        n += 1;
+                    }
                 }
             }
         }

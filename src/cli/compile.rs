@@ -58,21 +58,58 @@ pub fn compile_one(
     }
 }
 
+/// Sentinel takes analytics-rule queries of at most 10,000 characters.
+const SENTINEL_MAX_QUERY: usize = 10_000;
+
+/// Why a KQL query cannot be a Sentinel analytics rule for its length, if it cannot.
+fn sentinel_too_long(q: &str) -> Option<String> {
+    let n = q.chars().count();
+    (n > SENTINEL_MAX_QUERY).then(|| {
+        format!("the query is {n} characters; Sentinel analytics rules take at most 10,000")
+    })
+}
+
+/// Queries past this size get a warning: every engine and SIEM bounds a query's text.
+const LARGE_QUERY: usize = 1 << 20;
+
+/// W0404: a compiled query of more than a mebibyte (a long `in` list is the usual cause).
+pub fn size_warning(q: &str) -> Option<Diagnostic> {
+    (q.len() > LARGE_QUERY).then(|| Diagnostic {
+        severity: crate::diag::Severity::Warning,
+        code: "W0404",
+        message: format!(
+            "the compiled query is {:.1} MB; engines and SIEMs limit the length of a query",
+            q.len() as f64 / 1e6
+        ),
+        span: None,
+        label: None,
+        help: Some(
+            "long `in` lists grow every query; a lookup table or a shorter list keeps it \
+             deployable"
+                .into(),
+        ),
+    })
+}
+
 /// What `compile` would report for one rule and target, without writing anything: the query
 /// and the checks of the target's deployable artifact (Splunk's cron, Sentinel's limits).
+/// `Ok` is the query.
 pub fn check_one(
     rule: &Rule,
     target: Target,
     dialect: SqlDialect,
     profile: &Profile,
-) -> Result<(), Diagnostic> {
+) -> Result<String, Diagnostic> {
     let q = compile_one(rule, target, dialect, profile)?;
     let packaged = match target {
         Target::Sql => Ok(()),
         Target::Splunk => crate::package::savedsearches::stanza(rule, &q).map(|_| ()),
-        Target::Kql => crate::package::sentinel::yaml(rule, &q).map(|_| ()),
+        Target::Kql => match sentinel_too_long(&q) {
+            Some(m) => Err(m),
+            None => crate::package::sentinel::yaml(rule, &q).map(|_| ()),
+        },
     };
-    packaged.map_err(|m| Diagnostic {
+    packaged.map(|()| q).map_err(|m| Diagnostic {
         severity: crate::diag::Severity::Error,
         code: "E0403",
         message: m,
@@ -211,6 +248,11 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
                     target.name()
                 )),
             };
+            if target == Target::Kql
+                && let Some(m) = sentinel_too_long(&q)
+            {
+                return Err(packaging(m));
+            }
             match (target, format) {
                 (Target::Sql, _) => {
                     artifacts.push(crate::package::sql_file::artifact(rule, dialect.name(), &q));
@@ -235,6 +277,9 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         });
         match packaged {
             Ok(q) => {
+                if let Some(w) = size_warning(&q) {
+                    out.report_one(&l.file.path, &l.file.text, &w);
+                }
                 let (comment, end) = match target {
                     Target::Sql => (format!("-- {}", rule.rule_id), ";"),
                     Target::Kql => (format!("// {}", rule.rule_id), ""),
