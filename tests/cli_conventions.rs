@@ -732,28 +732,38 @@ fn usage_mistakes_are_one_message_and_exit_2() {
 
 #[test]
 fn empty_no_color_does_not_disable_colour() {
-    // With --color always the escape codes appear; with auto and NO_COLOR set (even empty)
-    // they depend on the terminal, so here only the rule is checked: an empty NO_COLOR is not
-    // "set" (no-color.org).
+    // no-color.org: NO_COLOR disables colour when it is set and not empty. `script` gives
+    // ruleqc a terminal, so `--color auto` decides by NO_COLOR alone.
     let dir = scratch("color");
-    std::fs::write(
-        dir.join("bad.yml"),
-        "RuleID: T.X\nLogTypes: [X]\nCondition: a eq\n",
-    )
-    .unwrap();
-    let run = |no_color: Option<&str>, color: &str| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_ruleqc"));
-        c.args(["--color", color, "check", s(&dir)]);
+    let bad = dir.join("bad.yml");
+    std::fs::write(&bad, "RuleID: T.X\nLogTypes: [X]\nCondition: a eq\n").unwrap();
+    let on_a_terminal = |no_color: Option<&str>| {
+        let line = format!("'{}' check '{}'", env!("CARGO_BIN_EXE_ruleqc"), s(&bad));
+        let mut c = Command::new("script");
+        c.args(["-qec", &line, "/dev/null"]).stdin(Stdio::null());
         match no_color {
             Some(v) => c.env("NO_COLOR", v),
             None => c.env_remove("NO_COLOR"),
         };
-        String::from_utf8(c.output().unwrap().stderr).unwrap()
+        let o = c.output().expect("script (bsdutils)");
+        String::from_utf8_lossy(&o.stdout).into_owned()
     };
-    assert!(run(Some(""), "always").contains('\u{1b}'));
-    assert!(!run(Some("1"), "never").contains('\u{1b}'));
-    // stderr is not a terminal here: auto never colours, set or not.
-    assert!(!run(Some(""), "auto").contains('\u{1b}'));
+    let unset = on_a_terminal(None);
+    assert!(unset.contains("error"), "{unset}");
+    assert!(unset.contains('\u{1b}'), "a terminal gets colour: {unset}");
+    assert!(
+        on_a_terminal(Some("")).contains('\u{1b}'),
+        "empty is not set"
+    );
+    assert!(!on_a_terminal(Some("1")).contains('\u{1b}'));
+    // Not a terminal: no colour unless asked for.
+    assert!(!stderr(&ruleqc(&["check", s(&bad)])).contains('\u{1b}'));
+    let o = Command::new(env!("CARGO_BIN_EXE_ruleqc"))
+        .args(["--color", "always", "check", s(&bad)])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(stderr(&o).contains('\u{1b}'), "--color always wins");
 }
 
 #[test]
@@ -997,4 +1007,51 @@ fn huge_queries_are_a_warning_and_sentinel_s_limit_an_error() {
     // Other targets take it.
     let o = ruleqc(&["check", "--target", "sql", "--target", "splunk", s(&long)]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn malformed_lines_are_not_written_over_the_progress_bar() {
+    // `script` gives ruleqc a terminal, so `run` draws its progress bar on stderr.
+    let dir = scratch("progress");
+    let events = dir.join("e.jsonl");
+    let mut text = String::new();
+    for i in 0..150_000 {
+        if i % 25_000 == 10 {
+            text.push_str("not json\n");
+        }
+        text.push_str(&format!("{{\"p_log_type\": \"X\", \"a\": {i}}}\n"));
+    }
+    std::fs::write(&events, text).unwrap();
+    let rule = dir.join("r.yml");
+    std::fs::write(&rule, "RuleID: T.P\nLogTypes: [X]\nCondition: a eq 5\n").unwrap();
+    let run = |quiet: &str| {
+        let line = format!(
+            "'{}' {quiet} run --events '{}' '{}'",
+            env!("CARGO_BIN_EXE_ruleqc"),
+            s(&events),
+            s(&rule)
+        );
+        let o = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("script (bsdutils)");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let screen = run("");
+    let segments: Vec<&str> = screen.split(['\r', '\n']).collect();
+    assert!(
+        segments.iter().any(|s| s.contains("reading [")),
+        "the bar is drawn: {screen}"
+    );
+    let messages: Vec<&&str> = segments
+        .iter()
+        .filter(|s| s.contains("malformed:"))
+        .collect();
+    assert_eq!(messages.len(), 6, "{screen}");
+    for m in messages {
+        assert!(!m.contains("reading"), "a message on the bar's line: {m:?}");
+    }
+    // --quiet: no bar.
+    assert!(!run("--quiet").contains("reading ["));
 }
