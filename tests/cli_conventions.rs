@@ -390,6 +390,26 @@ fn coverage_reports_each_leaf_and_fails_below_the_minimum() {
     );
     let o = ruleqc(&["test", "--min-coverage", "75", s(&dir)]);
     assert_eq!(o.status.code(), Some(0));
+    let o = ruleqc(&[
+        "test",
+        "--min-coverage",
+        "80",
+        "--output-format",
+        "sarif",
+        s(&dir),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let (ok, why) = sarif_schema_check(&o.stdout);
+    assert!(ok, "{why}");
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let below: Vec<&serde_json::Value> = doc["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ruleId"] == "coverage-below-minimum")
+        .collect();
+    assert_eq!(below.len(), 1);
+    assert_eq!(below[0]["level"], "error");
 
     let o = ruleqc(&["test", "--coverage", "--output-format", "json", s(&dir)]);
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

@@ -285,8 +285,20 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
             covered += c;
             outcomes += n;
             let pct = percent(c, n);
-            if opts.min_coverage.is_some_and(|m| pct < usize::from(m)) {
+            if let Some(m) = opts.min_coverage.filter(|m| pct < usize::from(*m)) {
                 below.push((rule.rule_id.clone(), pct));
+                out.finding(Finding {
+                    file: l.file.path.clone(),
+                    line: 1,
+                    column: 1,
+                    level: "error",
+                    code: "coverage-below-minimum".into(),
+                    message: format!(
+                        "rule `{}`: condition coverage {pct}% is below --min-coverage {m}%",
+                        rule.rule_id
+                    ),
+                    help: None,
+                });
             }
             report_coverage(out, l, rule, &items, pct, human);
             rule_json["coverage"] =
