@@ -247,7 +247,26 @@ fn usage_and_io_errors_exit_2() {
     assert!(stderr(&o).contains("no rule files"), "{}", stderr(&o));
     let o = ruleqc(&["test", "--rule", "No.Such.Rule", "rules"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no rule matches `No.Such.Rule`"));
+    assert!(stderr(&o).contains("no rule matches --rule `No.Such.Rule`"));
+    // The same for compile (a --check gate must not pass vacuously) and run.
+    let o = ruleqc(&[
+        "compile",
+        "--rule",
+        "No.*",
+        "--out",
+        "/tmp/ruleqc-none",
+        "--check",
+        "rules",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no rule matches --rule `No.*`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = ruleqc(&["run", "--rule", "No.*", "--events", "Cargo.toml", "rules"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no rule matches --rule `No.*`"));
     let o = ruleqc(&["explain", "rules"]);
     assert_eq!(o.status.code(), Some(2));
     let o = ruleqc(&["--help"]);

@@ -205,6 +205,9 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         Ok(set) => set.loaded,
         Err(code) => return code,
     };
+    if let Some(m) = super::no_rule_matches(filters, &loaded) {
+        return out.fatal(&m);
+    }
     let selected = |id: &str| filters.is_empty() || filters.iter().any(|f| glob_match(f, id));
     // Artifact headers name the rule file relative to its repository's root (else to the
     // output directory), so that the same rules give the same bytes however their paths were

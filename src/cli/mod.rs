@@ -175,6 +175,20 @@ pub fn written(r: std::io::Result<()>) {
     }
 }
 
+/// With `--rule` filters that select no loaded rule: the usage error to report. A filter that
+/// matches nothing would otherwise make a run (or a `--check` gate) pass vacuously.
+fn no_rule_matches(filters: &[String], loaded: &[Loaded]) -> Option<String> {
+    let any = loaded.iter().filter_map(|l| l.rule()).any(|r| {
+        filters
+            .iter()
+            .any(|f| crate::testing::glob_match(f, &r.rule_id))
+    });
+    (!filters.is_empty() && !any).then(|| {
+        let quoted: Vec<String> = filters.iter().map(|f| format!("`{f}`")).collect();
+        format!("no rule matches --rule {}", quoted.join(", "))
+    })
+}
+
 /// `ruleqc list`.
 fn list(what: args::ListWhat) -> i32 {
     use clap::ValueEnum;

@@ -48,8 +48,8 @@ pub fn run(out: &Output, command: &Command) -> i32 {
             }
         }
     }
-    if rules.is_empty() && !filters.is_empty() {
-        return out.fatal("no rule matches the --rule filters");
+    if let Some(m) = super::no_rule_matches(filters, &loaded) {
+        return out.fatal(&m);
     }
     let duck = match engine {
         RunEngine::Duckdb => match crate::engine::duckdb::DuckDb::new(duckdb.clone()) {

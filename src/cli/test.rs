@@ -97,20 +97,8 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
         }
     };
     let selected = |id: &str| filters.is_empty() || filters.iter().any(|f| glob_match(f, id));
-    if !filters.is_empty()
-        && !loaded
-            .iter()
-            .filter_map(|l| l.rule())
-            .any(|r| selected(&r.rule_id))
-    {
-        return out.fatal(&format!(
-            "no rule matches {}",
-            filters
-                .iter()
-                .map(|f| format!("`{f}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+    if let Some(m) = super::no_rule_matches(filters, loaded) {
+        return out.fatal(&m);
     }
     let human = out.human();
 
