@@ -1075,3 +1075,38 @@ fn malformed_lines_are_not_written_over_the_progress_bar() {
     // --quiet: no bar.
     assert!(!run("--quiet").contains("reading ["));
 }
+
+#[test]
+fn a_bad_profile_still_gives_a_json_or_sarif_reader_its_document() {
+    let dir = scratch("badprofile");
+    let profile = dir.join("p.yml");
+    std::fs::write(&profile, "sql:\n  tabel: x\n").unwrap();
+    let o = ruleqc(&[
+        "check",
+        "--target",
+        "sql",
+        "--profile",
+        s(&profile),
+        "--output-format",
+        "sarif",
+        "rules/okta",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let (ok, why) = sarif_schema_check(&o.stdout);
+    assert!(ok, "{why}");
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["runs"][0]["results"][0]["ruleId"], "E0501");
+    let o = ruleqc(&[
+        "check",
+        "--target",
+        "sql",
+        "--profile",
+        s(&profile),
+        "--output-format",
+        "json",
+        "rules/okta",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["diagnostics"][0]["code"], "E0501");
+    assert_eq!(doc["diagnostics"][0]["line"], 2);
+}

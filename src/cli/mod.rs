@@ -341,6 +341,21 @@ impl Output {
                 for d in &diagnostics {
                     self.report_one(&path, &text, d);
                 }
+                // The run stops here: a JSON or SARIF reader still gets its document.
+                let findings = self.take_findings();
+                match self.format {
+                    OutputFormat::Json => {
+                        let doc = serde_json::json!({
+                            "diagnostics": findings.iter().map(report::Finding::json).collect::<Vec<_>>(),
+                        });
+                        outln!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+                    }
+                    OutputFormat::Sarif => {
+                        let doc = report::sarif(&findings);
+                        outln!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+                    }
+                    _ => {}
+                }
                 Err(EXIT_FINDINGS)
             }
         }

@@ -65,7 +65,11 @@ pub fn few_tests(out: &Output, l: &Loaded, rule: &Rule, min: Option<usize>) -> O
 /// Where the condition's text `start..` is in the rule file: found by its text after the
 /// `Condition:` key (exact for block scalars), else the key itself.
 fn locate(file_text: &str, rule: &Rule, start: usize, end: usize) -> usize {
-    let key = file_text.find("\nCondition:").map_or(0, |i| i + 1);
+    let key = if file_text.starts_with("Condition:") {
+        0
+    } else {
+        file_text.find("\nCondition:").map_or(0, |i| i + 1)
+    };
     let snippet = rule.condition.text.get(start..end).unwrap_or("");
     if snippet.is_empty() {
         return key;
