@@ -965,6 +965,15 @@ fn completions_and_man_page_come_from_the_cli_definition() {
     for word in ["--output-format", "--quiet", "--exclude", "completions"] {
         assert!(text.contains(word), "{word}: {text}");
     }
+    // Each command has its page, with the global options too.
+    let o = ruleqc(&["man", "test"]);
+    assert_eq!(o.status.code(), Some(0));
+    let page = stdout(&o);
+    assert!(page.contains(".TH ruleqc-test 1"), "{page}");
+    for word in ["min\\-coverage", "output\\-format", "ruleqc test"] {
+        assert!(page.contains(word), "{word}: {page}");
+    }
+    assert_eq!(ruleqc(&["man", "nope"]).status.code(), Some(2));
 }
 
 /// A rule whose condition is one `in` list of `n` 40-character values.

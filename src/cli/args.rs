@@ -179,8 +179,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff), generated from these options: `ruleqc man > ruleqc.1`.
-    Man,
+    /// Print a manual page (roff), generated from these options: `ruleqc man > ruleqc.1`, or
+    /// one command's page: `ruleqc man check > ruleqc-check.1`.
+    Man {
+        /// The command whose page to print (default: the overview).
+        command: Option<String>,
+    },
     /// Print an intermediate form of one rule's condition.
     Explain {
         /// One rule file.

@@ -119,7 +119,7 @@ pub fn main() -> i32 {
         | Command::Explain { .. }
         | Command::List { .. }
         | Command::Completions { .. }
-        | Command::Man
+        | Command::Man { .. }
             if machine =>
         {
             out.fatal(&format!(
@@ -136,10 +136,25 @@ pub fn main() -> i32 {
             written(std::io::stdout().lock().write_all(&buf));
             EXIT_OK
         }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
+        Command::Man { command } => {
+            let mut root = <Cli as clap::CommandFactory>::command();
+            let page = match command {
+                None => root,
+                Some(name) => {
+                    // Built, so that the global options appear on each command's page.
+                    root.build();
+                    match root.find_subcommand(name) {
+                        Some(sub) => sub
+                            .clone()
+                            .display_name(format!("ruleqc-{name}"))
+                            .bin_name(format!("ruleqc {name}"))
+                            .version(env!("CARGO_PKG_VERSION")),
+                        None => return out.fatal(&format!("no command `{name}`")),
+                    }
+                }
+            };
             let mut buf = Vec::new();
-            match clap_mangen::Man::new(cmd).render(&mut buf) {
+            match clap_mangen::Man::new(page).render(&mut buf) {
                 Ok(()) => {
                     written(std::io::stdout().lock().write_all(&buf));
                     EXIT_OK
