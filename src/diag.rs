@@ -81,7 +81,7 @@ pub enum Style {
     Human,
     /// Human, with ANSI colours.
     Color,
-    /// One line: `file:line:col: error[E0201]: message`.
+    /// One line: `file:line:col: error[E0201]: message [label] (help: ...)`.
     Short,
 }
 
@@ -97,6 +97,11 @@ pub fn render(d: &Diagnostic, path: &str, source: &str, style: Style) -> String 
             Severity::Warning => "warning",
         };
         let mut out = format!("{path}:{line}:{col}: {sev}[{}]: {}", d.code, d.message);
+        if let Some(label) = &d.label {
+            out.push_str(" [");
+            out.push_str(label);
+            out.push(']');
+        }
         if let Some(help) = &d.help {
             out.push_str(" (help: ");
             out.push_str(help);

@@ -71,5 +71,6 @@ fn literal(kind: &LiteralKind) -> String {
             let items: Vec<String> = items.iter().map(|i| literal(&i.kind)).collect();
             format!("[{}]", items.join(", "))
         }
+        LiteralKind::Field(path) => format!("field({})", path.display()),
     }
 }

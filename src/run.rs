@@ -584,8 +584,9 @@ pub fn run_sqlite(
             else {
                 continue;
             };
-            let cond = render_condition(&rule.condition.ir, d, schema, table)
-                .map_err(|u| format!("{}: cannot compile for SQLite: {}", rule.rule_id, u.0))?;
+            let cond = render_condition(&rule.condition.ir, d, schema, table).map_err(|u| {
+                format!("{}: cannot compile for SQLite: {}", rule.rule_id, u.reason)
+            })?;
             let sql =
                 format!("SELECT {EVENT_COLUMN} FROM {table} WHERE {cond} ORDER BY {ORDER_COLUMN}");
             let mut stmt = conn
@@ -614,11 +615,11 @@ pub fn run_duckdb(
     on_match: &mut dyn FnMut(Match),
 ) -> Result<(), String> {
     let d = SqlDialect::Duckdb.dialect();
-    let lit = |s: &str| d.string_literal(s).map_err(|u| u.0);
+    let lit = |s: &str| d.string_literal(s).map_err(|u| u.reason);
     // A top-level key's JSONPath, as a string literal.
     let key_path = |k: &str| {
         let path = crate::backend::sql::duckdb::json_path(&[crate::ir::Step::Key(k.to_string())])
-            .map_err(|u| u.0)?;
+            .map_err(|u| u.reason)?;
         lit(&path)
     };
     let files: Vec<String> = opts
@@ -687,8 +688,9 @@ pub fn run_duckdb(
             let (Some(schema), Some(table)) = (scan.schemas.get(lt), tables.get(lt)) else {
                 continue;
             };
-            let cond = render_condition(&rule.condition.ir, d, schema, table)
-                .map_err(|u| format!("{}: cannot compile for DuckDB: {}", rule.rule_id, u.0))?;
+            let cond = render_condition(&rule.condition.ir, d, schema, table).map_err(|u| {
+                format!("{}: cannot compile for DuckDB: {}", rule.rule_id, u.reason)
+            })?;
             sql.push_str(&format!(
                 "SELECT {i} AS q, CAST({EVENT_COLUMN} AS VARCHAR) AS e FROM {table} WHERE {cond} ORDER BY {ORDER_COLUMN};\n"
             ));

@@ -7,7 +7,7 @@ use crate::backend::schema::TableSchema;
 use crate::backend::sql::{SqlDialect, default_table_name, render_condition};
 use crate::engine::{Engine, EventTable};
 use crate::ir::Node;
-use crate::ir::eval::{eval, eval_leaf, resolve};
+use crate::ir::eval::{Scope, eval, eval_leaf, resolve};
 use crate::rule::Rule;
 
 /// One test's result.
@@ -80,7 +80,11 @@ pub fn run_rule_tests(rule: &Rule, engine: Option<&mut dyn Engine>) -> RuleRun {
         let name = dialect.quote_ident(&default_table_name(&rule.log_types[0]));
         match render_condition(&rule.condition.ir, dialect, &schema, &name) {
             Err(u) => {
-                run.engine_error = Some(format!("cannot compile for {}: {}", dialect.name(), u.0))
+                run.engine_error = Some(format!(
+                    "cannot compile for {}: {}",
+                    dialect.name(),
+                    u.reason
+                ))
             }
             Ok(sql) => {
                 let table = EventTable {
@@ -149,7 +153,11 @@ pub fn coverage(rule: &Rule) -> Vec<CoverItem> {
     collect(&rule.condition.ir, 0, &mut items);
     for t in &rule.tests {
         let mut i = 0;
-        mark(&rule.condition.ir, &t.log, &mut items, &mut i);
+        let scope = Scope {
+            root: &t.log,
+            outer: None,
+        };
+        mark(&rule.condition.ir, &scope, &mut items, &mut i);
     }
     items
 }
@@ -200,30 +208,61 @@ fn collect(node: &Node, depth: usize, out: &mut Vec<CoverItem>) {
     }
 }
 
-/// Marks what `node`'s items evaluate to on `value`; `i` walks the items in `collect`'s order.
-fn mark(node: &Node, value: &serde_json::Value, items: &mut [CoverItem], i: &mut usize) {
+/// `eval` within a scope (an element, with the scopes around it for `field(^...)`).
+fn eval_scoped(node: &Node, scope: &Scope<'_>) -> bool {
+    let inner = |body: &Node, element: &serde_json::Value| {
+        eval_scoped(
+            body,
+            &Scope {
+                root: element,
+                outer: Some(scope),
+            },
+        )
+    };
     match node {
-        Node::And(v) | Node::Or(v) => v.iter().for_each(|n| mark(n, value, items, i)),
-        Node::Not(n) => mark(n, value, items, i),
+        Node::And(v) => v.iter().all(|n| eval_scoped(n, scope)),
+        Node::Or(v) => v.iter().any(|n| eval_scoped(n, scope)),
+        Node::Not(n) => !eval_scoped(n, scope),
+        Node::Leaf(l) => eval_leaf(l, scope),
+        Node::Any { path, body } => match resolve(path, scope.root) {
+            Some(serde_json::Value::Array(a)) => a.iter().any(|e| inner(body, e)),
+            _ => false,
+        },
+        Node::All { path, body } => match resolve(path, scope.root) {
+            Some(serde_json::Value::Array(a)) => a.iter().all(|e| inner(body, e)),
+            _ => true,
+        },
+    }
+}
+
+/// Marks what `node`'s items evaluate to in `scope`; `i` walks the items in `collect`'s order.
+fn mark(node: &Node, scope: &Scope<'_>, items: &mut [CoverItem], i: &mut usize) {
+    match node {
+        Node::And(v) | Node::Or(v) => v.iter().for_each(|n| mark(n, scope, items, i)),
+        Node::Not(n) => mark(n, scope, items, i),
         Node::Leaf(l) => {
-            let r = eval_leaf(l, value);
+            let r = eval_leaf(l, scope);
             items[*i].seen_true |= r;
             items[*i].seen_false |= !r;
             *i += 1;
         }
         Node::Any { path, body } | Node::All { path, body } => {
-            let r = eval(node, value);
+            let r = eval_scoped(node, scope);
             items[*i].seen_true |= r;
             items[*i].seen_false |= !r;
             *i += 1;
             let first = *i;
-            let elements = match resolve(path, value) {
+            let elements = match resolve(path, scope.root) {
                 Some(serde_json::Value::Array(a)) => a.as_slice(),
                 _ => &[],
             };
             for e in elements {
                 *i = first;
-                mark(body, e, items, i);
+                let inner = Scope {
+                    root: e,
+                    outer: Some(scope),
+                };
+                mark(body, &inner, items, i);
             }
             // Past the body's items, whether or not there were elements.
             *i = first + count(body);
@@ -255,7 +294,11 @@ pub struct TraceLine {
 /// Inside a quantifier, a leaf's verdict is given per element.
 pub fn trace(rule: &Rule, event: &serde_json::Value) -> Vec<TraceLine> {
     let mut out = Vec::new();
-    trace_node(&rule.condition.ir, &[event], 0, &mut out);
+    let scope = Scope {
+        root: event,
+        outer: None,
+    };
+    trace_node(&rule.condition.ir, &[scope], 0, &mut out);
     out
 }
 
@@ -268,42 +311,42 @@ fn shorten(v: &serde_json::Value) -> String {
     }
 }
 
-/// `values`: the event, or the elements of the enclosing quantifiers' arrays.
-fn trace_node(node: &Node, values: &[&serde_json::Value], depth: usize, out: &mut Vec<TraceLine>) {
-    let verdicts = |f: &dyn Fn(&serde_json::Value) -> bool| -> String {
-        match values {
+/// `scopes`: the event, or the elements of the enclosing quantifiers' arrays.
+fn trace_node(node: &Node, scopes: &[Scope<'_>], depth: usize, out: &mut Vec<TraceLine>) {
+    let verdicts = |f: &dyn Fn(&Scope<'_>) -> bool| -> String {
+        match scopes {
             [one] => f(one).to_string(),
             _ => {
-                let hits: Vec<String> = values
+                let hits: Vec<String> = scopes
                     .iter()
                     .enumerate()
-                    .filter(|(_, v)| f(v))
+                    .filter(|(_, s)| f(s))
                     .map(|(i, _)| i.to_string())
                     .collect();
                 match hits.len() {
-                    0 => format!("false for all {} elements", values.len()),
-                    n if n == values.len() => format!("true for all {n} elements"),
+                    0 => format!("false for all {} elements", scopes.len()),
+                    n if n == scopes.len() => format!("true for all {n} elements"),
                     _ => format!("true for element {}", hits.join(", ")),
                 }
             }
         }
     };
     match node {
-        Node::And(v) | Node::Or(v) => v.iter().for_each(|n| trace_node(n, values, depth, out)),
-        Node::Not(n) => trace_node(n, values, depth, out),
+        Node::And(v) | Node::Or(v) => v.iter().for_each(|n| trace_node(n, scopes, depth, out)),
+        Node::Not(n) => trace_node(n, scopes, depth, out),
         Node::Leaf(l) => {
             let path = l.path.display();
-            let value = match values {
-                [one] => resolve(&l.path, one).map_or(format!("{path} is missing"), |v| {
+            let value = match scopes {
+                [one] => resolve(&l.path, one.root).map_or(format!("{path} is missing"), |v| {
                     format!("{path} = {}", shorten(v))
                 }),
-                _ => format!("{path} in each of {} elements", values.len()),
+                _ => format!("{path} in each of {} elements", scopes.len()),
             };
             out.push(TraceLine {
                 depth,
                 text: l.to_string(),
                 value,
-                verdict: verdicts(&|v| eval_leaf(l, v)),
+                verdict: verdicts(&|s| eval_leaf(l, s)),
             });
         }
         Node::Any { path, body } | Node::All { path, body } => {
@@ -312,15 +355,18 @@ fn trace_node(node: &Node, values: &[&serde_json::Value], depth: usize, out: &mu
             } else {
                 "all"
             };
-            let mut elements: Vec<&serde_json::Value> = Vec::new();
-            for v in values {
-                if let Some(serde_json::Value::Array(a)) = resolve(path, v) {
-                    elements.extend(a.iter());
+            let mut elements: Vec<Scope<'_>> = Vec::new();
+            for s in scopes {
+                if let Some(serde_json::Value::Array(a)) = resolve(path, s.root) {
+                    elements.extend(a.iter().map(|e| Scope {
+                        root: e,
+                        outer: Some(s),
+                    }));
                 }
             }
             let p = path.display();
-            let value = match values {
-                [one] => match resolve(path, one) {
+            let value = match scopes {
+                [one] => match resolve(path, one.root) {
                     Some(serde_json::Value::Array(a)) => format!("{p} has {} elements", a.len()),
                     Some(other) => format!("{p} = {} (not an array)", shorten(other)),
                     None => format!("{p} is missing"),
@@ -331,7 +377,7 @@ fn trace_node(node: &Node, values: &[&serde_json::Value], depth: usize, out: &mu
                 depth,
                 text: format!("{word} {}", path.display()),
                 value,
-                verdict: verdicts(&|v| eval(node, v)),
+                verdict: verdicts(&|s| eval_scoped(node, s)),
             });
             if !elements.is_empty() {
                 trace_node(body, &elements, depth + 1, out);

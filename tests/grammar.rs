@@ -440,3 +440,274 @@ fn syntax_errors_say_what_was_expected() {
         }
     }
 }
+
+#[test]
+fn in_cidr_operators() {
+    for (word, op) in [
+        ("in_cidr", Operator::InCidr),
+        ("not_in_cidr", Operator::NotInCidr),
+    ] {
+        let p = predicate(&format!("ip {word} \"10.0.0.0/8\""));
+        assert_eq!((p.op, p.case_insensitive), (op, false), "{word}");
+        assert_eq!(Operator::from_word(word), Some(op));
+        assert_eq!(op.name(), word);
+    }
+    assert_eq!(
+        tree(r#"ip not_in_cidr ["10.0.0.0/8", "2001:db8::/32",]"#),
+        r#"Predicate ip not_in_cidr ["10.0.0.0/8", "2001:db8::/32"]"#
+    );
+    // Whole words: `in_cidrs` is no operator, and `in` is not `in_cidr` cut short.
+    let d = fails(r#"ip in_cidrs "10.0.0.0/8""#);
+    assert_eq!(d.help.as_deref(), Some("did you mean `in_cidr`?"));
+    assert_eq!(predicate(r#"ip in ["a"]"#).op, Operator::In);
+    assert_eq!(predicate("in_cidr eq 1").path.display(), "in_cidr");
+    // `~` parses (the checker rejects it, about the operator).
+    assert!(predicate(r#"ip in_cidr~ "10.0.0.0/8""#).case_insensitive);
+}
+
+#[test]
+fn field_references() {
+    let value = |text: &str| predicate(text).value.expect("a value").kind;
+    let LiteralKind::Field(path) = value("a eq field(target.id)") else {
+        panic!("a field reference")
+    };
+    assert_eq!(path.display(), "target.id");
+    assert_eq!(
+        path.segments,
+        [Segment::Key("target".into()), Segment::Key("id".into())]
+    );
+    assert_eq!(
+        tree("end_time ge field(start_time)"),
+        "Predicate end_time ge field(start_time)"
+    );
+    assert_eq!(
+        tree("a ne~ field( `user agent`[0] )"),
+        "Predicate a ne~ field(`user agent`[0])"
+    );
+    assert_eq!(
+        tree("any xs (@ eq field(@))"),
+        "Any xs\n  Predicate @ eq field(@)"
+    );
+    // The span covers `field(...)`.
+    let p = predicate("a eq field(b)");
+    let span = p.value.unwrap().span;
+    assert_eq!((span.start, span.end), (5, 13));
+    // Paths and keys named `field` are still paths.
+    assert_eq!(
+        tree("field eq field(field)"),
+        "Predicate field eq field(field)"
+    );
+    assert_eq!(tree("a.field eq 1"), "Predicate a.field eq number(1)");
+    // Parses in a list and with any operator; the checker decides (see below).
+    assert!(matches!(value("a in [field(b)]"), LiteralKind::List(_)));
+    assert!(matches!(value("a matches field(b)"), LiteralKind::Field(_)));
+    // Syntax errors.
+    let d = fails("a eq field(b");
+    assert!(
+        d.message
+            .contains("`)` to close `field(`, found the end of the condition"),
+        "{}",
+        d.message
+    );
+    let d = fails("a eq field(b c)");
+    assert_eq!(d.message, "expected `)` to close `field(`, found `c`");
+    assert!(
+        fails("a eq field()")
+            .message
+            .contains("expected a field path")
+    );
+    assert!(
+        fails(r#"a eq field("b")"#)
+            .message
+            .contains("expected a field path")
+    );
+    // The messages speak of `field(`, never of grammar rules.
+    for text in [
+        "a eq field(",
+        "a eq field(b",
+        "a eq field(b c)",
+        "a eq field(]",
+        "a in [field(b",
+    ] {
+        let d = fails(text);
+        for rule in ["field_ref", "field_open", "field_close", "path_only", "EOI"] {
+            assert!(!d.message.contains(rule), "{text}: {}", d.message);
+        }
+    }
+    // A bare name where a value goes: the author probably meant a field reference.
+    for text in ["a eq b", "a gt field (b)", "a eq `b c`"] {
+        let d = fails(text);
+        assert_eq!(
+            d.help.as_deref(),
+            Some("to compare with another field's value, write `field(PATH)`"),
+            "{text}"
+        );
+    }
+}
+
+/// The checker's errors for a condition, as (code, the text each one points at).
+fn check_errors(text: &str) -> Vec<(&'static str, String)> {
+    let ast = parse(text).unwrap_or_else(|e| panic!("{text:?} should parse: {e:?}"));
+    let errors = ruleqc::ir::lower::lower_condition(&ast).expect_err(text);
+    errors
+        .iter()
+        .map(|d| {
+            let span = d.span.clone().expect("a position");
+            (d.code, text[span].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn in_cidr_checks() {
+    for (text, code, at) in [
+        (r#"ip in_cidr "10.0.0.0""#, "E0309", r#""10.0.0.0""#),
+        (r#"ip in_cidr "2001:db8::1""#, "E0309", r#""2001:db8::1""#),
+        (r#"ip in_cidr "10.0.0.0/33""#, "E0309", r#""10.0.0.0/33""#),
+        (r#"ip in_cidr "::/129""#, "E0309", r#""::/129""#),
+        (r#"ip in_cidr "010.0.0.0/8""#, "E0309", r#""010.0.0.0/8""#),
+        (
+            r#"ip in_cidr "fe80::%eth0/10""#,
+            "E0309",
+            r#""fe80::%eth0/10""#,
+        ),
+        (r#"ip in_cidr "10.0.0.0/x""#, "E0309", r#""10.0.0.0/x""#),
+        (r#"ip in_cidr r"10.0.0.0/""#, "E0309", r#"r"10.0.0.0/""#),
+        (r#"ip in_cidr "10.0.0.0/8 ""#, "E0309", r#""10.0.0.0/8 ""#),
+        ("ip in_cidr 10", "E0304", "10"),
+        ("ip in_cidr true", "E0304", "true"),
+        ("ip in_cidr []", "E0305", "[]"),
+        (r#"ip in_cidr ["10.0.0.0/8", 5]"#, "E0304", "5"),
+        ("ip in_cidr null", "E0303", "null"),
+        ("ip in_cidr", "E0301", "in_cidr"),
+        (r#"ip in_cidr~ "10.0.0.0/8""#, "E0306", "in_cidr~"),
+        (r#"ip not_in_cidr~ "10.0.0.0/8""#, "E0306", "not_in_cidr~"),
+        ("ip in_cidr field(net)", "E0304", "field(net)"),
+    ] {
+        assert_eq!(check_errors(text), [(code, at.to_string())], "{text}");
+    }
+    // Every bad range of a list is reported, each at its own literal.
+    assert_eq!(
+        check_errors(r#"ip in_cidr ["10.0.0.0/8", "10.0.0.0", "1.2.3.4/8", "::1/200"]"#),
+        [
+            ("E0309", r#""10.0.0.0""#.to_string()),
+            ("E0309", r#""::1/200""#.to_string())
+        ]
+    );
+    assert_eq!(
+        check_errors(r#"ip not_in_cidr ["10.0.0.0", 5, "::/8"]"#),
+        [
+            ("E0309", r#""10.0.0.0""#.to_string()),
+            ("E0304", "5".to_string())
+        ]
+    );
+    // `/0`, `/32`, `/128` and host bits are fine.
+    for ok in [
+        r#"ip in_cidr "0.0.0.0/0""#,
+        r#"ip in_cidr "::/0""#,
+        r#"ip in_cidr "10.1.2.3/32""#,
+        r#"ip in_cidr "2001:db8::1/128""#,
+        r#"ip in_cidr ["10.1.2.3/8", "::ffff:10.0.0.0/104"]"#,
+        r#"ips[*] not_in_cidr "10.0.0.0/8""#,
+    ] {
+        let ast = parse(ok).unwrap();
+        assert!(ruleqc::ir::lower::lower_condition(&ast).is_ok(), "{ok}");
+    }
+}
+
+#[test]
+fn field_reference_checks() {
+    for (text, code, at) in [
+        ("a in field(b)", "E0304", "field(b)"),
+        ("a not_in~ field(b)", "E0304", "field(b)"),
+        ("a matches field(b)", "E0304", "field(b)"),
+        ("a not_matches field(b)", "E0304", "field(b)"),
+        ("a not_in_cidr field(b)", "E0304", "field(b)"),
+        ("a is_null field(b)", "E0302", "field(b)"),
+        (r#"a in ["x", field(b)]"#, "E0304", "field(b)"),
+        ("a in [field(b), field(c)]", "E0304", "field(b)"),
+        ("a eq [field(b)]", "E0304", "[field(b)]"),
+        ("a gt~ field(b)", "E0306", "gt~"),
+        ("a eq field(b[*])", "E0308", "b[*]"),
+        ("a eq field(b[*].c)", "E0308", "b[*].c"),
+        ("a eq field(@)", "E0308", "@"),
+        // With the shorthand, `field()` is read where it is written: the event, so no `@`.
+        ("xs[*] eq field(@)", "E0308", "@"),
+    ] {
+        assert_eq!(check_errors(text), [(code, at.to_string())], "{text}");
+    }
+    // Every operator that takes one, in every form, lowers.
+    for op in [
+        "eq",
+        "==",
+        "ne",
+        "!=",
+        "gt",
+        ">",
+        "ge",
+        ">=",
+        "lt",
+        "<",
+        "le",
+        "<=",
+        "contains",
+        "not_contains",
+        "starts_with",
+        "not_starts_with",
+        "ends_with",
+        "not_ends_with",
+        "eq~",
+        "ne~",
+        "contains~",
+        "not_contains~",
+        "starts_with~",
+        "not_starts_with~",
+        "ends_with~",
+        "not_ends_with~",
+    ] {
+        let text = format!("a {op} field(b)");
+        let ast = parse(&text).unwrap();
+        assert!(ruleqc::ir::lower::lower_condition(&ast).is_ok(), "{text}");
+    }
+    // Inside quantifiers `@` is the element, on either side.
+    for ok in [
+        "any xs (@ eq field(@))",
+        "any xs (ys[*] eq field(@))",
+        "any xs (a eq field(@.b[0]))",
+    ] {
+        let ast = parse(ok).unwrap();
+        assert!(ruleqc::ir::lower::lower_condition(&ast).is_ok(), "{ok}");
+    }
+}
+
+#[test]
+fn field_references_lower_with_their_scope() {
+    let ir = |text: &str| {
+        let ast = parse(text).unwrap();
+        ruleqc::ir::normalize::normalize(ruleqc::ir::lower::lower_condition(&ast).unwrap()).pretty()
+    };
+    assert_eq!(ir("a eq field(b)"), "a eq field(b)\n");
+    assert_eq!(
+        ir("a ne~ field(b.c)"),
+        "not a eq~ field(b.c)  [true when missing]\n"
+    );
+    assert_eq!(
+        ir("a not_starts_with field(b)"),
+        "not a starts_with field(b)  [true when missing]\n"
+    );
+    assert_eq!(ir("a <= field(b)"), "a le field(b)\n");
+    // The shorthand reads PATH2 one element out; a quantifier's body reads its element.
+    assert_eq!(
+        ir("xs[*].a eq field(b)"),
+        "any xs\n  a eq field(b)  [field() read outside the element]\n"
+    );
+    assert_eq!(ir("any xs (a eq field(b))"), "any xs\n  a eq field(b)\n");
+    assert_eq!(
+        ir("not (xs[*] eq field(b))"),
+        "all xs\n  not @ eq field(b)  [field() read outside the element]  [true when missing]\n"
+    );
+    assert_eq!(
+        ir(r#"ip not_in_cidr ["10.1.2.3/8", "2001:db8::1/32"]"#),
+        "not ip in_cidr [\"10.0.0.0/8\", \"2001:db8::/32\"]  [true when missing]\n"
+    );
+}

@@ -16,9 +16,9 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
+use ruleqc::backend::inferred_schema;
 use ruleqc::backend::kql::{default_table_name, kql_type, render_condition, render_query};
 use ruleqc::backend::schema::{ColumnType, TableSchema};
-use ruleqc::backend::sql::inferred_schema;
 use ruleqc::ir::{lower::lower_condition, normalize::normalize};
 use ruleqc::rule::{Rule, load_paths, load_str};
 use serde_json::{Value, json};
@@ -159,7 +159,8 @@ fn schema(cols: &[(&str, ColumnType)]) -> TableSchema {
 /// Kusto.Language.
 fn kql(condition: &str, cols: &[(&str, ColumnType)]) -> String {
     let s = schema(cols);
-    let f = render_condition(&ir(condition), &s).unwrap_or_else(|e| panic!("{condition}: {}", e.0));
+    let f = render_condition(&ir(condition), &s)
+        .unwrap_or_else(|e| panic!("{condition}: {}", e.reason));
     assert_valid(&format!("T_CL\n{f}"), "T_CL", &s);
     f
 }
@@ -314,7 +315,8 @@ fn hostile_values_stay_single_literals() {
             if j == 6 && !key_ok {
                 continue;
             }
-            let f = render_condition(&ir(cond), &s).unwrap_or_else(|e| panic!("{cond}: {}", e.0));
+            let f =
+                render_condition(&ir(cond), &s).unwrap_or_else(|e| panic!("{cond}: {}", e.reason));
             let mut r = request(format!("{i}/{j}"), &format!("T_CL\n{f}"), "T_CL", &s);
             r["literals"] = json!(true);
             requests.push((v, j, cond.clone(), r));
@@ -585,7 +587,7 @@ fn hostile_strings_are_escaped() {
     assert!(!kql(r#"s eq "a\nb\r""#, &c).contains('\n'));
     // NUL cannot be held by a KQL string: E0401, never a truncated literal.
     let e = render_condition(&ir(r#"s eq "a\u0000b""#), &schema(&c)).unwrap_err();
-    assert!(e.0.contains("NUL"), "{}", e.0);
+    assert!(e.reason.contains("NUL"), "{}", e.reason);
 }
 
 #[test]
@@ -806,14 +808,14 @@ fn what_kql_cannot_express_is_e0401() {
     // A regex with a Unicode property RE2 does not know.
     let e =
         render_condition(&ir(r#"s matches r"\p{Letter}+""#), &schema(&[("s", Text)])).unwrap_err();
-    assert!(e.0.contains("RE2"), "{}", e.0);
+    assert!(e.reason.contains("RE2"), "{}", e.reason);
     // An event column with the name of a helper column.
     let e = render_condition(
         &ir(r#"any a (@ eq 1)"#),
         &schema(&[("a", Json), ("__n1", Text)]),
     )
     .unwrap_err();
-    assert!(e.0.contains("__n1"), "{}", e.0);
+    assert!(e.reason.contains("__n1"), "{}", e.reason);
     // Through the rule: E0401 naming the rule.
     let text = "RuleID: Test.Kql.Nul\nLogTypes: [A.B]\nCondition: 's eq \"a\\u0000b\"'\n";
     let loaded = load_str("inline.yml", text.into());

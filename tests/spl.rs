@@ -779,7 +779,7 @@ fn terms(condition: &str) -> String {
 fn unsupported(condition: &str) -> String {
     match render_search(&compile(condition)) {
         Ok(s) => panic!("{condition}: expected E0401, got {s}"),
-        Err(u) => u.0,
+        Err(u) => u.reason,
     }
 }
 
@@ -1159,7 +1159,7 @@ fn regexes_are_translated_to_pcre() {
         (r"[a[^b]]", "negated class nested"),
         (r"(?-u)a", "(?-u)"),
     ] {
-        let e = to_pcre(spec).unwrap_err().0;
+        let e = to_pcre(spec).unwrap_err().reason;
         assert!(e.contains(why), "{spec}: {e}");
     }
     // A regex that cannot be translated is E0401, not a wrong search.

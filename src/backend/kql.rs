@@ -25,12 +25,14 @@ use std::cell::{Cell, RefCell};
 
 use regex_syntax::ast::{self, Ast};
 
+use crate::backend::Unsupported;
+use crate::backend::plan::{
+    self, Base, Check, Cond, JsonPath, Kind, Op, Piece, Prec, Quant, Spell, StrOp, Val,
+};
 use crate::backend::schema::{ColumnType, TableSchema};
-use crate::backend::sql::dialect::Unsupported;
-use crate::backend::sql::{inferred_schema, unsupported};
+use crate::backend::{inferred_schema, unsupported};
 use crate::diag::Diagnostic;
-use crate::ir::normalize::normalize;
-use crate::ir::{CmpOp, FieldPath, Leaf, Node, Scalar, Step, Test};
+use crate::ir::{CmpOp, Node, Step};
 use crate::rule::Rule;
 
 /// The default Sentinel table for a log type: `.` → `_` and the custom-log suffix `_CL`
@@ -109,12 +111,12 @@ pub fn render_placed_query(
                     [Step::Key(k)] => quote_ident(k),
                     _ => quote_ident(&f.text),
                 };
-                let expr = match cx
-                    .resolve(&f.path, &Root::Table)
-                    .map_err(|u| unsupported(rule, u))?
-                {
-                    Loc::Missing => "dynamic(null)".to_string(),
-                    Loc::Col { expr, .. } | Loc::Dyn(expr) => expr,
+                let expr = match plan::resolve(&f.path, &schema) {
+                    None => "dynamic(null)".to_string(),
+                    Some(Val::Column { name, .. }) => quote_ident(&name),
+                    Some(Val::Json(j)) => cx
+                        .dynamic(&j, &Vec::new())
+                        .map_err(|u| unsupported(rule, u))?,
                 };
                 cols.push(if expr == name {
                     expr
@@ -333,7 +335,7 @@ pub fn quote_ident(name: &str) -> String {
 /// the query's structure. NUL cannot be held.
 pub fn string_literal(s: &str) -> Result<String, Unsupported> {
     if s.contains('\0') {
-        return Err(Unsupported(
+        return Err(Unsupported::new(
             "a string value contains a NUL character, which a KQL string cannot hold".into(),
         ));
     }
@@ -407,10 +409,10 @@ pub fn re2_pattern(source: &str) -> Result<String, Unsupported> {
         .nest_limit(100)
         .build()
         .parse(source)
-        .map_err(|e| Unsupported(format!("regex `{source}` cannot be read: {e}")))?;
+        .map_err(|e| Unsupported::new(format!("regex `{source}` cannot be read: {e}")))?;
     let mut out = String::new();
     re2_ast(&parsed, &mut out).map_err(|why| {
-        Unsupported(format!(
+        Unsupported::new(format!(
             "the regex `{source}` cannot be written for KQL's RE2 engine: {why}"
         ))
     })?;
@@ -700,17 +702,6 @@ fn re2_class_item(item: &ast::ClassSetItem, out: &mut String) -> Result<(), Stri
 
 // ---- the renderer ---------------------------------------------------------------------------
 
-/// Precedence of a rendered boolean, for parentheses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Prec {
-    /// A call, comparison or parenthesised expression.
-    Atom,
-    /// Top-level `and`.
-    And,
-    /// Top-level `or`.
-    Or,
-}
-
 /// A rendered boolean.
 #[derive(Clone, Debug, PartialEq)]
 enum B {
@@ -728,7 +719,7 @@ impl B {
     fn operand(&self, and: bool) -> String {
         match self {
             B::Const(b) => b.to_string(),
-            B::Expr(s, Prec::Atom) => s.clone(),
+            B::Expr(s, p) if *p > Prec::And => s.clone(),
             B::Expr(s, Prec::And) if and => s.clone(),
             B::Expr(s, Prec::Or) if !and => s.clone(),
             B::Expr(s, _) => format!("({s})"),
@@ -791,22 +782,6 @@ impl Pair {
     fn new(pos: B, neg: B) -> Pair {
         Pair { pos, neg }
     }
-}
-
-/// Where a path's value lives.
-enum Loc {
-    /// The schema says the field cannot exist.
-    Missing,
-    /// A typed top-level column (`string`, `long`, `real`, `bool`).
-    Col { expr: String, ty: ColumnType },
-    /// A `dynamic` value: a column, a member or element of one, or an array element.
-    Dyn(String),
-}
-
-enum Root {
-    Table,
-    /// Inside `mv-apply`: the element column.
-    Element(String),
 }
 
 /// What the condition becomes: a `where` that needs no helper columns (run first, so the
@@ -962,20 +937,20 @@ fn cmp_complement(op: Option<CmpOp>) -> &'static str {
     }
 }
 
-/// The KQL operators for a string test: (positive, negated), case-sensitive or not.
-fn string_ops(test: &Test, ci: bool) -> (&'static str, &'static str) {
-    match (test, ci) {
-        (Test::Eq(_), false) => ("==", "!="),
-        (Test::Eq(_), true) => ("=~", "!~"),
-        (Test::In(_), false) => ("in", "!in"),
-        (Test::In(_), true) => ("in~", "!in~"),
-        (Test::Contains(_), false) => ("contains_cs", "!contains_cs"),
-        (Test::Contains(_), true) => ("contains", "!contains"),
-        (Test::StartsWith(_), false) => ("startswith_cs", "!startswith_cs"),
-        (Test::StartsWith(_), true) => ("startswith", "!startswith"),
-        (Test::EndsWith(_), false) => ("endswith_cs", "!endswith_cs"),
-        (Test::EndsWith(_), true) => ("endswith", "!endswith"),
-        _ => unreachable!("not a string operator test"),
+/// The KQL operators for a string test: (positive, negated), case-sensitive or not; `many`
+/// for `eq` with a list (`in`).
+fn string_ops(op: StrOp, many: bool, ci: bool) -> (&'static str, &'static str) {
+    match (op, many, ci) {
+        (StrOp::Eq, false, false) => ("==", "!="),
+        (StrOp::Eq, false, true) => ("=~", "!~"),
+        (StrOp::Eq, true, false) => ("in", "!in"),
+        (StrOp::Eq, true, true) => ("in~", "!in~"),
+        (StrOp::Contains, _, false) => ("contains_cs", "!contains_cs"),
+        (StrOp::Contains, _, true) => ("contains", "!contains"),
+        (StrOp::StartsWith, _, false) => ("startswith_cs", "!startswith_cs"),
+        (StrOp::StartsWith, _, true) => ("startswith", "!startswith"),
+        (StrOp::EndsWith, _, false) => ("endswith_cs", "!endswith_cs"),
+        (StrOp::EndsWith, _, true) => ("endswith", "!endswith"),
     }
 }
 
@@ -989,15 +964,17 @@ impl<'a> Cx<'a> {
     }
 
     fn filter(&self, node: &Node) -> Result<Filter, Unsupported> {
-        let items: Vec<&Node> = match node {
-            Node::And(items) => items.iter().collect(),
+        let cond = plan::lower(node, self.schema);
+        let items: Vec<&Cond> = match &cond {
+            Cond::And(items) => items.iter().collect(),
             other => vec![other],
         };
         let mut rendered = Vec::new();
         for item in items {
-            match self.node(item, &Root::Table)? {
-                B::Const(true) => {}
-                B::Const(false) => {
+            let mut out = String::new();
+            match plan::write(self, item, &Vec::new(), &mut out)? {
+                Piece::Const(true) => {}
+                Piece::Const(false) => {
                     return Ok(Filter {
                         pre: Some("false".into()),
                         applies: Vec::new(),
@@ -1005,7 +982,7 @@ impl<'a> Cx<'a> {
                         helpers: Vec::new(),
                     });
                 }
-                b => rendered.push(b),
+                Piece::Text(p) => rendered.push(B::Expr(out, p)),
             }
         }
         let groups = self.scopes.borrow_mut().pop().expect("the query scope");
@@ -1045,80 +1022,85 @@ impl<'a> Cx<'a> {
         })
     }
 
-    fn resolve(&self, path: &FieldPath, root: &Root) -> Result<Loc, Unsupported> {
-        Ok(match root {
-            Root::Element(e) => match access(e, &path.0)? {
-                Some(expr) => Loc::Dyn(expr),
-                None => Loc::Missing,
-            },
-            Root::Table => match path.0.split_first() {
-                Some((Step::Key(k), rest)) => match self.schema.column(k) {
-                    None => Loc::Missing,
-                    Some(ColumnType::Json) => match access(&quote_ident(k), rest)? {
-                        Some(expr) => Loc::Dyn(expr),
-                        None => Loc::Missing,
-                    },
-                    Some(ty) if rest.is_empty() => Loc::Col {
-                        expr: quote_ident(k),
-                        ty,
-                    },
-                    // A scalar column has no members.
-                    Some(_) => Loc::Missing,
-                },
-                // The event is an object: an index or `@` at its top finds nothing.
-                _ => Loc::Missing,
-            },
+    /// A `dynamic` value: a column's member or an element's.
+    fn dynamic(&self, j: &JsonPath, elements: &Elements) -> Result<String, Unsupported> {
+        let base = match &j.base {
+            Base::Column(c) => quote_ident(c),
+            Base::Element(id) => elements
+                .iter()
+                .rev()
+                .find(|(e, _)| e == id)
+                .map(|(_, name)| name.clone())
+                .expect("a plan's element is inside its quantifier"),
+        };
+        access(&base, &j.steps)
+    }
+
+    /// The positive and the negated form of a check.
+    fn pair(&self, c: &Check, elements: &Elements) -> Result<Pair, Unsupported> {
+        if let Op::Field { .. } = c.op {
+            return Err(plan::field_not_spelled());
+        }
+        Ok(match &c.val {
+            Val::Column { name, ty } => {
+                let col = quote_ident(name);
+                match ty {
+                    ColumnType::Text => text_test(&col, &c.op)?,
+                    ColumnType::Integer | ColumnType::Real => number_column_test(&col, &c.op),
+                    ColumnType::Boolean => bool_column_test(&col, &c.op),
+                    ColumnType::Json => unreachable!("JSON columns are read as dynamic values"),
+                }
+            }
+            Val::Json(j) => dynamic_test(&self.dynamic(j, elements)?, &c.op)?,
+        })
+    }
+}
+
+/// The elements of the enclosing quantifiers: (quantifier id, element column).
+type Elements = Vec<(usize, String)>;
+
+impl Spell for Cx<'_> {
+    type Scope = Elements;
+
+    fn and_sep(&self) -> &str {
+        " and "
+    }
+
+    fn or_sep(&self) -> &str {
+        " or "
+    }
+
+    /// `and` binds tighter than `or` in KQL; an `and` inside an `and` needs no parentheses.
+    fn group_junctions(&self) -> bool {
+        false
+    }
+
+    fn check(
+        &self,
+        c: &Check,
+        elements: &Elements,
+        out: &mut String,
+    ) -> Result<Piece, Unsupported> {
+        let pair = self.pair(c, elements)?;
+        Ok(match if c.negated { pair.neg } else { pair.pos } {
+            B::Const(b) => Piece::Const(b),
+            B::Expr(s, p) => {
+                out.push_str(&s);
+                Piece::Text(p)
+            }
         })
     }
 
-    fn node(&self, node: &Node, root: &Root) -> Result<B, Unsupported> {
-        match node {
-            Node::And(items) => {
-                let mut parts = Vec::new();
-                for i in items {
-                    parts.push(self.node(i, root)?);
-                }
-                Ok(and(parts))
-            }
-            Node::Or(items) => {
-                let mut parts = Vec::new();
-                for i in items {
-                    parts.push(self.node(i, root)?);
-                }
-                Ok(or(parts))
-            }
-            // Only before `normalize`: push the `not` down to the leaves first.
-            Node::Not(_) => self.node(&normalize(node.clone()), root),
-            Node::Leaf(leaf) => self.leaf(leaf, root),
-            Node::Any { path, body } => self.quantifier(path, body, root, true),
-            Node::All { path, body } => self.quantifier(path, body, root, false),
-        }
-    }
-
-    fn leaf(&self, leaf: &Leaf, root: &Root) -> Result<B, Unsupported> {
-        let pair = match self.resolve(&leaf.path, root)? {
-            Loc::Missing => Pair::constant(matches!(leaf.test, Test::IsNull | Test::IsEmpty)),
-            Loc::Col { expr, ty } => {
-                self.column_test(&expr, ty, &leaf.test, leaf.case_insensitive)?
-            }
-            Loc::Dyn(expr) => self.dynamic_test(&expr, &leaf.test, leaf.case_insensitive)?,
-        };
-        Ok(if leaf.negated { pair.neg } else { pair.pos })
-    }
-
-    /// `any` (or `all`, as "no element fails the body") over the array at `path`.
-    fn quantifier(
+    /// `any` (or `all`, as "no element fails the body") over the array: an `mv-apply` stage
+    /// counts the elements that satisfy the body.
+    fn quant(
         &self,
-        path: &FieldPath,
-        body: &Node,
-        root: &Root,
-        any: bool,
-    ) -> Result<B, Unsupported> {
-        let arr = match self.resolve(path, root)? {
-            Loc::Dyn(expr) => expr,
-            // Missing, or a scalar column: not an array, so no element.
-            Loc::Missing | Loc::Col { .. } => return Ok(B::Const(!any)),
-        };
+        q: &Quant,
+        elements: &Elements,
+        out: &mut String,
+    ) -> Result<Piece, Unsupported> {
+        let arr = self.dynamic(&q.array, elements)?;
+        let any = q.exists;
         // A quantifier over an array another one of this scope reads shares its `mv-apply`.
         let shared = self
             .scopes
@@ -1136,20 +1118,16 @@ impl<'a> Cx<'a> {
             .unwrap_or_else(|| (format!("__e{n}"), format!("__i{n}")));
         for name in [&elem, &index, &count] {
             if self.schema.columns.contains_key(name.as_str()) {
-                return Err(Unsupported(format!(
+                return Err(Unsupported::new(format!(
                     "the column `{name}` has the name of a helper column the KQL query needs"
                 )));
             }
         }
-        // `all P (E)` is "no element satisfies `not E`"; the normalised `not E` has its
-        // negations on the leaves.
-        let body_node = if any {
-            body.clone()
-        } else {
-            normalize(Node::Not(Box::new(body.clone())))
-        };
+        let mut inner = elements.clone();
+        inner.push((q.id, elem.clone()));
         self.scopes.borrow_mut().push(Vec::new());
-        let rendered = self.node(&body_node, &Root::Element(elem.clone()));
+        let mut body = String::new();
+        let rendered = plan::write(self, &q.body, &inner, &mut body);
         let nested = self
             .scopes
             .borrow_mut()
@@ -1157,22 +1135,22 @@ impl<'a> Cx<'a> {
             .expect("the quantifier scope");
         let b = match rendered? {
             // No element can satisfy the body.
-            B::Const(false) => return Ok(B::Const(!any)),
+            Piece::Const(false) => return Ok(Piece::Const(!any)),
             // Every element satisfies it: the question is whether there is an element.
-            B::Const(true) => {
+            Piece::Const(true) => {
                 return Ok(if any {
-                    B::Expr(
-                        format!("gettype({arr}) == \"array\" and array_length({arr}) > 0"),
-                        Prec::And,
-                    )
+                    out.push_str(&format!(
+                        "gettype({arr}) == \"array\" and array_length({arr}) > 0"
+                    ));
+                    Piece::Text(Prec::And)
                 } else {
-                    B::Expr(
-                        format!("gettype({arr}) != \"array\" or array_length({arr}) == 0"),
-                        Prec::Or,
-                    )
+                    out.push_str(&format!(
+                        "gettype({arr}) != \"array\" or array_length({arr}) == 0"
+                    ));
+                    Piece::Text(Prec::Or)
                 });
             }
-            b => b,
+            Piece::Text(p) => B::Expr(body, p),
         };
         let pred = b.operand(true);
         let nested: Vec<Rendered> = nested.into_iter().filter_map(|g| g.render(&pred)).collect();
@@ -1200,226 +1178,120 @@ impl<'a> Cx<'a> {
                 count
             }
         };
-        Ok(B::atom(if any {
-            format!("{count} > 0")
-        } else {
-            format!("{count} == 0")
-        }))
-    }
-
-    /// A test on a typed top-level column.
-    fn column_test(
-        &self,
-        col: &str,
-        ty: ColumnType,
-        test: &Test,
-        ci: bool,
-    ) -> Result<Pair, Unsupported> {
-        Ok(match ty {
-            ColumnType::Text => self.text_test(col, test, ci)?,
-            ColumnType::Integer | ColumnType::Real => number_column_test(col, ty, test),
-            ColumnType::Boolean => bool_column_test(col, test),
-            ColumnType::Json => unreachable!("JSON columns resolve to dynamic values"),
-        })
-    }
-
-    /// A test on a `string` expression, which is never null (a missing string is `""`).
-    fn text_test(&self, x: &str, test: &Test, ci: bool) -> Result<Pair, Unsupported> {
-        Ok(match test {
-            Test::IsNull | Test::IsEmpty => Pair::new(
-                B::atom(format!("isempty({x})")),
-                B::atom(format!("isnotempty({x})")),
-            ),
-            Test::Eq(Scalar::Str(s)) => {
-                let (p, n) = string_ops(test, ci);
-                let lit = string_literal(s)?;
-                Pair::new(
-                    B::atom(format!("{x} {p} {lit}")),
-                    B::atom(format!("{x} {n} {lit}")),
-                )
-            }
-            Test::In(items) => {
-                let mut lits = Vec::new();
-                for i in items {
-                    if let Scalar::Str(s) = i {
-                        lits.push(string_literal(s)?);
-                    }
-                }
-                if lits.is_empty() {
-                    return Ok(Pair::constant(false));
-                }
-                let (p, n) = if lits.len() == 1 {
-                    string_ops(&Test::Eq(Scalar::Bool(true)), ci)
-                } else {
-                    string_ops(test, ci)
-                };
-                let rhs = if lits.len() == 1 {
-                    lits.remove(0)
-                } else {
-                    format!("({})", lits.join(", "))
-                };
-                Pair::new(
-                    B::atom(format!("{x} {p} {rhs}")),
-                    B::atom(format!("{x} {n} {rhs}")),
-                )
-            }
-            // Every string contains, starts and ends with "" (and a missing one is "").
-            Test::Contains(s) | Test::StartsWith(s) | Test::EndsWith(s) if s.is_empty() => {
-                Pair::constant(true)
-            }
-            Test::Contains(s) | Test::StartsWith(s) | Test::EndsWith(s) => {
-                let (p, n) = string_ops(test, ci);
-                let lit = string_literal(s)?;
-                Pair::new(
-                    B::atom(format!("{x} {p} {lit}")),
-                    B::atom(format!("{x} {n} {lit}")),
-                )
-            }
-            Test::Matches(p) => {
-                let re = verbatim_literal(&re2_pattern(&p.source)?);
-                Pair::new(
-                    B::atom(format!("{x} matches regex {re}")),
-                    B::atom(format!("not({x} matches regex {re})")),
-                )
-            }
-            // Typed equality: a string is never a number or a boolean.
-            Test::Eq(_) | Test::Compare(..) => Pair::constant(false),
-        })
-    }
-
-    /// A test on a `dynamic` value: the JSON type is checked first.
-    fn dynamic_test(&self, x: &str, test: &Test, ci: bool) -> Result<Pair, Unsupported> {
-        let is_string = format!("gettype({x}) == \"string\"");
-        let not_string = format!("gettype({x}) != \"string\"");
-        let text = format!("tostring({x})");
-        Ok(match test {
-            Test::IsNull => Pair::new(
-                B::atom(format!("isnull({x})")),
-                B::atom(format!("isnotnull({x})")),
-            ),
-            Test::IsEmpty => {
-                // `tostring()` is "" exactly for null and for the string "" (every other value
-                // prints as something), and prints an empty array or object as `[]` / `{}`;
-                // `gettype()` keeps the strings "[]" and "{}" out. No part is ever null.
-                let container = format!("gettype({x}) in (\"array\", \"dictionary\")");
-                let not_container = format!("gettype({x}) !in (\"array\", \"dictionary\")");
-                Pair::new(
-                    B::Expr(
-                        format!("{text} == \"\" or ({container} and {text} in (\"[]\", \"{{}}\"))"),
-                        Prec::Or,
-                    ),
-                    B::Expr(
-                        format!(
-                            "{text} != \"\" and ({not_container} or {text} !in (\"[]\", \"{{}}\"))"
-                        ),
-                        Prec::And,
-                    ),
-                )
-            }
-            Test::Contains(s) | Test::StartsWith(s) | Test::EndsWith(s) if s.is_empty() => {
-                Pair::new(B::atom(is_string), B::atom(not_string))
-            }
-            Test::Eq(Scalar::Str(_))
-            | Test::Contains(_)
-            | Test::StartsWith(_)
-            | Test::EndsWith(_)
-            | Test::Matches(_) => {
-                let t = self.text_test(&text, test, ci)?;
-                Pair::new(
-                    and(vec![B::atom(is_string), t.pos]),
-                    or(vec![B::atom(not_string), t.neg]),
-                )
-            }
-            Test::In(items) if matches!(items.first(), Some(Scalar::Str(_))) => {
-                let t = self.text_test(&text, test, ci)?;
-                Pair::new(
-                    and(vec![B::atom(is_string), t.pos]),
-                    or(vec![B::atom(not_string), t.neg]),
-                )
-            }
-            Test::Eq(Scalar::Num(n)) => dynamic_number(x, None, std::slice::from_ref(n)),
-            Test::Compare(op, n) => dynamic_number(x, Some(*op), std::slice::from_ref(n)),
-            Test::In(items) if matches!(items.first(), Some(Scalar::Num(_))) => {
-                let nums: Vec<serde_json::Number> = items
-                    .iter()
-                    .filter_map(|i| match i {
-                        Scalar::Num(n) => Some(n.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                dynamic_number(x, None, &nums)
-            }
-            Test::Eq(Scalar::Bool(_)) | Test::In(_) => {
-                let bools: Vec<bool> = match test {
-                    Test::Eq(Scalar::Bool(b)) => vec![*b],
-                    Test::In(items) => items
-                        .iter()
-                        .filter_map(|i| match i {
-                            Scalar::Bool(b) => Some(*b),
-                            _ => None,
-                        })
-                        .collect(),
-                    _ => unreachable!(),
-                };
-                let is_bool = format!("gettype({x}) == \"bool\"");
-                let not_bool = format!("gettype({x}) != \"bool\"");
-                match bools.as_slice() {
-                    [] => Pair::constant(false),
-                    [b, rest @ ..] if rest.iter().all(|r| r == b) => Pair::new(
-                        B::Expr(format!("{is_bool} and tobool({x}) == {b}"), Prec::And),
-                        B::Expr(format!("{not_bool} or tobool({x}) != {b}"), Prec::Or),
-                    ),
-                    _ => Pair::new(B::atom(is_bool), B::atom(not_bool)),
-                }
-            }
-        })
+        out.push_str(&count);
+        out.push_str(if any { " > 0" } else { " == 0" });
+        Ok(Piece::Text(Prec::Cmp))
     }
 }
 
+/// A test on a `string` expression, which is never null (a missing string is `""`).
+fn text_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
+    Ok(match op {
+        Op::IsNull | Op::IsEmpty => Pair::new(
+            B::atom(format!("isempty({x})")),
+            B::atom(format!("isnotempty({x})")),
+        ),
+        // Every string contains, starts and ends with "", and a missing one reads as "".
+        Op::Kind(_) => Pair::constant(true),
+        Op::Str { op, values, ci, .. } => {
+            let (p, n) = string_ops(*op, values.len() > 1, *ci);
+            let rhs = if values.len() == 1 {
+                string_literal(&values[0])?
+            } else {
+                let mut lits = Vec::with_capacity(values.len());
+                for v in values {
+                    lits.push(string_literal(v)?);
+                }
+                format!("({})", lits.join(", "))
+            };
+            Pair::new(
+                B::atom(format!("{x} {p} {rhs}")),
+                B::atom(format!("{x} {n} {rhs}")),
+            )
+        }
+        Op::Regex(p) => {
+            let re = verbatim_literal(&re2_pattern(&p.source)?);
+            Pair::new(
+                B::atom(format!("{x} matches regex {re}")),
+                B::atom(format!("not({x} matches regex {re})")),
+            )
+        }
+        Op::Num { .. } | Op::Bool(_) => unreachable!("the plan folds non-string tests on text"),
+        Op::Field { .. } => return Err(plan::field_not_spelled()),
+    })
+}
+
+/// A test on a `dynamic` value: the JSON type is checked first.
+fn dynamic_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
+    let is_string = format!("gettype({x}) == \"string\"");
+    let not_string = format!("gettype({x}) != \"string\"");
+    let is_bool = format!("gettype({x}) == \"bool\"");
+    let not_bool = format!("gettype({x}) != \"bool\"");
+    let text = format!("tostring({x})");
+    Ok(match op {
+        Op::IsNull => Pair::new(
+            B::atom(format!("isnull({x})")),
+            B::atom(format!("isnotnull({x})")),
+        ),
+        Op::IsEmpty => {
+            // `tostring()` is "" exactly for null and for the string "" (every other value
+            // prints as something), and prints an empty array or object as `[]` / `{}`;
+            // `gettype()` keeps the strings "[]" and "{}" out. No part is ever null.
+            let container = format!("gettype({x}) in (\"array\", \"dictionary\")");
+            let not_container = format!("gettype({x}) !in (\"array\", \"dictionary\")");
+            Pair::new(
+                B::Expr(
+                    format!("{text} == \"\" or ({container} and {text} in (\"[]\", \"{{}}\"))"),
+                    Prec::Or,
+                ),
+                B::Expr(
+                    format!(
+                        "{text} != \"\" and ({not_container} or {text} !in (\"[]\", \"{{}}\"))"
+                    ),
+                    Prec::And,
+                ),
+            )
+        }
+        Op::Kind(Kind::String) => Pair::new(B::atom(is_string), B::atom(not_string)),
+        Op::Kind(Kind::Bool) => Pair::new(B::atom(is_bool), B::atom(not_bool)),
+        Op::Kind(Kind::Number) => Pair::new(
+            B::atom(format!("gettype({x}) in {NUMBER_TYPES}")),
+            B::atom(format!("gettype({x}) !in {NUMBER_TYPES}")),
+        ),
+        Op::Str { .. } | Op::Regex(_) => {
+            let t = text_test(&text, op)?;
+            Pair::new(
+                and(vec![B::atom(is_string), t.pos]),
+                or(vec![B::atom(not_string), t.neg]),
+            )
+        }
+        Op::Num { cmp, values } => dynamic_number(x, *cmp, values),
+        Op::Bool(b) => Pair::new(
+            B::Expr(format!("{is_bool} and tobool({x}) == {b}"), Prec::And),
+            B::Expr(format!("{not_bool} or tobool({x}) != {b}"), Prec::Or),
+        ),
+        Op::Field { .. } => return Err(plan::field_not_spelled()),
+    })
+}
+
 /// `long`/`real` columns: null when missing, so the negation tests for null first.
-fn number_column_test(col: &str, ty: ColumnType, test: &Test) -> Pair {
+fn number_column_test(col: &str, op: &Op) -> Pair {
     let null_or = |s: String| B::Expr(format!("isnull({col}) or {s}"), Prec::Or);
-    // A literal beyond the `long` range cannot equal a `long`: it is above all of them.
-    let above_longs =
-        |n: &serde_json::Number| ty == ColumnType::Integer && n.as_i64().is_none() && n.is_u64();
-    match test {
-        Test::IsNull | Test::IsEmpty => Pair::new(
+    match op {
+        Op::IsNull | Op::IsEmpty => Pair::new(
             B::atom(format!("isnull({col})")),
             B::atom(format!("isnotnull({col})")),
         ),
-        Test::Eq(Scalar::Num(n)) | Test::Compare(_, n) => {
-            let op = match test {
-                Test::Compare(op, _) => Some(*op),
-                _ => None,
-            };
-            if above_longs(n) {
-                return match op {
-                    Some(CmpOp::Lt | CmpOp::Le) => Pair::new(
-                        B::atom(format!("isnotnull({col})")),
-                        B::atom(format!("isnull({col})")),
-                    ),
-                    _ => Pair::constant(false),
-                };
-            }
-            let lit = number_literal(n);
-            Pair::new(
-                B::atom(format!("{col} {} {lit}", cmp_op(op))),
-                null_or(format!("{col} {} {lit}", cmp_complement(op))),
-            )
-        }
-        Test::In(items) => {
-            let lits: Vec<String> = items
-                .iter()
-                .filter_map(|i| match i {
-                    Scalar::Num(n) if !above_longs(n) => Some(number_literal(n)),
-                    _ => None,
-                })
-                .collect();
-            match lits.as_slice() {
-                [] => Pair::constant(false),
-                [one] => Pair::new(
-                    B::atom(format!("{col} == {one}")),
-                    null_or(format!("{col} != {one}")),
+        Op::Kind(_) => Pair::new(
+            B::atom(format!("isnotnull({col})")),
+            B::atom(format!("isnull({col})")),
+        ),
+        Op::Num { cmp, values } => {
+            let lits: Vec<String> = values.iter().map(number_literal).collect();
+            match (cmp, lits.as_slice()) {
+                (_, [one]) => Pair::new(
+                    B::atom(format!("{col} {} {one}", cmp_op(*cmp))),
+                    null_or(format!("{col} {} {one}", cmp_complement(*cmp))),
                 ),
                 _ => {
                     let list = lits.join(", ");
@@ -1430,39 +1302,26 @@ fn number_column_test(col: &str, ty: ColumnType, test: &Test) -> Pair {
                 }
             }
         }
-        _ => Pair::constant(false),
+        _ => unreachable!("the plan folds non-number tests on number columns"),
     }
 }
 
 /// `bool` columns: null when missing.
-fn bool_column_test(col: &str, test: &Test) -> Pair {
-    let bools: Vec<bool> = match test {
-        Test::IsNull | Test::IsEmpty => {
-            return Pair::new(
-                B::atom(format!("isnull({col})")),
-                B::atom(format!("isnotnull({col})")),
-            );
-        }
-        Test::Eq(Scalar::Bool(b)) => vec![*b],
-        Test::In(items) => items
-            .iter()
-            .filter_map(|i| match i {
-                Scalar::Bool(b) => Some(*b),
-                _ => None,
-            })
-            .collect(),
-        _ => return Pair::constant(false),
-    };
-    match bools.as_slice() {
-        [] => Pair::constant(false),
-        [b, rest @ ..] if rest.iter().all(|r| r == b) => Pair::new(
-            B::atom(format!("{col} == {b}")),
-            B::Expr(format!("isnull({col}) or {col} != {b}"), Prec::Or),
+fn bool_column_test(col: &str, op: &Op) -> Pair {
+    match op {
+        Op::IsNull | Op::IsEmpty => Pair::new(
+            B::atom(format!("isnull({col})")),
+            B::atom(format!("isnotnull({col})")),
         ),
-        _ => Pair::new(
+        Op::Kind(_) => Pair::new(
             B::atom(format!("isnotnull({col})")),
             B::atom(format!("isnull({col})")),
         ),
+        Op::Bool(b) => Pair::new(
+            B::atom(format!("{col} == {b}")),
+            B::Expr(format!("isnull({col}) or {col} != {b}"), Prec::Or),
+        ),
+        _ => unreachable!("the plan folds non-boolean tests on boolean columns"),
     }
 }
 
@@ -1538,9 +1397,8 @@ fn dynamic_wide_number(x: &str, op: Option<CmpOp>, n: &serde_json::Number) -> (B
     (or(vec![int_pos, frac_pos]), and(vec![int_neg, frac_neg]))
 }
 
-/// `base` followed by member and index accessors; `None` when the path cannot exist (an index
-/// beyond the `long` range).
-fn access(base: &str, steps: &[Step]) -> Result<Option<String>, Unsupported> {
+/// `base` followed by member and index accessors (the plan keeps every index within `long`).
+fn access(base: &str, steps: &[Step]) -> Result<String, Unsupported> {
     let mut out = base.to_string();
     for s in steps {
         match s {
@@ -1553,13 +1411,10 @@ fn access(base: &str, steps: &[Step]) -> Result<Option<String>, Unsupported> {
                 out.push_str(&string_literal(k)?);
                 out.push(']');
             }
-            Step::Index(i) => match i64::try_from(*i) {
-                Ok(i) => out.push_str(&format!("[{i}]")),
-                Err(_) => return Ok(None),
-            },
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
         }
     }
-    Ok(Some(out))
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::ir::{Node, Step, Test};
+use crate::ir::{FieldOp, FieldPath, Node, Step, Test};
 
 /// The SQL type of a top-level column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -218,35 +218,64 @@ enum Use {
 }
 
 fn collect(node: &Node, uses: &mut BTreeMap<String, Vec<Use>>) {
+    collect_at(node, 0, uses);
+}
+
+/// `depth` counts the quantifiers around `node`. Only paths read at depth 0 name columns; a
+/// quantifier's body reads its element, except a `field()` that is read `up` scopes out,
+/// which reaches the event when `up` equals the depth.
+fn collect_at(node: &Node, depth: usize, uses: &mut BTreeMap<String, Vec<Use>>) {
     match node {
-        Node::And(items) | Node::Or(items) => items.iter().for_each(|n| collect(n, uses)),
-        Node::Not(inner) => collect(inner, uses),
-        Node::Any { path, .. } | Node::All { path, .. } => {
-            if let Some(Step::Key(k)) = path.0.first() {
-                uses.entry(k.clone()).or_default().push(Use::Json);
+        Node::And(items) | Node::Or(items) => items.iter().for_each(|n| collect_at(n, depth, uses)),
+        Node::Not(inner) => collect_at(inner, depth, uses),
+        Node::Any { path, body } | Node::All { path, body } => {
+            if depth == 0 {
+                add_use(uses, path, Use::Json);
             }
+            collect_at(body, depth + 1, uses);
         }
         Node::Leaf(leaf) => {
-            let Some(Step::Key(k)) = leaf.path.0.first() else {
-                return;
+            let u = match &leaf.test {
+                Test::Eq(s) => scalar_use(s),
+                Test::In(items) => items.first().map_or(Use::Json, scalar_use),
+                Test::Contains(_)
+                | Test::StartsWith(_)
+                | Test::EndsWith(_)
+                | Test::Matches(_)
+                | Test::InCidr(_) => Use::Str,
+                Test::Compare(..) => Use::Num,
+                Test::IsNull => Use::NullOnly,
+                Test::IsEmpty => Use::Json,
+                Test::Field(op, _) => field_use(*op, leaf.case_insensitive),
             };
-            let u = if leaf.path.0.len() > 1 {
-                Use::Json
-            } else {
-                match &leaf.test {
-                    Test::Eq(s) => scalar_use(s),
-                    Test::In(items) => items.first().map_or(Use::Json, scalar_use),
-                    Test::Contains(_)
-                    | Test::StartsWith(_)
-                    | Test::EndsWith(_)
-                    | Test::Matches(_) => Use::Str,
-                    Test::Compare(..) => Use::Num,
-                    Test::IsNull => Use::NullOnly,
-                    Test::IsEmpty => Use::Json,
-                }
-            };
-            uses.entry(k.clone()).or_default().push(u);
+            if depth == 0 {
+                add_use(uses, &leaf.path, u);
+            }
+            if let Test::Field(_, r) = &leaf.test
+                && r.up == depth
+            {
+                add_use(uses, &r.path, u);
+            }
         }
+    }
+}
+
+/// A use of the column `path` starts at; a deeper path reads it as JSON.
+fn add_use(uses: &mut BTreeMap<String, Vec<Use>>, path: &FieldPath, u: Use) {
+    let Some(Step::Key(k)) = path.0.first() else {
+        return;
+    };
+    let u = if path.0.len() > 1 { Use::Json } else { u };
+    uses.entry(k.clone()).or_default().push(u);
+}
+
+/// Both sides of a field comparison: strings for the string operators and `eq~`, numbers for
+/// `gt`..`le`; plain `eq` compares values of any one type, so the column stays JSON.
+fn field_use(op: FieldOp, ci: bool) -> Use {
+    match op {
+        FieldOp::Eq if !ci => Use::Json,
+        FieldOp::Eq | FieldOp::Contains | FieldOp::StartsWith | FieldOp::EndsWith => Use::Str,
+        FieldOp::Compare(_) => Use::Num,
     }
 }
 
@@ -283,5 +312,62 @@ mod tests {
         assert_eq!(t("big"), Some(ColumnType::Json));
         assert_eq!(t("w"), Some(ColumnType::Json));
         assert_eq!(t("absent"), None);
+    }
+}
+
+#[cfg(test)]
+mod inference_tests {
+    use super::*;
+    use crate::ir::{lower::lower_condition, normalize::normalize};
+
+    fn infer(condition: &str) -> TableSchema {
+        let ast = crate::syntax::parse(condition).expect("parses");
+        let ir = normalize(lower_condition(&ast).expect("lowers"));
+        TableSchema::infer_from_rule(&ir, &[])
+    }
+
+    #[test]
+    fn field_references_read_columns() {
+        let s = infer("a gt field(b)\nc contains field(d)\ne eq field(f)\ng eq~ field(h)");
+        let t = |k: &str| s.columns.get(k).copied();
+        assert_eq!(
+            (t("a"), t("b")),
+            (Some(ColumnType::Real), Some(ColumnType::Real))
+        );
+        assert_eq!(
+            (t("c"), t("d")),
+            (Some(ColumnType::Text), Some(ColumnType::Text))
+        );
+        // `eq` compares any one type: the columns stay JSON.
+        assert_eq!(
+            (t("e"), t("f")),
+            (Some(ColumnType::Json), Some(ColumnType::Json))
+        );
+        assert_eq!(
+            (t("g"), t("h")),
+            (Some(ColumnType::Text), Some(ColumnType::Text))
+        );
+        // A deeper path reads its top-level column as JSON.
+        assert_eq!(
+            infer("a eq field(b.c)").columns.get("b"),
+            Some(&ColumnType::Json)
+        );
+    }
+
+    #[test]
+    fn field_references_in_quantifiers_read_the_event_only_when_written_there() {
+        // The shorthand reads `h` from the event; inside `any`, `k` is the element's.
+        let s = infer("hosts[*] eq~ field(h)\nany xs (a eq field(k))\nany ys (zs[*] eq field(m))");
+        let keys: Vec<&str> = s.columns.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["h", "hosts", "xs", "ys"]);
+        assert_eq!(s.columns["h"], ColumnType::Text);
+    }
+
+    #[test]
+    fn in_cidr_reads_a_string() {
+        assert_eq!(
+            infer(r#"ip in_cidr "10.0.0.0/8""#).columns.get("ip"),
+            Some(&ColumnType::Text)
+        );
     }
 }

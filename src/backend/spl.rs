@@ -33,17 +33,19 @@ use regex_syntax::ast::{
 };
 use serde_json::{Value, json};
 
-use crate::backend::sql::dialect::Unsupported;
+use crate::backend::Unsupported;
+use crate::backend::plan::{self, Check, Cond, JsonPath, Op, Piece, Prec, Quant, Spell, StrOp};
+use crate::backend::schema::TableSchema;
 use crate::diag::Diagnostic;
-use crate::ir::eval::{eval, simple_lowercase};
+use crate::ir::eval::eval;
 use crate::ir::normalize::normalize;
-use crate::ir::{CmpOp, FieldPath, Leaf, Node, Scalar, Step, Test};
+use crate::ir::{CmpOp, FieldPath, Node, Scalar, Step, Test};
 use crate::rule::{OutputField, Rule};
 
 /// The SPL search for a rule (base search on the rule's log types).
 pub fn render_query(rule: &Rule) -> Result<String, Diagnostic> {
     render_rule_search(&rule.log_types, &rule.condition.ir, &rule.output_fields)
-        .map_err(|u| crate::backend::sql::unsupported(rule, u))
+        .map_err(|u| crate::backend::unsupported(rule, u))
 }
 
 /// The search for a condition over the log type `Test` (for tests and `explain`-like uses).
@@ -72,9 +74,9 @@ pub fn render_placed_query(
     for lt in &rule.log_types {
         bases.push(base_for(lt)?);
     }
-    let base = base_from(&bases).map_err(|u| crate::backend::sql::unsupported(rule, u))?;
+    let base = base_from(&bases).map_err(|u| crate::backend::unsupported(rule, u))?;
     render_with_base(base, &rule.condition.ir, &rule.output_fields)
-        .map_err(|u| crate::backend::sql::unsupported(rule, u))
+        .map_err(|u| crate::backend::unsupported(rule, u))
 }
 
 fn base_from(bases: &[Base]) -> Result<String, Unsupported> {
@@ -89,7 +91,7 @@ fn base_from(bases: &[Base]) -> Result<String, Unsupported> {
                 ] {
                     let Some(v) = v else { continue };
                     if v.is_empty() || v.chars().any(|c| is_unsafe(c) || c == '*') {
-                        return Err(Unsupported(format!(
+                        return Err(Unsupported::new(format!(
                             "{v:?} cannot be written as a Splunk {key} term (`*` is a wildcard \
                              there, and control characters, `` ` `` and `$` are not allowed)"
                         )));
@@ -107,7 +109,7 @@ fn base_from(bases: &[Base]) -> Result<String, Unsupported> {
             }
             Base::Search(s) => {
                 if s.chars().any(|c| c.is_control()) {
-                    return Err(Unsupported(
+                    return Err(Unsupported::new(
                         "a profile's base search may not contain control characters or line breaks"
                             .into(),
                     ));
@@ -143,7 +145,9 @@ fn render_with_base(
     let node = normalize(node.clone());
     let mut search = base;
     let cx = Cx::default();
-    let filter = cx.node(&node, &Scope::Event)?;
+    // Splunk has no column types: every top-level field is read as it comes.
+    let cond = plan::lower(&node, &TableSchema::default());
+    let filter = cx.text(&cond, &Scope::Event)?;
     if let Some(terms) = prefilter(&node, None) {
         search.push(' ');
         search.push_str(&terms);
@@ -183,7 +187,7 @@ fn base_search(log_types: &[String]) -> Result<String, Unsupported> {
     let mut terms = Vec::new();
     for lt in log_types {
         if lt.is_empty() || lt.chars().any(|c| is_unsafe(c) || c == '*') {
-            return Err(Unsupported(format!(
+            return Err(Unsupported::new(format!(
                 "the log type {lt:?} cannot be written as a Splunk sourcetype term (`*` is a \
                  wildcard there, and control characters, `` ` `` and `$` are not allowed)"
             )));
@@ -254,7 +258,7 @@ const EVAL_KEYWORDS: &[&str] = &[
 /// A field reference in eval: bare when it is a plain identifier, otherwise single-quoted.
 fn eval_field(name: &str) -> Result<String, Unsupported> {
     if name.is_empty() {
-        return Err(Unsupported(
+        return Err(Unsupported::new(
             "an empty field name cannot be written in SPL".into(),
         ));
     }
@@ -262,7 +266,7 @@ fn eval_field(name: &str) -> Result<String, Unsupported> {
         .chars()
         .find(|&c| (is_unsafe(c) && c != '$') || c == '\'' || c == '\\')
     {
-        return Err(Unsupported(format!(
+        return Err(Unsupported::new(format!(
             "the field name {name:?} cannot be written in SPL: {c:?} cannot appear in a \
              single-quoted eval field name"
         )));
@@ -284,7 +288,7 @@ fn extracted_name(path: &FieldPath) -> Result<Option<String>, Unsupported> {
     for step in &path.0 {
         match step {
             Step::Key(k) if k.is_empty() => {
-                return Err(Unsupported(
+                return Err(Unsupported::new(
                     "Splunk's JSON extraction gives an empty key no field name".into(),
                 ));
             }
@@ -444,7 +448,7 @@ pub fn to_pcre(pattern: &str) -> Result<String, Unsupported> {
         .nest_limit(100)
         .build()
         .parse(pattern)
-        .map_err(|e| Unsupported(format!("invalid regex: {e}")))?;
+        .map_err(|e| Unsupported::new(format!("invalid regex: {e}")))?;
     let mut w = Pcre {
         out: String::new(),
         f: ReFlags::default(),
@@ -468,12 +472,12 @@ impl Pcre {
                     Flag::IgnoreWhitespace => {}
                     Flag::Unicode if on => {}
                     Flag::Unicode => {
-                        return Err(Unsupported(
+                        return Err(Unsupported::new(
                             "the regex flag `(?-u)` has no PCRE equivalent".into(),
                         ));
                     }
                     Flag::CRLF => {
-                        return Err(Unsupported(
+                        return Err(Unsupported::new(
                             "the regex flag `R` has no PCRE equivalent".into(),
                         ));
                     }
@@ -510,7 +514,7 @@ impl Pcre {
                         format!("(?:(?<={WORD})(?={WORD})|(?<!{WORD})(?!{WORD}))")
                     }
                     _ => {
-                        return Err(Unsupported(
+                        return Err(Unsupported::new(
                             "word-start/word-end assertions have no PCRE equivalent".into(),
                         ));
                     }
@@ -543,7 +547,9 @@ impl Pcre {
                             RepetitionRange::Bounded(a, b) => (*a, Some(*b)),
                         };
                         if lo > 65535 || hi.is_some_and(|h| h > 65535) {
-                            return Err(Unsupported("PCRE repetition counts stop at 65535".into()));
+                            return Err(Unsupported::new(
+                                "PCRE repetition counts stop at 65535".into(),
+                            ));
                         }
                         match (range, hi) {
                             (RepetitionRange::Exactly(_), _) => format!("{{{lo}}}"),
@@ -618,7 +624,7 @@ impl Pcre {
             "Thai",
         ];
         if self.f.i {
-            return Err(Unsupported(
+            return Err(Unsupported::new(
                 "a Unicode class under `(?i)` is case-folded by the regex crate but not by PCRE"
                     .into(),
             ));
@@ -627,13 +633,13 @@ impl Pcre {
             ClassUnicodeKind::OneLetter(l) => l.to_string(),
             ClassUnicodeKind::Named(n) => n.clone(),
             ClassUnicodeKind::NamedValue { .. } => {
-                return Err(Unsupported(
+                return Err(Unsupported::new(
                     "Unicode classes of the form `\\p{name=value}` have no PCRE spelling".into(),
                 ));
             }
         };
         if !CATEGORIES.contains(&name.as_str()) && !SCRIPTS.contains(&name.as_str()) {
-            return Err(Unsupported(format!(
+            return Err(Unsupported::new(format!(
                 "the Unicode class `{name}` has no certain PCRE spelling; use a general \
                  category (`L`, `Lu`, `Nd`, ...) or a common script name"
             )));
@@ -644,7 +650,7 @@ impl Pcre {
     fn class_set(&mut self, set: &ClassSet) -> Result<(), Unsupported> {
         match set {
             ClassSet::Item(item) => self.class_item(item),
-            ClassSet::BinaryOp(_) => Err(Unsupported(
+            ClassSet::BinaryOp(_) => Err(Unsupported::new(
                 "class set operations have no PCRE equivalent".into(),
             )),
         }
@@ -686,7 +692,7 @@ impl Pcre {
             ClassSetItem::Perl(p) => self.out.push_str(&perl_class(p, true)),
             ClassSetItem::Bracketed(b) if !b.negated => self.class_set(&b.kind)?,
             ClassSetItem::Bracketed(_) => {
-                return Err(Unsupported(
+                return Err(Unsupported::new(
                     "a negated class nested in a class has no PCRE equivalent".into(),
                 ));
             }
@@ -719,7 +725,7 @@ fn perl_class(c: &ClassPerl, in_class: bool) -> String {
 // ---------------------------------------------------------------------------------------------
 // The filter
 
-/// A rendered boolean.
+/// A rendered boolean test (a leaf's positive form).
 #[derive(Clone, Debug, PartialEq)]
 enum B {
     Const(bool),
@@ -745,37 +751,26 @@ impl B {
         }
     }
 
-    fn nested(&self) -> String {
+    fn top(&self) -> String {
         match self {
             B::Const(true) => "true()".into(),
             B::Const(false) => "false()".into(),
-            B::Expr { spl, compound } => {
-                if *compound {
-                    format!("({spl})")
-                } else {
-                    spl.clone()
-                }
-            }
-        }
-    }
-
-    fn top(&self) -> String {
-        match self {
             B::Expr { spl, .. } => spl.clone(),
-            other => other.nested(),
         }
     }
 }
 
-/// Where a leaf's path is read.
+/// Where the checks of a plan are read.
 #[derive(Clone, Debug)]
 enum Scope {
     /// The event: fields as extracted, or `_raw` for JSON questions.
     Event,
-    /// Inside `mvfilter` over one multivalue field: every leaf reads the current value.
-    Mv(String),
-    /// Inside `mvmap` over element indexes: the current element of an array in `_raw`.
-    Elem(JsonLoc),
+    /// Inside `mvfilter` over one multivalue field: every check on the element of quantifier
+    /// `id` reads the current value.
+    Mv { id: usize, field: String },
+    /// Inside `mvmap` over element indexes: the current element of the array of quantifier
+    /// `id`, in `_raw`.
+    Elem { id: usize, loc: JsonLoc },
 }
 
 /// A value a leaf tests.
@@ -801,160 +796,117 @@ struct Cx {
     counter: Cell<usize>,
 }
 
-impl Cx {
-    fn node(&self, node: &Node, scope: &Scope) -> Result<B, Unsupported> {
-        match node {
-            Node::And(items) => self.junction(items, scope, true),
-            Node::Or(items) => self.junction(items, scope, false),
-            Node::Not(inner) => self.node(&normalize(Node::Not(inner.clone())), scope),
-            Node::Leaf(leaf) => self.leaf(leaf, scope),
-            Node::Any { path, body } => self.quantifier(path, body, scope, true),
-            Node::All { path, body } => self.quantifier(path, body, scope, false),
-        }
-    }
-
-    fn junction(&self, items: &[Node], scope: &Scope, and: bool) -> Result<B, Unsupported> {
-        let mut parts = Vec::new();
-        for item in items {
-            match self.node(item, scope)? {
-                B::Const(b) if b == and => {}
-                B::Const(b) => return Ok(B::Const(b)),
-                e => parts.push(e),
+/// Where a plan value is read in `scope`: the event (`None`, with the path from the event) or
+/// the scope's element (with the path from it).
+fn located<'a>(
+    v: &plan::Val,
+    scope: &'a Scope,
+) -> Result<(Option<&'a Scope>, FieldPath), Unsupported> {
+    match v {
+        plan::Val::Column { name, .. } => Ok((None, FieldPath(vec![Step::Key(name.clone())]))),
+        plan::Val::Json(JsonPath {
+            base: plan::Base::Column(_),
+            ..
+        }) => match scope {
+            Scope::Event => Ok((None, FieldPath(v.steps()))),
+            _ => Err(Unsupported::new(
+                "a field of the event read inside a quantifier cannot be written in SPL".into(),
+            )),
+        },
+        plan::Val::Json(JsonPath {
+            base: plan::Base::Element(id),
+            steps,
+        }) => match scope {
+            Scope::Mv { id: s, .. } | Scope::Elem { id: s, .. } if s == id => {
+                Ok((Some(scope), FieldPath(steps.clone())))
             }
-        }
-        Ok(match parts.len() {
-            0 => B::Const(and),
-            1 => parts.pop().expect("one"),
-            _ => B::compound(
-                parts
-                    .iter()
-                    .map(B::nested)
-                    .collect::<Vec<_>>()
-                    .join(if and { " AND " } else { " OR " }),
-            ),
-        })
+            _ => Err(Unsupported::new(
+                "an outer element read inside a nested quantifier cannot be written in SPL".into(),
+            )),
+        },
     }
+}
 
-    /// The value a leaf at `path` reads in `scope`.
-    fn value(&self, path: &FieldPath, scope: &Scope) -> Result<Val, Unsupported> {
-        Ok(match scope {
-            Scope::Event => match extracted_name(path)? {
+impl Cx {
+    /// The value a check at `v` reads in `scope`.
+    fn value(&self, v: &plan::Val, scope: &Scope) -> Result<Val, Unsupported> {
+        Ok(match located(v, scope)? {
+            (None, path) => match extracted_name(&path)? {
                 Some(name) => Val::Field(eval_field(&name)?),
-                None => Val::Json(json_value(&JsonLoc::raw().join(path))),
+                None => Val::Json(json_value(&JsonLoc::raw().join(&path))),
             },
-            Scope::Mv(field) => Val::Field(field.clone()),
-            Scope::Elem(loc) => Val::Json(json_value(&loc.join(path))),
+            (Some(Scope::Mv { field, .. }), _) => Val::Field(field.clone()),
+            (Some(Scope::Elem { loc, .. }), path) => Val::Json(json_value(&loc.join(&path))),
+            (Some(Scope::Event), _) => unreachable!("located in an element"),
         })
     }
 
-    /// The JSON value at `path` (for null/empty questions).
-    fn json(&self, path: &FieldPath, scope: &Scope) -> Result<String, Unsupported> {
-        match scope {
-            Scope::Event => Ok(json_value(&JsonLoc::raw().join(path))),
-            Scope::Elem(loc) => Ok(json_value(&loc.join(path))),
-            Scope::Mv(_) => Err(Unsupported(
+    /// The JSON value at `v` (for null/empty questions).
+    fn json(&self, v: &plan::Val, scope: &Scope) -> Result<String, Unsupported> {
+        match located(v, scope)? {
+            (None, path) => Ok(json_value(&JsonLoc::raw().join(&path))),
+            (Some(Scope::Elem { loc, .. }), path) => Ok(json_value(&loc.join(&path))),
+            _ => Err(Unsupported::new(
                 "internal: a null/empty test inside a multivalue filter".into(),
             )),
         }
     }
 
-    fn leaf(&self, leaf: &Leaf, scope: &Scope) -> Result<B, Unsupported> {
-        if matches!(leaf.test, Test::IsNull | Test::IsEmpty) {
-            let j = self.json(&leaf.path, scope)?;
-            let pos = match leaf.test {
-                Test::IsNull => B::plain(format!("isnull({j})")),
-                _ => B::compound(format!(
-                    "isnull({j}) OR {j} == \"\" OR match({j}, {})",
-                    quote_plain(r"\A\s*(?:\[\s*\]|\{\s*\})\s*\z")
-                )),
-            };
-            // Both are two-valued: NOT is exact.
-            return Ok(if leaf.negated {
-                B::plain(format!("NOT {}", paren(&pos)))
-            } else {
-                pos
-            });
-        }
-        let v = self.value(&leaf.path, scope)?;
-        let (test, guard) = positive(&leaf.test, leaf.case_insensitive, &v)?;
-        Ok(match test {
-            B::Const(c) => B::Const(c != leaf.negated),
-            t if leaf.negated => B::compound(format!("isnull({guard}) OR NOT {}", paren(&t))),
-            t => t,
+    /// A plan condition as the text of a `where`/`if` argument (`true()`/`false()` for
+    /// constants).
+    fn text(&self, c: &Cond, scope: &Scope) -> Result<B, Unsupported> {
+        let mut out = String::new();
+        Ok(match plan::write(self, c, scope, &mut out)? {
+            Piece::Const(b) => B::Const(b),
+            Piece::Text(p) if p <= Prec::And => B::compound(out),
+            Piece::Text(_) => B::plain(out),
         })
     }
 
-    fn quantifier(
-        &self,
-        path: &FieldPath,
-        body: &Node,
-        scope: &Scope,
-        any: bool,
-    ) -> Result<B, Unsupported> {
-        // `all P (E)` is `not any P (not E)`: render the "some element" form of X.
-        let x = if any {
-            body.clone()
-        } else {
-            normalize(Node::Not(Box::new(body.clone())))
-        };
-        let wrap = |some: String, none: String| -> B { B::plain(if any { some } else { none }) };
-        match scope {
-            Scope::Event => {
-                if let Some(field) = self.mv_field(path, &x)? {
-                    let inner = self.node(innermost(&x), &Scope::Mv(field))?;
-                    return Ok(match inner {
-                        B::Const(c) => self.const_quantifier(path, c, any)?,
-                        b => {
-                            let n = format!("coalesce(mvcount(mvfilter({})), 0)", b.top());
-                            wrap(format!("{n} > 0"), format!("{n} == 0"))
-                        }
-                    });
-                }
-                self.iterate(JsonLoc::raw().join(path), &x, any)
-            }
-            Scope::Elem(loc) => self.nested_quantifier(&loc.join(path), &x, any),
-            Scope::Mv(_) => Err(Unsupported(
-                "internal: a quantifier inside a multivalue filter".into(),
-            )),
-        }
-    }
-
-    /// `any`/`all` whose body folded to a constant: true/false for every element.
-    fn const_quantifier(&self, path: &FieldPath, c: bool, any: bool) -> Result<B, Unsupported> {
-        // `c` is the "some element" body: false makes `any` false and `all` true; true asks
-        // whether the array has an element at all.
-        if !c {
-            return Ok(B::Const(!any));
-        }
+    /// `any`/`all` whose body is always true: whether the array has an element at all.
+    fn nonempty(&self, path: &FieldPath, exists: bool) -> String {
         let j = json_value(&JsonLoc::raw().join(path));
         let n = format!("coalesce(mvcount(json_array_to_mv({j})), 0)");
-        Ok(B::plain(if any {
+        if exists {
             format!("{n} > 0")
         } else {
             format!("{n} == 0")
-        }))
+        }
     }
 
     /// The multivalue field that gives the quantifier exactly, if there is one: the body reads
     /// one keys-only path `r` of the element, has no null/empty test and no quantifier, and is
     /// false for every element Splunk's extraction leaves out of `p{}.r` (missing `r`, JSON
-    /// null, objects, arrays), so filtering the extracted values decides it.
-    fn mv_field(&self, path: &FieldPath, x: &Node) -> Result<Option<String>, Unsupported> {
+    /// null, objects, arrays), so filtering the extracted values decides it. Returns the field
+    /// and the plan body to filter with (the innermost of a chain of `any`).
+    fn mv_field<'q>(
+        &self,
+        path: &FieldPath,
+        q: &'q Quant,
+    ) -> Result<Option<(String, &'q Quant)>, Unsupported> {
         let Some(mut name) = extracted_name(path)? else {
             return Ok(None);
         };
         // `any a (any b (X))` reads the flattened `a{}.b{}` values.
-        let mut x = x;
-        while let Node::Any { path: q, body } = x {
-            let Some(q) = extracted_name(q)? else {
+        let mut q = q;
+        let mut x = &q.ir_body;
+        while let (Node::Any { path: p, body }, Cond::Quant(inner)) = (x, q.body.as_ref()) {
+            if !inner.exists {
+                return Ok(None);
+            }
+            let Some(p) = extracted_name(p)? else {
                 return Ok(None);
             };
-            name = if q.is_empty() {
+            name = if p.is_empty() {
                 format!("{name}{{}}")
             } else {
-                format!("{name}{{}}.{q}")
+                format!("{name}{{}}.{p}")
             };
             x = body;
+            q = inner;
+        }
+        if matches!(x, Node::Any { .. }) {
+            return Ok(None);
         }
         let Some(r) = single_field(x) else {
             return Ok(None);
@@ -970,26 +922,28 @@ impl Cx {
         } else {
             format!("{name}{{}}.{rel}")
         };
-        Ok(Some(eval_field(&field)?))
+        Ok(Some((eval_field(&field)?, q)))
     }
 
     /// `any`/`all` over the array at `loc` in `_raw`: an eval field lists its element indexes
     /// and `mvmap` evaluates the body on each element (read with `json_extract(_raw, "p{i}")`),
     /// so several conditions see the same element.
-    fn iterate(&self, mut loc: JsonLoc, x: &Node, any: bool) -> Result<B, Unsupported> {
+    fn iterate(&self, mut loc: JsonLoc, q: &Quant) -> Result<String, Unsupported> {
         let n = self.counter.get() + 1;
         self.counter.set(n);
         let var = format!("ruleqc_i{n}");
         // `any a (any b (X))`: iterate the flattened `a{}.b{}` (json_extract's `{}` steps).
-        let mut x = x;
+        let mut q = q;
+        let mut x = &q.ir_body;
         let mut flat = false;
-        while let Node::Any { path: q, body } = x {
-            if !flat_path_ok(&loc, q) {
+        while let (Node::Any { path: p, body }, Cond::Quant(inner)) = (x, q.body.as_ref()) {
+            if !inner.exists || !flat_path_ok(&loc, p) {
                 break;
             }
             loc.parts.push(Part::All);
-            loc = loc.join(q);
+            loc = loc.join(p);
             x = body;
+            q = inner;
             flat = true;
         }
         if flat {
@@ -1014,23 +968,24 @@ impl Cx {
         ));
         let mut elem = loc;
         elem.parts.push(Part::Var(var.clone()));
-        let body = self.node(x, &Scope::Elem(elem))?;
+        let body = self.text(
+            &q.body,
+            &Scope::Elem {
+                id: q.id,
+                loc: elem,
+            },
+        )?;
         let hits = match body {
             B::Const(c) => format!("mvmap({var}, \"{}\")", if c { 1 } else { 0 }),
             b => format!("mvmap({var}, if({}, \"1\", \"0\"))", b.top()),
         };
-        let found = format!("mvfind({hits}, \"^1$\")");
-        Ok(B::plain(if any {
-            format!("isnotnull({found})")
-        } else {
-            format!("isnull({found})")
-        }))
+        Ok(format!("mvfind({hits}, \"^1$\")"))
     }
 
     /// A quantifier inside an element (`any a (any b (...))`): `mvmap` cannot nest an
     /// iteration, so the inner array's values (at the body's one field) are flattened with
     /// `json_extract(..., "b{}.r")` and searched with `mvfind` for an exact string match.
-    fn nested_quantifier(&self, loc: &JsonLoc, x: &Node, any: bool) -> Result<B, Unsupported> {
+    fn nested_quantifier(&self, loc: &JsonLoc, x: &Node) -> Result<String, Unsupported> {
         let reason = "a quantifier nested in another quantifier compiles for Splunk only when \
                       it tests one field of the inner element with `eq`/`in` on strings or \
                       booleans (case-sensitive), and is false for elements that lack it: \
@@ -1047,13 +1002,13 @@ impl Cx {
             chained = true;
         }
         let Some(r) = single_field(x) else {
-            return Err(Unsupported(reason.into()));
+            return Err(Unsupported::new(reason.into()));
         };
         let Some(alts) = exact_alternatives(x) else {
-            return Err(Unsupported(reason.into()));
+            return Err(Unsupported::new(reason.into()));
         };
         if r.0.iter().any(|s| matches!(s, Step::Index(_))) || !false_on_unextracted(x, &r) {
-            return Err(Unsupported(reason.into()));
+            return Err(Unsupported::new(reason.into()));
         }
         if chained || !r.is_root() {
             // `{}` then the keys: every element's value at `r`, as one JSON array.
@@ -1065,19 +1020,118 @@ impl Cx {
             .iter()
             .any(|p| matches!(p, Part::Key(k) if !path_key_ok(k)))
         {
-            return Err(Unsupported(format!(
+            return Err(Unsupported::new(format!(
                 "{reason}; a key in this path needs `json_extract_exact`, which takes no `{{}}`"
             )));
         }
         let values = json_value(&values);
         let alternation: Vec<String> = alts.iter().map(|a| regex_literal(a)).collect();
         let re = format!("\\A(?:{})\\z", alternation.join("|"));
-        let found = format!("mvfind(json_array_to_mv({values}), {})", quote_plain(&re));
-        Ok(B::plain(if any {
-            format!("isnotnull({found})")
-        } else {
-            format!("isnull({found})")
-        }))
+        Ok(format!(
+            "mvfind(json_array_to_mv({values}), {})",
+            quote_plain(&re)
+        ))
+    }
+}
+
+impl Spell for Cx {
+    type Scope = Scope;
+
+    fn and_sep(&self) -> &str {
+        " AND "
+    }
+
+    fn or_sep(&self) -> &str {
+        " OR "
+    }
+
+    fn check(&self, c: &Check, scope: &Scope, out: &mut String) -> Result<Piece, Unsupported> {
+        if matches!(c.op, Op::IsNull | Op::IsEmpty) {
+            let j = self.json(&c.val, scope)?;
+            let (pos, prec) = match c.op {
+                Op::IsNull => (format!("isnull({j})"), Prec::Atom),
+                _ => (
+                    format!(
+                        "isnull({j}) OR {j} == \"\" OR match({j}, {})",
+                        quote_plain(r"\A\s*(?:\[\s*\]|\{\s*\})\s*\z")
+                    ),
+                    Prec::Or,
+                ),
+            };
+            // Both are two-valued: NOT is exact.
+            if c.negated {
+                out.push_str("NOT ");
+                plan::operand(out, &pos, prec, Prec::Atom);
+                return Ok(Piece::Text(Prec::Not));
+            }
+            out.push_str(&pos);
+            return Ok(Piece::Text(prec));
+        }
+        let v = self.value(&c.val, scope)?;
+        let (test, guard) = positive(&c.op, &v)?;
+        Ok(match test {
+            B::Const(b) => Piece::Const(b != c.negated),
+            B::Expr { spl, .. } if c.negated => {
+                out.push_str(&format!("isnull({guard}) OR NOT "));
+                let call = positive_is_call(&c.op);
+                plan::operand(
+                    out,
+                    &spl,
+                    if call { Prec::Atom } else { Prec::Cmp },
+                    Prec::Atom,
+                );
+                Piece::Text(Prec::Or)
+            }
+            B::Expr { spl, compound } => {
+                out.push_str(&spl);
+                Piece::Text(if compound { Prec::Or } else { Prec::Cmp })
+            }
+        })
+    }
+
+    fn quant(&self, q: &Quant, scope: &Scope, out: &mut String) -> Result<Piece, Unsupported> {
+        let any = q.exists;
+        match scope {
+            Scope::Event => {
+                let path = FieldPath(plan::Val::Json(q.array.clone()).steps());
+                if let Some((field, inner)) = self.mv_field(&path, q)? {
+                    let mv = Scope::Mv {
+                        id: inner.id,
+                        field,
+                    };
+                    let text = match self.text(&inner.body, &mv)? {
+                        B::Const(false) => return Ok(Piece::Const(!any)),
+                        B::Const(true) => self.nonempty(&path, any),
+                        b => {
+                            let n = format!("coalesce(mvcount(mvfilter({})), 0)", b.top());
+                            if any {
+                                format!("{n} > 0")
+                            } else {
+                                format!("{n} == 0")
+                            }
+                        }
+                    };
+                    out.push_str(&text);
+                    return Ok(Piece::Text(Prec::Cmp));
+                }
+                let found = self.iterate(JsonLoc::raw().join(&path), q)?;
+                out.push_str(if any { "isnotnull(" } else { "isnull(" });
+                out.push_str(&found);
+                out.push(')');
+                Ok(Piece::Text(Prec::Atom))
+            }
+            Scope::Elem { loc, .. } => {
+                let (_, path) = located(&plan::Val::Json(q.array.clone()), scope)?;
+                let found = self.nested_quantifier(&loc.join(&path), &q.ir_body)?;
+                out.push_str(if any { "isnotnull(" } else { "isnull(" });
+                out.push_str(&found);
+                out.push(')');
+                Ok(Piece::Text(Prec::Atom))
+            }
+            Scope::Mv { .. } => Err(Unsupported::new(
+                "internal: a quantifier inside a multivalue filter".into(),
+            )),
+        }
     }
 }
 
@@ -1092,60 +1146,6 @@ fn flat_path_ok(loc: &JsonLoc, q: &FieldPath) -> bool {
     })
 }
 
-/// The body under a chain of `any` (`any b (any c (X))` -> `X`).
-fn innermost(x: &Node) -> &Node {
-    match x {
-        Node::Any { body, .. } => innermost(body),
-        other => other,
-    }
-}
-
-/// `(expr)` unless it is a single call or name.
-fn paren(b: &B) -> String {
-    let s = b.top();
-    if is_call(&s) { s } else { format!("({s})") }
-}
-
-/// `name(...)` with nothing after the closing parenthesis.
-fn is_call(s: &str) -> bool {
-    let Some(open) = s.find('(') else {
-        return false;
-    };
-    if open == 0
-        || !s[..open]
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return false;
-    }
-    let mut depth = 0usize;
-    let mut in_str = false;
-    let mut esc = false;
-    for (i, c) in s.char_indices().skip_while(|(i, _)| *i < open) {
-        if in_str {
-            match (esc, c) {
-                (true, _) => esc = false,
-                (false, '\\') => esc = true,
-                (false, '"') => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '"' => in_str = true,
-            '(' => depth += 1,
-            ')' => {
-                depth -= 1;
-                if depth == 0 {
-                    return i == s.len() - 1;
-                }
-            }
-            _ => {}
-        }
-    }
-    false
-}
-
 /// A number as an eval literal: never in exponent form (`1e16` is written out).
 fn number(n: &serde_json::Number) -> String {
     let s = n.to_string();
@@ -1155,90 +1155,109 @@ fn number(n: &serde_json::Number) -> String {
     }
 }
 
+/// Whether the positive spelling of `op` is a single call (`match(...)`), which `NOT` takes
+/// without parentheses.
+fn positive_is_call(op: &Op) -> bool {
+    matches!(op, Op::Regex(_) | Op::Kind(plan::Kind::String))
+        || matches!(
+            op,
+            Op::Str {
+                op: StrOp::Contains,
+                ..
+            }
+        )
+}
+
 /// The positive test on `v`, and the expression whose NULL makes it NULL (for negation).
-fn positive(test: &Test, ci: bool, v: &Val) -> Result<(B, String), Unsupported> {
+fn positive(op: &Op, v: &Val) -> Result<(B, String), Unsupported> {
     let e = v.expr().to_string();
-    let text = if ci { format!("lower({e})") } else { e.clone() };
-    let lit = |s: &str| {
-        if ci {
-            string_expr(&simple_lowercase(s))
-        } else {
-            string_expr(s)
-        }
-    };
     let num = format!("tonumber({e})");
     let bool_text = match v {
         Val::Field(f) => f.clone(),
         // json_extract gives a Boolean; tostring spells it True/False.
         Val::Json(j) => format!("lower(tostring({j}))"),
     };
-    let scalar_eq = |s: &Scalar| -> (String, String) {
-        match s {
-            Scalar::Str(s) => (format!("{text} == {}", lit(s)), e.clone()),
-            Scalar::Num(n) => (format!("{num} == {}", number(n)), num.clone()),
-            Scalar::Bool(b) => (format!("{bool_text} == \"{b}\""), e.clone()),
+    let either = |parts: Vec<String>| -> B {
+        if parts.len() == 1 {
+            B::plain(parts.into_iter().next().expect("one"))
+        } else {
+            B::compound(parts.join(" OR "))
         }
     };
-    Ok(match test {
-        Test::Eq(s) => {
-            let (t, g) = scalar_eq(s);
-            (B::plain(t), g)
-        }
-        Test::In(items) => {
-            let mut parts = Vec::new();
-            let mut guard = e.clone();
-            for i in items {
-                let (t, g) = scalar_eq(i);
-                parts.push(t);
-                guard = g;
-            }
-            if parts.len() == 1 {
-                (B::plain(parts.pop().expect("one")), guard)
+    Ok(match op {
+        Op::Str {
+            op,
+            values,
+            ci,
+            folded,
+        } => {
+            let text = if *ci {
+                format!("lower({e})")
             } else {
-                (B::compound(parts.join(" OR ")), guard)
-            }
-        }
-        Test::Contains(s) | Test::StartsWith(s) | Test::EndsWith(s) if s.is_empty() => {
-            (B::plain(format!("isnotnull({e})")), e)
-        }
-        Test::Contains(s) => {
-            let needle = if ci { simple_lowercase(s) } else { s.clone() };
-            (
-                B::plain(format!(
+                e.clone()
+            };
+            let vs = Op::compared(values, *ci, folded);
+            let first = &vs[0];
+            let t = match op {
+                StrOp::Eq => either(
+                    vs.iter()
+                        .map(|s| format!("{text} == {}", string_expr(s)))
+                        .collect(),
+                ),
+                StrOp::Contains => B::plain(format!(
                     "match({text}, {})",
-                    quote_plain(&regex_literal(&needle))
+                    quote_plain(&regex_literal(first))
                 )),
-                e,
-            )
+                StrOp::StartsWith => {
+                    let n = first.chars().count();
+                    B::plain(format!("substr({text}, 1, {n}) == {}", string_expr(first)))
+                }
+                StrOp::EndsWith => {
+                    let n = first.chars().count();
+                    B::compound(format!(
+                        "len({text}) >= {n} AND substr({text}, -{n}) == {}",
+                        string_expr(first)
+                    ))
+                }
+            };
+            (t, e)
         }
-        Test::StartsWith(s) => {
-            let n = s.chars().count();
-            (B::plain(format!("substr({text}, 1, {n}) == {}", lit(s))), e)
-        }
-        Test::EndsWith(s) => {
-            let n = s.chars().count();
-            (
-                B::compound(format!(
-                    "len({text}) >= {n} AND substr({text}, -{n}) == {}",
-                    lit(s)
-                )),
-                e,
-            )
-        }
-        Test::Matches(p) => {
-            let re = to_pcre(&p.source)?;
-            (B::plain(format!("match({e}, {})", quote_plain(&re))), e)
-        }
-        Test::Compare(op, n) => {
+        Op::Kind(plan::Kind::String) => (B::plain(format!("isnotnull({e})")), e),
+        Op::Kind(plan::Kind::Number) => (B::plain(format!("isnotnull({num})")), num),
+        Op::Kind(plan::Kind::Bool) => (
+            B::compound(format!(
+                "{bool_text} == \"true\" OR {bool_text} == \"false\""
+            )),
+            e,
+        ),
+        Op::Bool(b) => (B::plain(format!("{bool_text} == \"{b}\"")), e),
+        Op::Num { cmp: None, values } => (
+            either(
+                values
+                    .iter()
+                    .map(|n| format!("{num} == {}", number(n)))
+                    .collect(),
+            ),
+            num,
+        ),
+        Op::Num {
+            cmp: Some(op),
+            values,
+        } => {
             let sym = match op {
                 CmpOp::Gt => ">",
                 CmpOp::Ge => ">=",
                 CmpOp::Lt => "<",
                 CmpOp::Le => "<=",
             };
-            (B::plain(format!("{num} {sym} {}", number(n))), num)
+            (B::plain(format!("{num} {sym} {}", number(&values[0]))), num)
         }
-        Test::IsNull | Test::IsEmpty => unreachable!("handled by the caller"),
+        Op::Regex(p) => {
+            let re = to_pcre(&p.source)?;
+            (B::plain(format!("match({e}, {})", quote_plain(&re))), e)
+        }
+        Op::IsNull | Op::IsEmpty => unreachable!("handled by the caller"),
+        Op::Field { .. } => return Err(plan::field_not_spelled()),
     })
 }
 
@@ -1464,7 +1483,7 @@ fn table_fields(
                 .chars()
                 .any(|c| is_unsafe(c) || matches!(c, '"' | '\\' | '*' | ','))
         {
-            return Err(Unsupported(format!(
+            return Err(Unsupported::new(format!(
                 "the output field `{text}` cannot be named in `table`"
             )));
         }

@@ -189,8 +189,9 @@ pub enum Command {
     Explain {
         /// One rule file.
         file: PathBuf,
-        /// `ast`: the parsed condition as written; `ir`: the normalised predicate IR;
-        /// `query`: the compiled query for `--target`/`--dialect`.
+        /// `ast`: the parsed condition as written; `ir`: the normalised predicate IR; `plan`:
+        /// the target-neutral lowering plan; `query`: the compiled query for
+        /// `--target`/`--dialect`.
         #[arg(long, value_enum, default_value_t = Stage::Ir)]
         stage: Stage,
         /// The query language (with `--stage query`) [default: sql].
@@ -298,8 +299,14 @@ pub enum TestFormat {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Stage {
+    /// The parsed condition, with byte spans.
     Ast,
+    /// The normalised predicate IR (`not` pushed to the tests).
     Ir,
+    /// The target-neutral lowering plan for the column types the rule implies: where each
+    /// value is read, the typed test, folded constants and quantifier shapes.
+    Plan,
+    /// The query for `--target` (and `--dialect`, `--profile`).
     Query,
 }
 

@@ -1,5 +1,6 @@
 //! `ruleqc check`: load and statically check every rule, and with `--target`, compile it for
-//! each target as `compile` would, writing nothing.
+//! each target as `compile` would, writing nothing; for KQL, every limit of Sentinel's
+//! analytics rules.
 
 use std::path::PathBuf;
 
@@ -37,6 +38,13 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
         let mut n = out.report(l);
         if let (Some(rule), Some((profile, combos))) = (l.rule(), &combos) {
             for (target, dialect) in combos {
+                if *target == Target::Kql {
+                    // Every limit of Sentinel's analytics rules, each at the key it is about.
+                    let (e, w) = sentinel_findings(out, l, profile);
+                    n += e;
+                    warnings += w;
+                    continue;
+                }
                 let which = |d: &mut crate::diag::Diagnostic| {
                     d.message = match target {
                         Target::Sql => format!("{} (--dialect {})", d.message, dialect.name()),
@@ -125,6 +133,16 @@ fn combinations(
     out: &Output,
     opts: &CheckOptions<'_>,
 ) -> Result<Option<(crate::profile::Profile, Vec<(Target, SqlDialect)>)>, i32> {
+    // The Sentinel profile means the KQL target.
+    let implied = [Some(Target::Kql)];
+    let opts = &CheckOptions {
+        targets: if opts.targets.is_empty() && opts.profile == Some("sentinel") {
+            &implied
+        } else {
+            opts.targets
+        },
+        ..*opts
+    };
     if opts.targets.is_empty() {
         if !opts.dialects.is_empty() || opts.profile.is_some() {
             return Err(out.fatal(
@@ -178,4 +196,66 @@ fn combinations(
         )));
     }
     Ok(Some((profile, combos)))
+}
+
+/// Sentinel's limits and ATT&CK pairing for one loaded rule, reported at the rule key each is
+/// about; returns the numbers of errors and warnings.
+fn sentinel_findings(
+    out: &Output,
+    l: &crate::rule::Loaded,
+    profile: &crate::profile::Profile,
+) -> (usize, usize) {
+    use crate::diag::{Diagnostic, Severity};
+    let Some(rule) = l.rule() else { return (0, 0) };
+    let (path, text) = (&l.file.path, &l.file.text);
+    let query = match super::compile::compile_one(rule, Target::Kql, SqlDialect::Duckdb, profile) {
+        Ok(q) => q,
+        Err(d) => {
+            out.report_one(path, text, &d);
+            return (1, 0);
+        }
+    };
+    let mut warnings = 0;
+    if let Some(w) = super::compile::size_warning(&query) {
+        out.report_one(path, text, &w);
+        warnings += 1;
+    }
+    let (_, findings) = crate::package::sentinel::build(rule, &query, profile);
+    let mut errors = 0;
+    for f in findings {
+        let mut d = Diagnostic::error("E0404", f.message, key_span(text, f.key))
+            .with_help("a Sentinel analytics rule outside these limits is refused");
+        if !f.error {
+            d.severity = Severity::Warning;
+            d.help = None;
+            warnings += 1;
+        }
+        errors += usize::from(f.error);
+        out.report_one(path, text, &d);
+    }
+    (errors, warnings)
+}
+
+/// Where `key` is in the rule file (the RuleID if it is not written there).
+fn key_span(text: &str, key: &str) -> std::ops::Range<usize> {
+    let key = if key == "OutputFields" && !text.contains("OutputFields") {
+        "SummaryAttributes"
+    } else {
+        key
+    };
+    match crate::rule::yaml::parse(text) {
+        Ok(Some(root)) => match &root.kind {
+            crate::rule::yaml::Kind::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.scalar_text() == Some(key))
+                .or_else(|| {
+                    entries
+                        .iter()
+                        .find(|(k, _)| k.scalar_text() == Some("RuleID"))
+                })
+                .map_or(0..0, |(k, _)| k.span.clone()),
+            _ => 0..0,
+        },
+        _ => 0..0,
+    }
 }

@@ -7,24 +7,11 @@ use serde_json::json;
 use super::args::OutputFormat;
 use super::args::{CompileFormat, SqlDialect, Target};
 use super::{EXIT_FINDINGS, EXIT_OK, Output};
-use crate::backend::sql::render_placed_query;
 use crate::diag::Diagnostic;
 use crate::package::{self, Artifact};
 use crate::profile::Profile;
 use crate::rule::Rule;
 use crate::testing::glob_match;
-
-/// E0402: the profile cannot place rules for this target.
-fn profile_error(message: String) -> Diagnostic {
-    Diagnostic {
-        severity: crate::diag::Severity::Error,
-        code: "E0402",
-        message,
-        span: None,
-        label: None,
-        help: None,
-    }
-}
 
 /// One rule's query for a target, placed by the profile.
 pub fn compile_one(
@@ -33,40 +20,12 @@ pub fn compile_one(
     dialect: SqlDialect,
     profile: &Profile,
 ) -> Result<String, Diagnostic> {
-    match target {
-        Target::Sql => {
-            let sql = profile.sql(dialect.name()).map_err(profile_error)?;
-            let renamed = sql.rename(rule);
-            render_placed_query(&renamed, dialect.dialect(), &|lt| {
-                sql.placement(&profile.name, &renamed, lt)
-            })
-        }
-        Target::Splunk => {
-            let splunk = profile.splunk().map_err(profile_error)?;
-            let renamed = splunk.rename(rule);
-            crate::backend::spl::render_placed_query(&renamed, &|lt| {
-                splunk.base(&profile.name, &renamed, lt)
-            })
-        }
-        Target::Kql => {
-            let kql = profile.kql().map_err(profile_error)?;
-            let renamed = kql.rename(rule);
-            crate::backend::kql::render_placed_query(&renamed, &|lt| {
-                kql.placement(&profile.name, &renamed, lt)
-            })
-        }
-    }
-}
-
-/// Sentinel takes analytics-rule queries of at most 10,000 characters.
-const SENTINEL_MAX_QUERY: usize = 10_000;
-
-/// Why a KQL query cannot be a Sentinel analytics rule for its length, if it cannot.
-fn sentinel_too_long(q: &str) -> Option<String> {
-    let n = q.chars().count();
-    (n > SENTINEL_MAX_QUERY).then(|| {
-        format!("the query is {n} characters; Sentinel analytics rules take at most 10,000")
-    })
+    let target = match target {
+        Target::Sql => crate::compile::Target::Sql(dialect),
+        Target::Splunk => crate::compile::Target::Splunk,
+        Target::Kql => crate::compile::Target::Kql,
+    };
+    crate::compile::compile(rule, target, profile)
 }
 
 /// Queries past this size get a warning: every engine and SIEM bounds a query's text.
@@ -103,11 +62,11 @@ pub fn check_one(
     let q = compile_one(rule, target, dialect, profile)?;
     let packaged = match target {
         Target::Sql => Ok(()),
-        Target::Splunk => crate::package::savedsearches::stanza(rule, &q).map(|_| ()),
-        Target::Kql => match sentinel_too_long(&q) {
-            Some(m) => Err(m),
-            None => crate::package::sentinel::yaml(rule, &q).map(|_| ()),
-        },
+        Target::Splunk => profile
+            .splunk()
+            .and_then(|sp| crate::package::savedsearches::stanza_with(rule, &q, sp))
+            .map(|_| ()),
+        Target::Kql => crate::package::sentinel::yaml_with(rule, &q, profile).map(|_| ()),
     };
     packaged.map(|()| q).map_err(|m| Diagnostic {
         severity: crate::diag::Severity::Error,
@@ -243,19 +202,14 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
                 severity: crate::diag::Severity::Error,
                 code: "E0403",
                 message: m,
-                span: None,
-                label: None,
+                span: Some(rule.spans.rule_id.clone()),
+                label: Some("this rule".into()),
                 help: Some(format!(
                     "rule `{}` cannot be deployed as a {} artifact",
                     rule.rule_id,
                     target.name()
                 )),
             };
-            if target == Target::Kql
-                && let Some(m) = sentinel_too_long(&q)
-            {
-                return Err(packaging(m));
-            }
             match (target, format) {
                 (Target::Sql, _) => {
                     artifacts.push(crate::package::sql_file::artifact(rule, dialect.name(), &q));
@@ -265,15 +219,22 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
                 }
                 (Target::Splunk, _) => stanzas.push((
                     rule.rule_id.clone(),
-                    crate::package::savedsearches::stanza(rule, &q).map_err(packaging)?,
+                    crate::package::savedsearches::stanza_with(
+                        rule,
+                        &q,
+                        profile.splunk().map_err(packaging)?,
+                    )
+                    .map_err(packaging)?,
                 )),
                 (Target::Kql, CompileFormat::Arm) => arm.push((
                     rule.rule_id.clone(),
-                    crate::package::sentinel::arm_resource(rule, &q).map_err(packaging)?,
+                    crate::package::sentinel::arm_resource_with(rule, &q, &profile)
+                        .map_err(packaging)?,
                 )),
                 (Target::Kql, _) => artifacts.push(Artifact {
                     name: format!("{}.yaml", rule.rule_id),
-                    contents: crate::package::sentinel::yaml(rule, &q).map_err(packaging)?,
+                    contents: crate::package::sentinel::yaml_with(rule, &q, &profile)
+                        .map_err(packaging)?,
                 }),
             }
             Ok(q)

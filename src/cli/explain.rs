@@ -58,6 +58,10 @@ pub fn run(
     let text = match stage {
         Stage::Ast => crate::explain::ast_tree(&rule.condition.ast),
         Stage::Ir => rule.condition.ir.pretty(),
+        Stage::Plan => {
+            crate::backend::plan::lower(&rule.condition.ir, &crate::backend::inferred_schema(rule))
+                .to_string()
+        }
         Stage::Query => match super::compile::compile_one(rule, target, dialect, &profile) {
             Ok(q) => format!("{q}\n"),
             Err(d) => {

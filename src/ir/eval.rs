@@ -1,25 +1,66 @@
-//! The reference evaluator: SPEC §3.4–3.6 over `serde_json::Value`, on the normalised IR.
+//! The reference evaluator: SPEC §3.4–3.7 over `serde_json::Value`, on the normalised IR.
 //! Every backend is measured against it.
+//!
+//! Evaluation keeps the chain of enclosing roots (the event, then each element a quantifier
+//! visits), because a `field()` written with the `[*]` shorthand is read one scope out.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use serde_json::{Number, Value};
 
-use super::{CmpOp, FieldPath, Leaf, Node, Scalar, Step, Test};
+use super::{CmpOp, FieldOp, FieldPath, FieldRef, Leaf, Node, Scalar, Step, Test, parse_address};
 
 /// Does the condition hold for `event`?
 pub fn eval(node: &Node, event: &Value) -> bool {
+    eval_in(
+        node,
+        &Scope {
+            root: event,
+            outer: None,
+        },
+    )
+}
+
+/// Where paths are read: the event, or an array element with the scopes around it.
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    pub root: &'a Value,
+    pub outer: Option<&'a Scope<'a>>,
+}
+
+impl<'a> Scope<'a> {
+    /// The root `up` quantifier scopes out, if there are that many.
+    fn up(&self, up: usize) -> Option<&'a Value> {
+        let mut scope = self;
+        for _ in 0..up {
+            scope = scope.outer?;
+        }
+        Some(scope.root)
+    }
+}
+
+fn eval_in(node: &Node, scope: &Scope<'_>) -> bool {
+    let inner = |body: &Node, element: &Value| {
+        eval_in(
+            body,
+            &Scope {
+                root: element,
+                outer: Some(scope),
+            },
+        )
+    };
     match node {
-        Node::And(items) => items.iter().all(|n| eval(n, event)),
-        Node::Or(items) => items.iter().any(|n| eval(n, event)),
-        Node::Not(inner) => !eval(inner, event),
-        Node::Leaf(leaf) => eval_leaf(leaf, event),
-        Node::Any { path, body } => match resolve(path, event) {
-            Some(Value::Array(items)) => items.iter().any(|e| eval(body, e)),
+        Node::And(items) => items.iter().all(|n| eval_in(n, scope)),
+        Node::Or(items) => items.iter().any(|n| eval_in(n, scope)),
+        Node::Not(inner) => !eval_in(inner, scope),
+        Node::Leaf(leaf) => eval_leaf(leaf, scope),
+        Node::Any { path, body } => match resolve(path, scope.root) {
+            Some(Value::Array(items)) => items.iter().any(|e| inner(body, e)),
             _ => false,
         },
-        Node::All { path, body } => match resolve(path, event) {
-            Some(Value::Array(items)) => items.iter().all(|e| eval(body, e)),
+        Node::All { path, body } => match resolve(path, scope.root) {
+            Some(Value::Array(items)) => items.iter().all(|e| inner(body, e)),
             _ => true,
         },
     }
@@ -39,12 +80,62 @@ pub fn resolve<'v>(path: &FieldPath, root: &'v Value) -> Option<&'v Value> {
     Some(cur)
 }
 
-pub fn eval_leaf(leaf: &Leaf, root: &Value) -> bool {
-    let holds = match resolve(&leaf.path, root) {
+/// One leaf in `scope` (a `field()` on the right may be read in an enclosing scope).
+pub fn eval_leaf(leaf: &Leaf, scope: &Scope<'_>) -> bool {
+    let holds = match resolve(&leaf.path, scope.root) {
         None => matches!(leaf.test, Test::IsNull | Test::IsEmpty),
-        Some(v) => test_holds(&leaf.test, leaf.case_insensitive, v),
+        Some(v) => match &leaf.test {
+            Test::Field(op, r) => field_holds(*op, leaf.case_insensitive, v, field_value(r, scope)),
+            test => test_holds(test, leaf.case_insensitive, v),
+        },
     };
     holds != leaf.negated
+}
+
+/// PATH2's value, `None` when it is missing (or the scope it names does not exist).
+fn field_value<'a>(r: &FieldRef, scope: &Scope<'a>) -> Option<&'a Value> {
+    resolve(&r.path, scope.up(r.up)?)
+}
+
+/// SPEC §3.7 with the rules of §3.4: `eq` on the same JSON type (numbers numerically), the
+/// string operators on two strings, `gt`..`le` on two numbers. Null, a missing side, arrays
+/// and objects make every positive comparison false. `~` compares two strings after simple
+/// lower-casing (so `eq~` is true only for strings, as it is with a literal).
+fn field_holds(op: FieldOp, ci: bool, left: &Value, right: Option<&Value>) -> bool {
+    let Some(right) = right else { return false };
+    let strings = match (left, right) {
+        (Value::String(a), Value::String(b)) if ci => Some((
+            Cow::Owned(simple_lowercase(a)),
+            Cow::Owned(simple_lowercase(b)),
+        )),
+        (Value::String(a), Value::String(b)) => Some((Cow::Borrowed(&**a), Cow::Borrowed(&**b))),
+        _ => None,
+    };
+    match op {
+        FieldOp::Eq if ci => strings.is_some_and(|(a, b)| a == b),
+        FieldOp::Eq => match (left, right) {
+            (Value::String(a), Value::String(b)) => a == b,
+            (Value::Number(a), Value::Number(b)) => cmp_numbers(a, b) == Some(Ordering::Equal),
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            _ => false,
+        },
+        FieldOp::Contains => strings.is_some_and(|(a, b)| a.contains(&*b)),
+        FieldOp::StartsWith => strings.is_some_and(|(a, b)| a.starts_with(&*b)),
+        FieldOp::EndsWith => strings.is_some_and(|(a, b)| a.ends_with(&*b)),
+        FieldOp::Compare(op) => match (left, right) {
+            (Value::Number(a), Value::Number(b)) => compare_holds(op, cmp_numbers(a, b)),
+            _ => false,
+        },
+    }
+}
+
+fn compare_holds(op: CmpOp, o: Option<Ordering>) -> bool {
+    o.is_some_and(|o| match op {
+        CmpOp::Gt => o == Ordering::Greater,
+        CmpOp::Ge => o != Ordering::Less,
+        CmpOp::Lt => o == Ordering::Less,
+        CmpOp::Le => o != Ordering::Greater,
+    })
 }
 
 fn test_holds(test: &Test, ci: bool, v: &Value) -> bool {
@@ -56,12 +147,7 @@ fn test_holds(test: &Test, ci: bool, v: &Value) -> bool {
         Test::EndsWith(s) => string_test(v, s, ci, |h, n| h.ends_with(n)),
         Test::Matches(p) => v.as_str().is_some_and(|s| p.regex().is_match(s)),
         Test::Compare(op, n) => match v {
-            Value::Number(x) => cmp_numbers(x, n).is_some_and(|o| match op {
-                CmpOp::Gt => o == Ordering::Greater,
-                CmpOp::Ge => o != Ordering::Less,
-                CmpOp::Lt => o == Ordering::Less,
-                CmpOp::Le => o != Ordering::Greater,
-            }),
+            Value::Number(x) => compare_holds(*op, cmp_numbers(x, n)),
             _ => false,
         },
         Test::IsNull => v.is_null(),
@@ -72,6 +158,12 @@ fn test_holds(test: &Test, ci: bool, v: &Value) -> bool {
             Value::Object(o) => o.is_empty(),
             Value::Bool(_) | Value::Number(_) => false,
         },
+        Test::InCidr(ranges) => v
+            .as_str()
+            .and_then(parse_address)
+            .is_some_and(|ip| ranges.iter().any(|r| r.contains(&ip))),
+        // Needs the scope; `eval_leaf` handles it.
+        Test::Field(..) => false,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use regex_syntax::ast::{self, Ast, ClassSetBinaryOpKind, Visitor};
 
-use super::{CmpOp, FieldPath, Leaf, Node, Pattern, Scalar, Step, Test};
+use super::{Cidr, CmpOp, FieldOp, FieldPath, FieldRef, Leaf, Node, Pattern, Scalar, Step, Test};
 use crate::diag::Diagnostic;
 use crate::syntax::ast::{
     Expr, ExprKind, Literal, LiteralKind, Operator, Path, Predicate, Quantifier, Segment, Span,
@@ -153,7 +153,10 @@ impl Lowerer {
                     ),
             );
         }
-        let (test, negated) = self.test(p)?;
+        // With the `[*]` shorthand the leaf is evaluated on the element, but a `field()` on
+        // the right is read where the predicate is written: one scope further out.
+        let up = usize::from(!stars.is_empty());
+        let (test, negated) = self.test(p, depth, up)?;
         let leaf = |path: FieldPath| Leaf {
             path,
             test,
@@ -178,8 +181,9 @@ impl Lowerer {
         }
     }
 
-    /// The positive test and whether the operator negates it.
-    fn test(&mut self, p: &Predicate) -> Result<(Test, bool), Diagnostic> {
+    /// The positive test and whether the operator negates it. `depth` and `up` place a
+    /// `field()` value: its path is checked at `depth` and read `up` scopes above the leaf.
+    fn test(&mut self, p: &Predicate, depth: usize, up: usize) -> Result<(Test, bool), Diagnostic> {
         use Operator::*;
         let op = p.op;
         let ci_ok = matches!(
@@ -217,6 +221,7 @@ impl Lowerer {
                 | NotMatches
                 | IsNotNull
                 | IsNotEmpty
+                | NotInCidr
         );
         if !op.takes_value() {
             if let Some(v) = &p.value {
@@ -248,6 +253,9 @@ impl Lowerer {
                     )),
             );
         }
+        if let LiteralKind::Field(path2) = &value.kind {
+            return Ok((self.field_test(op, path2, value.span, depth, up)?, negated));
+        }
         let test = match op {
             Eq | Ne => Test::Eq(self.scalar(op, value, p.case_insensitive)?),
             In | NotIn => {
@@ -262,6 +270,20 @@ impl Lowerer {
                 if items.is_empty() {
                     return Err(err("E0305", "a list needs at least one value", value.span)
                         .with_label("empty list"));
+                }
+                if let Some(f) = items
+                    .iter()
+                    .find(|i| matches!(i.kind, LiteralKind::Field(_)))
+                {
+                    return Err(err(
+                        "E0304",
+                        "a list holds literal values, not `field()`",
+                        f.span,
+                    )
+                    .with_label("field reference in a list")
+                    .with_help(
+                        "compare with each field on its own: `x eq field(a) or x eq field(b)`",
+                    ));
                 }
                 let first = items[0].kind.type_name();
                 let mut scalars = Vec::with_capacity(items.len());
@@ -302,9 +324,105 @@ impl Lowerer {
                 };
                 Test::Compare(cmp, n.clone())
             }
+            InCidr | NotInCidr => Test::InCidr(self.ranges(op, value)?),
             IsNull | IsNotNull | IsEmpty | IsNotEmpty => unreachable!("handled above"),
         };
         Ok((test, negated))
+    }
+
+    /// `PATH OP field(PATH2)` (SPEC §3.7): only the comparison and string operators take one.
+    fn field_test(
+        &self,
+        op: Operator,
+        path2: &Path,
+        span: Span,
+        depth: usize,
+        up: usize,
+    ) -> Result<Test, Diagnostic> {
+        use Operator::*;
+        let fop = match op {
+            Eq | Ne => FieldOp::Eq,
+            Contains | NotContains => FieldOp::Contains,
+            StartsWith | NotStartsWith => FieldOp::StartsWith,
+            EndsWith | NotEndsWith => FieldOp::EndsWith,
+            Gt => FieldOp::Compare(CmpOp::Gt),
+            Ge => FieldOp::Compare(CmpOp::Ge),
+            Lt => FieldOp::Compare(CmpOp::Lt),
+            Le => FieldOp::Compare(CmpOp::Le),
+            In | NotIn | Matches | NotMatches | InCidr | NotInCidr | IsNull | IsNotNull
+            | IsEmpty | IsNotEmpty => {
+                let help = match op {
+                    In | NotIn => {
+                        "`field()` is one value: write `eq field(...)` (or `ne`), and join several with `or`"
+                    }
+                    Matches | NotMatches => "a regex is a literal string: `matches r\"...\"`",
+                    _ => "a range is a literal string such as \"10.0.0.0/8\", or a list of them",
+                };
+                return Err(
+                    err("E0304", format!("`{op}` cannot compare with `field()`"), span)
+                        .with_label("field reference not allowed here")
+                        .with_help(format!(
+                            "{help}; `field()` goes with eq, ne, gt, ge, lt, le, contains, starts_with, ends_with and their not_ and ~ forms"
+                        )),
+                );
+            }
+        };
+        if path2.segments.contains(&Segment::AnyElement) {
+            return Err(
+                err("E0308", "a field reference cannot contain `[*]`", path2.span)
+                    .with_label("`[*]` here")
+                    .with_help(
+                        "`field()` names one value; to test each element, put `[*]` on the left: `a[*] eq field(b)`",
+                    ),
+            );
+        }
+        let path = self.plain_path(&path2.segments, path2.span, depth)?;
+        Ok(Test::Field(fop, FieldRef { path, up }))
+    }
+
+    /// The ranges of `in_cidr "..."` or `in_cidr ["...", ...]`; every bad item is reported.
+    fn ranges(&mut self, op: Operator, value: &Literal) -> Result<Vec<Cidr>, Diagnostic> {
+        let items: Vec<&Literal> = match &value.kind {
+            LiteralKind::List(items) if items.is_empty() => {
+                return Err(err("E0305", "a list needs at least one value", value.span)
+                    .with_label("empty list"));
+            }
+            LiteralKind::List(items) => items.iter().collect(),
+            _ => vec![value],
+        };
+        let mut ranges = Vec::with_capacity(items.len());
+        let mut errors = Vec::new();
+        for item in items {
+            let LiteralKind::String { value: text, .. } = &item.kind else {
+                errors.push(err(
+                    "E0304",
+                    format!("`{op}` needs a string holding an IP range"),
+                    item.span,
+                )
+                .with_label(format!("found {}", item.kind.type_name()))
+                .with_help("write the range in double quotes, e.g. `in_cidr \"10.0.0.0/8\"`, or a list of them"));
+                continue;
+            };
+            match Cidr::parse(text) {
+                Ok(c) => ranges.push(c),
+                Err(e) => errors.push(
+                    err(
+                        "E0309",
+                        format!("invalid IP range {}", super::quote(text)),
+                        item.span,
+                    )
+                    .with_label(e.label)
+                    .with_help(e.help),
+                ),
+            }
+        }
+        match errors.pop() {
+            None => Ok(ranges),
+            Some(last) => {
+                self.errors.extend(errors);
+                Err(last)
+            }
+        }
     }
 
     fn scalar(&self, op: Operator, lit: &Literal, ci: bool) -> Result<Scalar, Diagnostic> {
@@ -318,6 +436,14 @@ impl Lowerer {
                         .with_label("reserved word")
                         .with_help("test for null with `is_null` / `is_not_null`"),
                 );
+            }
+            LiteralKind::Field(_) => {
+                return Err(err(
+                    "E0304",
+                    format!("`{op}` cannot compare with `field()` here"),
+                    lit.span,
+                )
+                .with_label("field reference not allowed here"));
             }
             LiteralKind::List(_) => {
                 return Err(

@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use super::{Artifact, MARKER};
+use crate::ir::Step;
 use crate::rule::{Cadence, Rule};
 
 /// How long Panther lets the query run, in minutes.
@@ -28,6 +29,16 @@ fn yaml(header: &str, fields: &[(&str, Value)]) -> String {
                 }
             }
             Value::Array(items) if items.is_empty() => {}
+            Value::Array(items) if items.iter().all(Value::is_object) => {
+                // A list of mappings (Tests): each key on its own line, values as JSON.
+                out.push_str(&format!("{k}:\n"));
+                for i in items {
+                    for (n, (mk, mv)) in i.as_object().expect("an object").iter().enumerate() {
+                        let lead = if n == 0 { "  - " } else { "    " };
+                        out.push_str(&format!("{lead}{mk}: {mv}\n"));
+                    }
+                }
+            }
             Value::Array(items) => {
                 out.push_str(&format!("{k}:\n"));
                 for i in items {
@@ -52,6 +63,91 @@ fn yaml(header: &str, fields: &[(&str, Value)]) -> String {
             other => out.push_str(&format!("{k}: {other}\n")),
         }
     }
+    out
+}
+
+/// The row key of a field: the query names an output field as the rule wrote it; without
+/// output fields the row is the event, and a nested field is walked to.
+fn row_path(rule: &Rule, field: &crate::rule::OutputField) -> Vec<Value> {
+    if !rule.output_fields.is_empty() {
+        return vec![json!(field.text)];
+    }
+    field
+        .path
+        .0
+        .iter()
+        .map(|s| match s {
+            Step::Key(k) => json!(k),
+            Step::Index(n) => json!(n),
+        })
+        .collect()
+}
+
+/// The value at `path` in an event, `null` where it is missing.
+fn value_at(event: &Value, path: &crate::ir::FieldPath) -> Value {
+    let mut v = event;
+    for step in &path.0 {
+        let next = match step {
+            Step::Key(k) => v.get(k.as_str()),
+            Step::Index(n) => usize::try_from(*n).ok().and_then(|i| v.get(i)),
+        };
+        match next {
+            Some(x) => v = x,
+            None => return Value::Null,
+        }
+    }
+    v.clone()
+}
+
+/// The rule's matching test events as the rows its scheduled query returns (the output fields
+/// under the names the query gives them, or the whole event), each expected to alert: Panther
+/// runs `rule()` and `alert_context()` on them.
+fn tests(rule: &Rule) -> Value {
+    let rows: Vec<Value> = rule
+        .tests
+        .iter()
+        .filter(|t| t.expected)
+        .map(|t| {
+            let row = if rule.output_fields.is_empty() {
+                t.log.clone()
+            } else {
+                Value::Object(
+                    rule.output_fields
+                        .iter()
+                        .map(|f| (f.text.clone(), value_at(&t.log, &f.path)))
+                        .collect(),
+                )
+            };
+            let mut m = serde_json::Map::new();
+            m.insert("Name".into(), json!(t.name));
+            m.insert("ExpectedResult".into(), json!(true));
+            m.insert("Log".into(), row);
+            Value::Object(m)
+        })
+        .collect();
+    Value::Array(rows)
+}
+
+/// `alert_context`: the rule's `Entities`, by kind, as strings (what the alert is about).
+fn alert_context(rule: &Rule) -> String {
+    if rule.entities.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\n\ndef _field(event, *path):\n    value = event\n    for step in path:\n        try:\n            value = value[step]\n        except (KeyError, IndexError, TypeError):\n            return None\n    return None if value is None else str(value)\n\n\ndef alert_context(event):\n    return {\n",
+    );
+    for e in &rule.entities {
+        let args: Vec<String> = row_path(rule, &e.field)
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        out.push_str(&format!(
+            "        {}: _field(event, {}),\n",
+            json!(e.kind.name()),
+            args.join(", ")
+        ));
+    }
+    out.push_str("    }\n");
     out
 }
 
@@ -104,13 +200,15 @@ pub fn artifacts(rule: &Rule, query: &str) -> Vec<Artifact> {
             ("DedupPeriodMinutes", json!(rule.dedup_period_minutes)),
             ("Threshold", json!(rule.threshold)),
             ("SummaryAttributes", json!(fields)),
+            ("Tests", tests(rule)),
         ],
     );
-    let py = format!(
+    let mut py = format!(
         "# {MARKER} from {}; do not edit by hand\n# The scheduled query {} selects exactly the matching rows.\n\n\ndef rule(_event):\n    return True\n",
         rule.path,
         json!(query_name(rule))
     );
+    py.push_str(&alert_context(rule));
     vec![
         Artifact {
             name: format!("{}.query.yml", rule.rule_id),

@@ -1,11 +1,13 @@
 //! Splunk `savedsearches.conf`: one stanza per rule, scheduled, with its trigger, suppression
-//! and MITRE annotations.
+//! and MITRE annotations; with the profile's `enterprise_security`, an Enterprise Security
+//! correlation search with a notable-event action and a risk action from the rule's `Entities`.
 
 use serde_json::json;
 
 use super::MARKER;
 use super::mitre;
-use crate::rule::{Cadence, Rule, Severity};
+use crate::profile::SplunkProfile;
+use crate::rule::{Cadence, EntityKind, Rule, Severity};
 
 /// A cron expression for a rate in minutes, if cron can express it exactly.
 pub fn rate_to_cron(minutes: u32) -> Option<String> {
@@ -45,8 +47,57 @@ fn severity(s: Option<Severity>) -> u8 {
     }
 }
 
-/// One stanza. `search` is the compiled SPL.
+/// ES notable-event urgency inputs: the rule's severity in ES's words.
+fn es_severity(s: Option<Severity>) -> &'static str {
+    match s {
+        Some(Severity::Info) => "informational",
+        Some(Severity::Low) => "low",
+        None | Some(Severity::Medium) => "medium",
+        Some(Severity::High) => "high",
+        Some(Severity::Critical) => "critical",
+    }
+}
+
+/// The risk score each risk object gets, by severity.
+pub fn risk_score(s: Option<Severity>) -> u32 {
+    match s {
+        Some(Severity::Info) => 10,
+        Some(Severity::Low) => 25,
+        None | Some(Severity::Medium) => 50,
+        Some(Severity::High) => 75,
+        Some(Severity::Critical) => 100,
+    }
+}
+
+/// An entity as ES risk analysis sees it: accounts and hosts are risk objects (scored), the
+/// other kinds threat objects (carried along, not scored).
+fn risk_entry(kind: EntityKind, field: &str, score: u32) -> serde_json::Value {
+    let risk =
+        |t: &str| json!({"risk_object_field": field, "risk_object_type": t, "risk_score": score});
+    let threat = |t: &str| json!({"threat_object_field": field, "threat_object_type": t});
+    match kind {
+        EntityKind::Account => risk("user"),
+        EntityKind::Host => risk("system"),
+        EntityKind::Ip => risk("system"),
+        EntityKind::CloudApplication => risk("other"),
+        EntityKind::Process => threat("process"),
+        EntityKind::File => threat("file_name"),
+        EntityKind::Url => threat("url"),
+        EntityKind::Dns => threat("domain"),
+        EntityKind::FileHash => threat("file_hash"),
+    }
+}
+
+/// One stanza as a plain scheduled alert. `search` is the compiled SPL.
 pub fn stanza(rule: &Rule, search: &str) -> Result<String, String> {
+    stanza_with(rule, search, &SplunkProfile::default())
+}
+
+/// One stanza under the profile's Splunk settings. `rule` is the rule as written (field
+/// renames of the profile are applied here, as the search applies them).
+pub fn stanza_with(rule: &Rule, search: &str, profile: &SplunkProfile) -> Result<String, String> {
+    let renamed = profile.rename(rule);
+    let rule = &renamed;
     let cron = match &rule.schedule.cadence {
         Cadence::Cron(c) => c.clone(),
         Cadence::RateMinutes(m) => rate_to_cron(*m).ok_or_else(|| {
@@ -65,15 +116,23 @@ pub fn stanza(rule: &Rule, search: &str) -> Result<String, String> {
         .or(rule.display_name.as_deref())
         .map(one_line)
         .unwrap_or_default();
-    kv("description", description);
+    kv("description", description.clone());
     kv("disabled", if rule.enabled { "0" } else { "1" }.into());
     kv("enableSched", "1".into());
     kv("cron_schedule", cron);
+    let margin = profile.late_event_margin_minutes;
     kv(
         "dispatch.earliest_time",
-        format!("-{}m", rule.schedule.lookback_minutes),
+        format!("-{}m", rule.schedule.lookback_minutes + margin),
     );
-    kv("dispatch.latest_time", "now".into());
+    kv(
+        "dispatch.latest_time",
+        if margin == 0 {
+            "now".into()
+        } else {
+            format!("-{margin}m")
+        },
+    );
     kv("counttype", "number of events".into());
     kv("relation", "greater than".into());
     kv("quantity", (rule.threshold - 1).to_string());
@@ -101,6 +160,52 @@ pub fn stanza(rule: &Rule, search: &str) -> Result<String, String> {
             "action.correlationsearch.annotations",
             json!({"mitre_attack": ids}).to_string(),
         );
+    }
+    if profile.enterprise_security {
+        let title = one_line(rule.display_name.as_deref().unwrap_or(&rule.rule_id));
+        kv("action.correlationsearch.enabled", "1".into());
+        kv("action.correlationsearch.label", title.clone());
+        kv("action.notable", "1".into());
+        kv("action.notable.param.rule_title", title.clone());
+        kv("action.notable.param.rule_description", description);
+        kv(
+            "action.notable.param.severity",
+            es_severity(rule.severity).into(),
+        );
+        kv("action.notable.param.security_domain", "threat".into());
+        kv(
+            "action.notable.param.drilldown_name",
+            format!("Events of {title}"),
+        );
+        kv("action.notable.param.drilldown_search", continued(search)?);
+        kv(
+            "action.notable.param.drilldown_earliest_offset",
+            "$info_min_time$".into(),
+        );
+        kv(
+            "action.notable.param.drilldown_latest_offset",
+            "$info_max_time$".into(),
+        );
+        let fields: Vec<(EntityKind, String)> = rule
+            .entities
+            .iter()
+            .map(|e| (e.kind, crate::backend::spl::field_label(&e.field.path)))
+            .collect();
+        if !fields.is_empty() {
+            let names: Vec<&str> = fields.iter().map(|(_, f)| f.as_str()).collect();
+            kv("action.notable.param.nes_fields", names.join(","));
+            let score = risk_score(rule.severity);
+            let objects: Vec<serde_json::Value> = fields
+                .iter()
+                .map(|(k, f)| risk_entry(*k, f, score))
+                .collect();
+            kv("action.risk", "1".into());
+            kv(
+                "action.risk.param._risk",
+                serde_json::Value::Array(objects).to_string(),
+            );
+            kv("action.risk.param._risk_message", title);
+        }
     }
     Ok(out)
 }

@@ -14,6 +14,14 @@
 //!       columns: {eventName: text, requestParameters: json}
 //!   fields:
 //!     userIdentity.arn: user_arn        # a field path the rule uses -> a top-level column
+//! splunk:
+//!   index: security                     # index=... for log types without their own
+//!   enterprise_security: true           # savedsearches.conf stanzas as ES correlation searches
+//!   late_event_margin_minutes: 10       # run over [-(lookback+10)m, -10m] for late events
+//! sentinel:
+//!   custom_details: true                # output fields become customDetails
+//!   connectors:                         # log type -> requiredDataConnectors entry
+//!     AWS.CloudTrail: {connector_id: AWS, data_types: [AWSCloudTrail]}
 //! ```
 
 use std::collections::BTreeMap;
@@ -35,6 +43,24 @@ pub struct Profile {
     pub sql: Option<SqlProfile>,
     pub kql: Option<KqlProfile>,
     pub splunk: Option<SplunkProfile>,
+    /// Settings of the Sentinel rule files (the query itself is the `kql` section's).
+    pub sentinel: Option<SentinelProfile>,
+}
+
+/// Sentinel analytics-rule settings.
+#[derive(Clone, Debug, Default)]
+pub struct SentinelProfile {
+    /// Log type -> the data connector that brings its table.
+    pub connectors: BTreeMap<String, SentinelConnector>,
+    /// Output fields become the rule's `customDetails`.
+    pub custom_details: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SentinelConnector {
+    pub id: String,
+    /// Empty: the log type's table.
+    pub data_types: Vec<String>,
 }
 
 /// Splunk: the base search of each log type.
@@ -48,6 +74,12 @@ pub struct SplunkProfile {
     pub log_types: BTreeMap<String, SplunkLogType>,
     /// Field path (as the rule writes it) -> the field name in the events.
     pub renames: Vec<(FieldPath, String)>,
+    /// `savedsearches.conf` stanzas as Enterprise Security correlation searches (notable
+    /// event and risk actions); plain scheduled alerts otherwise.
+    pub enterprise_security: bool,
+    /// Minutes both ends of the search window are moved back, so events that arrive late are
+    /// still searched: `dispatch.earliest_time = -(lookback+margin)m`, `latest_time = -margin m`.
+    pub late_event_margin_minutes: u32,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -125,7 +157,7 @@ impl KqlProfile {
             (None, None) => return Err(unplaced(profile, rule, log_type, "kql")),
         };
         let schema = entry.filter(|e| !e.columns.is_empty()).map(|e| {
-            let mut s = crate::backend::sql::inferred_schema(rule);
+            let mut s = crate::backend::inferred_schema(rule);
             for (k, t) in &e.columns {
                 s.columns.insert(k.clone(), *t);
             }
@@ -150,8 +182,8 @@ fn unplaced(profile: &str, rule: &Rule, log_type: &str, section: &str) -> Diagno
         severity: crate::diag::Severity::Error,
         code: "E0402",
         message: format!("log type `{log_type}` has no table in profile {profile}"),
-        span: None,
-        label: None,
+        span: Some(rule.log_type_span(log_type)),
+        label: Some("not placed by the profile".into()),
         help: Some(format!(
             "add `{log_type}: {{table: ...}}` under `{section}.log_types` in {profile}, or a `table` template (rule `{}`)",
             rule.rule_id
@@ -217,11 +249,13 @@ impl Profile {
             "sentinel" => None,
             _ => return None,
         };
+        let sentinel = (name == "sentinel").then(SentinelProfile::default);
         Some(Profile {
             name: name.into(),
             sql,
             kql,
             splunk,
+            sentinel,
         })
     }
 
@@ -311,7 +345,7 @@ impl SqlProfile {
         };
         let schema = entry.filter(|e| !e.columns.is_empty()).map(|e| {
             // Declared columns, the rest inferred as usual.
-            let mut s = crate::backend::sql::inferred_schema(rule);
+            let mut s = crate::backend::inferred_schema(rule);
             for (k, t) in &e.columns {
                 s.columns.insert(k.clone(), *t);
             }
@@ -347,6 +381,9 @@ fn rename_rule(rule: &Rule, renames: &[(FieldPath, String)]) -> Rule {
             path: rename_path(&f.path, renames),
         })
         .collect();
+    for e in &mut r.entities {
+        e.field.path = rename_path(&e.field.path, renames);
+    }
     r
 }
 
@@ -449,6 +486,7 @@ pub fn parse(path: &str, text: &str) -> Result<Profile, Vec<Diagnostic>> {
         sql: None,
         kql: None,
         splunk: None,
+        sentinel: None,
     };
     if let Some(entries) = mapping(&root, "a profile", &mut out) {
         for (k, v) in entries {
@@ -463,7 +501,8 @@ pub fn parse(path: &str, text: &str) -> Result<Profile, Vec<Diagnostic>> {
                     })
                 }
                 Some("splunk") => profile.splunk = parse_splunk(v, &mut out),
-                Some(other) => unknown(k, other, &["sql", "kql", "splunk"], &mut out),
+                Some("sentinel") => profile.sentinel = parse_sentinel(v, &mut out),
+                Some(other) => unknown(k, other, &["sql", "kql", "splunk", "sentinel"], &mut out),
                 None => out.push(err("E0501", "keys must be names", k)),
             }
         }
@@ -527,16 +566,124 @@ fn parse_splunk(node: &YNode, out: &mut Vec<Diagnostic>) -> Option<SplunkProfile
                 }
             }
             Some("fields") => p.renames = parse_renames(v, out),
+            Some("enterprise_security") => {
+                p.enterprise_security = boolean(v, "`enterprise_security`", out)
+            }
+            Some("late_event_margin_minutes") => {
+                p.late_event_margin_minutes = minutes(v, "`late_event_margin_minutes`", out)
+            }
             Some(other) => unknown(
                 k,
                 other,
-                &["index", "sourcetype", "log_types", "fields"],
+                &[
+                    "index",
+                    "sourcetype",
+                    "log_types",
+                    "fields",
+                    "enterprise_security",
+                    "late_event_margin_minutes",
+                ],
                 out,
             ),
             None => out.push(err("E0501", "keys must be names", k)),
         }
     }
     Some(p)
+}
+
+fn boolean(node: &YNode, what: &str, out: &mut Vec<Diagnostic>) -> bool {
+    match node.resolve() {
+        Ok(Resolved::Bool(b)) if matches!(node.kind, Kind::Scalar { .. }) => b,
+        _ => {
+            out.push(err(
+                "E0501",
+                format!("{what} must be `true` or `false`"),
+                node,
+            ));
+            false
+        }
+    }
+}
+
+fn minutes(node: &YNode, what: &str, out: &mut Vec<Diagnostic>) -> u32 {
+    match node.resolve() {
+        Ok(Resolved::Int(i)) if matches!(node.kind, Kind::Scalar { .. }) => {
+            match u32::try_from(i) {
+                Ok(n) if n <= 1440 => n,
+                _ => {
+                    out.push(err(
+                        "E0501",
+                        format!("{what} must be between 0 and 1440 minutes"),
+                        node,
+                    ));
+                    0
+                }
+            }
+        }
+        _ => {
+            out.push(err(
+                "E0501",
+                format!("{what} must be a whole number of minutes"),
+                node,
+            ));
+            0
+        }
+    }
+}
+
+fn parse_sentinel(node: &YNode, out: &mut Vec<Diagnostic>) -> Option<SentinelProfile> {
+    let entries = mapping(node, "`sentinel`", out)?;
+    let mut p = SentinelProfile::default();
+    for (k, v) in entries {
+        match k.scalar_text() {
+            Some("custom_details") => p.custom_details = boolean(v, "`custom_details`", out),
+            Some("connectors") => {
+                for (lt, spec) in mapping(v, "`connectors`", out).unwrap_or(&[]) {
+                    let Some(name) = lt.scalar_text() else {
+                        continue;
+                    };
+                    let mut c = SentinelConnector::default();
+                    for (k2, v2) in mapping(spec, &format!("`{name}`"), out).unwrap_or(&[]) {
+                        match k2.scalar_text() {
+                            Some("connector_id") => {
+                                c.id = string(v2, "`connector_id`", out).unwrap_or_default()
+                            }
+                            Some("data_types") => match &v2.kind {
+                                Kind::Seq(items) => {
+                                    c.data_types = items
+                                        .iter()
+                                        .filter_map(|i| string(i, "a data type", out))
+                                        .collect()
+                                }
+                                _ => out.push(err(
+                                    "E0501",
+                                    "`data_types` must be a list of table names",
+                                    v2,
+                                )),
+                            },
+                            Some(other) => unknown(k2, other, &["connector_id", "data_types"], out),
+                            None => out.push(err("E0501", "keys must be names", k2)),
+                        }
+                    }
+                    if c.id.is_empty() && !has(spec, "connector_id") {
+                        out.push(err(
+                            "E0501",
+                            format!("`{name}` needs a `connector_id`"),
+                            spec,
+                        ));
+                    }
+                    p.connectors.insert(name.to_string(), c);
+                }
+            }
+            Some(other) => unknown(k, other, &["custom_details", "connectors"], out),
+            None => out.push(err("E0501", "keys must be names", k)),
+        }
+    }
+    Some(p)
+}
+
+fn has(node: &YNode, key: &str) -> bool {
+    matches!(&node.kind, Kind::Map(e) if e.iter().any(|(k, _)| k.scalar_text() == Some(key)))
 }
 
 fn parse_sql(node: &YNode, out: &mut Vec<Diagnostic>) -> Option<SqlProfile> {

@@ -32,6 +32,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "OutputFields",
     "Schedule",
     "Tests",
+    "Entities",
 ];
 
 /// Keys of Panther's rule schema that ruleqc accepts and ignores.
@@ -377,6 +378,7 @@ impl Cx<'_> {
                     span: Default::default(),
                 },
                 ir: crate::ir::Node::And(Vec::new()),
+                file_offsets: Vec::new(),
             },
             log_types: Vec::new(),
             display_name: None,
@@ -392,6 +394,8 @@ impl Cx<'_> {
             output_fields: Vec::new(),
             schedule: Schedule::default(),
             tests: Vec::new(),
+            spans: Default::default(),
+            entities: Vec::new(),
         };
         let mut output_key: Option<&str> = None;
 
@@ -420,6 +424,9 @@ impl Cx<'_> {
                 }
                 "Condition" => condition = Some(v),
                 "LogTypes" => {
+                    if let Kind::Seq(items) = &v.kind {
+                        rule.spans.log_types = items.iter().map(|i| i.span.clone()).collect();
+                    }
                     if let Some(list) = self.string_list(v, key, true) {
                         if list.is_empty() {
                             self.errors.push(
@@ -491,6 +498,7 @@ impl Cx<'_> {
                          Equals, Value: x` is the line `a.b eq \"x\"`) and remove `InlineFilters`",
                     ),
                 ),
+                "Entities" => rule.entities = self.entities(v),
                 _ if IGNORED_KEYS.contains(&key) => {}
                 _ => self.unknown_key(k, key, "rule", KNOWN_KEYS.iter().chain(IGNORED_KEYS)),
             }
@@ -517,11 +525,21 @@ impl Cx<'_> {
                 );
             }
         }
+        // SPEC §2: an entity's path is an output field, or is added to them. A rule without
+        // output fields returns every field, entities included.
+        if !rule.output_fields.is_empty() {
+            for e in &rule.entities {
+                if !rule.output_fields.iter().any(|o| o.path == e.field.path) {
+                    rule.output_fields.push(e.field.clone());
+                }
+            }
+        }
         if let Some(c) = condition.and_then(|v| self.condition(v)) {
             rule.condition = c;
         }
         let (id, id_span) = rule_id?;
         rule.rule_id = id;
+        rule.spans.rule_id = id_span.clone();
         rule.log_types = log_types?;
         Some((rule, id_span))
     }
@@ -684,6 +702,53 @@ impl Cx<'_> {
                     }
                     out.push(OutputField { text, path })
                 }
+                Err(d) => self.errors.push(d.map_span(|r| map[r.start]..map[r.end])),
+            }
+        }
+        out
+    }
+
+    /// `Entities`: kind -> field path. Unknown kinds and paths that are not fields are errors at
+    /// their positions.
+    fn entities(&mut self, v: &Node) -> Vec<Entity> {
+        let Kind::Map(entries) = &v.kind else {
+            self.errors.push(
+                type_error(v, "Entities", "a mapping of entity kind to field path")
+                    .with_help("e.g. `Entities: {Account: user, IP: src_ip}`"),
+            );
+            return Vec::new();
+        };
+        let names = EntityKind::ALL.map(EntityKind::name);
+        let mut out: Vec<Entity> = Vec::new();
+        for (k, val) in entries {
+            let Some(name) = k.scalar_text() else {
+                self.errors
+                    .push(type_error(k, "Entities", "keyed by entity kinds"));
+                continue;
+            };
+            let Some(kind) = EntityKind::ALL.into_iter().find(|x| x.name() == name) else {
+                let mut d = Diagnostic::error(
+                    "E0106",
+                    format!("unknown entity kind `{name}`"),
+                    k.span.clone(),
+                )
+                .with_label("not an entity kind")
+                .with_help(format!("entity kinds are: {}", names.join(", ")));
+                if let Some(c) = closest(name, names) {
+                    d.message = format!("unknown entity kind `{name}`; did you mean `{c}`?");
+                }
+                self.errors.push(d);
+                continue;
+            };
+            let Some(text) = self.string(val, name) else {
+                continue;
+            };
+            let map = self.scalar_map(val, &text);
+            match parser::parse_path(&text).and_then(|p| lower::check_output_path(&p)) {
+                Ok(path) => out.push(Entity {
+                    kind,
+                    field: OutputField { text, path },
+                }),
                 Err(d) => self.errors.push(d.map_span(|r| map[r.start]..map[r.end])),
             }
         }
@@ -923,6 +988,7 @@ impl Cx<'_> {
         };
         match lower::lower_condition(&ast) {
             Ok(node) => Some(Condition {
+                file_offsets: map.iter().map(|&o| o as u32).collect(),
                 text,
                 ast,
                 ir: normalize::normalize(node),

@@ -83,6 +83,8 @@ pub enum Operator {
     IsNotNull,
     IsEmpty,
     IsNotEmpty,
+    InCidr,
+    NotInCidr,
 }
 
 impl Operator {
@@ -109,6 +111,8 @@ impl Operator {
             "is_not_null" => IsNotNull,
             "is_empty" => IsEmpty,
             "is_not_empty" => IsNotEmpty,
+            "in_cidr" => InCidr,
+            "not_in_cidr" => NotInCidr,
             _ => return None,
         })
     }
@@ -136,6 +140,8 @@ impl Operator {
             IsNotNull => "is_not_null",
             IsEmpty => "is_empty",
             IsNotEmpty => "is_not_empty",
+            InCidr => "in_cidr",
+            NotInCidr => "not_in_cidr",
         }
     }
 
@@ -239,6 +245,8 @@ pub enum LiteralKind {
     /// The reserved word `null`: always an error once checked, kept so the error can point at it.
     Null,
     List(Vec<Literal>),
+    /// `field(PATH)`: another field's value in the same event or element (SPEC §3.7).
+    Field(Path),
 }
 
 impl LiteralKind {
@@ -249,6 +257,7 @@ impl LiteralKind {
             LiteralKind::Bool(_) => "a boolean",
             LiteralKind::Null => "null",
             LiteralKind::List(_) => "a list",
+            LiteralKind::Field(_) => "a field reference",
         }
     }
 }

@@ -227,6 +227,13 @@ fn build_literal(pair: Pair<'_, Rule>) -> Result<Literal, Diagnostic> {
         }
         Rule::boolean => LiteralKind::Bool(pair.as_str() == "true"),
         Rule::null_lit => LiteralKind::Null,
+        Rule::field_ref => {
+            let path = pair
+                .into_inner()
+                .find(|p| p.as_rule() == Rule::path)
+                .expect("field() holds a path");
+            LiteralKind::Field(build_path(path)?)
+        }
         Rule::list => {
             let items = pair
                 .into_inner()
@@ -363,12 +370,15 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::null_lit
         | Rule::str_inner
         | Rule::str_escape
-        | Rule::raw_inner => "a value (a string, a number, `true`, `false` or a `[...]` list)",
+        | Rule::raw_inner
+        | Rule::field_ref
+        | Rule::field_open => "a value (a string, a number, `true`, `false` or a `[...]` list)",
         Rule::and_op => "`and`",
         Rule::or_op => "`or`",
         Rule::not_op => "`not`",
         Rule::quant_kw => "`any` or `all`",
         Rule::index | Rule::any_index => "`[`",
+        Rule::field_close => "`)` to close `field(`",
         Rule::EOI => "the end of the line",
         _ => return None,
     })
@@ -507,12 +517,20 @@ fn syntax_error(text: &str, err: pest::error::Error<Rule>) -> Diagnostic {
             "is_not_null",
             "is_empty",
             "is_not_empty",
+            "in_cidr",
+            "not_in_cidr",
         ];
         if let Some(s) = crate::diag::closest(&word, ops) {
             d = d.with_help(format!("did you mean `{s}`?"));
         } else if matches!(word.as_str(), "AND" | "OR" | "NOT" | "And" | "Or" | "Not") {
             d = d.with_help("keywords are lower case: `and`, `or`, `not`");
         }
+    }
+    // A bare name where a value goes: most likely another field meant as the value.
+    if expected.iter().any(|e| e.starts_with("a value"))
+        && here.starts_with(|c: char| c.is_ascii_alphabetic() || "_@$`".contains(c))
+    {
+        d = d.with_help("to compare with another field's value, write `field(PATH)`");
     }
     d
 }

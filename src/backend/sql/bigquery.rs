@@ -129,13 +129,13 @@ impl Dialect for BigQuery {
         ))
     }
 
-    fn json_null_or_missing(&self, r: &JsonRef) -> Spelled {
-        Ok(format!("COALESCE({} = 'null', TRUE)", self.jtype(r)?))
+    fn json_is_null(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("{} = 'null'", self.jtype(r)?))
     }
 
-    fn json_empty(&self, r: &JsonRef) -> Spelled {
+    fn json_is_empty(&self, r: &JsonRef) -> Spelled {
         Ok(format!(
-            "COALESCE({} = 'null' OR TO_JSON_STRING({}) IN ('\"\"', '[]', '{{}}'), TRUE)",
+            "{} = 'null' OR TO_JSON_STRING({}) IN ('\"\"', '[]', '{{}}')",
             self.jtype(r)?,
             self.value(r)?
         ))

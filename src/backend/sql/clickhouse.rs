@@ -42,8 +42,8 @@ impl Dialect for ClickHouse {
         if b { "true" } else { "false" }
     }
 
-    fn coalesce_false(&self, expr: &str) -> String {
-        format!("ifNull({expr}, false)")
+    fn coalesce(&self, expr: &str, default: bool) -> String {
+        format!("ifNull({expr}, {default})")
     }
 
     fn lower(&self, expr: &str) -> String {
@@ -118,11 +118,16 @@ impl Dialect for ClickHouse {
         ))
     }
 
-    fn json_null_or_missing(&self, r: &JsonRef) -> Spelled {
+    /// `JSONExtractRaw` gives `''` for a missing value, never NULL.
+    fn json_null_tests_total(&self) -> bool {
+        true
+    }
+
+    fn json_is_null(&self, r: &JsonRef) -> Spelled {
         Ok(format!("{} IN ('', 'null')", self.raw(r)?))
     }
 
-    fn json_empty(&self, r: &JsonRef) -> Spelled {
+    fn json_is_empty(&self, r: &JsonRef) -> Spelled {
         Ok(format!(
             "replaceRegexpAll({}, '\\\\s', '') IN ('', 'null', '\"\"', '[]', '{{}}')",
             self.raw(r)?

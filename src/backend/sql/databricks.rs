@@ -33,7 +33,7 @@ impl Databricks {
                 }
                 Step::Key(k) => {
                     if k.contains('\'') || k.contains('\\') || k.contains(']') {
-                        return Err(Unsupported(format!(
+                        return Err(Unsupported::new(format!(
                             "Databricks JSON paths cannot name the key `{k}`"
                         )));
                     }
@@ -138,17 +138,16 @@ impl Dialect for Databricks {
         ))
     }
 
-    fn json_null_or_missing(&self, r: &JsonRef) -> Spelled {
-        Ok(format!(
-            "COALESCE(is_variant_null({}), TRUE)",
-            self.variant(r)?
-        ))
+    /// `is_variant_null(NULL)` is false, not NULL: a missing value (SQL NULL) is tested apart.
+    fn json_is_null(&self, r: &JsonRef) -> Spelled {
+        let v = self.variant(r)?;
+        Ok(format!("{v} IS NULL OR is_variant_null({v})"))
     }
 
-    fn json_empty(&self, r: &JsonRef) -> Spelled {
+    fn json_is_empty(&self, r: &JsonRef) -> Spelled {
         let v = self.variant(r)?;
         Ok(format!(
-            "COALESCE(is_variant_null({v}) OR to_json({v}) IN ('\"\"', '[]', '{{}}'), TRUE)"
+            "is_variant_null({v}) OR to_json({v}) IN ('\"\"', '[]', '{{}}')"
         ))
     }
 

@@ -40,9 +40,7 @@ pub enum JsonKind {
     Array,
 }
 
-/// Why a rule cannot be written for a target.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Unsupported(pub String);
+pub use crate::backend::Unsupported;
 
 pub type Spelled = Result<String, Unsupported>;
 
@@ -271,7 +269,7 @@ pub fn is_plain_identifier(name: &str) -> bool {
 /// Standard SQL string literal: `'...'` with `''`; backslashes are literal. NUL cannot be held.
 pub fn standard_string_literal(s: &str) -> Spelled {
     if s.contains('\0') {
-        return Err(Unsupported(
+        return Err(Unsupported::new(
             "a string value contains a NUL character, which SQL text cannot hold".into(),
         ));
     }
@@ -290,7 +288,7 @@ pub fn backslash_string_literal(s: &str) -> Spelled {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\0' => {
-                return Err(Unsupported(
+                return Err(Unsupported::new(
                     "a string value contains a NUL character, which SQL text cannot hold".into(),
                 ));
             }
@@ -344,9 +342,11 @@ pub trait Dialect: Sync {
         format!("{column} >= now() - INTERVAL '{minutes} minutes'")
     }
 
-    /// `expr` with NULL read as false, so that `NOT` of it is two-valued.
-    fn coalesce_false(&self, expr: &str) -> String {
-        format!("COALESCE({expr}, {})", self.bool_literal(false))
+    /// `expr` with NULL read as `default`: a nullable boolean made two-valued
+    /// (`COALESCE(x, FALSE)` before a `NOT`; `COALESCE(x, TRUE)` for `is_null`). Must return a
+    /// call, so that `NOT` needs no parentheses around it.
+    fn coalesce(&self, expr: &str, default: bool) -> String {
+        format!("COALESCE({expr}, {})", self.bool_literal(default))
     }
 
     /// Lower-case a text expression (the `~` forms).
@@ -387,11 +387,20 @@ pub trait Dialect: Sync {
     /// The value at `r` is the boolean `b`.
     fn json_bool_is(&self, r: &JsonRef, b: bool) -> Spelled;
 
-    /// Two-valued: the value at `r` is missing or JSON null.
-    fn json_null_or_missing(&self, r: &JsonRef) -> Spelled;
+    /// The value at `r` is JSON null: true for null, false for any other value, and NULL or
+    /// true when the value is missing (the renderer reads NULL as true with `coalesce`).
+    /// E.g. `json_type(col, '$.a') = 'NULL'`.
+    fn json_is_null(&self, r: &JsonRef) -> Spelled;
 
-    /// Two-valued: the value at `r` is missing, null, `""`, `[]` or `{}`.
-    fn json_empty(&self, r: &JsonRef) -> Spelled;
+    /// Whether `json_is_null` and `json_is_empty` are never NULL (true on a missing value), so
+    /// they need no `coalesce`; they must then be a comparison or a call.
+    fn json_null_tests_total(&self) -> bool {
+        false
+    }
+
+    /// The value at `r` is null, `""`, `[]` or `{}`: false for any other value, and NULL or
+    /// true when the value is missing (read as true with `coalesce`).
+    fn json_is_empty(&self, r: &JsonRef) -> Spelled;
 
     /// The JSON value at `r`, for the SELECT list.
     fn json_value(&self, r: &JsonRef) -> Spelled;

@@ -15,7 +15,7 @@ pub fn json_path(steps: &[Step]) -> Result<String, Unsupported> {
         .any(|s| matches!(s, Step::Key(k) if k.is_empty()));
     if empty_key {
         if steps.iter().any(|s| matches!(s, Step::Index(_))) {
-            return Err(Unsupported(
+            return Err(Unsupported::new(
                 "DuckDB cannot address an empty JSON key and an array index in one path".into(),
             ));
         }
@@ -129,13 +129,13 @@ impl Dialect for DuckDb {
         ))
     }
 
-    fn json_null_or_missing(&self, r: &JsonRef) -> Spelled {
-        Ok(format!("COALESCE({} = 'NULL', TRUE)", self.jtype(r)?))
+    fn json_is_null(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("{} = 'NULL'", self.jtype(r)?))
     }
 
-    fn json_empty(&self, r: &JsonRef) -> Spelled {
+    fn json_is_empty(&self, r: &JsonRef) -> Spelled {
         Ok(format!(
-            "COALESCE({} = 'NULL' OR CAST(json_extract({}) AS VARCHAR) IN ('\"\"', '[]', '{{}}'), TRUE)",
+            "{} = 'NULL' OR CAST(json_extract({}) AS VARCHAR) IN ('\"\"', '[]', '{{}}')",
             self.jtype(r)?,
             self.args(r)?
         ))

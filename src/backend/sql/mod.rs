@@ -18,15 +18,15 @@ pub mod postgres;
 pub mod snowflake;
 pub mod sqlite;
 
-use std::cell::Cell;
+use dialect::{Dialect, JsonKind, JsonRef, Spelled, cmp_symbol};
 
-use dialect::{Dialect, JsonKind, JsonRef, Unsupported, cmp_symbol};
-
-use crate::backend::schema::{ColumnType, TableSchema};
+use crate::backend::plan::{
+    self, Base, Check, Cond, JsonPath, Kind, Op, Piece, Prec, Quant, Spell, StrOp, Val,
+};
+use crate::backend::schema::TableSchema;
+use crate::backend::{Unsupported, inferred_schema, unsupported};
 use crate::diag::Diagnostic;
-use crate::ir::eval::simple_lowercase;
-use crate::ir::normalize::normalize;
-use crate::ir::{FieldPath, Leaf, Node, Scalar, Step, Test};
+use crate::ir::Node;
 use crate::rule::Rule;
 
 /// The SQL dialects, by `--dialect` name.
@@ -130,30 +130,35 @@ pub fn render_placed_query(
             .map(|p| d.quote_ident(p))
             .collect::<Vec<_>>()
             .join(".");
-        let cx = Cx::new(d, &schema, &table);
-        let mut cond = cx
-            .where_clause(&rule.condition.ir)
-            .map_err(|u| unsupported(rule, u))?;
+        let cond = plan::lower(&rule.condition.ir, &schema);
+        let sql = Sql { d, table: &table };
+        let mut where_ = String::new();
         let minutes = rule.schedule.lookback_minutes;
         if let Some(tf) = &placement.time_filter {
-            let filter = match tf {
-                TimeFilter::Column(c) => d.time_since(&d.quote_ident(c), minutes),
-                TimeFilter::PantherMacro => format!("p_occurs_since('{minutes} minutes')"),
-            };
-            cond = format!("{filter}\n  AND {cond}");
+            match tf {
+                TimeFilter::Column(c) => where_.push_str(&d.time_since(&d.quote_ident(c), minutes)),
+                TimeFilter::PantherMacro => {
+                    where_.push_str(&format!("p_occurs_since('{minutes} minutes')"))
+                }
+            }
+            where_.push_str("\n  AND ");
         }
+        sql.where_clause(&cond, &mut where_)
+            .map_err(|u| unsupported(rule, u))?;
         let fields = if rule.output_fields.is_empty() {
             "*".to_string()
         } else {
             let mut cols = Vec::new();
             for f in &rule.output_fields {
-                let loc = cx
-                    .resolve(&f.path, &Root::Table)
-                    .map_err(|u| unsupported(rule, u))?;
-                let expr = match loc {
-                    Loc::Missing => "NULL".to_string(),
-                    Loc::Col { expr, .. } => expr,
-                    Loc::Json(r) => d.json_value(&r).map_err(|u| unsupported(rule, u))?,
+                let expr = match plan::resolve(&f.path, &schema) {
+                    None => "NULL".to_string(),
+                    Some(Val::Column { name, .. }) => {
+                        sql.column(&name).map_err(|u| unsupported(rule, u))?
+                    }
+                    Some(Val::Json(j)) => sql
+                        .json_ref(&j, &Vec::new())
+                        .and_then(|r| d.json_value(&r))
+                        .map_err(|u| unsupported(rule, u))?,
                 };
                 let alias = d.alias(&f.text);
                 if expr == alias {
@@ -164,42 +169,9 @@ pub fn render_placed_query(
             }
             cols.join(", ")
         };
-        selects.push(format!("SELECT {fields}\nFROM {table}\nWHERE {cond}"));
+        selects.push(format!("SELECT {fields}\nFROM {table}\nWHERE {where_}"));
     }
     Ok(selects.join("\nUNION ALL\n"))
-}
-
-/// The column types a rule implies when no schema is given.
-pub fn inferred_schema(rule: &Rule) -> TableSchema {
-    let fields: Vec<&[Step]> = rule
-        .output_fields
-        .iter()
-        .map(|f| f.path.0.as_slice())
-        .collect();
-    TableSchema::infer_from_rule(&rule.condition.ir, &fields)
-}
-
-/// E0401 for a target that cannot compile this rule (yet).
-pub fn unsupported_target(rule: &Rule, target: &str) -> Diagnostic {
-    unsupported(
-        rule,
-        Unsupported(format!("the {target} target is not available yet")),
-    )
-}
-
-/// E0401: the rule cannot be written for the target; `u` says why.
-pub fn unsupported(rule: &Rule, u: Unsupported) -> Diagnostic {
-    Diagnostic {
-        severity: crate::diag::Severity::Error,
-        code: "E0401",
-        message: u.0,
-        span: None,
-        label: None,
-        help: Some(format!(
-            "rule `{}` cannot be compiled for this target",
-            rule.rule_id
-        )),
-    }
 }
 
 /// Renders a normalised condition as a SQL boolean expression over the columns of `table`
@@ -210,443 +182,252 @@ pub fn render_condition(
     schema: &TableSchema,
     table: &str,
 ) -> Result<String, Unsupported> {
-    Cx::new(d, schema, table).condition(node)
+    let cond = plan::lower(node, schema);
+    let sql = Sql { d, table };
+    let mut out = String::new();
+    if let Piece::Const(b) = plan::write(&sql, &cond, &Vec::new(), &mut out)? {
+        out.push_str(d.bool_literal(b));
+    }
+    Ok(out)
 }
 
-/// `name(...)` or `EXISTS (...)` with nothing after the closing parenthesis.
-fn is_call(sql: &str) -> bool {
-    let Some(open) = sql.find('(') else {
-        return false;
-    };
-    let head = &sql[..open];
-    if !(head == "EXISTS "
-        || (!head.is_empty() && head.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')))
-    {
-        return false;
-    }
-    // The parenthesis opened at `open` must close at the very end (quotes skipped).
-    let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    for (i, c) in sql.char_indices().skip_while(|(i, _)| *i < open) {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"' | '`') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') => {
-                depth -= 1;
-                if depth == 0 {
-                    return i == sql.len() - 1;
-                }
-            }
-            _ => {}
-        }
-    }
-    false
-}
-
-/// A rendered boolean.
-#[derive(Clone, Debug, PartialEq)]
-enum B {
-    Const(bool),
-    Expr {
-        sql: String,
-        /// Never NULL.
-        two_valued: bool,
-        /// Has a top-level AND/OR: needs parentheses inside another AND/OR/NOT.
-        compound: bool,
-    },
-}
-
-impl B {
-    fn plain(sql: String) -> B {
-        B::Expr {
-            sql,
-            two_valued: false,
-            compound: false,
-        }
-    }
-
-    fn two_valued(sql: String) -> B {
-        B::Expr {
-            sql,
-            two_valued: true,
-            compound: false,
-        }
-    }
-
-    fn nested(&self, d: &dyn Dialect) -> String {
-        match self {
-            B::Const(b) => d.bool_literal(*b).to_string(),
-            B::Expr { sql, compound, .. } => {
-                if *compound {
-                    format!("({sql})")
-                } else {
-                    sql.clone()
-                }
-            }
-        }
-    }
-
-    fn top(&self, d: &dyn Dialect) -> String {
-        match self {
-            B::Const(b) => d.bool_literal(*b).to_string(),
-            B::Expr { sql, .. } => sql.clone(),
-        }
-    }
-}
-
-/// Where a path's value lives.
-enum Loc {
-    /// The schema says the field cannot exist.
-    Missing,
-    /// A typed top-level column.
-    Col { expr: String, ty: ColumnType },
-    /// Inside a semi-structured value.
-    Json(JsonRef),
-}
-
-enum Root {
-    Table,
-    Element(JsonRef),
-}
-
-struct Cx<'a> {
+/// The SQL spelling of a plan.
+struct Sql<'a> {
     d: &'a dyn Dialect,
-    schema: &'a TableSchema,
+    /// The table as the dialect writes it (to qualify correlated columns).
     table: &'a str,
-    aliases: Cell<usize>,
 }
 
-impl<'a> Cx<'a> {
-    fn new(d: &'a dyn Dialect, schema: &'a TableSchema, table: &'a str) -> Self {
-        Cx {
-            d,
-            schema,
-            table,
-            aliases: Cell::new(0),
-        }
-    }
+/// The elements of the enclosing quantifiers: (quantifier id, how the body addresses it).
+type Elements = Vec<(usize, JsonRef)>;
 
-    fn condition(&self, node: &Node) -> Result<String, Unsupported> {
-        Ok(self.node(node, &Root::Table)?.top(self.d))
-    }
-
+impl Sql<'_> {
     /// The condition for a query's WHERE: a top-level `and` puts each operand on its own
     /// line, so that a change to one predicate is a one-line diff.
-    fn where_clause(&self, node: &Node) -> Result<String, Unsupported> {
-        if let Node::And(items) = node {
-            let mut parts = Vec::new();
-            for item in items {
-                match self.node(item, &Root::Table)? {
-                    B::Const(true) => {}
-                    B::Const(false) => return Ok(self.d.bool_literal(false).to_string()),
-                    b => parts.push(b.nested(self.d)),
-                }
+    fn where_clause(&self, cond: &Cond, out: &mut String) -> Result<(), Unsupported> {
+        let piece = match cond {
+            Cond::And(items) => {
+                plan::write_junction(self, items, true, "\n  AND ", &Vec::new(), out)?
             }
-            if parts.is_empty() {
-                return Ok(self.d.bool_literal(true).to_string());
-            }
-            return Ok(parts.join("\n  AND "));
+            c => plan::write(self, c, &Vec::new(), out)?,
+        };
+        if let Piece::Const(b) = piece {
+            out.push_str(self.d.bool_literal(b));
         }
-        self.condition(node)
+        Ok(())
     }
 
-    fn resolve(&self, path: &FieldPath, root: &Root) -> Result<Loc, Unsupported> {
-        Ok(match root {
-            Root::Element(r) => Loc::Json(r.join(&path.0)),
-            Root::Table => match path.0.split_first() {
-                Some((Step::Key(k), rest)) => match self.schema.column(k) {
-                    Some(_) if !self.d.column_name_supported(k) => {
-                        return Err(Unsupported(format!(
-                            "{} cannot name a column `{k}`",
-                            self.d.name()
-                        )));
-                    }
-                    None => Loc::Missing,
-                    Some(ColumnType::Json) => {
-                        Loc::Json(JsonRef::new(self.d.quote_ident(k)).join(rest))
-                    }
-                    Some(ty) if rest.is_empty() => Loc::Col {
-                        expr: self.d.quote_ident(k),
-                        ty,
-                    },
-                    // A scalar column has no members.
-                    Some(_) => Loc::Missing,
-                },
-                // The event is an object: an index or `@` at its top finds nothing.
-                _ => Loc::Missing,
-            },
+    fn column(&self, name: &str) -> Result<String, Unsupported> {
+        if !self.d.column_name_supported(name) {
+            return Err(Unsupported::new(format!(
+                "{} cannot name a column `{name}`",
+                self.d.name()
+            )));
+        }
+        Ok(self.d.quote_ident(name))
+    }
+
+    fn json_ref(&self, j: &JsonPath, elements: &Elements) -> Result<JsonRef, Unsupported> {
+        Ok(match &j.base {
+            Base::Column(c) => JsonRef::new(self.column(c)?).join(&j.steps),
+            Base::Element(id) => elements
+                .iter()
+                .rev()
+                .find(|(e, _)| e == id)
+                .map(|(_, r)| r.join(&j.steps))
+                .expect("a plan's element is inside its quantifier"),
         })
     }
 
-    fn node(&self, node: &Node, root: &Root) -> Result<B, Unsupported> {
-        match node {
-            Node::And(items) => self.junction(items, root, true),
-            Node::Or(items) => self.junction(items, root, false),
-            Node::Not(inner) => {
-                // Only reached if a caller skipped `normalize`; stay correct anyway.
-                let b = self.node(inner, root)?;
-                Ok(self.negate(b))
-            }
-            Node::Leaf(leaf) => self.leaf(leaf, root),
-            Node::Any { path, body } => self.quantifier(path, body, root, true),
-            Node::All { path, body } => self.quantifier(path, body, root, false),
-        }
+    fn lit(&self, s: &str) -> Result<String, Unsupported> {
+        self.d.string_literal(s)
     }
 
-    fn junction(&self, items: &[Node], root: &Root, and: bool) -> Result<B, Unsupported> {
-        let mut parts = Vec::new();
-        let mut two_valued = true;
-        for item in items {
-            match self.node(item, root)? {
-                B::Const(b) if b == and => {}
-                B::Const(b) => return Ok(B::Const(b)),
-                e => {
-                    if let B::Expr {
-                        two_valued: false, ..
-                    } = e
-                    {
-                        two_valued = false;
-                    }
-                    parts.push(e)
-                }
-            }
-        }
-        match parts.len() {
-            0 => Ok(B::Const(and)),
-            1 => Ok(parts.pop().expect("one part")),
-            _ => Ok(B::Expr {
-                sql: parts
-                    .iter()
-                    .map(|p| p.nested(self.d))
-                    .collect::<Vec<_>>()
-                    .join(if and { " AND " } else { " OR " }),
-                two_valued,
-                compound: true,
-            }),
-        }
-    }
-
-    fn negate(&self, b: B) -> B {
-        match b {
-            B::Const(v) => B::Const(!v),
-            // `NOT (...)` keeps the meaning whatever the dialect's precedence of NOT vs IN/=.
-            B::Expr {
-                two_valued: true,
-                sql,
-                ..
-            } => B::two_valued(if is_call(&sql) {
-                format!("NOT {sql}")
-            } else {
-                format!("NOT ({sql})")
-            }),
-            B::Expr { sql, .. } => B::two_valued(format!("NOT {}", self.d.coalesce_false(&sql))),
-        }
-    }
-
-    fn quantifier(
-        &self,
-        path: &FieldPath,
-        body: &Node,
-        root: &Root,
-        any: bool,
-    ) -> Result<B, Unsupported> {
-        let r = match (self.resolve(path, root)?, root) {
-            // A column read inside the element subquery is qualified where the dialect needs it.
-            (Loc::Json(mut r), Root::Table) => {
-                if self.d.qualify_correlated_columns() {
-                    r.base = format!("{}.{}", self.table, r.base);
-                }
-                r
-            }
-            (Loc::Json(r), _) => r,
-            // Not an array: `any` is false, `all` is true.
-            (Loc::Missing | Loc::Col { .. }, _) => return Ok(B::Const(!any)),
-        };
-        let n = self.aliases.get() + 1;
-        self.aliases.set(n);
-        let alias = format!("e{n}");
-        let elem = Root::Element(self.d.element_ref(&r, &alias));
-        // `all P (E)` is `not any P (not E)`; the normalised `not E` is two-valued.
-        let body_node = if any {
-            body.clone()
-        } else {
-            normalize(Node::Not(Box::new(body.clone())))
-        };
-        let body = match self.node(&body_node, &elem)? {
-            B::Const(false) => return Ok(B::Const(!any)),
-            B::Const(true) => self.d.bool_literal(true).to_string(),
-            b => b.top(self.d),
-        };
-        let exists = self.d.exists_element(&r, &alias, &body)?;
-        Ok(if any {
-            B::plain(exists)
-        } else {
-            B::two_valued(format!("NOT {exists}"))
-        })
-    }
-
-    fn leaf(&self, leaf: &Leaf, root: &Root) -> Result<B, Unsupported> {
-        let pos = match self.resolve(&leaf.path, root)? {
-            Loc::Missing => B::Const(matches!(leaf.test, Test::IsNull | Test::IsEmpty)),
-            Loc::Col { expr, ty } => {
-                self.column_test(&expr, ty, &leaf.test, leaf.case_insensitive)?
-            }
-            Loc::Json(r) => self.json_test(&r, &leaf.test, leaf.case_insensitive)?,
-        };
-        Ok(if leaf.negated { self.negate(pos) } else { pos })
-    }
-
-    fn lit(&self, s: &str, ci: bool) -> Result<String, Unsupported> {
-        if ci {
-            self.d.string_literal(&simple_lowercase(s))
-        } else {
-            self.d.string_literal(s)
-        }
-    }
-
-    /// A string test on a text expression (the value is known to be a string or NULL).
-    fn string_test(
-        &self,
-        text: &str,
-        test: &Test,
-        ci: bool,
-    ) -> Result<Option<String>, Unsupported> {
+    /// A string test on a text expression (known to be a string, or NULL).
+    fn string_test(&self, text: &str, op: StrOp, values: &[String], ci: bool) -> Spelled {
         let d = self.d;
         let hay = if ci { d.lower(text) } else { text.to_string() };
-        Ok(Some(match test {
-            Test::Eq(Scalar::Str(s)) => format!("{hay} = {}", self.lit(s, ci)?),
-            Test::In(items) => {
-                let mut lits = Vec::new();
-                for i in items {
-                    match i {
-                        Scalar::Str(s) => lits.push(self.lit(s, ci)?),
-                        _ => return Ok(None),
-                    }
+        let first = &values[0];
+        Ok(match op {
+            StrOp::Eq if values.len() == 1 => format!("{hay} = {}", self.lit(first)?),
+            StrOp::Eq => {
+                let mut lits = Vec::with_capacity(values.len());
+                for v in values {
+                    lits.push(self.lit(v)?);
                 }
-                if lits.len() == 1 {
-                    format!("{hay} = {}", lits[0])
-                } else {
-                    format!("{hay} IN ({})", lits.join(", "))
-                }
+                format!("{hay} IN ({})", lits.join(", "))
             }
-            Test::Contains(s) | Test::StartsWith(s) | Test::EndsWith(s) if s.is_empty() => {
-                format!("{text} IS NOT NULL")
-            }
-            Test::Contains(s) => d.contains(&hay, &self.lit(s, ci)?, s.chars().count()),
-            Test::StartsWith(s) => d.starts_with(&hay, &self.lit(s, ci)?, s.chars().count()),
-            Test::EndsWith(s) => d.ends_with(&hay, &self.lit(s, ci)?, s.chars().count()),
-            Test::Matches(p) => d.regex_search(text, &p.source)?,
-            _ => return Ok(None),
-        }))
+            StrOp::Contains => d.contains(&hay, &self.lit(first)?, first.chars().count()),
+            StrOp::StartsWith => d.starts_with(&hay, &self.lit(first)?, first.chars().count()),
+            StrOp::EndsWith => d.ends_with(&hay, &self.lit(first)?, first.chars().count()),
+        })
     }
 
-    fn column_test(
+    /// The positive check: its text, binding strength, and whether it is never NULL.
+    fn positive(
         &self,
-        col: &str,
-        ty: ColumnType,
-        test: &Test,
-        ci: bool,
-    ) -> Result<B, Unsupported> {
+        c: &Check,
+        elements: &Elements,
+    ) -> Result<(String, Prec, bool), Unsupported> {
         let d = self.d;
-        Ok(match (ty, test) {
-            (_, Test::IsNull) => B::two_valued(format!("{col} IS NULL")),
-            (ColumnType::Text, Test::IsEmpty) => B::Expr {
-                sql: format!("{col} IS NULL OR {col} = ''"),
-                two_valued: true,
-                compound: true,
-            },
-            (_, Test::IsEmpty) => B::two_valued(format!("{col} IS NULL")),
-            (ColumnType::Text, t) => match self.string_test(col, t, ci)? {
-                Some(sql) => B::plain(sql),
-                None => B::Const(false),
-            },
-            (ColumnType::Integer | ColumnType::Real, Test::Eq(Scalar::Num(n))) => {
-                B::plain(format!("{col} = {}", d.number_literal(n)))
-            }
-            (ColumnType::Integer | ColumnType::Real, Test::In(items)) => {
-                let nums: Vec<String> = items
-                    .iter()
-                    .filter_map(|i| match i {
-                        Scalar::Num(n) => Some(d.number_literal(n)),
-                        _ => None,
-                    })
-                    .collect();
-                if nums.is_empty() {
-                    B::Const(false)
-                } else {
-                    B::plain(format!("{col} IN ({})", nums.join(", ")))
-                }
-            }
-            (ColumnType::Integer | ColumnType::Real, Test::Compare(op, n)) => B::plain(format!(
-                "{col} {} {}",
-                cmp_symbol(Some(*op)),
-                d.number_literal(n)
-            )),
-            (ColumnType::Boolean, Test::Eq(Scalar::Bool(b))) => {
-                B::plain(format!("{col} = {}", d.bool_literal(*b)))
-            }
-            (ColumnType::Boolean, Test::In(items)) => {
-                let bools: Vec<bool> = items
-                    .iter()
-                    .filter_map(|i| match i {
-                        Scalar::Bool(b) => Some(*b),
-                        _ => None,
-                    })
-                    .collect();
-                match bools.as_slice() {
-                    [] => B::Const(false),
-                    [b, ..] if bools.iter().all(|x| x == b) => {
-                        B::plain(format!("{col} = {}", d.bool_literal(*b)))
+        if let Op::Field { .. } = c.op {
+            return Err(plan::field_not_spelled());
+        }
+        Ok(match &c.val {
+            Val::Column { name, .. } => {
+                let col = self.column(name)?;
+                match &c.op {
+                    Op::IsNull => (format!("{col} IS NULL"), Prec::Cmp, true),
+                    Op::IsEmpty => (format!("{col} IS NULL OR {col} = ''"), Prec::Or, true),
+                    Op::Kind(_) => (format!("{col} IS NOT NULL"), Prec::Cmp, true),
+                    Op::Str {
+                        op,
+                        values,
+                        ci,
+                        folded,
+                    } => {
+                        let vs = Op::compared(values, *ci, folded);
+                        (self.string_test(&col, *op, &vs, *ci)?, Prec::Cmp, false)
                     }
-                    _ => B::plain(format!("{col} IS NOT NULL")),
+                    Op::Regex(p) => (d.regex_search(&col, &p.source)?, Prec::Cmp, false),
+                    Op::Num { cmp, values } => {
+                        let nums: Vec<String> =
+                            values.iter().map(|n| d.number_literal(n)).collect();
+                        let text = match (cmp, nums.as_slice()) {
+                            (None, [one]) => format!("{col} = {one}"),
+                            (None, _) => format!("{col} IN ({})", nums.join(", ")),
+                            (Some(_), _) => format!("{col} {} {}", cmp_symbol(*cmp), nums[0]),
+                        };
+                        (text, Prec::Cmp, false)
+                    }
+                    Op::Bool(b) => (format!("{col} = {}", d.bool_literal(*b)), Prec::Cmp, false),
+                    Op::Field { .. } => unreachable!("checked above"),
                 }
             }
-            // A typed column never holds another type's value (SPEC: typed equality).
-            _ => B::Const(false),
+            Val::Json(j) => {
+                let r = self.json_ref(j, elements)?;
+                match &c.op {
+                    Op::IsNull | Op::IsEmpty => {
+                        let test = if c.op == Op::IsNull {
+                            d.json_is_null(&r)?
+                        } else {
+                            d.json_is_empty(&r)?
+                        };
+                        // True when the value is missing (SPEC §3.6).
+                        if d.json_null_tests_total() {
+                            (test, Prec::Cmp, true)
+                        } else {
+                            (d.coalesce(&test, true), Prec::Atom, true)
+                        }
+                    }
+                    Op::Kind(k) => (d.json_is(&r, json_kind(*k))?, Prec::Cmp, false),
+                    Op::Str {
+                        op,
+                        values,
+                        ci,
+                        folded,
+                    } => {
+                        let vs = Op::compared(values, *ci, folded);
+                        let test = self.string_test(&d.json_text(&r)?, *op, &vs, *ci)?;
+                        (
+                            format!("{} AND {test}", d.json_is(&r, JsonKind::String)?),
+                            Prec::And,
+                            false,
+                        )
+                    }
+                    Op::Regex(p) => {
+                        let test = d.regex_search(&d.json_text(&r)?, &p.source)?;
+                        (
+                            format!("{} AND {test}", d.json_is(&r, JsonKind::String)?),
+                            Prec::And,
+                            false,
+                        )
+                    }
+                    Op::Num { cmp, values } => {
+                        if values.len() == 1 {
+                            (d.json_number_cmp(&r, *cmp, &values[0])?, Prec::Cmp, false)
+                        } else {
+                            let mut parts = Vec::with_capacity(values.len());
+                            for n in values {
+                                parts.push(d.json_number_cmp(&r, None, n)?);
+                            }
+                            (parts.join(" OR "), Prec::Or, false)
+                        }
+                    }
+                    Op::Bool(b) => (d.json_bool_is(&r, *b)?, Prec::Cmp, false),
+                    Op::Field { .. } => unreachable!("checked above"),
+                }
+            }
         })
+    }
+}
+
+fn json_kind(k: Kind) -> JsonKind {
+    match k {
+        Kind::String => JsonKind::String,
+        Kind::Number => JsonKind::Number,
+        Kind::Bool => JsonKind::Bool,
+    }
+}
+
+impl Spell for Sql<'_> {
+    type Scope = Elements;
+
+    fn and_sep(&self) -> &str {
+        " AND "
     }
 
-    fn json_test(&self, r: &JsonRef, test: &Test, ci: bool) -> Result<B, Unsupported> {
+    fn or_sep(&self) -> &str {
+        " OR "
+    }
+
+    fn check(
+        &self,
+        c: &Check,
+        elements: &Elements,
+        out: &mut String,
+    ) -> Result<Piece, Unsupported> {
+        let (text, prec, two_valued) = self.positive(c, elements)?;
+        if !c.negated {
+            out.push_str(&text);
+            return Ok(Piece::Text(prec));
+        }
+        out.push_str("NOT ");
+        if two_valued {
+            plan::operand(out, &text, prec, Prec::Atom);
+        } else {
+            out.push_str(&self.d.coalesce(&text, false));
+        }
+        Ok(Piece::Text(Prec::Not))
+    }
+
+    fn quant(
+        &self,
+        q: &Quant,
+        elements: &Elements,
+        out: &mut String,
+    ) -> Result<Piece, Unsupported> {
         let d = self.d;
-        let and = |a: String, b: String| B::Expr {
-            sql: format!("{a} AND {b}"),
-            two_valued: false,
-            compound: true,
-        };
-        Ok(match test {
-            Test::IsNull => B::two_valued(d.json_null_or_missing(r)?),
-            Test::IsEmpty => B::two_valued(d.json_empty(r)?),
-            Test::Eq(Scalar::Num(n)) => B::plain(d.json_number_cmp(r, None, n)?),
-            Test::Compare(op, n) => B::plain(d.json_number_cmp(r, Some(*op), n)?),
-            Test::Eq(Scalar::Bool(b)) => B::plain(d.json_bool_is(r, *b)?),
-            Test::In(items) if !matches!(items.first(), Some(Scalar::Str(_))) => {
-                let mut parts = Vec::new();
-                for i in items {
-                    parts.push(match i {
-                        Scalar::Num(n) => d.json_number_cmp(r, None, n)?,
-                        Scalar::Bool(b) => d.json_bool_is(r, *b)?,
-                        Scalar::Str(_) => unreachable!("lists have one type"),
-                    });
-                }
-                if parts.len() == 1 {
-                    B::plain(parts.pop().expect("one"))
-                } else {
-                    B::Expr {
-                        sql: parts.join(" OR "),
-                        two_valued: false,
-                        compound: true,
-                    }
-                }
-            }
-            t => {
-                let text = d.json_text(r)?;
-                match self.string_test(&text, t, ci)? {
-                    Some(sql) => and(d.json_is(r, JsonKind::String)?, sql),
-                    None => B::Const(false),
-                }
-            }
-        })
+        let mut r = self.json_ref(&q.array, elements)?;
+        // A column read inside the element subquery is qualified where the dialect needs it.
+        if matches!(q.array.base, Base::Column(_)) && d.qualify_correlated_columns() {
+            r.base = format!("{}.{}", self.table, r.base);
+        }
+        let alias = format!("e{}", q.id);
+        let mut inner = elements.clone();
+        inner.push((q.id, d.element_ref(&r, &alias)));
+        let mut body = String::new();
+        if let Piece::Const(b) = plan::write(self, &q.body, &inner, &mut body)? {
+            body.push_str(d.bool_literal(b));
+        }
+        let exists = d.exists_element(&r, &alias, &body)?;
+        if q.exists {
+            out.push_str(&exists);
+            Ok(Piece::Text(Prec::Atom))
+        } else {
+            out.push_str("NOT ");
+            out.push_str(&exists);
+            Ok(Piece::Text(Prec::Not))
+        }
     }
 }

@@ -52,7 +52,7 @@ pub fn to_are(pattern: &str) -> Spelled {
                 'm' => m_flag = true,
                 'x' => x_flag = true,
                 _ => {
-                    return Err(Unsupported(
+                    return Err(Unsupported::new(
                         "PostgreSQL regexes have no `U` (swap greed) flag".into(),
                     ));
                 }
@@ -88,7 +88,7 @@ pub fn to_are(pattern: &str) -> Spelled {
                     'W' if !in_class => out.push_str("[^0-9A-Za-z_]"),
                     'S' if !in_class => out.push_str("[^\\t\\n\\f\\r ]"),
                     'D' | 'W' | 'S' => {
-                        return Err(Unsupported(format!(
+                        return Err(Unsupported::new(format!(
                             "`\\{e}` inside a character class has no exact PostgreSQL equivalent"
                         )));
                     }
@@ -121,7 +121,7 @@ pub fn to_are(pattern: &str) -> Spelled {
                         let c = u32::from_str_radix(&hex, 16)
                             .ok()
                             .and_then(char::from_u32)
-                            .ok_or_else(|| Unsupported(format!("bad escape `\\{e}{hex}`")))?;
+                            .ok_or_else(|| Unsupported::new(format!("bad escape `\\{e}{hex}`")))?;
                         if c.is_alphanumeric() || c == '_' {
                             out.push(c);
                         } else if c == '\n' {
@@ -132,7 +132,7 @@ pub fn to_are(pattern: &str) -> Spelled {
                         }
                     }
                     'p' | 'P' => {
-                        return Err(Unsupported(format!(
+                        return Err(Unsupported::new(format!(
                             "the regex escape `\\{e}` has no exact PostgreSQL equivalent"
                         )));
                     }
@@ -180,7 +180,7 @@ pub fn to_are(pattern: &str) -> Spelled {
                         out.push('(');
                     }
                     _ => {
-                        return Err(Unsupported(
+                        return Err(Unsupported::new(
                             "PostgreSQL regexes accept flags only at the start of the pattern"
                                 .into(),
                         ));
@@ -268,13 +268,13 @@ impl Dialect for Postgres {
         Ok(format!("{} = '{b}'::jsonb", self.value(r)?))
     }
 
-    fn json_null_or_missing(&self, r: &JsonRef) -> Spelled {
-        Ok(format!("COALESCE({} = 'null', TRUE)", self.jtype(r)?))
+    fn json_is_null(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("{} = 'null'", self.jtype(r)?))
     }
 
-    fn json_empty(&self, r: &JsonRef) -> Spelled {
+    fn json_is_empty(&self, r: &JsonRef) -> Spelled {
         Ok(format!(
-            "COALESCE({} IN ('null'::jsonb, '\"\"'::jsonb, '[]'::jsonb, '{{}}'::jsonb), TRUE)",
+            "{} IN ('null'::jsonb, '\"\"'::jsonb, '[]'::jsonb, '{{}}'::jsonb)",
             self.value(r)?
         ))
     }

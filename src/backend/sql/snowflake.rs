@@ -63,7 +63,7 @@ impl Dialect for Snowflake {
             p = rest;
         }
         if p.contains("(?") && !p.contains("(?:") {
-            return Err(Unsupported(
+            return Err(Unsupported::new(
                 "Snowflake regexes take flags only at the start of the pattern".into(),
             ));
         }
@@ -120,15 +120,15 @@ impl Dialect for Snowflake {
         ))
     }
 
-    fn json_null_or_missing(&self, r: &JsonRef) -> Spelled {
+    fn json_is_null(&self, r: &JsonRef) -> Spelled {
         let v = self.value(r)?;
-        Ok(format!("COALESCE(IS_NULL_VALUE({v}), TRUE)"))
+        Ok(format!("IS_NULL_VALUE({v})"))
     }
 
-    fn json_empty(&self, r: &JsonRef) -> Spelled {
+    fn json_is_empty(&self, r: &JsonRef) -> Spelled {
         let v = self.value(r)?;
         Ok(format!(
-            "COALESCE(IS_NULL_VALUE({v}) OR IS_VARCHAR({v}) AND {v}::VARCHAR = '' OR IS_ARRAY({v}) AND ARRAY_SIZE({v}) = 0 OR IS_OBJECT({v}) AND ARRAY_SIZE(OBJECT_KEYS({v})) = 0, TRUE)"
+            "IS_NULL_VALUE({v}) OR IS_VARCHAR({v}) AND {v}::VARCHAR = '' OR IS_ARRAY({v}) AND ARRAY_SIZE({v}) = 0 OR IS_OBJECT({v}) AND ARRAY_SIZE(OBJECT_KEYS({v})) = 0"
         ))
     }
 

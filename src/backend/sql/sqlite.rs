@@ -104,15 +104,15 @@ impl Dialect for Sqlite {
         Ok(format!("{} = '{b}'", self.jtype(r)?))
     }
 
-    fn json_null_or_missing(&self, r: &JsonRef) -> Spelled {
-        Ok(format!("COALESCE({} = 'null', TRUE)", self.jtype(r)?))
+    fn json_is_null(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("{} = 'null'", self.jtype(r)?))
     }
 
-    fn json_empty(&self, r: &JsonRef) -> Spelled {
+    fn json_is_empty(&self, r: &JsonRef) -> Spelled {
         let t = self.jtype(r)?;
         let v = self.json_text(r)?;
         Ok(format!(
-            "COALESCE({t} = 'null' OR {t} = 'text' AND {v} = '' OR {t} IN ('array', 'object') AND {v} IN ('[]', '{{}}'), TRUE)"
+            "{t} = 'null' OR {t} = 'text' AND {v} = '' OR {t} IN ('array', 'object') AND {v} IN ('[]', '{{}}')"
         ))
     }
 

@@ -1,0 +1,846 @@
+//! The lowering stage: normalised IR + a table schema → a target-neutral plan.
+//!
+//! Every semantic decision of SPEC §3 that a query language has to make is made here, once, for
+//! SQL, SPL and KQL alike:
+//!
+//! - **where a value lives**: each path is resolved against the schema to a typed top-level
+//!   column, a value inside a semi-structured column or array element, or nothing at all (a field
+//!   the schema says is missing, a member of a scalar column, an index no array can reach);
+//! - **typed comparison**: a test is chosen by the value's type and the literal's
+//!   (`Str`, `Num`, `Bool`, or only the JSON kind); a typed column that cannot hold the
+//!   literal's type folds the leaf to a constant, as does a literal beyond a column's range;
+//! - **case folding**: the `~` forms carry their literals already simple-lower-cased;
+//! - **constants**: missing fields, impossible tests and constant quantifier bodies are folded
+//!   and propagated through `and`/`or`, so a backend never sees a leaf that is decided;
+//! - **guards and negation**: a [`Check`] means "the value has the test's kind and the test
+//!   holds"; a negated check means exactly the opposite and is therefore true when the value is
+//!   missing, null or of another kind (SPEC §3.6). Backends spell that two-valued negation with
+//!   their own null model (`NOT COALESCE(.., FALSE)`, `isnull(x) or ...`) but never decide it;
+//! - **quantifier shape**: `all P (E)` is `no element of P satisfies (not E)`, with `not E`
+//!   normalised; a [`Quant`] is either "some element satisfies the body" or "no element does";
+//! - **precedence**: [`write`] joins the spelled pieces with `and`/`or`, drops constants and
+//!   adds the parentheses binding strength asks for, into one output buffer.
+//!
+//! A backend implements [`Spell`]: how a check, a quantifier and the two junctions are written.
+
+use std::fmt;
+
+use serde_json::Number;
+
+use crate::backend::Unsupported;
+use crate::backend::schema::{ColumnType, TableSchema};
+use crate::ir::eval::simple_lowercase;
+use crate::ir::normalize::normalize;
+use crate::ir::{Cidr, CmpOp, FieldOp, FieldPath, Leaf, Node, Pattern, Scalar, Step, Test};
+use crate::syntax::ast::Span;
+
+/// A boolean condition over one row (or one array element inside a quantifier).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cond {
+    Const(bool),
+    And(Vec<Cond>),
+    Or(Vec<Cond>),
+    Check(Check),
+    Quant(Quant),
+}
+
+/// One test on one value. Positive: the value exists, has the kind `op` tests, and `op` holds.
+/// Negated: the opposite, so true when the value is missing or null.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Check {
+    pub val: Val,
+    pub op: Op,
+    pub negated: bool,
+    /// The predicate in the condition text.
+    pub span: Span,
+}
+
+/// Where a value is read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Val {
+    /// A typed top-level column (never `ColumnType::Json`).
+    Column { name: String, ty: ColumnType },
+    /// A value inside a semi-structured document: a JSON column or an array element.
+    Json(JsonPath),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonPath {
+    pub base: Base,
+    /// Steps from the base; every index fits an `i64`.
+    pub steps: Vec<Step>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Base {
+    /// A semi-structured top-level column.
+    Column(String),
+    /// The element the quantifier with this id is visiting.
+    Element(usize),
+}
+
+impl Val {
+    /// The path from the row (for a column base) or from the element, as IR steps.
+    pub fn steps(&self) -> Vec<Step> {
+        match self {
+            Val::Column { name, .. } => vec![Step::Key(name.clone())],
+            Val::Json(JsonPath {
+                base: Base::Column(c),
+                steps,
+            }) => {
+                let mut all = vec![Step::Key(c.clone())];
+                all.extend(steps.iter().cloned());
+                all
+            }
+            Val::Json(JsonPath { steps, .. }) => steps.clone(),
+        }
+    }
+}
+
+/// The JSON kinds a check can ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    String,
+    Number,
+    Bool,
+}
+
+/// String operators. `Eq` with several values is `in`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrOp {
+    Eq,
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
+/// What a check tests.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// Missing or JSON null. Two-valued: true when missing.
+    IsNull,
+    /// Missing, null, `""`, `[]` or `{}`. Two-valued: true when missing.
+    IsEmpty,
+    /// The value has this kind (and nothing more is asked: `contains ""`, `in [true, false]`).
+    Kind(Kind),
+    /// A string test. `values` is non-empty (several only for `Eq`, meaning `in`), each value
+    /// non-empty for the substring operators, as the rule wrote them. With `ci` the comparison
+    /// ignores case: `folded` holds the values simple-lower-cased (SPEC §3.4), for targets that
+    /// lower-case the field's value and compare; targets with case-insensitive operators of
+    /// their own use `values`.
+    Str {
+        op: StrOp,
+        values: Vec<String>,
+        ci: bool,
+        folded: Vec<String>,
+    },
+    /// An unanchored search with a checked SPEC regex.
+    Regex(Pattern),
+    /// Numeric comparison; `cmp` None is equality with any of `values` (`in`), otherwise
+    /// `values` has one element.
+    Num {
+        cmp: Option<CmpOp>,
+        values: Vec<Number>,
+    },
+    /// The boolean `b`.
+    Bool(bool),
+    /// A comparison with another value of the same row (SPEC §3.7 `field()`): true when both
+    /// exist and `op` holds with the typing rules of §3.4 (`Eq` on the same JSON type, the
+    /// string operators on two strings, `Compare` on two numbers; `ci` on two strings).
+    Field { op: FieldOp, other: Val, ci: bool },
+}
+
+/// E0401 for a `field()` comparison: the plan has resolved both sides, no target spells it yet.
+pub fn field_not_spelled() -> Unsupported {
+    Unsupported::new("`field()` comparisons are not available on this target yet".into())
+}
+
+impl Op {
+    /// The values a string test compares with a field value that was lower-cased when `ci`.
+    pub fn compared(values: &[String], ci: bool, folded: &[String]) -> Vec<String> {
+        if ci { folded.to_vec() } else { values.to_vec() }
+    }
+
+    /// Whether the op is two-valued by itself (true on a missing value).
+    pub fn true_when_missing(&self) -> bool {
+        matches!(self, Op::IsNull | Op::IsEmpty)
+    }
+}
+
+/// `any`/`all` over the array at `array`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Quant {
+    /// Names the element in the body (`Base::Element(id)`); unique in a plan.
+    pub id: usize,
+    pub array: JsonPath,
+    /// True: some element satisfies `body` (`any`). False: no element does (`all P (E)` with
+    /// `body` = `not E`). A value that is not an array has no elements.
+    pub exists: bool,
+    /// Never `Const(false)` (that folds the quantifier); `Const(true)` asks whether the array
+    /// has an element at all.
+    pub body: Box<Cond>,
+    /// The body as normalised IR (the "some element" form), for backends whose spelling of a
+    /// quantifier depends on the body's shape.
+    pub ir_body: Node,
+    /// The first predicate in the body, for positions in errors.
+    pub span: Span,
+}
+
+impl Cond {
+    fn and(items: Vec<Cond>) -> Cond {
+        Cond::junction(items, true)
+    }
+
+    fn or(items: Vec<Cond>) -> Cond {
+        Cond::junction(items, false)
+    }
+
+    /// Constants folded, nested junctions of the same kind spliced.
+    fn junction(items: Vec<Cond>, and: bool) -> Cond {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
+                Cond::Const(b) if b == and => {}
+                Cond::Const(b) => return Cond::Const(b),
+                Cond::And(inner) if and => out.extend(inner),
+                Cond::Or(inner) if !and => out.extend(inner),
+                other => out.push(other),
+            }
+        }
+        match out.len() {
+            0 => Cond::Const(and),
+            1 => out.pop().expect("one item"),
+            _ if and => Cond::And(out),
+            _ => Cond::Or(out),
+        }
+    }
+}
+
+/// Lowers a normalised condition against a table's schema.
+pub fn lower(node: &Node, schema: &TableSchema) -> Cond {
+    Lowerer {
+        schema,
+        next: 0,
+        outer: Vec::new(),
+    }
+    .node(node, None)
+}
+
+/// Where an output field is read in a row of a table with this schema; `None` when the field
+/// cannot exist there.
+pub fn resolve(path: &FieldPath, schema: &TableSchema) -> Option<Val> {
+    Lowerer {
+        schema,
+        next: 0,
+        outer: Vec::new(),
+    }
+    .resolve(path, None)
+}
+
+struct Lowerer<'a> {
+    schema: &'a TableSchema,
+    next: usize,
+    /// The roots of the enclosing scopes, outermost first (`None` is the row).
+    outer: Vec<Option<usize>>,
+}
+
+/// An integer literal a 64-bit integer column can never equal: beyond the `i64` range.
+fn beyond_i64(n: &Number) -> Option<std::cmp::Ordering> {
+    if n.as_i64().is_some() {
+        return None;
+    }
+    if n.is_u64() {
+        return Some(std::cmp::Ordering::Greater);
+    }
+    None
+}
+
+impl Lowerer<'_> {
+    /// `element`: the id of the quantifier whose element is the root, or `None` for the row.
+    fn node(&mut self, node: &Node, element: Option<usize>) -> Cond {
+        match node {
+            Node::And(items) => Cond::and(items.iter().map(|i| self.node(i, element)).collect()),
+            Node::Or(items) => Cond::or(items.iter().map(|i| self.node(i, element)).collect()),
+            // Only reached if a caller skipped `normalize`.
+            Node::Not(_) => self.node(&normalize(node.clone()), element),
+            Node::Leaf(leaf) => self.leaf(leaf, element),
+            Node::Any { path, body } => self.quantifier(path, body, element, true),
+            Node::All { path, body } => self.quantifier(path, body, element, false),
+        }
+    }
+
+    fn resolve(&self, path: &FieldPath, element: Option<usize>) -> Option<Val> {
+        // No array has more elements than an i64 counts.
+        if path
+            .0
+            .iter()
+            .any(|s| matches!(s, Step::Index(i) if i64::try_from(*i).is_err()))
+        {
+            return None;
+        }
+        if let Some(id) = element {
+            return Some(Val::Json(JsonPath {
+                base: Base::Element(id),
+                steps: path.0.clone(),
+            }));
+        }
+        match path.0.split_first() {
+            Some((Step::Key(k), rest)) => match self.schema.column(k)? {
+                ColumnType::Json => Some(Val::Json(JsonPath {
+                    base: Base::Column(k.clone()),
+                    steps: rest.to_vec(),
+                })),
+                ty if rest.is_empty() => Some(Val::Column {
+                    name: k.clone(),
+                    ty,
+                }),
+                // A scalar column has no members.
+                _ => None,
+            },
+            // The event is an object: an index or `@` at its top finds nothing.
+            _ => None,
+        }
+    }
+
+    fn quantifier(
+        &mut self,
+        path: &FieldPath,
+        body: &Node,
+        element: Option<usize>,
+        any: bool,
+    ) -> Cond {
+        let array = match self.resolve(path, element) {
+            Some(Val::Json(j)) => j,
+            // Missing, or a scalar column: not an array, so no element.
+            _ => return Cond::Const(!any),
+        };
+        let ir_body = if any {
+            body.clone()
+        } else {
+            normalize(Node::Not(Box::new(body.clone())))
+        };
+        self.next += 1;
+        let id = self.next;
+        self.outer.push(element);
+        let inner = self.node(&ir_body, Some(id));
+        self.outer.pop();
+        match inner {
+            Cond::Const(false) => Cond::Const(!any),
+            inner => Cond::Quant(Quant {
+                id,
+                array,
+                exists: any,
+                body: Box::new(inner),
+                span: first_span(&ir_body),
+                ir_body,
+            }),
+        }
+    }
+
+    fn leaf(&mut self, leaf: &Leaf, element: Option<usize>) -> Cond {
+        let Some(val) = self.resolve(&leaf.path, element) else {
+            return Cond::Const(leaf.true_when_missing());
+        };
+        let ty = match &val {
+            Val::Column { ty, .. } => Some(*ty),
+            Val::Json(_) => None,
+        };
+        if let Test::Field(op, r) = &leaf.test {
+            // PATH2 is read `up` scopes out from where the leaf is evaluated.
+            let root = if r.up == 0 {
+                Some(element)
+            } else {
+                self.outer.len().checked_sub(r.up).map(|i| self.outer[i])
+            };
+            let Some(other) = root.and_then(|root| self.resolve(&r.path, root)) else {
+                return Cond::Const(leaf.negated);
+            };
+            return match field_op(*op, leaf.case_insensitive, ty, &other) {
+                Some(op) => Cond::Check(Check {
+                    val,
+                    op,
+                    negated: leaf.negated,
+                    span: leaf.span,
+                }),
+                None => Cond::Const(leaf.negated),
+            };
+        }
+        match op_for(&leaf.test, leaf.case_insensitive, ty) {
+            Some(op) => Cond::Check(Check {
+                val,
+                op,
+                negated: leaf.negated,
+                span: leaf.span,
+            }),
+            // The value can never pass the test: the positive leaf is false.
+            None => Cond::Const(leaf.negated),
+        }
+    }
+}
+
+fn first_span(node: &Node) -> Span {
+    match node {
+        Node::Leaf(l) => l.span,
+        Node::And(items) | Node::Or(items) => items.first().map(first_span).unwrap_or_default(),
+        Node::Not(inner) => first_span(inner),
+        Node::Any { body, .. } | Node::All { body, .. } => first_span(body),
+    }
+}
+
+/// The op a test becomes on a value of column type `ty` (`None`: semi-structured, any JSON
+/// value). `None` when no value of that type can pass it.
+fn op_for(test: &Test, ci: bool, ty: Option<ColumnType>) -> Option<Op> {
+    let text_ok = matches!(ty, None | Some(ColumnType::Text));
+    let num_ok = matches!(
+        ty,
+        None | Some(ColumnType::Integer) | Some(ColumnType::Real)
+    );
+    let bool_ok = matches!(ty, None | Some(ColumnType::Boolean));
+    let str_op = |op: StrOp, s: &str| {
+        if !text_ok {
+            None
+        } else if s.is_empty() {
+            // Every string contains, starts and ends with "".
+            Some(Op::Kind(Kind::String))
+        } else {
+            Some(Op::Str {
+                op,
+                values: vec![s.to_string()],
+                ci,
+                folded: if ci {
+                    vec![simple_lowercase(s)]
+                } else {
+                    Vec::new()
+                },
+            })
+        }
+    };
+    match test {
+        Test::IsNull => Some(Op::IsNull),
+        // A number or boolean column is empty only when it is null.
+        Test::IsEmpty if matches!(ty, None | Some(ColumnType::Text)) => Some(Op::IsEmpty),
+        Test::IsEmpty => Some(Op::IsNull),
+        Test::Contains(s) => str_op(StrOp::Contains, s),
+        Test::StartsWith(s) => str_op(StrOp::StartsWith, s),
+        Test::EndsWith(s) => str_op(StrOp::EndsWith, s),
+        Test::Matches(p) => text_ok.then(|| Op::Regex(p.clone())),
+        Test::Compare(op, n) => {
+            if !num_ok {
+                return None;
+            }
+            if ty == Some(ColumnType::Integer) && beyond_i64(n) == Some(std::cmp::Ordering::Greater)
+            {
+                // Above every value the column can hold.
+                return match op {
+                    CmpOp::Lt | CmpOp::Le => Some(Op::Kind(Kind::Number)),
+                    CmpOp::Gt | CmpOp::Ge => None,
+                };
+            }
+            Some(Op::Num {
+                cmp: Some(*op),
+                values: vec![n.clone()],
+            })
+        }
+        Test::Eq(s) => scalar_op(std::slice::from_ref(s), ci, ty, text_ok, num_ok, bool_ok),
+        Test::In(items) => scalar_op(items, ci, ty, text_ok, num_ok, bool_ok),
+        // An address inside one of the ranges is a string of an exact shape: the ranges become
+        // one anchored regex, which every target already spells exactly.
+        Test::InCidr(ranges) => text_ok.then(|| Op::Regex(cidr_pattern(ranges))),
+        Test::Field(..) => unreachable!("field references are lowered by the caller"),
+    }
+}
+
+/// The regex matching exactly the address texts SPEC §3.7 places inside one of `ranges`.
+fn cidr_pattern(ranges: &[Cidr]) -> Pattern {
+    let source = crate::backend::cidr::pattern(ranges);
+    Pattern {
+        source,
+        regex: std::sync::OnceLock::new(),
+    }
+}
+
+/// The op of `PATH op field(PATH2)` with PATH on a value of column type `ty` (`None`:
+/// semi-structured) and PATH2 at `other`; `None` when no pair of values can pass it.
+fn field_op(op: FieldOp, ci: bool, ty: Option<ColumnType>, other: &Val) -> Option<Op> {
+    let other_ty = match other {
+        Val::Column { ty, .. } => Some(*ty),
+        Val::Json(_) => None,
+    };
+    let is = |t: Option<ColumnType>, want: ColumnType| t.is_none() || t == Some(want);
+    let number = |t: Option<ColumnType>| {
+        t.is_none() || matches!(t, Some(ColumnType::Integer | ColumnType::Real))
+    };
+    let possible = match op {
+        FieldOp::Eq if ci => is(ty, ColumnType::Text) && is(other_ty, ColumnType::Text),
+        FieldOp::Eq => match (ty, other_ty) {
+            (Some(a), Some(b)) => a == b || (number(Some(a)) && number(Some(b))),
+            _ => true,
+        },
+        FieldOp::Contains | FieldOp::StartsWith | FieldOp::EndsWith => {
+            is(ty, ColumnType::Text) && is(other_ty, ColumnType::Text)
+        }
+        FieldOp::Compare(_) => number(ty) && number(other_ty),
+    };
+    possible.then(|| Op::Field {
+        op,
+        other: other.clone(),
+        ci,
+    })
+}
+
+/// `eq`/`in` with literals of one type.
+fn scalar_op(
+    items: &[Scalar],
+    ci: bool,
+    ty: Option<ColumnType>,
+    text_ok: bool,
+    num_ok: bool,
+    bool_ok: bool,
+) -> Option<Op> {
+    match items.first()? {
+        Scalar::Str(_) if text_ok => {
+            let mut values: Vec<String> = Vec::with_capacity(items.len());
+            let mut folded: Vec<String> = Vec::new();
+            for i in items {
+                if let Scalar::Str(s) = i {
+                    if ci {
+                        let f = simple_lowercase(s);
+                        if !folded.contains(&f) {
+                            folded.push(f);
+                            values.push(s.clone());
+                        }
+                    } else if !values.contains(s) {
+                        values.push(s.clone());
+                    }
+                }
+            }
+            Some(Op::Str {
+                op: StrOp::Eq,
+                values,
+                ci,
+                folded,
+            })
+        }
+        Scalar::Num(_) if num_ok => {
+            let mut values = Vec::with_capacity(items.len());
+            for i in items {
+                if let Scalar::Num(n) = i {
+                    // A 64-bit integer column never holds a value beyond its range.
+                    if ty == Some(ColumnType::Integer) && beyond_i64(n).is_some() {
+                        continue;
+                    }
+                    if !values.contains(n) {
+                        values.push(n.clone());
+                    }
+                }
+            }
+            (!values.is_empty()).then_some(Op::Num { cmp: None, values })
+        }
+        Scalar::Bool(_) if bool_ok => {
+            let t = items.contains(&Scalar::Bool(true));
+            let f = items.contains(&Scalar::Bool(false));
+            Some(if t && f {
+                Op::Kind(Kind::Bool)
+            } else {
+                Op::Bool(t)
+            })
+        }
+        _ => None,
+    }
+}
+
+// ---- writing --------------------------------------------------------------------------------
+
+/// How loosely a written piece binds, loosest first: an operand that binds more loosely than
+/// its context needs parentheses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Prec {
+    /// A top-level `or`.
+    Or,
+    /// A top-level `and`.
+    And,
+    /// A prefix `not`.
+    Not,
+    /// A comparison (`a = b`, `x IS NULL`, `a in (...)`).
+    Cmp,
+    /// A call, a name, a literal or anything in parentheses.
+    Atom,
+}
+
+/// What [`write`] appended to the buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Piece {
+    /// Nothing was written: the condition is this constant.
+    Const(bool),
+    /// Text of this binding strength.
+    Text(Prec),
+}
+
+/// A backend's spelling of a plan.
+pub trait Spell {
+    /// What the spelling needs to know about where it is (the row, an element, ...).
+    type Scope;
+
+    /// The separator between the operands of `and` (` AND `, ` and `).
+    fn and_sep(&self) -> &str;
+    fn or_sep(&self) -> &str;
+
+    /// Whether an operand that has a top-level `and`/`or` of its own is parenthesised inside a
+    /// junction of the same kind too. An `and` inside an `or` is always parenthesised (clearer
+    /// to read), an `or` inside an `and` because precedence requires it.
+    fn group_junctions(&self) -> bool {
+        true
+    }
+
+    /// Writes one check; may return a constant instead (writing nothing) where the target's own
+    /// data model decides it.
+    fn check(&self, c: &Check, scope: &Self::Scope, out: &mut String)
+    -> Result<Piece, Unsupported>;
+
+    /// Writes one quantifier.
+    fn quant(&self, q: &Quant, scope: &Self::Scope, out: &mut String)
+    -> Result<Piece, Unsupported>;
+}
+
+/// Writes `c` into `out`. Target errors are given the position of the construct.
+pub fn write<S: Spell>(
+    s: &S,
+    c: &Cond,
+    scope: &S::Scope,
+    out: &mut String,
+) -> Result<Piece, Unsupported> {
+    match c {
+        Cond::Const(b) => Ok(Piece::Const(*b)),
+        Cond::Check(ch) => s.check(ch, scope, out).map_err(|u| u.at(ch.span)),
+        Cond::Quant(q) => s.quant(q, scope, out).map_err(|u| u.at(q.span)),
+        Cond::And(items) => write_junction(s, items, true, s.and_sep(), scope, out),
+        Cond::Or(items) => write_junction(s, items, false, s.or_sep(), scope, out),
+    }
+}
+
+/// Writes `items` joined with `sep` (`and` or `or` by `and`); constants are dropped or decide
+/// the whole junction; operands are parenthesised where their binding strength asks for it.
+pub fn write_junction<S: Spell>(
+    s: &S,
+    items: &[Cond],
+    and: bool,
+    sep: &str,
+    scope: &S::Scope,
+    out: &mut String,
+) -> Result<Piece, Unsupported> {
+    let own = if and { Prec::And } else { Prec::Or };
+    let start = out.len();
+    // (offset where the operand starts, its precedence)
+    let mut written: Vec<(usize, Prec)> = Vec::new();
+    for item in items {
+        let mark = out.len();
+        if !written.is_empty() {
+            out.push_str(sep);
+        }
+        let at = out.len();
+        match write(s, item, scope, out)? {
+            Piece::Const(b) if b == and => out.truncate(mark),
+            Piece::Const(b) => {
+                out.truncate(start);
+                return Ok(Piece::Const(b));
+            }
+            Piece::Text(p) => written.push((at, p)),
+        }
+    }
+    match written.len() {
+        0 => Ok(Piece::Const(and)),
+        1 => Ok(Piece::Text(written[0].1)),
+        _ => {
+            // From the last operand back, so earlier offsets stay valid.
+            for i in (0..written.len()).rev() {
+                let (at, p) = written[i];
+                let looser = p < own;
+                let grouped = p <= Prec::And && (s.group_junctions() || p != own);
+                if looser || grouped {
+                    let end = written
+                        .get(i + 1)
+                        .map_or(out.len(), |(next, _)| next - sep.len());
+                    out.insert(end, ')');
+                    out.insert(at, '(');
+                }
+            }
+            Ok(Piece::Text(own))
+        }
+    }
+}
+
+/// `text` as an operand of a prefix operator such as `NOT `: in parentheses unless it binds at
+/// least as tightly as `min`.
+pub fn operand(out: &mut String, text: &str, prec: Prec, min: Prec) {
+    if prec < min {
+        out.push('(');
+        out.push_str(text);
+        out.push(')');
+    } else {
+        out.push_str(text);
+    }
+}
+
+impl fmt::Display for Cond {
+    /// A readable form of the plan (`ruleqc explain --stage plan`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn val(v: &Val) -> String {
+            match v {
+                Val::Column { name, ty } => format!("{name}:{ty:?}"),
+                Val::Json(j) => {
+                    let base = match &j.base {
+                        Base::Column(c) => format!("{c}:Json"),
+                        Base::Element(id) => format!("@e{id}"),
+                    };
+                    let mut s = base;
+                    for step in &j.steps {
+                        match step {
+                            Step::Key(k) => s.push_str(&format!(".{k:?}")),
+                            Step::Index(i) => s.push_str(&format!("[{i}]")),
+                        }
+                    }
+                    s
+                }
+            }
+        }
+        fn go(c: &Cond, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Result {
+            let pad = "  ".repeat(depth);
+            match c {
+                Cond::Const(b) => writeln!(f, "{pad}{b}"),
+                Cond::And(items) | Cond::Or(items) => {
+                    writeln!(
+                        f,
+                        "{pad}{}",
+                        if matches!(c, Cond::And(_)) {
+                            "and"
+                        } else {
+                            "or"
+                        }
+                    )?;
+                    items.iter().try_for_each(|i| go(i, f, depth + 1))
+                }
+                Cond::Check(ch) => {
+                    let not = if ch.negated { "not " } else { "" };
+                    let op = match &ch.op {
+                        Op::IsNull => "is_null".to_string(),
+                        Op::IsEmpty => "is_empty".to_string(),
+                        Op::Kind(k) => format!("is {k:?}").to_lowercase(),
+                        Op::Str { op, values, ci, .. } => {
+                            let name = format!("{op:?}").to_lowercase();
+                            format!("{name}{} {values:?}", if *ci { "~" } else { "" })
+                        }
+                        Op::Regex(p) => format!("matches {:?}", p.source),
+                        Op::Num { cmp, values } => {
+                            let vs: Vec<String> = values.iter().map(|n| n.to_string()).collect();
+                            format!("{} [{}]", cmp.map_or("eq", |c| c.symbol()), vs.join(", "))
+                        }
+                        Op::Bool(b) => format!("is {b}"),
+                        Op::Field { op, other, ci } => format!(
+                            "{}{} field({})",
+                            op.name(),
+                            if *ci { "~" } else { "" },
+                            val(other)
+                        ),
+                    };
+                    writeln!(f, "{pad}{not}{} {op}", val(&ch.val))
+                }
+                Cond::Quant(q) => {
+                    let word = if q.exists { "some" } else { "none" };
+                    writeln!(
+                        f,
+                        "{pad}{word} @e{} in {}",
+                        q.id,
+                        val(&Val::Json(q.array.clone()))
+                    )?;
+                    go(&q.body, f, depth + 1)
+                }
+            }
+        }
+        go(self, f, 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::lower::lower_condition;
+    use crate::syntax::parser::parse;
+
+    fn plan(text: &str, cols: &[(&str, ColumnType)]) -> Cond {
+        let ast = parse(text).expect("parses");
+        let ir = normalize(lower_condition(&ast).expect("lowers"));
+        let schema = TableSchema {
+            columns: cols.iter().map(|(k, t)| (k.to_string(), *t)).collect(),
+            complete: true,
+        };
+        lower(&ir, &schema)
+    }
+
+    #[test]
+    fn missing_fields_and_impossible_types_fold() {
+        use ColumnType::*;
+        assert_eq!(plan("x eq 1", &[]), Cond::Const(false));
+        assert_eq!(plan("x ne 1", &[]), Cond::Const(true));
+        assert_eq!(plan("x eq 1", &[("x", Text)]), Cond::Const(false));
+        assert_eq!(plan("x ne \"a\"", &[("x", Integer)]), Cond::Const(true));
+        assert_eq!(plan("x.y eq 1", &[("x", Integer)]), Cond::Const(false));
+        assert_eq!(
+            plan("x is_null or y eq 1", &[("y", Real)]),
+            Cond::Const(true)
+        );
+        assert_eq!(
+            plan("n gt 9223372036854775808", &[("n", Integer)]),
+            Cond::Const(false)
+        );
+        assert_eq!(
+            plan(
+                "n in [9223372036854775808, 18446744073709551615]",
+                &[("n", Integer)]
+            ),
+            Cond::Const(false)
+        );
+        assert_eq!(plan("any xs (@ eq 1)", &[("xs", Text)]), Cond::Const(false));
+        assert_eq!(plan("all xs (@ eq 1)", &[]), Cond::Const(true));
+    }
+
+    #[test]
+    fn ops_are_typed_and_case_folded() {
+        use ColumnType::*;
+        let text = plan("x in~ [\"A\", \"a\", \"Σ\"]", &[("x", Text)]).to_string();
+        assert_eq!(text, "x:Text eq~ [\"A\", \"Σ\"]\n");
+        assert_eq!(
+            plan("x contains \"\"", &[("x", Json)]).to_string(),
+            "x:Json is string\n"
+        );
+        assert_eq!(
+            plan("b in [true, false, true]", &[("b", Boolean)]).to_string(),
+            "b:Boolean is bool\n"
+        );
+        assert_eq!(
+            plan("n lt 9223372036854775808", &[("n", Integer)]).to_string(),
+            "n:Integer is number\n"
+        );
+        assert_eq!(
+            plan("x is_empty", &[("x", Real)]).to_string(),
+            "x:Real is_null\n"
+        );
+    }
+
+    #[test]
+    fn quantifiers_take_one_shape() {
+        use ColumnType::*;
+        assert_eq!(
+            plan("all xs (@ eq \"a\")", &[("xs", Json)]).to_string(),
+            "none @e1 in xs:Json\n  not @e1 eq [\"a\"]\n"
+        );
+        assert_eq!(
+            plan("any xs (@ is_null or @ ne 1)", &[("xs", Json)]).to_string(),
+            "some @e1 in xs:Json\n  or\n    @e1 is_null\n    not @e1 eq [1]\n"
+        );
+        // A body that can never hold folds the quantifier.
+        assert_eq!(
+            plan("any xs (@[18446744073709551615] eq 1)", &[("xs", Json)]),
+            Cond::Const(false)
+        );
+    }
+}
