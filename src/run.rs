@@ -359,8 +359,10 @@ fn read_array<E: Event>(
 pub struct Scan {
     pub events: u64,
     pub bad_lines: u64,
-    /// Events whose log type no rule reads (or that have none).
+    /// Events whose log type no rule reads.
     pub skipped: u64,
+    /// Events without a log type (no string in the log-type field).
+    pub no_log_type: u64,
     pub schemas: BTreeMap<String, TableSchema>,
 }
 
@@ -419,13 +421,15 @@ pub fn scan(
                             }
                         }
                     }
-                    _ => scan.skipped += 1,
+                    Some(_) => scan.skipped += 1,
+                    None => scan.no_log_type += 1,
                 }
                 ControlFlow::Continue(())
             },
             &mut |bad| {
                 scan.bad_lines += 1;
-                on_bad(&bad);
+                // Not written over the progress bar.
+                pb.suspend(|| on_bad(&bad));
                 if opts.strict {
                     ControlFlow::Break(())
                 } else {

@@ -6,7 +6,8 @@ use serde::Serialize;
 use crate::backend::schema::TableSchema;
 use crate::backend::sql::{SqlDialect, default_table_name, render_condition};
 use crate::engine::{Engine, EventTable};
-use crate::ir::eval::eval;
+use crate::ir::Node;
+use crate::ir::eval::{Scope, eval, eval_leaf, resolve};
 use crate::rule::Rule;
 
 /// One test's result.
@@ -117,6 +118,271 @@ pub fn engine_dialect(engine: &str) -> &'static dyn crate::backend::sql::dialect
         "duckdb" => SqlDialect::Duckdb.dialect(),
         "postgres" => SqlDialect::Postgres.dialect(),
         _ => SqlDialect::Sqlite.dialect(),
+    }
+}
+
+/// One part of a condition that coverage tracks: a leaf predicate, or an `any`/`all`
+/// quantifier (whose body's leaves are tracked too, per array element).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CoverItem {
+    /// The predicate in the IR's words (`a eq 1`, `not b in [...]`, `any tags`).
+    pub text: String,
+    /// Byte range in the condition text.
+    pub start: usize,
+    pub end: usize,
+    /// Nesting depth (0 at the top, +1 inside each quantifier).
+    pub depth: usize,
+    /// Some test made it true / false.
+    pub seen_true: bool,
+    pub seen_false: bool,
+}
+
+impl CoverItem {
+    /// Covered outcomes, of two.
+    pub fn covered(&self) -> usize {
+        usize::from(self.seen_true) + usize::from(self.seen_false)
+    }
+}
+
+/// Condition coverage of a rule's tests: each leaf and quantifier of the normalised condition,
+/// in condition order, with whether some test event made it true and some made it false. Every
+/// leaf is evaluated on every event (no short-circuit); inside a quantifier, on every element
+/// of the array.
+pub fn coverage(rule: &Rule) -> Vec<CoverItem> {
+    let mut items = Vec::new();
+    collect(&rule.condition.ir, 0, &mut items);
+    for t in &rule.tests {
+        let mut i = 0;
+        let scope = Scope {
+            root: &t.log,
+            outer: None,
+        };
+        mark(&rule.condition.ir, &scope, &mut items, &mut i);
+    }
+    items
+}
+
+fn span_of(node: &Node) -> (usize, usize) {
+    match node {
+        Node::Leaf(l) => (l.span.start, l.span.end),
+        Node::And(v) | Node::Or(v) => {
+            let spans: Vec<_> = v.iter().map(span_of).collect();
+            (
+                spans.iter().map(|s| s.0).min().unwrap_or(0),
+                spans.iter().map(|s| s.1).max().unwrap_or(0),
+            )
+        }
+        Node::Not(n) | Node::Any { body: n, .. } | Node::All { body: n, .. } => span_of(n),
+    }
+}
+
+fn collect(node: &Node, depth: usize, out: &mut Vec<CoverItem>) {
+    match node {
+        Node::And(v) | Node::Or(v) => v.iter().for_each(|n| collect(n, depth, out)),
+        Node::Not(n) => collect(n, depth, out),
+        Node::Leaf(l) => out.push(CoverItem {
+            text: l.to_string(),
+            start: l.span.start,
+            end: l.span.end,
+            depth,
+            seen_true: false,
+            seen_false: false,
+        }),
+        Node::Any { path, body } | Node::All { path, body } => {
+            let (start, end) = span_of(body);
+            let word = if matches!(node, Node::Any { .. }) {
+                "any"
+            } else {
+                "all"
+            };
+            out.push(CoverItem {
+                text: format!("{word} {}", path.display()),
+                start,
+                end,
+                depth,
+                seen_true: false,
+                seen_false: false,
+            });
+            collect(body, depth + 1, out);
+        }
+    }
+}
+
+/// `eval` within a scope (an element, with the scopes around it for `field(^...)`).
+fn eval_scoped(node: &Node, scope: &Scope<'_>) -> bool {
+    let inner = |body: &Node, element: &serde_json::Value| {
+        eval_scoped(
+            body,
+            &Scope {
+                root: element,
+                outer: Some(scope),
+            },
+        )
+    };
+    match node {
+        Node::And(v) => v.iter().all(|n| eval_scoped(n, scope)),
+        Node::Or(v) => v.iter().any(|n| eval_scoped(n, scope)),
+        Node::Not(n) => !eval_scoped(n, scope),
+        Node::Leaf(l) => eval_leaf(l, scope),
+        Node::Any { path, body } => match resolve(path, scope.root) {
+            Some(serde_json::Value::Array(a)) => a.iter().any(|e| inner(body, e)),
+            _ => false,
+        },
+        Node::All { path, body } => match resolve(path, scope.root) {
+            Some(serde_json::Value::Array(a)) => a.iter().all(|e| inner(body, e)),
+            _ => true,
+        },
+    }
+}
+
+/// Marks what `node`'s items evaluate to in `scope`; `i` walks the items in `collect`'s order.
+fn mark(node: &Node, scope: &Scope<'_>, items: &mut [CoverItem], i: &mut usize) {
+    match node {
+        Node::And(v) | Node::Or(v) => v.iter().for_each(|n| mark(n, scope, items, i)),
+        Node::Not(n) => mark(n, scope, items, i),
+        Node::Leaf(l) => {
+            let r = eval_leaf(l, scope);
+            items[*i].seen_true |= r;
+            items[*i].seen_false |= !r;
+            *i += 1;
+        }
+        Node::Any { path, body } | Node::All { path, body } => {
+            let r = eval_scoped(node, scope);
+            items[*i].seen_true |= r;
+            items[*i].seen_false |= !r;
+            *i += 1;
+            let first = *i;
+            let elements = match resolve(path, scope.root) {
+                Some(serde_json::Value::Array(a)) => a.as_slice(),
+                _ => &[],
+            };
+            for e in elements {
+                *i = first;
+                let inner = Scope {
+                    root: e,
+                    outer: Some(scope),
+                };
+                mark(body, &inner, items, i);
+            }
+            // Past the body's items, whether or not there were elements.
+            *i = first + count(body);
+        }
+    }
+}
+
+fn count(node: &Node) -> usize {
+    match node {
+        Node::And(v) | Node::Or(v) => v.iter().map(count).sum(),
+        Node::Not(n) => count(n),
+        Node::Leaf(_) => 1,
+        Node::Any { body, .. } | Node::All { body, .. } => 1 + count(body),
+    }
+}
+
+/// One line of an evaluation trace: a leaf or quantifier, the value it looked at, its verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceLine {
+    pub depth: usize,
+    pub text: String,
+    /// The field and its value as JSON (shortened), that it is missing, or for a quantifier
+    /// the array's size.
+    pub value: String,
+    pub verdict: String,
+}
+
+/// How `rule`'s condition decides on `event`: every leaf and quantifier, in condition order.
+/// Inside a quantifier, a leaf's verdict is given per element.
+pub fn trace(rule: &Rule, event: &serde_json::Value) -> Vec<TraceLine> {
+    let mut out = Vec::new();
+    let scope = Scope {
+        root: event,
+        outer: None,
+    };
+    trace_node(&rule.condition.ir, &[scope], 0, &mut out);
+    out
+}
+
+fn shorten(v: &serde_json::Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() <= 60 {
+        s
+    } else {
+        format!("{}...", s.chars().take(57).collect::<String>())
+    }
+}
+
+/// `scopes`: the event, or the elements of the enclosing quantifiers' arrays.
+fn trace_node(node: &Node, scopes: &[Scope<'_>], depth: usize, out: &mut Vec<TraceLine>) {
+    let verdicts = |f: &dyn Fn(&Scope<'_>) -> bool| -> String {
+        match scopes {
+            [one] => f(one).to_string(),
+            _ => {
+                let hits: Vec<String> = scopes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| f(s))
+                    .map(|(i, _)| i.to_string())
+                    .collect();
+                match hits.len() {
+                    0 => format!("false for all {} elements", scopes.len()),
+                    n if n == scopes.len() => format!("true for all {n} elements"),
+                    _ => format!("true for element {}", hits.join(", ")),
+                }
+            }
+        }
+    };
+    match node {
+        Node::And(v) | Node::Or(v) => v.iter().for_each(|n| trace_node(n, scopes, depth, out)),
+        Node::Not(n) => trace_node(n, scopes, depth, out),
+        Node::Leaf(l) => {
+            let path = l.path.display();
+            let value = match scopes {
+                [one] => resolve(&l.path, one.root).map_or(format!("{path} is missing"), |v| {
+                    format!("{path} = {}", shorten(v))
+                }),
+                _ => format!("{path} in each of {} elements", scopes.len()),
+            };
+            out.push(TraceLine {
+                depth,
+                text: l.to_string(),
+                value,
+                verdict: verdicts(&|s| eval_leaf(l, s)),
+            });
+        }
+        Node::Any { path, body } | Node::All { path, body } => {
+            let word = if matches!(node, Node::Any { .. }) {
+                "any"
+            } else {
+                "all"
+            };
+            let mut elements: Vec<Scope<'_>> = Vec::new();
+            for s in scopes {
+                if let Some(serde_json::Value::Array(a)) = resolve(path, s.root) {
+                    elements.extend(a.iter().map(|e| Scope {
+                        root: e,
+                        outer: Some(s),
+                    }));
+                }
+            }
+            let p = path.display();
+            let value = match scopes {
+                [one] => match resolve(path, one.root) {
+                    Some(serde_json::Value::Array(a)) => format!("{p} has {} elements", a.len()),
+                    Some(other) => format!("{p} = {} (not an array)", shorten(other)),
+                    None => format!("{p} is missing"),
+                },
+                _ => format!("{p} has {} elements in all", elements.len()),
+            };
+            out.push(TraceLine {
+                depth,
+                text: format!("{word} {}", path.display()),
+                value,
+                verdict: verdicts(&|s| eval_scoped(node, s)),
+            });
+            if !elements.is_empty() {
+                trace_node(body, &elements, depth + 1, out);
+            }
+        }
     }
 }
 

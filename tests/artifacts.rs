@@ -424,9 +424,9 @@ fn sentinel_tactics_satisfy_sentinels_technique_table() {
         e.contains("rule.yml:4:1: warning[E0404]: Sentinel's technique table pairs T1098"),
         "{e}"
     );
-    // Without the Sentinel target, no Sentinel findings.
+    // Without the Sentinel target, no Sentinel findings (the rule has no tests: W0110 only).
     let o = ruleqc(&["check", dir.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&o.stderr).is_empty());
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("E0404"));
 }
 
 #[test]
@@ -452,7 +452,7 @@ fn check_and_compile_refuse_what_sentinel_refuses() {
         );
         assert!(e.contains("rule.yml:4:1: error[E0404]: Sentinel's trigger threshold is at most 10000: `Threshold` can be at most 10001; the rule has 20000"), "{e}");
         assert!(e.contains("rule.yml:5:1: error[E0404]: Sentinel runs a rule that looks back two days or more (3d) at most hourly"), "{e}");
-        assert!(String::from_utf8_lossy(&o.stdout).contains("1 with errors (3 errors)"));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("1 with errors (3 errors"));
     }
     // Other targets do not have Sentinel's limits.
     let o = ruleqc(&["check", "--target", "splunk", dir.to_str().unwrap()]);

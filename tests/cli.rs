@@ -162,8 +162,17 @@ fn bad_files_give_positions_exit_1_and_do_not_stop_the_others() {
     assert!(err.contains("b_bad.yml:5:8"), "{err}");
     assert!(err.contains("c_bad.yaml:3:1"), "{err}");
     assert!(err.contains("did you mean `Severity`?"), "{err}");
-    // The good rule's tests still ran.
-    assert_eq!(stdout(&o).lines().last(), Some("2 passed, 0 failed"));
+    // The good rule's tests still ran, and the summary names the files that did not load.
+    let out = stdout(&o);
+    let last = out.lines().last().unwrap();
+    assert!(
+        last.starts_with("2 passed, 0 failed; 2 rule files did not load ("),
+        "{last}"
+    );
+    assert!(
+        last.contains("b_bad.yml, ") && last.contains("c_bad.yaml)"),
+        "{last}"
+    );
 
     let o = ruleqc(&["check", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
@@ -238,7 +247,26 @@ fn usage_and_io_errors_exit_2() {
     assert!(stderr(&o).contains("no rule files"), "{}", stderr(&o));
     let o = ruleqc(&["test", "--rule", "No.Such.Rule", "rules"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no rule matches `No.Such.Rule`"));
+    assert!(stderr(&o).contains("no rule matches --rule `No.Such.Rule`"));
+    // The same for compile (a --check gate must not pass vacuously) and run.
+    let o = ruleqc(&[
+        "compile",
+        "--rule",
+        "No.*",
+        "--out",
+        "/tmp/ruleqc-none",
+        "--check",
+        "rules",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no rule matches --rule `No.*`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = ruleqc(&["run", "--rule", "No.*", "--events", "Cargo.toml", "rules"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no rule matches --rule `No.*`"));
     let o = ruleqc(&["explain", "rules"]);
     assert_eq!(o.status.code(), Some(2));
     let o = ruleqc(&["--help"]);
@@ -566,4 +594,245 @@ fn compile_output_is_deterministic() {
     let o1 = ruleqc(&["compile", "--dialect", "snowflake", "rules"]);
     let o2 = ruleqc(&["compile", "--dialect", "snowflake", "rules"]);
     assert_eq!(o1.stdout, o2.stdout);
+}
+
+/// Runs ruleqc with stdout (and stderr, with `both`) connected to a pipe whose reader is
+/// closed before ruleqc writes anything, as `ruleqc ... | head -0` does.
+fn closed_pipe(args: &[&str], both: bool) -> Output {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ruleqc"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run ruleqc");
+    drop(child.stdout.take());
+    if both {
+        drop(child.stderr.take());
+    }
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    for args in [
+        &["test", "--format", "json", "rules"][..],
+        &["check", "rules"],
+        &["compile", "--target", "kql", "rules"],
+        &["check", "tests/bad"],
+    ] {
+        for both in [false, true] {
+            let o = closed_pipe(args, both);
+            assert_eq!(o.status.code(), Some(141), "{args:?}: {}", stderr(&o));
+            assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+        }
+    }
+}
+
+fn ruleqc_in(cwd: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ruleqc"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run ruleqc")
+}
+
+/// `rules/` copied into a scratch directory, for tests that edit rules or run from elsewhere.
+fn copied_rules(name: &str) -> PathBuf {
+    let dir = scratch(name);
+    let copy = Command::new("cp")
+        .args(["-r", "rules"])
+        .arg(dir.join("rules"))
+        .status()
+        .expect("cp");
+    assert!(copy.success());
+    dir
+}
+
+#[test]
+fn rule_filters_do_not_make_other_rules_stale() {
+    let dir = copied_rules("filters");
+    let gen_dir = dir.join("gen");
+    let o = ruleqc_in(&dir, &["compile", "rules", "--out", "gen"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(files_in(&gen_dir).len(), 49);
+    let o = ruleqc_in(
+        &dir,
+        &[
+            "compile", "rules", "--rule", "AWS.*", "--out", "gen", "--check",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("up to date: 0 to add, 0 changed, 0 stale"));
+    let o = ruleqc_in(
+        &dir,
+        &[
+            "compile", "rules", "--rule", "AWS.*", "--out", "gen", "--prune",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        files_in(&gen_dir).len(),
+        49,
+        "no file of a filtered-out rule is removed"
+    );
+
+    // A deleted rule inside the filter is stale; one outside it is not this run's business.
+    std::fs::remove_file(dir.join("rules/okta/brute_force_login.yml")).unwrap();
+    let o = ruleqc_in(
+        &dir,
+        &[
+            "compile", "rules", "--rule", "AWS.*", "--out", "gen", "--check",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = ruleqc_in(
+        &dir,
+        &[
+            "compile", "rules", "--rule", "Okta.*", "--out", "gen", "--check",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("stale "), "{}", stdout(&o));
+    assert!(stdout(&o).contains("0 changed, 1 stale"), "{}", stdout(&o));
+
+    // A rule that fails to compile keeps its old file: not stale, not pruned.
+    let kql = ["compile", "rules/zoom", "--target", "kql", "--out", "kql"];
+    assert_eq!(ruleqc_in(&dir, &kql).status.code(), Some(0));
+    let rule = dir.join("rules/zoom/passcode_disabled.yml");
+    let text = std::fs::read_to_string(&rule).unwrap();
+    std::fs::write(&rule, format!("{text}Schedule: {{RateMinutes: 1}}\n")).unwrap();
+    let o = ruleqc_in(&dir, &[&kql[..], &["--prune"]].concat());
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "Sentinel runs every 5 minutes at most"
+    );
+    assert!(stderr(&o).contains("E0403"), "{}", stderr(&o));
+    assert!(
+        dir.join("kql/Zoom.Operation.MeetingPasscodeDisabled.yaml")
+            .exists()
+    );
+    let o = ruleqc_in(&dir, &[&kql[..], &["--check"]].concat());
+    assert!(stdout(&o).contains("0 stale"), "{}", stdout(&o));
+    // A rule file that does not load: nothing is pruned, since its RuleID is unknown.
+    std::fs::write(&rule, "RuleID: [\n").unwrap();
+    let o = ruleqc_in(&dir, &["compile", "rules", "--out", "gen", "--prune"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not pruning"), "{}", stderr(&o));
+    assert_eq!(files_in(&gen_dir).len(), 49);
+
+    // One file for every rule: a filter would drop the others from it.
+    let o = ruleqc_in(
+        &dir,
+        &[
+            "compile", "rules", "--target", "splunk", "--rule", "AWS.*", "--out", "s",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--rule cannot be combined with --out"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn artifact_headers_do_not_depend_on_how_paths_are_typed() {
+    let dir = copied_rules("paths");
+    let elsewhere = dir.join("some/where");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let targets: [&[&str]; 3] = [
+        &["--target", "sql"],
+        &["--target", "kql"],
+        &["--profile", "panther", "--dialect", "snowflake"],
+    ];
+    for (i, target) in targets.into_iter().enumerate() {
+        let gen_dir = dir.join(format!("gen{i}"));
+        let out = format!("gen{i}");
+        let mut args = vec!["compile", "rules/okta", "--out", &out];
+        args.extend_from_slice(target);
+        let o = ruleqc_in(&dir, &args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        if i == 0 {
+            let sql = std::fs::read_to_string(gen_dir.join("Okta.SystemLog.PasswordGuessing.sql"))
+                .unwrap();
+            assert!(
+                sql.starts_with("-- generated by ruleqc from ../rules/okta/brute_force_login.yml;"),
+                "{sql}"
+            );
+        }
+        let (abs_rules, abs_gen) = (dir.join("rules/okta"), gen_dir.clone());
+        let (up_gen, slash_gen, dot_gen) = (
+            format!("../../gen{i}"),
+            format!("gen{i}/"),
+            format!("./gen{i}"),
+        );
+        for (cwd, rules, out) in [
+            (&dir, "./rules/okta/", dot_gen.as_str()),
+            (&dir, "rules/../rules/okta", slash_gen.as_str()),
+            (&elsewhere, "../../rules/okta", up_gen.as_str()),
+            (
+                &elsewhere,
+                abs_rules.to_str().unwrap(),
+                abs_gen.to_str().unwrap(),
+            ),
+        ] {
+            let mut args = vec!["compile", rules, "--out", out, "--check"];
+            args.extend_from_slice(target);
+            let o = ruleqc_in(cwd, &args);
+            assert_eq!(o.status.code(), Some(0), "{cwd:?} {args:?}: {}", stdout(&o));
+        }
+    }
+
+    // In a Git repository the header names the file from the repository's root, wherever the
+    // output goes.
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    let outside = scratch("paths-outside");
+    let o = ruleqc_in(
+        &dir,
+        &["compile", "rules/okta", "--out", outside.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let sql = std::fs::read_to_string(outside.join("Okta.SystemLog.PasswordGuessing.sql")).unwrap();
+    assert!(
+        sql.starts_with("-- generated by ruleqc from rules/okta/brute_force_login.yml;"),
+        "{sql}"
+    );
+    let abs_rules = dir.join("rules/okta");
+    let o = ruleqc_in(
+        &elsewhere,
+        &[
+            "compile",
+            abs_rules.to_str().unwrap(),
+            "--out",
+            outside.to_str().unwrap(),
+            "--check",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+#[test]
+fn check_names_hand_written_files_in_the_way() {
+    let dir = copied_rules("foreign");
+    std::fs::create_dir_all(dir.join("gen")).unwrap();
+    std::fs::write(
+        dir.join("gen/Okta.SystemLog.PasswordGuessing.sql"),
+        "-- mine\n",
+    )
+    .unwrap();
+    let o = ruleqc_in(&dir, &["compile", "rules/okta", "--out", "gen", "--check"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("1 in the way (not written by ruleqc)"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o)
+            .contains("Okta.SystemLog.PasswordGuessing.sql: exists and was not written by ruleqc")
+    );
 }

@@ -16,13 +16,37 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// How diagnostics are printed: `human` (source line and caret) or `short` (one line each).
-    #[arg(long, global = true, value_enum, default_value_t = ErrorFormat::Human)]
-    pub error_format: ErrorFormat,
+    /// How diagnostics and results are printed: `human` (source line and caret), `short` (one
+    /// line each), `json` (one document on stdout), `github` (workflow annotations), `sarif`
+    /// (SARIF 2.1.0 for code scanning, on stdout), `junit` (`test` results as JUnit XML).
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human)]
+    pub output_format: OutputFormat,
 
-    /// Colour diagnostics: `auto` colours when stderr is a terminal and NO_COLOR is unset.
+    /// Old name of `--output-format` for `human` and `short`.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        hide = true,
+        conflicts_with = "output_format"
+    )]
+    pub error_format: Option<ErrorFormat>,
+
+    /// Colour diagnostics: `auto` colours when stderr is a terminal and NO_COLOR is unset or
+    /// empty.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// Print only problems: no summary lines, no progress bar.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    /// Skip files and directories matching GLOB when searching directories for rules; a
+    /// pattern without `/` matches a name anywhere (`drafts`, `*.draft.yml`), one with `/` the
+    /// path under the searched directory (`aws/old/**`). Repeatable. Hidden files and
+    /// directories are always skipped.
+    #[arg(long, global = true, value_name = "GLOB")]
+    pub exclude: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -32,25 +56,40 @@ pub enum Command {
         /// Rule files, or directories searched recursively for *.yml / *.yaml.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Also check what this target's artifacts need: `kql` checks every limit of
-        /// Sentinel's analytics rules and warns where Sentinel's ATT&CK table adds a tactic.
+        /// Also compile every rule for this target, writing nothing, and report what `compile`
+        /// would (a dialect that cannot express a condition, Splunk's and Sentinel's schedule
+        /// limits). `all`: every SQL dialect, Splunk and KQL. Repeatable.
         #[arg(long, value_enum)]
-        target: Option<Target>,
-        /// A built-in profile name or a profile file; `sentinel` implies `--target kql`.
-        #[arg(long, value_name = "NAME|FILE", default_value = "default")]
-        profile: String,
+        target: Vec<CheckTarget>,
+        /// With --target sql: only these dialects (default: all seven). Repeatable.
+        #[arg(long, value_enum)]
+        dialect: Vec<SqlDialect>,
+        /// With --target: the profile to place rules with (as for `compile`).
+        #[arg(long, value_name = "NAME|FILE")]
+        profile: Option<String>,
+        #[command(flatten)]
+        tests: MinTests,
     },
     /// Run every rule's Tests and report failures; ends with `N passed, M failed`.
     Test {
         /// Rule files, or directories searched recursively for *.yml / *.yaml.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        #[command(flatten)]
+        tests: MinTests,
+        /// Report condition coverage: per rule, whether some test made each leaf predicate of
+        /// the condition true and some test made it false.
+        #[arg(long)]
+        coverage: bool,
+        /// Fail (exit 1) when a rule's condition coverage is below PERCENT (implies --coverage).
+        #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+        min_coverage: Option<u8>,
         /// Only rules whose RuleID matches; `*` is a wildcard (e.g. `AWS.*`). Repeatable.
         #[arg(long = "rule", value_name = "ID")]
         rules: Vec<String>,
-        /// `text`: failures and a summary line; `json`: one JSON document with every verdict.
-        #[arg(long, value_enum, default_value_t = TestFormat::Text)]
-        format: TestFormat,
+        /// Old form of `--output-format`: `text` is `human`, `json` is `json`.
+        #[arg(long, value_enum, hide = true)]
+        format: Option<TestFormat>,
         /// Also run each rule's compiled SQL on this engine, with the test events loaded as a
         /// table, and report any disagreement with the reference evaluator as a compiler bug.
         /// `sqlite` is embedded; `duckdb` needs the DuckDB binary; `none` skips this.
@@ -68,9 +107,9 @@ pub enum Command {
         /// The query language.
         #[arg(long, value_enum, default_value_t = Target::Sql)]
         target: Target,
-        /// The SQL dialect (with `--target sql`).
-        #[arg(long, value_enum, default_value_t = SqlDialect::Duckdb)]
-        dialect: SqlDialect,
+        /// The SQL dialect (with `--target sql`) [default: duckdb].
+        #[arg(long, value_enum)]
+        dialect: Option<SqlDialect>,
         /// `text`: the queries; `json`: `[{rule_id, target, dialect, query}]`; `arm` (with
         /// `--target kql`): an ARM template of Sentinel analytics rules.
         #[arg(long, value_enum, default_value_t = CompileFormat::Text)]
@@ -129,6 +168,23 @@ pub enum Command {
         #[arg(long = "rule", value_name = "ID")]
         rules: Vec<String>,
     },
+    /// List what ruleqc supports: `targets`, SQL `dialects`, or built-in `profiles` (with
+    /// the targets each can place rules for). One per line, name first.
+    List {
+        #[arg(value_enum)]
+        what: ListWhat,
+    },
+    /// Print a shell completion script (e.g. `ruleqc completions bash > ~/.local/share/bash-completion/completions/ruleqc`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print a manual page (roff), generated from these options: `ruleqc man > ruleqc.1`, or
+    /// one command's page: `ruleqc man check > ruleqc-check.1`.
+    Man {
+        /// The command whose page to print (default: the overview).
+        command: Option<String>,
+    },
     /// Print an intermediate form of one rule's condition.
     Explain {
         /// One rule file.
@@ -138,22 +194,87 @@ pub enum Command {
         /// `--target`/`--dialect`.
         #[arg(long, value_enum, default_value_t = Stage::Ir)]
         stage: Stage,
-        /// The query language (with `--stage query`).
-        #[arg(long, value_enum, default_value_t = Target::Sql)]
-        target: Target,
-        /// The SQL dialect (with `--stage query --target sql`).
-        #[arg(long, value_enum, default_value_t = SqlDialect::Duckdb)]
-        dialect: SqlDialect,
-        /// A built-in profile name or a profile file (with `--stage query`).
-        #[arg(long, value_name = "NAME|FILE", default_value = "default")]
-        profile: String,
+        /// The query language (with `--stage query`) [default: sql].
+        #[arg(long, value_enum)]
+        target: Option<Target>,
+        /// The SQL dialect (with `--stage query --target sql`) [default: duckdb].
+        #[arg(long, value_enum)]
+        dialect: Option<SqlDialect>,
+        /// A built-in profile name or a profile file (with `--stage query`) [default: default].
+        #[arg(long, value_name = "NAME|FILE")]
+        profile: Option<String>,
     },
+}
+
+/// `--min-tests`, for `check` and `test`.
+#[derive(Clone, Copy, Debug, clap::Args)]
+pub struct MinTests {
+    /// Rules with fewer than N tests are errors. Without it, a rule with no tests is a warning.
+    #[arg(long, value_name = "N")]
+    pub min_tests: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListWhat {
+    Targets,
+    Dialects,
+    Profiles,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckTarget {
+    Sql,
+    Splunk,
+    Kql,
+    /// Every SQL dialect, Splunk and KQL.
+    All,
+}
+
+impl CheckTarget {
+    /// `None` for `all`.
+    pub fn target(self) -> Option<Target> {
+        match self {
+            CheckTarget::Sql => Some(Target::Sql),
+            CheckTarget::Splunk => Some(Target::Splunk),
+            CheckTarget::Kql => Some(Target::Kql),
+            CheckTarget::All => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ErrorFormat {
     Human,
     Short,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Source line and caret, and plain-text results.
+    Human,
+    /// One line per diagnostic: `file:line:col: error[CODE]: message`.
+    Short,
+    /// One JSON document on stdout.
+    Json,
+    /// GitHub Actions workflow commands (`::error file=...`), which annotate the pull request.
+    Github,
+    /// A SARIF 2.1.0 log on stdout, for code scanning.
+    Sarif,
+    /// JUnit XML test results on stdout (`test` only).
+    Junit,
+}
+
+impl OutputFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Human => "human",
+            OutputFormat::Short => "short",
+            OutputFormat::Json => "json",
+            OutputFormat::Github => "github",
+            OutputFormat::Sarif => "sarif",
+            OutputFormat::Junit => "junit",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

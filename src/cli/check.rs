@@ -1,40 +1,120 @@
-//! `ruleqc check`: load and statically check every rule; with the Sentinel target or profile,
-//! also every limit of Sentinel's analytics rules.
+//! `ruleqc check`: load and statically check every rule, and with `--target`, compile it for
+//! each target as `compile` would, writing nothing; for KQL, every limit of Sentinel's
+//! analytics rules.
 
 use std::path::PathBuf;
 
-use super::args::{SqlDialect, Target};
-use super::{EXIT_FINDINGS, EXIT_OK, Output};
-use crate::diag::{Diagnostic, Severity};
-use crate::rule::{Loaded, load_paths};
+use serde_json::json;
 
-pub fn run(out: &Output, paths: &[PathBuf], target: Option<Target>, profile: &str) -> i32 {
-    let sentinel = target == Some(Target::Kql) || profile == "sentinel";
-    let profile = match out.profile(profile) {
-        Ok(p) => p,
+use super::args::{OutputFormat, SqlDialect, Target};
+use super::{EXIT_FINDINGS, EXIT_OK, Output, report};
+
+/// `check`'s options besides the paths.
+pub struct CheckOptions<'a> {
+    /// `--target`; `None` is `all`.
+    pub targets: &'a [Option<Target>],
+    pub dialects: &'a [SqlDialect],
+    pub profile: Option<&'a str>,
+    pub min_tests: Option<usize>,
+}
+
+pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
+    if out.format == OutputFormat::Junit {
+        return out.fatal("--output-format junit is for `ruleqc test` results");
+    }
+    let combos = match combinations(out, opts) {
+        Ok(c) => c,
         Err(code) => return code,
     };
-    let loaded = match load_paths(paths) {
-        Ok(l) => l,
-        Err(e) => return out.fatal(&e),
+    let set = match out.load(paths) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
+    let loaded = &set.loaded;
     let mut errors = 0;
     let mut bad_files = 0;
-    for l in &loaded {
+    let mut warnings = 0;
+    for l in loaded {
         let mut n = out.report(l);
-        if n == 0 && sentinel {
-            n = sentinel_findings(out, l, &profile);
+        if let (Some(rule), Some((profile, combos))) = (l.rule(), &combos) {
+            for (target, dialect) in combos {
+                if *target == Target::Kql {
+                    // Every limit of Sentinel's analytics rules, each at the key it is about.
+                    let (e, w) = sentinel_findings(out, l, profile);
+                    n += e;
+                    warnings += w;
+                    continue;
+                }
+                let which = |d: &mut crate::diag::Diagnostic| {
+                    d.message = match target {
+                        Target::Sql => format!("{} (--dialect {})", d.message, dialect.name()),
+                        t => format!("{} (--target {})", d.message, t.name()),
+                    };
+                };
+                match super::compile::check_one(rule, *target, *dialect, profile) {
+                    Ok(q) => {
+                        if let Some(mut w) = super::compile::size_warning(&q) {
+                            which(&mut w);
+                            out.report_one(&l.file.path, &l.file.text, &w);
+                            warnings += 1;
+                        }
+                    }
+                    Err(mut d) => {
+                        which(&mut d);
+                        out.report_one(&l.file.path, &l.file.text, &d);
+                        n += 1;
+                    }
+                }
+            }
+        }
+        if let Some(rule) = l.rule() {
+            match super::test::few_tests(out, l, rule, opts.min_tests) {
+                Some(crate::diag::Severity::Error) => n += 1,
+                Some(crate::diag::Severity::Warning) => warnings += 1,
+                None => {}
+            }
         }
         errors += n;
         bad_files += usize::from(n > 0);
     }
     let ok = loaded.len() - bad_files;
-    println!(
-        "{} rule file{} checked: {ok} ok, {bad_files} with errors ({errors} error{})",
+    let skipped = match set.skipped.len() {
+        0 => String::new(),
+        n => format!("; {n} other YAML file{} skipped", plural(n)),
+    };
+    let summary = format!(
+        "{} rule file{} checked: {ok} ok, {bad_files} with errors ({errors} error{}{}){skipped}",
         loaded.len(),
-        if loaded.len() == 1 { "" } else { "s" },
-        if errors == 1 { "" } else { "s" },
+        plural(loaded.len()),
+        plural(errors),
+        match warnings {
+            0 => String::new(),
+            w => format!(", {w} warning{}", plural(w)),
+        }
     );
+    match out.format {
+        OutputFormat::Json => {
+            let findings: Vec<_> = out.take_findings().iter().map(|f| f.json()).collect();
+            let doc = json!({
+                "diagnostics": findings,
+                "skipped": set.skipped.iter().map(|s| json!({"file": s.path, "reason": s.reason})).collect::<Vec<_>>(),
+                "summary": {"files": loaded.len(), "ok": ok, "with_errors": bad_files, "errors": errors, "warnings": warnings},
+            });
+            outln!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+        }
+        OutputFormat::Sarif => {
+            let doc = report::sarif(&out.take_findings());
+            outln!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+        }
+        _ => {
+            if !out.quiet {
+                for s in &set.skipped {
+                    errln!("note: {}: skipped, {}", s.path, s.reason);
+                }
+                outln!("{summary}");
+            }
+        }
+    }
     if bad_files > 0 {
         EXIT_FINDINGS
     } else {
@@ -42,18 +122,104 @@ pub fn run(out: &Output, paths: &[PathBuf], target: Option<Target>, profile: &st
     }
 }
 
-/// Sentinel's limits and ATT&CK pairing for one rule, printed at the rule key each is about;
-/// returns the number of errors (warnings are printed, not counted).
-fn sentinel_findings(out: &Output, l: &Loaded, profile: &crate::profile::Profile) -> usize {
-    let Some(rule) = l.rule() else { return 0 };
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Loaded profile and each (target, dialect) `--target`/`--dialect` ask for; `None` without
+/// `--target`. `Err` is the exit status of a usage error, already printed.
+#[allow(clippy::type_complexity)]
+fn combinations(
+    out: &Output,
+    opts: &CheckOptions<'_>,
+) -> Result<Option<(crate::profile::Profile, Vec<(Target, SqlDialect)>)>, i32> {
+    // The Sentinel profile means the KQL target.
+    let implied = [Some(Target::Kql)];
+    let opts = &CheckOptions {
+        targets: if opts.targets.is_empty() && opts.profile == Some("sentinel") {
+            &implied
+        } else {
+            opts.targets
+        },
+        ..*opts
+    };
+    if opts.targets.is_empty() {
+        if !opts.dialects.is_empty() || opts.profile.is_some() {
+            return Err(out.fatal(
+                "--dialect and --profile choose what `check --target` compiles for; add --target",
+            ));
+        }
+        return Ok(None);
+    }
+    let all = opts.targets.contains(&None);
+    let wants = |t: Target| all || opts.targets.contains(&Some(t));
+    if !opts.dialects.is_empty() && !wants(Target::Sql) {
+        return Err(out.fatal("--dialect is for --target sql (or all)"));
+    }
+    let explicit_profile = opts.profile.is_some();
+    let profile = out.profile(opts.profile.unwrap_or("default"))?;
+    let mut combos = Vec::new();
+    if wants(Target::Sql) {
+        let dialects: Vec<SqlDialect> = if opts.dialects.is_empty() {
+            SqlDialect::ALL.to_vec()
+        } else {
+            opts.dialects.to_vec()
+        };
+        for d in dialects {
+            match profile.sql(d.name()) {
+                Ok(_) => combos.push((Target::Sql, d)),
+                // `all` with a profile for one dialect: that dialect only.
+                Err(_) if all || opts.dialects.is_empty() => {}
+                Err(m) => return Err(out.fatal(&m)),
+            }
+        }
+    }
+    for t in [Target::Splunk, Target::Kql] {
+        if !wants(t) {
+            continue;
+        }
+        let section = if t == Target::Splunk {
+            profile.splunk().map(|_| ())
+        } else {
+            profile.kql().map(|_| ())
+        };
+        match section {
+            Ok(()) => combos.push((t, SqlDialect::Duckdb)),
+            Err(_) if all && explicit_profile => {}
+            Err(m) => return Err(out.fatal(&m)),
+        }
+    }
+    if combos.is_empty() {
+        return Err(out.fatal(&format!(
+            "profile `{}` places no rules for the targets asked for",
+            profile.name
+        )));
+    }
+    Ok(Some((profile, combos)))
+}
+
+/// Sentinel's limits and ATT&CK pairing for one loaded rule, reported at the rule key each is
+/// about; returns the numbers of errors and warnings.
+fn sentinel_findings(
+    out: &Output,
+    l: &crate::rule::Loaded,
+    profile: &crate::profile::Profile,
+) -> (usize, usize) {
+    use crate::diag::{Diagnostic, Severity};
+    let Some(rule) = l.rule() else { return (0, 0) };
     let (path, text) = (&l.file.path, &l.file.text);
     let query = match super::compile::compile_one(rule, Target::Kql, SqlDialect::Duckdb, profile) {
         Ok(q) => q,
         Err(d) => {
             out.report_one(path, text, &d);
-            return 1;
+            return (1, 0);
         }
     };
+    let mut warnings = 0;
+    if let Some(w) = super::compile::size_warning(&query) {
+        out.report_one(path, text, &w);
+        warnings += 1;
+    }
     let (_, findings) = crate::package::sentinel::build(rule, &query, profile);
     let mut errors = 0;
     for f in findings {
@@ -62,14 +228,15 @@ fn sentinel_findings(out: &Output, l: &Loaded, profile: &crate::profile::Profile
         if !f.error {
             d.severity = Severity::Warning;
             d.help = None;
+            warnings += 1;
         }
         errors += usize::from(f.error);
         out.report_one(path, text, &d);
     }
-    errors
+    (errors, warnings)
 }
 
-/// Where `key` is in the rule file (the file start if it is not written there).
+/// Where `key` is in the rule file (the RuleID if it is not written there).
 fn key_span(text: &str, key: &str) -> std::ops::Range<usize> {
     let key = if key == "OutputFields" && !text.contains("OutputFields") {
         "SummaryAttributes"

@@ -10,11 +10,31 @@ pub fn run(
     out: &Output,
     file: &Path,
     stage: Stage,
-    target: Target,
-    dialect: SqlDialect,
-    profile: &str,
+    target: Option<Target>,
+    dialect: Option<SqlDialect>,
+    profile: Option<&str>,
 ) -> i32 {
-    let profile = match out.profile(profile) {
+    if stage != Stage::Query {
+        let given = [
+            target.map(|_| "--target"),
+            dialect.map(|_| "--dialect"),
+            profile.map(|_| "--profile"),
+        ];
+        if let Some(flag) = given.into_iter().flatten().next() {
+            return out.fatal(&format!(
+                "{flag} only changes `--stage query`; add `--stage query` or drop {flag}"
+            ));
+        }
+    }
+    let target = target.unwrap_or(Target::Sql);
+    if dialect.is_some() && target != Target::Sql {
+        return out.fatal(&format!(
+            "--dialect is for --target sql, not --target {}",
+            target.name()
+        ));
+    }
+    let dialect = dialect.unwrap_or(SqlDialect::Duckdb);
+    let profile = match out.profile(profile.unwrap_or("default")) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -50,6 +70,6 @@ pub fn run(
             }
         },
     };
-    print!("{text}");
+    out!("{text}");
     EXIT_OK
 }

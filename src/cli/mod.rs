@@ -1,9 +1,31 @@
 //! The `ruleqc` command line: parse arguments, run a subcommand, return the exit status.
 
+/// Writes to stdout; a closed pipe ends the process quietly ([`EXIT_CLOSED_PIPE`]).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::written(std::io::Write::write_fmt(&mut std::io::stdout().lock(), format_args!($($arg)*)))
+    };
+}
+/// `out!` with a newline.
+macro_rules! outln {
+    () => { out!("\n") };
+    ($($arg:tt)*) => { out!("{}\n", format_args!($($arg)*)) };
+}
+/// Writes to stderr; a closed pipe ends the process quietly.
+macro_rules! errln {
+    () => {
+        $crate::cli::written(std::io::Write::write_all(&mut std::io::stderr().lock(), b"\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::written(std::io::Write::write_fmt(&mut std::io::stderr().lock(), format_args!("{}\n", format_args!($($arg)*))))
+    };
+}
+
 pub mod args;
 mod check;
 mod compile;
 mod explain;
+mod report;
 mod run;
 mod test;
 
@@ -14,7 +36,7 @@ use clap::Parser as _;
 use crate::diag::{self, Style};
 use crate::rule::Loaded;
 pub use args::Cli;
-use args::{ColorChoice, Command, ErrorFormat};
+use args::{ColorChoice, Command, ErrorFormat, OutputFormat};
 
 /// All good.
 pub const EXIT_OK: i32 = 0;
@@ -22,6 +44,9 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
 /// Usage or I/O error.
 pub const EXIT_USAGE: i32 = 2;
+/// The reader of stdout or stderr went away (`ruleqc ... | head -1`): the status a process
+/// killed by SIGPIPE reports, which is what other Unix tools give in that case.
+pub const EXIT_CLOSED_PIPE: i32 = 128 + 13;
 
 /// Runs the command line; returns the process exit status.
 pub fn main() -> i32 {
@@ -33,37 +58,202 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    let out = Output::new(&cli);
+    let mut out = Output::new(&cli);
+    let machine = !matches!(out.format, OutputFormat::Human | OutputFormat::Short);
     let code = match &cli.command {
         Command::Check {
             paths,
             target,
+            dialect,
             profile,
-        } => check::run(&out, paths, *target, profile),
+            tests,
+        } => {
+            let targets: Vec<_> = target.iter().map(|t| t.target()).collect();
+            let opts = check::CheckOptions {
+                targets: &targets,
+                dialects: dialect,
+                profile: profile.as_deref(),
+                min_tests: tests.min_tests,
+            };
+            check::run(&out, paths, &opts)
+        }
         Command::Test {
             paths,
+            tests,
+            coverage,
+            min_coverage,
             rules,
             format,
             engine,
             duckdb,
-        } => test::run(&out, paths, rules, *format, *engine, duckdb.as_deref()),
+        } => {
+            match (format, out.format) {
+                (None, _) => {}
+                (Some(args::TestFormat::Json), OutputFormat::Human) => {
+                    out.format = OutputFormat::Json
+                }
+                (Some(args::TestFormat::Text), OutputFormat::Human) => {}
+                (Some(f), o) => {
+                    return out.fatal(&format!(
+                        "--format {} and --output-format {} both say how to print; keep --output-format",
+                        if *f == args::TestFormat::Json { "json" } else { "text" },
+                        o.name()
+                    ));
+                }
+            }
+            if duckdb.is_some() && *engine != args::EngineChoice::Duckdb {
+                return out.fatal("--duckdb is for --engine duckdb");
+            }
+            let opts = test::TestOptions {
+                filters: rules,
+                engine: *engine,
+                duckdb: duckdb.as_deref(),
+                min_tests: tests.min_tests,
+                coverage: *coverage,
+                min_coverage: *min_coverage,
+            };
+            test::run(&out, paths, &opts)
+        }
         Command::Compile { .. } => compile::run(&out, &cli.command),
+        Command::Run { .. }
+        | Command::Explain { .. }
+        | Command::List { .. }
+        | Command::Completions { .. }
+        | Command::Man { .. }
+            if machine =>
+        {
+            out.fatal(&format!(
+                "--output-format {} is for check, test and compile",
+                out.format.name()
+            ))
+        }
         Command::Run { .. } => run::run(&out, &cli.command),
+        Command::List { what } => list(*what),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "ruleqc", &mut buf);
+            written(std::io::stdout().lock().write_all(&buf));
+            EXIT_OK
+        }
+        Command::Man { command } => {
+            let mut root = <Cli as clap::CommandFactory>::command();
+            let page = match command {
+                None => root,
+                Some(name) => {
+                    // Built, so that the global options appear on each command's page.
+                    root.build();
+                    match root.find_subcommand(name) {
+                        Some(sub) => sub
+                            .clone()
+                            .display_name(format!("ruleqc-{name}"))
+                            .bin_name(format!("ruleqc {name}"))
+                            .version(env!("CARGO_PKG_VERSION")),
+                        None => return out.fatal(&format!("no command `{name}`")),
+                    }
+                }
+            };
+            let mut buf = Vec::new();
+            match clap_mangen::Man::new(page).render(&mut buf) {
+                Ok(()) => {
+                    written(std::io::stdout().lock().write_all(&buf));
+                    EXIT_OK
+                }
+                Err(e) => out.fatal(&format!("rendering the manual page: {e}")),
+            }
+        }
         Command::Explain {
             file,
             stage,
             target,
             dialect,
             profile,
-        } => explain::run(&out, file, *stage, *target, *dialect, profile),
+        } => explain::run(&out, file, *stage, *target, *dialect, profile.as_deref()),
     };
-    let _ = std::io::stdout().flush();
+    written(std::io::stdout().flush());
     code
+}
+
+/// The outcome of a write to stdout or stderr: a reader that went away ends the process
+/// quietly; any other error (a full disk) ends it with a message and status 2, since the output
+/// is incomplete.
+pub fn written(r: std::io::Result<()>) {
+    match r {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            std::process::exit(EXIT_CLOSED_PIPE)
+        }
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: writing the output: {e}");
+            std::process::exit(EXIT_USAGE)
+        }
+    }
+}
+
+/// With `--rule` filters that select no loaded rule: the usage error to report. A filter that
+/// matches nothing would otherwise make a run (or a `--check` gate) pass vacuously.
+fn no_rule_matches(filters: &[String], loaded: &[Loaded]) -> Option<String> {
+    let any = loaded.iter().filter_map(|l| l.rule()).any(|r| {
+        filters
+            .iter()
+            .any(|f| crate::testing::glob_match(f, &r.rule_id))
+    });
+    (!filters.is_empty() && !any).then(|| {
+        let quoted: Vec<String> = filters.iter().map(|f| format!("`{f}`")).collect();
+        format!("no rule matches --rule {}", quoted.join(", "))
+    })
+}
+
+/// `ruleqc list`.
+fn list(what: args::ListWhat) -> i32 {
+    use clap::ValueEnum;
+    match what {
+        args::ListWhat::Targets => {
+            for t in args::Target::value_variants() {
+                let help = t
+                    .to_possible_value()
+                    .and_then(|v| v.get_help().map(|h| h.to_string()))
+                    .unwrap_or_default();
+                outln!("{:<8} {help}", t.name());
+            }
+        }
+        args::ListWhat::Dialects => {
+            for d in args::SqlDialect::ALL {
+                outln!("{}", d.name());
+            }
+        }
+        args::ListWhat::Profiles => {
+            for name in crate::profile::BUILT_IN {
+                let Some(p) = crate::profile::Profile::built_in(name) else {
+                    continue;
+                };
+                let mut places = Vec::new();
+                if let Some(sql) = &p.sql {
+                    places.push(match sql.dialect {
+                        Some(d) => format!("sql (--dialect {d})"),
+                        None => "sql".to_string(),
+                    });
+                }
+                if p.splunk.is_some() {
+                    places.push("splunk".into());
+                }
+                if p.kql.is_some() {
+                    places.push("kql".into());
+                }
+                outln!("{name:<8} {}", places.join(", "));
+            }
+        }
+    }
+    EXIT_OK
 }
 
 /// Where and how results and diagnostics are printed.
 pub struct Output {
     style: Style,
+    pub format: OutputFormat,
+    pub quiet: bool,
+    pub discovery: crate::rule::Discovery,
+    findings: std::cell::RefCell<Vec<report::Finding>>,
 }
 
 impl Output {
@@ -71,43 +261,86 @@ impl Output {
         let color = match cli.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
+            // no-color.org: set and not empty.
             ColorChoice::Auto => {
-                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                std::io::stderr().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
-        let style = match (cli.error_format, color) {
-            (ErrorFormat::Short, _) => Style::Short,
-            (ErrorFormat::Human, true) => Style::Color,
-            (ErrorFormat::Human, false) => Style::Human,
+        let format = match cli.error_format {
+            Some(ErrorFormat::Short) => OutputFormat::Short,
+            Some(ErrorFormat::Human) => OutputFormat::Human,
+            None => cli.output_format,
         };
-        Output { style }
+        let style = match (format, color) {
+            (OutputFormat::Short, _) => Style::Short,
+            (_, true) => Style::Color,
+            (_, false) => Style::Human,
+        };
+        Output {
+            style,
+            format,
+            quiet: cli.quiet,
+            discovery: crate::rule::Discovery {
+                exclude: cli.exclude.clone(),
+            },
+            findings: Default::default(),
+        }
     }
 
-    /// Prints a file's diagnostics to stderr; returns how many there were.
+    /// Loads the rule files under `paths` (with `--exclude`); `Err` is the exit status of an
+    /// I/O or usage error, already printed.
+    fn load(&self, paths: &[std::path::PathBuf]) -> Result<crate::rule::LoadedSet, i32> {
+        crate::rule::load_paths_with(paths, &self.discovery).map_err(|e| self.fatal(&e))
+    }
+
+    /// Reports a file's diagnostics; returns how many there were.
     fn report(&self, loaded: &Loaded) -> usize {
         let Err(diags) = &loaded.result else {
             return 0;
         };
-        let mut err = std::io::stderr().lock();
         for d in diags {
-            let _ = writeln!(
-                err,
-                "{}",
-                diag::render(d, &loaded.file.path, &loaded.file.text, self.style)
-            );
-            if self.style != Style::Short {
-                let _ = writeln!(err);
-            }
+            self.report_one(&loaded.file.path, &loaded.file.text, d);
         }
         diags.len()
     }
 
-    /// A diagnostic that belongs to a rule file but no position in it.
+    /// Reports one diagnostic of a rule file: rendered on stderr (`human`, `short`), as a
+    /// workflow command on stderr (`github`, which the runner reads there too), or kept for the
+    /// document printed at the end.
     fn report_one(&self, path: &str, text: &str, d: &crate::diag::Diagnostic) {
-        eprintln!("{}", diag::render(d, path, text, self.style));
-        if self.style != Style::Short {
-            eprintln!();
+        match self.format {
+            OutputFormat::Human | OutputFormat::Short => {
+                errln!("{}", diag::render(d, path, text, self.style));
+                if self.style != Style::Short {
+                    errln!();
+                }
+            }
+            _ => self.finding(report::Finding::from_diagnostic(d, path, text)),
         }
+    }
+
+    /// Reports a finding that is not a diagnostic of the rule file (a failed test, a rule
+    /// without tests) in the machine formats; `human` and `short` print their own lines.
+    fn finding(&self, f: report::Finding) {
+        match self.format {
+            OutputFormat::Github => errln!("{}", f.github()),
+            OutputFormat::Human | OutputFormat::Short => {}
+            _ => self.findings.borrow_mut().push(f),
+        }
+    }
+
+    /// The findings kept for the document printed at the end.
+    fn take_findings(&self) -> Vec<report::Finding> {
+        std::mem::take(&mut self.findings.borrow_mut())
+    }
+
+    /// Whether the command's human-readable lines (results, summaries) go to stdout.
+    fn human(&self) -> bool {
+        matches!(
+            self.format,
+            OutputFormat::Human | OutputFormat::Short | OutputFormat::Github
+        )
     }
 
     /// Loads `--profile`, printing its problems; `Err` carries the exit status.
@@ -123,6 +356,21 @@ impl Output {
                 for d in &diagnostics {
                     self.report_one(&path, &text, d);
                 }
+                // The run stops here: a JSON or SARIF reader still gets its document.
+                let findings = self.take_findings();
+                match self.format {
+                    OutputFormat::Json => {
+                        let doc = serde_json::json!({
+                            "diagnostics": findings.iter().map(report::Finding::json).collect::<Vec<_>>(),
+                        });
+                        outln!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+                    }
+                    OutputFormat::Sarif => {
+                        let doc = report::sarif(&findings);
+                        outln!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+                    }
+                    _ => {}
+                }
                 Err(EXIT_FINDINGS)
             }
         }
@@ -130,7 +378,7 @@ impl Output {
 
     /// An I/O or usage problem, not tied to a rule.
     fn fatal(&self, message: &str) -> i32 {
-        eprintln!("error: {message}");
+        errln!("error: {message}");
         EXIT_USAGE
     }
 }

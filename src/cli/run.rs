@@ -5,8 +5,8 @@ use std::io::{IsTerminal, Write};
 use serde_json::{Value, json};
 
 use super::args::{Command, RunEngine, RunFormat};
-use super::{EXIT_FINDINGS, EXIT_OK, Output};
-use crate::rule::{Rule, load_paths};
+use super::{EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Output, written};
+use crate::rule::Rule;
 use crate::run::{LogTypeOf, Options, run_duckdb, run_sqlite, scan};
 use crate::testing::glob_match;
 
@@ -30,9 +30,9 @@ pub fn run(out: &Output, command: &Command) -> i32 {
             return out.fatal(&format!("{}: {e}", f.display()));
         }
     }
-    let loaded = match load_paths(paths) {
-        Ok(l) => l,
-        Err(e) => return out.fatal(&e),
+    let loaded = match out.load(paths) {
+        Ok(set) => set.loaded,
+        Err(code) => return code,
     };
     let mut rule_errors = false;
     let mut rules: Vec<&Rule> = Vec::new();
@@ -48,8 +48,8 @@ pub fn run(out: &Output, command: &Command) -> i32 {
             }
         }
     }
-    if rules.is_empty() && !filters.is_empty() {
-        return out.fatal("no rule matches the --rule filters");
+    if let Some(m) = super::no_rule_matches(filters, &loaded) {
+        return out.fatal(&m);
     }
     let duck = match engine {
         RunEngine::Duckdb => match crate::engine::duckdb::DuckDb::new(duckdb.clone()) {
@@ -72,13 +72,13 @@ pub fn run(out: &Output, command: &Command) -> i32 {
         files: events,
         log_type_of: &log_type_of,
         strict: *strict,
-        progress: std::io::stderr().is_terminal(),
+        progress: std::io::stderr().is_terminal() && !out.quiet,
     };
 
-    let scanned = match scan(&opts, &wanted, &mut |bad| eprintln!("malformed: {bad}")) {
+    let scanned = match scan(&opts, &wanted, &mut |bad| errln!("malformed: {bad}")) {
         Ok(Some(s)) => s,
         Ok(None) => {
-            eprintln!("stopped at the first malformed line (--strict)");
+            errln!("stopped at the first malformed line (--strict)");
             return EXIT_FINDINGS;
         }
         Err(e) => return out.fatal(&e),
@@ -93,7 +93,7 @@ pub fn run(out: &Output, command: &Command) -> i32 {
         match format {
             RunFormat::Jsonl => {
                 let line = json!({"rule_id": rules[m.rule].rule_id, "event": m.event});
-                let _ = writeln!(w, "{line}");
+                written(writeln!(w, "{line}"));
             }
             // Printed per rule, after the run.
             RunFormat::Table => matches[m.rule].push(m.event),
@@ -104,32 +104,66 @@ pub fn run(out: &Output, command: &Command) -> i32 {
         None => run_sqlite(&opts, &rules, &scanned, &mut on_match),
     };
     if let Err(e) = result {
-        let _ = w.flush();
-        eprintln!("error: {e}");
+        written(w.flush());
+        errln!("error: {e}");
         return EXIT_FINDINGS;
     }
     if *format == RunFormat::Table {
         for (i, rule) in rules.iter().enumerate() {
             let n = counts[i];
-            let _ = writeln!(
+            written(writeln!(
                 w,
                 "{}: {n} match{}",
                 rule.rule_id,
                 if n == 1 { "" } else { "es" }
-            );
+            ));
             print_table(&mut w, rule, &matches[i]);
         }
     }
-    let _ = w.flush();
+    written(w.flush());
     let total: u64 = counts.iter().sum();
-    eprintln!(
-        "{} events read ({} malformed line{} skipped, {} of other log types), {} rules, {total} matches",
-        scanned.events,
-        scanned.bad_lines,
-        if scanned.bad_lines == 1 { "" } else { "s" },
-        scanned.skipped,
-        rules.len()
-    );
+    let none = match scanned.no_log_type {
+        0 => String::new(),
+        n => format!(", {n} without a log type"),
+    };
+    if !out.quiet {
+        errln!(
+            "{} events read ({} malformed line{} skipped, {} of other log types{none}), {} rule{}, {total} match{}",
+            scanned.events,
+            scanned.bad_lines,
+            if scanned.bad_lines == 1 { "" } else { "s" },
+            scanned.skipped,
+            rules.len(),
+            if rules.len() == 1 { "" } else { "s" },
+            if total == 1 { "" } else { "es" },
+        );
+    }
+    if scanned.no_log_type > 0 {
+        let how = match &log_type_of {
+            LogTypeOf::Field(f) => format!("a string field `{f}`"),
+            LogTypeOf::Fixed(_) => unreachable!("--log-type gives every event one"),
+        };
+        errln!(
+            "{}: {} event{} without {how} {} not checked against any rule\n  \
+             = help: --log-type LOG_TYPE treats every event as that log type; \
+             --log-type-field FIELD names the field that holds it",
+            if scanned.events == 0 {
+                "error"
+            } else {
+                "warning"
+            },
+            scanned.no_log_type,
+            if scanned.no_log_type == 1 { "" } else { "s" },
+            if scanned.no_log_type == 1 {
+                "was"
+            } else {
+                "were"
+            },
+        );
+        if scanned.events == 0 {
+            return EXIT_USAGE;
+        }
+    }
     if rule_errors { EXIT_FINDINGS } else { EXIT_OK }
 }
 
@@ -140,7 +174,7 @@ fn print_table(w: &mut impl Write, rule: &Rule, events: &[Value]) {
     }
     if rule.output_fields.is_empty() {
         for e in events {
-            let _ = writeln!(w, "  {e}");
+            written(writeln!(w, "  {e}"));
         }
         return;
     }
@@ -170,12 +204,12 @@ fn print_table(w: &mut impl Write, rule: &Rule, events: &[Value]) {
             .collect::<Vec<_>>()
             .join(" | ")
     };
-    let _ = writeln!(w, "  {}", line(headers.clone()).trim_end());
+    written(writeln!(w, "  {}", line(headers.clone()).trim_end()));
     for r in &rows {
-        let _ = writeln!(
+        written(writeln!(
             w,
             "  {}",
             line(r.iter().map(String::as_str).collect()).trim_end()
-        );
+        ));
     }
 }

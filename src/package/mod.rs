@@ -50,8 +50,15 @@ fn ours(text: &str) -> bool {
 }
 
 /// Compares `artifacts` with `dir` (which may not exist yet). `extensions` name the files
-/// this target writes, for finding stale ones.
-pub fn diff(dir: &Path, artifacts: &[Artifact], extensions: &[&str]) -> std::io::Result<Changes> {
+/// this target writes, for finding stale ones; a file ruleqc wrote that no artifact produces is
+/// stale unless `keep` says it still belongs to a rule (one this run left out or could not
+/// compile).
+pub fn diff(
+    dir: &Path,
+    artifacts: &[Artifact],
+    extensions: &[&str],
+    keep: &dyn Fn(&str) -> bool,
+) -> std::io::Result<Changes> {
     let mut c = Changes::default();
     for a in artifacts {
         match std::fs::read_to_string(dir.join(&a.name)) {
@@ -74,7 +81,9 @@ pub fn diff(dir: &Path, artifacts: &[Artifact], extensions: &[&str]) -> std::io:
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .filter(|n| {
-                extensions.iter().any(|x| n.ends_with(x)) && !artifacts.iter().any(|a| &a.name == n)
+                extensions.iter().any(|x| n.ends_with(x))
+                    && !artifacts.iter().any(|a| &a.name == n)
+                    && !keep(n)
             })
             .collect();
         names.sort();

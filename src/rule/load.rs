@@ -77,15 +77,55 @@ impl Loaded {
     }
 }
 
+/// How directories are searched for rule files.
+#[derive(Clone, Debug, Default)]
+pub struct Discovery {
+    /// `--exclude` globs: a pattern without `/` matches a file or directory name anywhere; one
+    /// with `/` matches the path relative to the searched directory, or as displayed. `*` stays
+    /// within a name, `**` crosses directories.
+    pub exclude: Vec<String>,
+}
+
+/// A YAML file found in a directory that is not a rule, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+/// What `load_paths_with` found.
+#[derive(Debug, Default)]
+pub struct LoadedSet {
+    pub loaded: Vec<Loaded>,
+    /// Non-rule YAML met while searching directories (profiles, Panther packs, ...).
+    pub skipped: Vec<Skipped>,
+}
+
 /// Files under `paths`: files as given, directories searched recursively for `*.yml` and
 /// `*.yaml`, sorted so the order never depends on the file system.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    discover_with(paths, &Discovery::default())
+        .map(|found| found.into_iter().map(|(p, _)| p).collect())
+}
+
+/// Like `discover`; each file comes with whether it was named (`true`) or found in a
+/// directory. Hidden files and directories (`.github/`) are not searched, nor `exclude`d ones.
+fn discover_with(paths: &[PathBuf], how: &Discovery) -> Result<Vec<(PathBuf, bool)>, String> {
+    let mut builder = globset::GlobSetBuilder::new();
+    for pattern in &how.exclude {
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| format!("--exclude {pattern}: {e}"))?;
+        builder.add(glob);
+    }
+    let exclude = builder.build().map_err(|e| format!("--exclude: {e}"))?;
     let mut out = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
         if meta.is_dir() {
             let before = out.len();
-            walk(p, &mut out).map_err(|e| format!("{}: {e}", p.display()))?;
+            walk(p, p, &exclude, &mut out).map_err(|e| format!("{}: {e}", p.display()))?;
             if out.len() == before {
                 return Err(format!(
                     "{}: no rule files (*.yml, *.yaml) found",
@@ -93,24 +133,51 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
                 ));
             }
         } else {
-            out.push(p.clone());
+            out.push((p.clone(), true));
         }
     }
     out.sort();
-    out.dedup();
+    // A file both named and found in a directory counts as named.
+    out.dedup_by(|b, a| {
+        let same = a.0 == b.0;
+        a.1 |= same && b.1;
+        same
+    });
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+fn walk(
+    root: &Path,
+    dir: &Path,
+    exclude: &globset::GlobSet,
+    out: &mut Vec<(PathBuf, bool)>,
+) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let relative = path.strip_prefix(root).unwrap_or(&path);
+        let slashed = |p: &Path| {
+            p.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        if exclude.is_match(&name)
+            || exclude.is_match(slashed(relative))
+            || exclude.is_match(slashed(&path))
+        {
+            continue;
+        }
         let ft = e.file_type()?;
         if ft.is_dir() {
-            walk(&path, out)?;
+            walk(root, &path, exclude, out)?;
         } else if path.extension().is_some_and(|x| x == "yml" || x == "yaml") {
-            out.push(path);
+            out.push((path, false));
         }
     }
     Ok(())
@@ -119,13 +186,68 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// Loads every rule file under `paths`. `Err` only for I/O problems (exit status 2);
 /// problems in the files are in each `Loaded`. RuleIDs are checked for uniqueness.
 pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Loaded>, String> {
-    let files = discover(paths)?;
-    let mut loaded = Vec::with_capacity(files.len());
-    for f in files {
+    load_paths_with(paths, &Discovery::default()).map(|set| set.loaded)
+}
+
+/// Panther analysis types that are not detections ruleqc compiles.
+const NOT_RULES: &[&str] = &[
+    "pack",
+    "global",
+    "datamodel",
+    "lookup_table",
+    "saved_query",
+    "scheduled_query",
+];
+
+/// Why a YAML file found in a directory is not a rule: a Panther pack, global, data model or
+/// query, or a ruleqc profile. `None` for anything else, which is loaded (and reported) as a
+/// rule, so a broken rule is never skipped.
+fn not_a_rule(text: &str) -> Option<String> {
+    let Ok(Some(root)) = yaml::parse(text) else {
+        return None;
+    };
+    let Kind::Map(entries) = &root.kind else {
+        return None;
+    };
+    let value = |name: &str| {
+        entries
+            .iter()
+            .find(|(k, _)| k.scalar_text() == Some(name))
+            .and_then(|(_, v)| v.scalar_text())
+    };
+    if let Some(t) = value("AnalysisType")
+        && NOT_RULES.contains(&t)
+    {
+        return Some(format!("a Panther `{t}` file, not a rule"));
+    }
+    let profile_keys = ["sql", "splunk", "kql"];
+    if !entries.is_empty()
+        && entries
+            .iter()
+            .all(|(k, _)| k.scalar_text().is_some_and(|k| profile_keys.contains(&k)))
+    {
+        return Some("a ruleqc profile, not a rule".to_string());
+    }
+    None
+}
+
+/// `load_paths`, searching directories as `how` says; YAML files in directories that are not
+/// rules are listed in `skipped`.
+pub fn load_paths_with(paths: &[PathBuf], how: &Discovery) -> Result<LoadedSet, String> {
+    let files = discover_with(paths, how)?;
+    let mut set = LoadedSet::default();
+    let loaded = &mut set.loaded;
+    for (f, named) in files {
         let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
         let path = f.display().to_string();
         match String::from_utf8(bytes) {
-            Ok(text) => loaded.push(load_str(&path, text)),
+            Ok(text) => {
+                if !named && let Some(reason) = not_a_rule(&text) {
+                    set.skipped.push(Skipped { path, reason });
+                    continue;
+                }
+                loaded.push(load_str(&path, text))
+            }
             Err(e) => {
                 let valid = e.utf8_error().valid_up_to();
                 let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
@@ -144,8 +266,8 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Loaded>, String> {
             }
         }
     }
-    check_unique_ids(&mut loaded);
-    Ok(loaded)
+    check_unique_ids(loaded);
+    Ok(set)
 }
 
 fn check_unique_ids(loaded: &mut [Loaded]) {
@@ -170,8 +292,13 @@ fn check_unique_ids(loaded: &mut [Loaded]) {
     }
 }
 
-/// Loads one rule from its text.
+/// Loads one rule from its text. A byte-order mark is dropped first, so that columns and
+/// snippets are those of the text an editor shows.
 pub fn load_str(path: &str, text: String) -> Loaded {
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    };
     let mut cx = Cx {
         errors: Vec::new(),
         text: &text,
@@ -221,7 +348,7 @@ impl Cx<'_> {
                 return None;
             }
             Err(d) => {
-                self.errors.push(d);
+                self.errors.push(tab_indent(self.text, d));
                 return None;
             }
         };
@@ -358,6 +485,19 @@ impl Cx<'_> {
                     }
                 }
                 "Tests" => rule.tests = self.tests(v),
+                "InlineFilters" if !empty_value(v) => self.errors.push(
+                    Diagnostic::error(
+                        "E0109",
+                        "`InlineFilters` are not supported: the compiled query would match events \
+                         Panther filters out",
+                        k.span.clone(),
+                    )
+                    .with_label("not applied by ruleqc")
+                    .with_help(
+                        "write each filter into the `Condition` (e.g. `KeyPath: a.b, Condition: \
+                         Equals, Value: x` is the line `a.b eq \"x\"`) and remove `InlineFilters`",
+                    ),
+                ),
                 "Entities" => rule.entities = self.entities(v),
                 _ if IGNORED_KEYS.contains(&key) => {}
                 _ => self.unknown_key(k, key, "rule", KNOWN_KEYS.iter().chain(IGNORED_KEYS)),
@@ -832,7 +972,7 @@ impl Cx<'_> {
         let ast = match parser::parse(&text) {
             Ok(ast) => ast,
             Err(d) => {
-                let mut d = d.map_span(to_file);
+                let mut d = explain_syntax_error(d, &text).map_span(to_file);
                 if matches!(
                     &v.kind,
                     Kind::Scalar {
@@ -860,6 +1000,132 @@ impl Cx<'_> {
             }
         }
     }
+}
+
+/// `InlineFilters: []`, `InlineFilters:` or `{}`: nothing to lose by ignoring it.
+fn empty_value(v: &Node) -> bool {
+    match &v.kind {
+        Kind::Seq(items) => items.is_empty(),
+        Kind::Map(entries) => entries.is_empty(),
+        _ => matches!(v.resolve(), Ok(Resolved::Null)),
+    }
+}
+
+/// A YAML error in a file with a tab in some line's indentation (at or before the error) is
+/// about that tab: YAML indents with spaces only, and the parser's own message names a later
+/// position.
+fn tab_indent(text: &str, d: Diagnostic) -> Diagnostic {
+    let until = d
+        .span
+        .as_ref()
+        .map_or(text.len(), |s| s.end.min(text.len()));
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if offset > until {
+            break;
+        }
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        if let Some(tab) = line[..indent].find('\t') {
+            let at = offset + tab;
+            return Diagnostic::error("E0101", "a tab indents this line", at..at + 1)
+                .with_label("tab")
+                .with_help("YAML indents with spaces only; replace the tab with spaces");
+        }
+        offset += line.len();
+    }
+    d
+}
+
+/// Where a `(` that is never closed is, in condition text; strings, raw strings and backtick
+/// names are skipped.
+fn unclosed_paren(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut open = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' | b'`' => {
+                let quote = b[i];
+                let raw = quote == b'"' && i > 0 && b[i - 1] == b'r';
+                i += 1;
+                while i < b.len() && b[i] != quote && b[i] != b'\n' {
+                    i += if b[i] == b'\\' && quote == b'"' && !raw {
+                        2
+                    } else {
+                        1
+                    };
+                }
+            }
+            b'(' => open.push(i),
+            b')' => {
+                open.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    open.first().copied()
+}
+
+/// Common condition mistakes, in the author's terms: a `(` never closed (reported where it
+/// opens, not at the end), `=` for `eq`, and `and`/`or` at a line's edge (lines are joined
+/// with `and`).
+fn explain_syntax_error(d: Diagnostic, text: &str) -> Diagnostic {
+    if d.code != "E0201" {
+        return d;
+    }
+    let at = d.span.as_ref().map_or(0, |s| s.start.min(text.len()));
+    if d.message.ends_with("found the end of the condition")
+        && let Some(p) = unclosed_paren(text)
+    {
+        return Diagnostic::error("E0201", "this `(` is never closed", p..p + 1)
+            .with_label("unclosed")
+            .with_help("add the `)` where the group ends, on its last line");
+    }
+    let here = text[at..].trim_start_matches([' ', '\t']);
+    // `==`, `!=`, `<=`... are operators; a single `=` or `<>` is not.
+    // `<` parses as an operator, so `<>` fails at its `>`.
+    let not_equal = here.starts_with('>') && text[..at].ends_with('<');
+    for (symbol, word, alias) in [("<>", "ne", "!="), ("=", "eq", "==")] {
+        if here.starts_with(symbol) || (symbol == "<>" && not_equal) {
+            let mut d = d;
+            d.message = format!("{}; did you mean `{word}`?", d.message);
+            d.help = Some(format!(
+                "write `{word}` (or `{alias}`) for `{symbol}`, e.g. `status {word} 200`"
+            ));
+            return d;
+        }
+    }
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let before = text[line_start..at].trim();
+    let word_at = |w: &str| {
+        here.strip_prefix(w)
+            .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t', '\n', '(']))
+    };
+    let joined = "each line of a condition is joined to the next with `and`";
+    if before.is_empty() && (word_at("or") || word_at("and")) {
+        let mut d = d;
+        d.help = Some(format!(
+            "{joined}, so a line does not start with `and`/`or`; for an `or` over several \
+             lines, put the whole expression in parentheses: `(a eq 1` on one line, `or b eq 2)` \
+             on the next"
+        ));
+        return d;
+    }
+    let prev = text[..at].trim_end();
+    let ends_with = |w: &str| {
+        prev.strip_suffix(w)
+            .is_some_and(|r| r.is_empty() || r.ends_with([' ', '\t', '\n', ')']))
+    };
+    if d.message.contains("found the end of the") && (ends_with("and") || ends_with("or")) {
+        let mut d = d;
+        d.help = Some(format!(
+            "{joined}, so a line does not end with `and`/`or`; for an `or` over several lines, \
+             put the whole expression in parentheses"
+        ));
+        return d;
+    }
+    d
 }
 
 fn has_key(entries: &[(Node, Node)], name: &str) -> bool {

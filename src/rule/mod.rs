@@ -4,5 +4,8 @@ pub mod load;
 pub mod model;
 pub mod yaml;
 
-pub use load::{Loaded, SourceFile, discover, load_paths, load_str};
+pub use load::{
+    Discovery, Loaded, LoadedSet, Skipped, SourceFile, discover, load_paths, load_paths_with,
+    load_str,
+};
 pub use model::*;
