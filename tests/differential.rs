@@ -366,7 +366,10 @@ fn differential(engine: &mut dyn Engine, dialect: SqlDialect) {
             }
         }
     }
-    assert!(cidr >= 5, "only {cidr} conditions with in_cidr were generated");
+    assert!(
+        cidr >= 5,
+        "only {cidr} conditions with in_cidr were generated"
+    );
     assert!(
         failures.is_empty(),
         "{} disagreements (first 10):\n{}",
