@@ -284,8 +284,13 @@ fn check_target_reports_what_compile_would() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    // Splunk's cron, PostgreSQL's regex, and Sentinel's frequency and period (at the key).
-    assert_eq!(err.lines().count(), 4, "{err}");
+    // Splunk's cron, PostgreSQL's and Snowflake's regex, and Sentinel's frequency and period
+    // (at the key).
+    assert_eq!(err.lines().count(), 5, "{err}");
+    assert!(
+        err.contains("greek.yml:3:13: error[E0401]") && err.contains("(--dialect snowflake)"),
+        "{err}"
+    );
     assert!(
         err.contains("splunk.yml:1:1: error[E0403]: RateMinutes 45"),
         "{err}"
@@ -300,7 +305,7 @@ fn check_target_reports_what_compile_would() {
         "{err}"
     );
     assert!(
-        stdout(&o).contains("3 rule files checked: 0 ok, 3 with errors (4 errors)"),
+        stdout(&o).contains("3 rule files checked: 0 ok, 3 with errors (5 errors)"),
         "{}",
         stdout(&o)
     );
