@@ -1069,7 +1069,7 @@ fn text_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
             )
         }
         Op::Num { .. } | Op::Bool(_) => unreachable!("the plan folds non-string tests on text"),
-        Op::Field { .. } => return Err(plan::field_not_spelled()),
+        Op::Field { .. } => unreachable!("`pair` spells field() with `field_pair`"),
     })
 }
 
@@ -1122,7 +1122,7 @@ fn dynamic_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
             B::Expr(format!("{is_bool} and tobool({x}) == {b}"), Prec::And),
             B::Expr(format!("{not_bool} or tobool({x}) != {b}"), Prec::Or),
         ),
-        Op::Field { .. } => return Err(plan::field_not_spelled()),
+        Op::Field { .. } => unreachable!("`pair` spells field() with `field_pair`"),
     })
 }
 
@@ -1290,6 +1290,63 @@ mod tests {
         assert_eq!(quote_ident("a'b\\c"), r"['a\'b\\c']");
         assert_eq!(quote_ident("@timestamp"), "['@timestamp']");
         assert_eq!(verbatim_literal(r#"say "hi"\d"#), r#"@"say ""hi""\d""#);
+    }
+
+    fn texts(p: &Pair) -> (String, String) {
+        (p.pos.operand(true), p.neg.operand(false))
+    }
+
+    #[test]
+    fn field_pairs_check_kinds_and_negate_two_valued() {
+        let dynamic = |x: &str| Side {
+            x: x.into(),
+            ty: None,
+        };
+        let column = |x: &str, ty| Side {
+            x: x.into(),
+            ty: Some(ty),
+        };
+        // A string column is present when not empty; the negation is the exact complement.
+        let (pos, neg) = texts(&field_pair(
+            FieldOp::Contains,
+            false,
+            &column("cmd", ColumnType::Text),
+            &dynamic("u.name"),
+        ));
+        assert_eq!(
+            pos,
+            r#"isnotempty(cmd) and gettype(u.name) == "string" and cmd contains_cs tostring(u.name)"#
+        );
+        assert_eq!(
+            neg,
+            r#"isempty(cmd) or gettype(u.name) != "string" or cmd !contains_cs tostring(u.name)"#
+        );
+        // Two long columns compare as longs; a real one makes it a double comparison.
+        let (pos, neg) = texts(&field_pair(
+            FieldOp::Compare(CmpOp::Gt),
+            false,
+            &column("a", ColumnType::Integer),
+            &column("b", ColumnType::Integer),
+        ));
+        assert_eq!(pos, "isnotnull(a) and isnotnull(b) and a > b");
+        assert_eq!(neg, "isnull(a) or isnull(b) or a <= b");
+        let (pos, _) = texts(&field_pair(
+            FieldOp::Compare(CmpOp::Le),
+            false,
+            &column("a", ColumnType::Integer),
+            &column("r", ColumnType::Real),
+        ));
+        // (the fraction test repeats the number test of the real column)
+        assert_eq!(
+            pos,
+            "isnotnull(a) and isnotnull(r) and isnotnull(r) and toreal(a) <= r"
+        );
+        // `eq~` is string equality only.
+        let (pos, _) = texts(&field_pair(FieldOp::Eq, true, &dynamic("a"), &dynamic("b")));
+        assert_eq!(
+            pos,
+            r#"gettype(a) == "string" and gettype(b) == "string" and tostring(a) =~ tostring(b)"#
+        );
     }
 
     #[test]
