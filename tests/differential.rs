@@ -1,4 +1,5 @@
-//! Generated differential test: random conditions (depth ≤ 4, every operator) × random events
+//! Generated differential test: random conditions (depth ≤ 4, every operator, `field()`
+//! comparisons included) × random events
 //! (missing, null, typed, array, nested and hostile values), run through the reference
 //! evaluator and through the compiled SQL on each engine. Any disagreement prints the seed,
 //! the condition, the event and the SQL.
@@ -75,8 +76,14 @@ const STRINGS: &[&str] = &[
     "fe80::1%eth0",
 ];
 
+/// Strings that are prefixes, suffixes and infixes of one another, in two cases.
+const RELATED: &[&str] = &[
+    "a", "A", "ab", "abc", "ABC", "bc", "xabcx", "", "é", "É", "5",
+];
+
 fn number(rng: &mut Rng) -> Value {
-    match rng.below(7) {
+    match rng.below(8) {
+        7 => json!(9007199254740992u64),
         0 => json!(0),
         1 => json!(5),
         2 => json!(-1.5),
@@ -153,6 +160,19 @@ fn event(rng: &mut Rng) -> Value {
     put("obj", missing_or_null(rng, Value::Object(obj)));
     let odd = scalar(rng);
     put("odd key", missing_or_null(rng, odd));
+    // Partners for `field()`: strings that contain, start or end one another, and numbers
+    // near each other and near 2^53, with other kinds now and then.
+    let t = match rng.below(10) {
+        0 => number(rng),
+        1 => json!(rng.chance(50)),
+        _ => json!(*rng.pick(RELATED)),
+    };
+    put("t", missing_or_null(rng, t));
+    let x = match rng.below(10) {
+        0 => json!(*rng.pick(RELATED)),
+        _ => number(rng),
+    };
+    put("x", missing_or_null(rng, x));
     Value::Object(m)
 }
 
@@ -183,10 +203,13 @@ fn literal(rng: &mut Rng) -> String {
     }
 }
 
-fn predicate(rng: &mut Rng, paths: &[&str]) -> String {
+/// One predicate on one of `paths`; a `field()` comparison is on one of `field.0` and reads one
+/// of `field.1` (paths of the scope the predicate is written in: for `arr[*] ...`, the event's).
+fn predicate(rng: &mut Rng, paths: &[&str], field: (&[&str], &[&str])) -> String {
     let path = *rng.pick(paths);
     let ci = if rng.chance(25) { "~" } else { "" };
-    match rng.below(14) {
+    match rng.below(19) {
+        14..=18 => field_predicate(rng, field.0, field.1),
         0 | 1 => {
             let op = rng.pick(&["eq", "ne", "==", "!="]);
             let lit = literal(rng);
@@ -257,6 +280,57 @@ fn predicate(rng: &mut Rng, paths: &[&str]) -> String {
     }
 }
 
+/// `PATH op field(PATH2)` with PATH from `lefts` and PATH2 from `others`, any operator
+/// `field()` takes, `~` now and then on the string ones.
+fn field_predicate(rng: &mut Rng, lefts: &[&str], others: &[&str]) -> String {
+    let path = rng.pick(lefts);
+    let other = rng.pick(others);
+    let op = *rng.pick(&[
+        "eq",
+        "ne",
+        "==",
+        "!=",
+        "gt",
+        "ge",
+        "lt",
+        "le",
+        "<",
+        ">=",
+        "contains",
+        "not_contains",
+        "starts_with",
+        "not_starts_with",
+        "ends_with",
+        "not_ends_with",
+    ]);
+    let stringy = !matches!(op, "gt" | "ge" | "lt" | "le" | "<" | ">=");
+    let ci = if stringy && rng.chance(25) { "~" } else { "" };
+    format!("{path} {op}{ci} field({other})")
+}
+
+/// A shallow condition that is mostly `field()` comparisons between the partner keys, some
+/// through `[*]` (PATH2 read from the event) or inside a quantifier (PATH2 from the element).
+fn field_condition(rng: &mut Rng) -> String {
+    let p = match rng.below(6) {
+        0 => {
+            let arr = rng.pick(&["arr", "m", "obj.arr"]);
+            field_predicate(rng, &[&format!("{arr}[*]")], FIELD_PATHS)
+        }
+        1 => {
+            let q = rng.pick(&["any", "all"]);
+            let arr = rng.pick(&["arr", "m", "obj.arr"]);
+            let body = field_predicate(rng, ELEM_PATHS, ELEM_PATHS);
+            format!("{q} {arr} ({body})")
+        }
+        _ => field_predicate(rng, FIELD_PATHS, FIELD_PATHS),
+    };
+    if rng.chance(30) {
+        format!("not ({p})")
+    } else {
+        p
+    }
+}
+
 const TOP_PATHS: &[&str] = &[
     "s",
     "n",
@@ -271,7 +345,11 @@ const TOP_PATHS: &[&str] = &[
     "`odd key`",
     "missing",
     "obj.k.n",
+    "t",
+    "x",
 ];
+/// Where a `field()` at the top level reads: mostly the partner keys.
+const FIELD_PATHS: &[&str] = &["s", "t", "t", "x", "x", "n", "b", "m", "arr[0]", "missing"];
 const ELEM_PATHS: &[&str] = &["@", "@", "k", "n", "arr[0]", "@[0]"];
 
 fn condition(rng: &mut Rng, depth: usize, in_quant: bool) -> String {
@@ -279,10 +357,15 @@ fn condition(rng: &mut Rng, depth: usize, in_quant: bool) -> String {
     if depth == 0 || rng.chance(30) {
         if !in_quant && rng.chance(15) {
             let arr = rng.pick(&["arr", "m", "obj.arr"]);
-            let p = predicate(rng, &["@"]);
+            let p = predicate(rng, &["@"], (&["@"], FIELD_PATHS));
             return p.replacen('@', &format!("{arr}[*]"), 1);
         }
-        return predicate(rng, paths);
+        let field = if in_quant {
+            (ELEM_PATHS, ELEM_PATHS)
+        } else {
+            (FIELD_PATHS, FIELD_PATHS)
+        };
+        return predicate(rng, paths, field);
     }
     match rng.below(5) {
         0 => format!("not ({})", condition(rng, depth - 1, in_quant)),
@@ -326,13 +409,16 @@ fn differential(engine: &mut dyn Engine, dialect: SqlDialect) {
     let mut rng = Rng(seed);
     let mut pairs = 0;
     let mut cidr = 0;
+    let mut field = 0;
     let mut failures = Vec::new();
     // Batches of conditions over one table of events each.
     for batch in 0..4 * scale {
         let events: Vec<Value> = (0..30).map(|_| event(&mut rng)).collect();
-        let texts: Vec<String> = (0..25).map(|_| condition(&mut rng, 4, false)).collect();
+        let mut texts: Vec<String> = (0..25).map(|_| condition(&mut rng, 4, false)).collect();
+        texts.extend((0..20).map(|_| field_condition(&mut rng)));
         let nodes: Vec<Node> = texts.iter().map(|t| compile(t)).collect();
         cidr += texts.iter().filter(|t| t.contains("in_cidr")).count();
+        field += texts.iter().filter(|t| t.contains("field(")).count();
         let schema = TableSchema::from_events(&events);
         let d = dialect.dialect();
         let table = d.quote_ident("differential");
@@ -369,6 +455,10 @@ fn differential(engine: &mut dyn Engine, dialect: SqlDialect) {
     assert!(
         cidr >= 5,
         "only {cidr} conditions with in_cidr were generated"
+    );
+    assert!(
+        field >= 5,
+        "only {field} conditions with field() were generated"
     );
     assert!(
         failures.is_empty(),

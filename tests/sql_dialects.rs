@@ -89,7 +89,19 @@ fn rules_parse_in_every_dialect() {
 
 #[test]
 fn conformance_corpus_parses_in_every_dialect() {
-    let (n, unsupported) = check_corpus("tests/conformance");
+    let (n, mut unsupported) = check_corpus("tests/conformance");
+    // SPEC §3.7 `field()` is spelled (and proven) on DuckDB, SQLite and PostgreSQL only; the
+    // other dialects give a typed E0401 for each such rule.
+    let before = unsupported.len();
+    unsupported.retain(|u| {
+        let field = u.starts_with("Conformance.Field.")
+            && u.contains("`field()` comparisons are not spelled for")
+            && ["snowflake", "bigquery", "databricks", "clickhouse"]
+                .iter()
+                .any(|d| u.contains(&format!(" {d}: ")));
+        !field
+    });
+    assert!(before - unsupported.len() >= 4 * 25);
     // The documented limits (README, per dialect), and nothing else.
     assert_eq!(
         unsupported,

@@ -31,7 +31,7 @@ use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::{ColumnType, TableSchema};
 use crate::backend::{inferred_schema, unsupported};
 use crate::diag::Diagnostic;
-use crate::ir::{CmpOp, Node, Step};
+use crate::ir::{CmpOp, FieldOp, Node, Step};
 use crate::rule::Rule;
 
 /// The default Sentinel table for a log type: `.` → `_` and the custom-log suffix `_CL`
@@ -734,8 +734,10 @@ impl<'a> Cx<'a> {
 
     /// The positive and the negated form of a check.
     fn pair(&self, c: &Check, elements: &Elements) -> Result<Pair, Unsupported> {
-        if let Op::Field { .. } = c.op {
-            return Err(plan::field_not_spelled());
+        if let Op::Field { op, other, ci } = &c.op {
+            let a = self.side(&c.val, elements)?;
+            let b = self.side(other, elements)?;
+            return Ok(field_pair(*op, *ci, &a, &b));
         }
         Ok(match &c.val {
             Val::Column { name, ty } => {
@@ -750,6 +752,160 @@ impl<'a> Cx<'a> {
             Val::Json(j) => dynamic_test(&self.dynamic(j, elements)?, &c.op)?,
         })
     }
+}
+
+impl Cx<'_> {
+    /// One side of a `field()` comparison: the expression and its column type (`None` for a
+    /// `dynamic` value).
+    fn side(&self, v: &Val, elements: &Elements) -> Result<Side, Unsupported> {
+        Ok(match v {
+            Val::Column { name, ty } => Side {
+                x: quote_ident(name),
+                ty: Some(*ty).filter(|t| *t != ColumnType::Json),
+            },
+            Val::Json(j) => Side {
+                x: self.dynamic(j, elements)?,
+                ty: None,
+            },
+        })
+    }
+}
+
+/// A value compared by `field()`.
+struct Side {
+    x: String,
+    ty: Option<ColumnType>,
+}
+
+impl Side {
+    /// The value has a type: a `dynamic` value by `gettype()` (`types` as a KQL list or one
+    /// quoted name), a typed column when it is one of `cols` and not null. A `string` column is
+    /// never null, so there "has a value" is `isnotempty` (KQL cannot tell `""` from missing).
+    fn has(&self, types: &str, cols: &[ColumnType]) -> Pair {
+        let x = &self.x;
+        match self.ty {
+            None if types.starts_with('(') => Pair::new(
+                B::atom(format!("gettype({x}) in {types}")),
+                B::atom(format!("gettype({x}) !in {types}")),
+            ),
+            None => Pair::new(
+                B::Expr(format!("gettype({x}) == {types}"), Prec::Cmp),
+                B::Expr(format!("gettype({x}) != {types}"), Prec::Cmp),
+            ),
+            Some(ColumnType::Text) if cols.contains(&ColumnType::Text) => Pair::new(
+                B::atom(format!("isnotempty({x})")),
+                B::atom(format!("isempty({x})")),
+            ),
+            Some(t) if cols.contains(&t) => Pair::new(
+                B::atom(format!("isnotnull({x})")),
+                B::atom(format!("isnull({x})")),
+            ),
+            Some(_) => Pair::constant(false),
+        }
+    }
+
+    fn string(&self) -> Pair {
+        self.has("\"string\"", &[ColumnType::Text])
+    }
+
+    fn bool(&self) -> Pair {
+        self.has("\"bool\"", &[ColumnType::Boolean])
+    }
+
+    fn number(&self) -> Pair {
+        self.has(NUMBER_TYPES, &[ColumnType::Integer, ColumnType::Real])
+    }
+
+    fn integer(&self) -> Pair {
+        self.has(INTEGER_TYPES, &[ColumnType::Integer])
+    }
+
+    fn fraction(&self) -> Pair {
+        self.has(FRACTION_TYPES, &[ColumnType::Real])
+    }
+
+    /// The value as `to` (`tostring`, `tolong`, ...), or the column itself when it has that
+    /// type already.
+    fn to(&self, to: &str, col: ColumnType) -> String {
+        if self.ty == Some(col) {
+            self.x.clone()
+        } else {
+            format!("{to}({})", self.x)
+        }
+    }
+}
+
+/// `a op field(b)` as a positive and a two-valued negated form (SPEC §3.7): both sides must
+/// have the kinds `op` needs; `eq` is string, number or boolean equality; numbers compare
+/// exactly as two integers (`int`/`long`), as doubles otherwise (SPEC §3.4).
+fn field_pair(op: FieldOp, ci: bool, a: &Side, b: &Side) -> Pair {
+    let cmp = |x: String, sym: &str, y: String| B::Expr(format!("{x} {sym} {y}"), Prec::Cmp);
+    let mut pos = Vec::new();
+    let mut neg = Vec::new();
+    let str_op = match op {
+        FieldOp::Eq => Some(StrOp::Eq),
+        FieldOp::Contains => Some(StrOp::Contains),
+        FieldOp::StartsWith => Some(StrOp::StartsWith),
+        FieldOp::EndsWith => Some(StrOp::EndsWith),
+        FieldOp::Compare(_) => None,
+    };
+    if let Some(s) = str_op {
+        let (p, n) = string_ops(s, false, ci);
+        let (sa, sb) = (a.string(), b.string());
+        let (ta, tb) = (
+            a.to("tostring", ColumnType::Text),
+            b.to("tostring", ColumnType::Text),
+        );
+        pos.push(and(vec![sa.pos, sb.pos, cmp(ta.clone(), p, tb.clone())]));
+        neg.push(or(vec![sa.neg, sb.neg, cmp(ta, n, tb)]));
+    }
+    let num = match op {
+        FieldOp::Eq if !ci => Some(None),
+        FieldOp::Compare(c) => Some(Some(c)),
+        _ => None,
+    };
+    if let Some(c) = num {
+        let (p, n) = (cmp_op(c), cmp_complement(c));
+        let (ia, ib) = (a.integer(), b.integer());
+        let (na, nb) = (a.number(), b.number());
+        let (fa, fb) = (a.fraction(), b.fraction());
+        let (la, lb) = (
+            a.to("tolong", ColumnType::Integer),
+            b.to("tolong", ColumnType::Integer),
+        );
+        let (ra, rb) = (
+            a.to("toreal", ColumnType::Real),
+            b.to("toreal", ColumnType::Real),
+        );
+        pos.push(or(vec![
+            and(vec![ia.pos, ib.pos, cmp(la.clone(), p, lb.clone())]),
+            and(vec![
+                na.pos,
+                nb.pos,
+                or(vec![fa.pos, fb.pos]),
+                cmp(ra.clone(), p, rb.clone()),
+            ]),
+        ]));
+        neg.push(and(vec![
+            or(vec![ia.neg, ib.neg, cmp(la, n, lb)]),
+            or(vec![
+                na.neg,
+                nb.neg,
+                and(vec![fa.neg, fb.neg]),
+                cmp(ra, n, rb),
+            ]),
+        ]));
+    }
+    if op == FieldOp::Eq && !ci {
+        let (ba, bb) = (a.bool(), b.bool());
+        let (xa, xb) = (
+            a.to("tobool", ColumnType::Boolean),
+            b.to("tobool", ColumnType::Boolean),
+        );
+        pos.push(and(vec![ba.pos, bb.pos, cmp(xa.clone(), "==", xb.clone())]));
+        neg.push(or(vec![ba.neg, bb.neg, cmp(xa, "!=", xb)]));
+    }
+    Pair::new(or(pos), and(neg))
 }
 
 /// The elements of the enclosing quantifiers: (quantifier id, element column).
@@ -913,7 +1069,7 @@ fn text_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
             )
         }
         Op::Num { .. } | Op::Bool(_) => unreachable!("the plan folds non-string tests on text"),
-        Op::Field { .. } => return Err(plan::field_not_spelled()),
+        Op::Field { .. } => unreachable!("`pair` spells field() with `field_pair`"),
     })
 }
 
@@ -966,7 +1122,7 @@ fn dynamic_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
             B::Expr(format!("{is_bool} and tobool({x}) == {b}"), Prec::And),
             B::Expr(format!("{not_bool} or tobool({x}) != {b}"), Prec::Or),
         ),
-        Op::Field { .. } => return Err(plan::field_not_spelled()),
+        Op::Field { .. } => unreachable!("`pair` spells field() with `field_pair`"),
     })
 }
 
@@ -1134,6 +1290,63 @@ mod tests {
         assert_eq!(quote_ident("a'b\\c"), r"['a\'b\\c']");
         assert_eq!(quote_ident("@timestamp"), "['@timestamp']");
         assert_eq!(verbatim_literal(r#"say "hi"\d"#), r#"@"say ""hi""\d""#);
+    }
+
+    fn texts(p: &Pair) -> (String, String) {
+        (p.pos.operand(true), p.neg.operand(false))
+    }
+
+    #[test]
+    fn field_pairs_check_kinds_and_negate_two_valued() {
+        let dynamic = |x: &str| Side {
+            x: x.into(),
+            ty: None,
+        };
+        let column = |x: &str, ty| Side {
+            x: x.into(),
+            ty: Some(ty),
+        };
+        // A string column is present when not empty; the negation is the exact complement.
+        let (pos, neg) = texts(&field_pair(
+            FieldOp::Contains,
+            false,
+            &column("cmd", ColumnType::Text),
+            &dynamic("u.name"),
+        ));
+        assert_eq!(
+            pos,
+            r#"isnotempty(cmd) and gettype(u.name) == "string" and cmd contains_cs tostring(u.name)"#
+        );
+        assert_eq!(
+            neg,
+            r#"isempty(cmd) or gettype(u.name) != "string" or cmd !contains_cs tostring(u.name)"#
+        );
+        // Two long columns compare as longs; a real one makes it a double comparison.
+        let (pos, neg) = texts(&field_pair(
+            FieldOp::Compare(CmpOp::Gt),
+            false,
+            &column("a", ColumnType::Integer),
+            &column("b", ColumnType::Integer),
+        ));
+        assert_eq!(pos, "isnotnull(a) and isnotnull(b) and a > b");
+        assert_eq!(neg, "isnull(a) or isnull(b) or a <= b");
+        let (pos, _) = texts(&field_pair(
+            FieldOp::Compare(CmpOp::Le),
+            false,
+            &column("a", ColumnType::Integer),
+            &column("r", ColumnType::Real),
+        ));
+        // (the fraction test repeats the number test of the real column)
+        assert_eq!(
+            pos,
+            "isnotnull(a) and isnotnull(r) and isnotnull(r) and toreal(a) <= r"
+        );
+        // `eq~` is string equality only.
+        let (pos, _) = texts(&field_pair(FieldOp::Eq, true, &dynamic("a"), &dynamic("b")));
+        assert_eq!(
+            pos,
+            r#"gettype(a) == "string" and gettype(b) == "string" and tostring(a) =~ tostring(b)"#
+        );
     }
 
     #[test]

@@ -104,8 +104,9 @@ pub enum Kind {
     Null,
     Str,
     Bool,
-    /// An integer that fits an `i64`; `wide` when a double cannot hold it exactly (beyond
-    /// ±2^53).
+    /// An integer that fits an `i64`; `wide` from ±2^53 on: a double cannot hold every integer
+    /// there, so one stored as a double could no longer be told from its neighbours (SPEC
+    /// §3.4 compares `2^53` with `2^53 + 1` exactly).
     Int {
         wide: bool,
     },
@@ -121,7 +122,7 @@ impl Kind {
             Value::String(_) => Kind::Str,
             Value::Bool(_) => Kind::Bool,
             Value::Number(n) if n.is_i64() => Kind::Int {
-                wide: n.as_i64().is_some_and(|x| x.unsigned_abs() > 1 << 53),
+                wide: n.as_i64().is_some_and(|x| x.unsigned_abs() >= 1 << 53),
             },
             Value::Number(n) if n.is_f64() => Kind::Float,
             _ => Kind::Other,
@@ -143,7 +144,7 @@ struct Seen {
     b: bool,
     other: bool,
     non_null: bool,
-    /// An integer a double cannot hold exactly (beyond ±2^53).
+    /// An integer from ±2^53 on (see `Kind::Int`).
     wide_int: bool,
 }
 

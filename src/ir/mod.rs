@@ -117,18 +117,6 @@ pub enum Test {
     Field(FieldOp, FieldRef),
 }
 
-impl Test {
-    /// The SPEC §3.7 tests that the targets do not render yet: the reason each backend gives
-    /// (E0401) instead of rendering something else.
-    pub fn not_yet_on_targets(&self) -> Option<&'static str> {
-        match self {
-            Test::InCidr(_) => Some("`in_cidr` is not available on this target yet"),
-            Test::Field(..) => Some("`field()` is not available on this target yet"),
-            _ => None,
-        }
-    }
-}
-
 /// A range with host bits cleared; `text` is the literal as written (for display/errors).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cidr {

@@ -367,6 +367,27 @@ pub trait Dialect: Sync {
         format!("right({hay}, {needle_chars}) = {needle}")
     }
 
+    /// `hay` contains the text expression `needle` (a `field()` comparison); true when
+    /// `needle` is `""`, NULL when either side is NULL.
+    fn contains_expr(&self, hay: &str, needle: &str) -> String {
+        format!("strpos({hay}, {needle}) > 0")
+    }
+
+    /// `hay` starts with the text expression `needle` (true when `needle` is `""`).
+    fn starts_with_expr(&self, hay: &str, needle: &str) -> String {
+        format!("starts_with({hay}, {needle})")
+    }
+
+    /// `hay` ends with the text expression `needle` (true when `needle` is `""`).
+    fn ends_with_expr(&self, hay: &str, needle: &str) -> String {
+        format!("right({hay}, length({needle})) = {needle}")
+    }
+
+    /// Whether the dialect spells `field()` comparisons (SPEC §3.7); `Err` says why not.
+    fn field_comparisons(&self) -> Result<(), Unsupported> {
+        Ok(())
+    }
+
     /// An unanchored regex search of `hay` for the SPEC regex `pattern` (its source text).
     fn regex_search(&self, hay: &str, pattern: &str) -> Spelled;
 
@@ -383,6 +404,30 @@ pub trait Dialect: Sync {
 
     /// The value at `r` is a number and compares with `n` (`op` None is equality).
     fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled;
+
+    /// The value at `r` is a number that SPEC §3.4 calls an integer (no fraction, no exponent,
+    /// within signed or unsigned 64 bits), as far as the engine can tell (NULL or false
+    /// otherwise). Only asked where `json_is(Number)` holds.
+    fn json_is_integer(&self, _r: &JsonRef) -> Spelled {
+        Err(self.field_comparisons().err().unwrap_or_else(|| {
+            Unsupported::new(format!("{} cannot tell integers in JSON", self.name()))
+        }))
+    }
+
+    /// The JSON integer at `r` as an exact SQL number (only read where `json_is_integer`).
+    fn json_integer(&self, r: &JsonRef) -> Spelled {
+        self.json_is_integer(r)
+    }
+
+    /// The JSON number at `r` as an IEEE double (only read where `json_is(Number)` holds).
+    fn json_double(&self, r: &JsonRef) -> Spelled {
+        self.json_is_integer(r)
+    }
+
+    /// A numeric expression (a typed column) as an IEEE double.
+    fn double(&self, expr: &str) -> String {
+        format!("CAST({expr} AS DOUBLE PRECISION)")
+    }
 
     /// The value at `r` is the boolean `b`.
     fn json_bool_is(&self, r: &JsonRef, b: bool) -> Spelled;

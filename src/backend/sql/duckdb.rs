@@ -74,6 +74,14 @@ impl Dialect for DuckDb {
         format!("ends_with({hay}, {needle})")
     }
 
+    fn contains_expr(&self, hay: &str, needle: &str) -> String {
+        format!("contains({hay}, {needle})")
+    }
+
+    fn ends_with_expr(&self, hay: &str, needle: &str) -> String {
+        format!("ends_with({hay}, {needle})")
+    }
+
     fn regex_search(&self, hay: &str, pattern: &str) -> Spelled {
         Ok(format!(
             "regexp_matches({hay}, {})",
@@ -120,6 +128,24 @@ impl Dialect for DuckDb {
                 "({t} IN ('BIGINT', 'UBIGINT', 'DOUBLE') AND TRY_CAST({text} AS DOUBLE) {sym} {lit})"
             )
         })
+    }
+
+    /// `BIGINT`/`UBIGINT` are integers without fraction or exponent within 64 bits.
+    fn json_is_integer(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("{} IN ('BIGINT', 'UBIGINT')", self.jtype(r)?))
+    }
+
+    /// HUGEINT holds every `i64` and `u64` exactly.
+    fn json_integer(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("TRY_CAST({} AS HUGEINT)", self.json_text(r)?))
+    }
+
+    fn json_double(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("TRY_CAST({} AS DOUBLE)", self.json_text(r)?))
+    }
+
+    fn double(&self, expr: &str) -> String {
+        format!("CAST({expr} AS DOUBLE)")
     }
 
     fn json_bool_is(&self, r: &JsonRef, b: bool) -> Spelled {

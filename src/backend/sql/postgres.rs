@@ -89,6 +89,25 @@ impl Dialect for Postgres {
         ))
     }
 
+    /// `jsonb` keeps a number's digits (`1.0` stays `1.0`) but writes an exponent out (`1e2`
+    /// reads back as `100`, so it counts as an integer here; as a double it is the same
+    /// value). The range check is behind the digit test, so the cast cannot fail.
+    fn json_is_integer(&self, r: &JsonRef) -> Spelled {
+        let t = self.json_text(r)?;
+        Ok(format!(
+            "CASE WHEN {t} ~ '^-?[0-9]{{1,20}}$' THEN CAST({t} AS numeric) BETWEEN -9223372036854775808 AND 18446744073709551615 END"
+        ))
+    }
+
+    /// `numeric` is exact.
+    fn json_integer(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("CAST({} AS numeric)", self.json_text(r)?))
+    }
+
+    fn json_double(&self, r: &JsonRef) -> Spelled {
+        Ok(self.double(&self.json_text(r)?))
+    }
+
     fn json_bool_is(&self, r: &JsonRef, b: bool) -> Spelled {
         Ok(format!("{} = '{b}'::jsonb", self.value(r)?))
     }

@@ -57,6 +57,20 @@ impl Dialect for Sqlite {
         format!("substr({hay}, -{chars}) = {needle}")
     }
 
+    fn contains_expr(&self, hay: &str, needle: &str) -> String {
+        format!("instr({hay}, {needle}) > 0")
+    }
+
+    fn starts_with_expr(&self, hay: &str, needle: &str) -> String {
+        format!("substr({hay}, 1, length({needle})) = {needle}")
+    }
+
+    /// `substr(x, 0)` is all of `x` in SQLite, so the start is counted from the left: with an
+    /// empty needle it is one past the end (`''`), with a longer one the result is too short.
+    fn ends_with_expr(&self, hay: &str, needle: &str) -> String {
+        format!("substr({hay}, length({hay}) - length({needle}) + 1) = {needle}")
+    }
+
     fn regex_search(&self, hay: &str, pattern: &str) -> Spelled {
         Ok(format!("{hay} REGEXP {}", self.string_literal(pattern)?))
     }
@@ -98,6 +112,25 @@ impl Dialect for Sqlite {
             cmp_symbol(op),
             self.number_literal(n)
         ))
+    }
+
+    /// JSON1 types a number without fraction or exponent `integer` (even beyond `i64`, where
+    /// `json_extract` gives a REAL: such values compare as doubles, as with literals).
+    fn json_is_integer(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("{} = 'integer'", self.jtype(r)?))
+    }
+
+    fn json_integer(&self, r: &JsonRef) -> Spelled {
+        self.json_text(r)
+    }
+
+    fn json_double(&self, r: &JsonRef) -> Spelled {
+        Ok(self.double(&self.json_text(r)?))
+    }
+
+    /// SQLite compares an INTEGER with a REAL exactly; SPEC wants doubles there.
+    fn double(&self, expr: &str) -> String {
+        format!("CAST({expr} AS REAL)")
     }
 
     fn json_bool_is(&self, r: &JsonRef, b: bool) -> Spelled {
