@@ -180,8 +180,8 @@ pub struct Quant {
     /// has an element at all.
     pub body: Box<Cond>,
     /// The body as normalised IR (the "some element" form), for backends whose spelling of a
-    /// quantifier depends on the body's shape.
-    pub ir_body: Node,
+    /// quantifier depends on the body's shape; only kept by [`lower_keeping_ir`].
+    pub ir_body: Option<Node>,
     /// The first predicate in the body, for positions in errors.
     pub span: Span,
 }
@@ -222,6 +222,19 @@ pub fn lower(node: &Node, schema: &TableSchema) -> Cond {
         schema,
         next: 0,
         outer: Vec::new(),
+        keep_ir: false,
+    }
+    .node(node, None)
+}
+
+/// [`lower`], keeping each quantifier's body as IR too (`Quant::ir_body`), for a target whose
+/// spelling of a quantifier depends on the body's shape (SPL).
+pub fn lower_keeping_ir(node: &Node, schema: &TableSchema) -> Cond {
+    Lowerer {
+        schema,
+        next: 0,
+        outer: Vec::new(),
+        keep_ir: true,
     }
     .node(node, None)
 }
@@ -233,6 +246,7 @@ pub fn resolve(path: &FieldPath, schema: &TableSchema) -> Option<Val> {
         schema,
         next: 0,
         outer: Vec::new(),
+        keep_ir: false,
     }
     .resolve(path, None)
 }
@@ -242,6 +256,8 @@ struct Lowerer<'a> {
     next: usize,
     /// The roots of the enclosing scopes, outermost first (`None` is the row).
     outer: Vec<Option<usize>>,
+    /// Whether quantifiers keep their body as IR.
+    keep_ir: bool,
 }
 
 /// An integer literal a 64-bit integer column can never equal: beyond the `i64` range.
@@ -314,15 +330,18 @@ impl Lowerer<'_> {
             // Missing, or a scalar column: not an array, so no element.
             _ => return Cond::Const(!any),
         };
-        let ir_body = if any {
-            body.clone()
+        // `any` reads the body as it is; `all` reads the normalised `not body`.
+        let negated;
+        let ir: &Node = if any {
+            body
         } else {
-            normalize(Node::Not(Box::new(body.clone())))
+            negated = normalize(Node::Not(Box::new(body.clone())));
+            &negated
         };
         self.next += 1;
         let id = self.next;
         self.outer.push(element);
-        let inner = self.node(&ir_body, Some(id));
+        let inner = self.node(ir, Some(id));
         self.outer.pop();
         match inner {
             Cond::Const(false) => Cond::Const(!any),
@@ -331,8 +350,8 @@ impl Lowerer<'_> {
                 array,
                 exists: any,
                 body: Box::new(inner),
-                span: first_span(&ir_body),
-                ir_body,
+                span: first_span(ir),
+                ir_body: self.keep_ir.then(|| ir.clone()),
             }),
         }
     }
@@ -946,7 +965,7 @@ mod tests {
             },
             exists: true,
             body: Box::new(Cond::Const(true)),
-            ir_body: Node::And(Vec::new()),
+            ir_body: None,
             span: Span { start: 4, end: 7 },
         });
         let e = write(&Toy { group: true }, &c, &(), &mut String::new()).unwrap_err();

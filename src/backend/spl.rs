@@ -142,7 +142,7 @@ fn render_with_base(
     let mut search = base;
     let cx = Cx::default();
     // Splunk has no column types: every top-level field is read as it comes.
-    let cond = plan::lower(&node, &TableSchema::default());
+    let cond = plan::lower_keeping_ir(&node, &TableSchema::default());
     let filter = cx.text(&cond, &Scope::Event)?;
     if let Some(terms) = prefilter(&node, None) {
         search.push(' ');
@@ -575,7 +575,7 @@ impl Cx {
         };
         // `any a (any b (X))` reads the flattened `a{}.b{}` values.
         let mut q = q;
-        let mut x = &q.ir_body;
+        let mut x = ir_body(q)?;
         while let (Node::Any { path: p, body }, Cond::Quant(inner)) = (x, q.body.as_ref()) {
             if !inner.exists {
                 return Ok(None);
@@ -620,7 +620,7 @@ impl Cx {
         let var = format!("ruleqc_i{n}");
         // `any a (any b (X))`: iterate the flattened `a{}.b{}` (json_extract's `{}` steps).
         let mut q = q;
-        let mut x = &q.ir_body;
+        let mut x = ir_body(q)?;
         let mut flat = false;
         while let (Node::Any { path: p, body }, Cond::Quant(inner)) = (x, q.body.as_ref()) {
             if !inner.exists || !flat_path_ok(&loc, p) {
@@ -808,7 +808,7 @@ impl Spell for Cx {
             }
             Scope::Elem { loc, .. } => {
                 let (_, path) = located(&plan::Val::Json(q.array.clone()), scope)?;
-                let found = self.nested_quantifier(&loc.join(&path), &q.ir_body)?;
+                let found = self.nested_quantifier(&loc.join(&path), ir_body(q)?)?;
                 out.push_str(if any { "isnotnull(" } else { "isnull(" });
                 out.push_str(&found);
                 out.push(')');
@@ -839,6 +839,13 @@ fn number(n: &serde_json::Number) -> String {
         Some(f) if s.contains(['e', 'E']) => format!("{f}"),
         _ => s,
     }
+}
+
+/// The quantifier's body as IR (SPL lowers with `plan::lower_keeping_ir`).
+fn ir_body(q: &Quant) -> Result<&Node, Unsupported> {
+    q.ir_body
+        .as_ref()
+        .ok_or_else(|| Unsupported::new("internal: a plan lowered without IR bodies".into()))
 }
 
 /// Whether the positive spelling of `op` is a single call (`match(...)`), which `NOT` takes
