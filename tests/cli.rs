@@ -3,28 +3,12 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-fn ruleqc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ruleqc"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run ruleqc")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
-}
+mod support;
+use support::cli::{ruleqc, stderr, stdout};
 
 /// A fresh directory for one test's files.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ruleqc-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+    support::cli::scratch("cli", name)
 }
 
 const GOOD: &str = r#"RuleID: Test.Good

@@ -3,29 +3,14 @@
 //! the command-line conventions (`--quiet`, `--exclude`, `list`, usage errors).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-fn ruleqc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ruleqc"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run ruleqc")
-}
+mod support;
+use support::cli::{ruleqc, stderr, stdout};
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
-}
-
+/// A fresh directory for one test's files.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ruleqc-conv-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+    support::cli::scratch("conv", name)
 }
 
 fn s(p: &Path) -> &str {

@@ -2,24 +2,12 @@
 //! place it, E0403 it cannot be packaged) point at the construct in the rule file.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
-fn ruleqc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ruleqc"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run ruleqc")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
-}
+mod support;
+use support::cli::{ruleqc, stderr};
 
 fn scratch(name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ruleqc-target-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let dir = support::cli::scratch("target", name);
     for (f, text) in files {
         std::fs::write(dir.join(f), text).expect("write");
     }

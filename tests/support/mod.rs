@@ -2,4 +2,5 @@
 // Each test binary compiles its own copy and uses only part of it.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod postgres;
