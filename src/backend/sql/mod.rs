@@ -531,22 +531,26 @@ impl Sql<'_> {
                 }
                 (Integer::When(x), Integer::When(y)) => Integer::When(format!("{x} AND {y}")),
             };
-            let case = match ints {
+            let (case, prec) = match ints {
                 // Two typed columns: NULL carries through, nothing can fail.
-                Integer::Always if g.is_empty() => format!("{ia} {sym} {ib}"),
-                Integer::Never if g.is_empty() => format!("{da} {sym} {db}"),
-                Integer::Always => format!("CASE WHEN {} THEN {ia} {sym} {ib} END", when(None)),
-                Integer::Never => format!("CASE WHEN {} THEN {da} {sym} {db} END", when(None)),
-                Integer::When(t) => format!(
-                    "CASE WHEN {} THEN {ia} {sym} {ib} WHEN {} THEN {da} {sym} {db} END",
-                    when(Some(t)),
-                    when(None)
+                Integer::Always if g.is_empty() => (format!("{ia} {sym} {ib}"), Prec::Cmp),
+                Integer::Never if g.is_empty() => (format!("{da} {sym} {db}"), Prec::Cmp),
+                Integer::Always => (
+                    format!("CASE WHEN {} THEN {ia} {sym} {ib} END", when(None)),
+                    Prec::Atom,
                 ),
-            };
-            let prec = if case.starts_with("CASE") {
-                Prec::Atom
-            } else {
-                Prec::Cmp
+                Integer::Never => (
+                    format!("CASE WHEN {} THEN {da} {sym} {db} END", when(None)),
+                    Prec::Atom,
+                ),
+                Integer::When(t) => (
+                    format!(
+                        "CASE WHEN {} THEN {ia} {sym} {ib} WHEN {} THEN {da} {sym} {db} END",
+                        when(Some(t)),
+                        when(None)
+                    ),
+                    Prec::Atom,
+                ),
             };
             parts.push((case, prec));
         }
