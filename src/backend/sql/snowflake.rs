@@ -102,9 +102,12 @@ impl Dialect for Snowflake {
         Ok(format!("{}::VARCHAR", self.value(r)?))
     }
 
+    /// The conversion sits inside `IFF`, not after an `AND`: SQL does not order the operands of
+    /// `AND`, and `TO_DOUBLE` of an object or array is an error, so only a conditional
+    /// expression keeps it away from values the type test rejects.
     fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
         Ok(format!(
-            "({} AND TO_DOUBLE({}) {} {})",
+            "IFF({}, TO_DOUBLE({}) {} {}, FALSE)",
             self.json_is(r, JsonKind::Number)?,
             self.value(r)?,
             cmp_symbol(op),
@@ -112,10 +115,11 @@ impl Dialect for Snowflake {
         ))
     }
 
+    /// `IFF` for the same reason as numbers: `::BOOLEAN` of an object is an error.
     fn json_bool_is(&self, r: &JsonRef, b: bool) -> Spelled {
         let v = self.value(r)?;
         Ok(format!(
-            "(IS_BOOLEAN({v}) AND {v}::BOOLEAN = {})",
+            "IFF(IS_BOOLEAN({v}), {v}::BOOLEAN = {}, FALSE)",
             self.bool_literal(b)
         ))
     }
