@@ -81,8 +81,11 @@ impl Dialect for BigQuery {
         format!("ENDS_WITH({hay}, {needle})")
     }
 
+    /// GoogleSQL's `LOWER` is Unicode *full* lower-casing (ZetaSQL, its reference
+    /// implementation, lowers İ to i + U+0307 and a word-final Σ to ς); SPEC's is *simple*. The
+    /// two differ only there, so those two letters are lowered by hand first.
     fn lower(&self, expr: &str) -> String {
-        format!("LOWER({expr})")
+        format!("LOWER(REPLACE(REPLACE({expr}, 'İ', 'i'), 'Σ', 'σ'))")
     }
 
     fn regex_search(&self, hay: &str, pattern: &str) -> Spelled {
