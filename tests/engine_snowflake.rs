@@ -585,3 +585,27 @@ fn events_that_do_not_fit_their_column_are_errors() {
         );
     }
 }
+
+/// A small seeded differential run on the emulator, with events that keep clear of its known
+/// gaps (tests/emulated/diff.rs says how); `RULEQC_DIFF_SCALE` makes it larger.
+#[test]
+fn differential_on_fakesnow() {
+    let pairs = emulated::diff::run(
+        "fakesnow",
+        SqlDialect::Snowflake,
+        emulated::diff::batches(3, 25, 40, true),
+        &mut |schema, table, events, sqls| {
+            Fakesnow
+                .matching_rows(
+                    &EventTable {
+                        name: table,
+                        schema,
+                        events,
+                    },
+                    sqls,
+                )
+                .map_err(|e| e.to_string())
+        },
+    );
+    assert!(pairs >= 3000, "{pairs} pairs");
+}

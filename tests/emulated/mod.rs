@@ -3,6 +3,8 @@
 //! reference engine's verdicts with them, where a case that hits a documented gap of that engine
 //! is counted and named, never silently passed.
 
+pub mod diff;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 
