@@ -144,15 +144,36 @@ pub enum Op {
     },
     /// The boolean `b`.
     Bool(bool),
-    /// A comparison with another value of the same row (SPEC §3.7 `field()`): true when both
-    /// exist and `op` holds with the typing rules of §3.4 (`Eq` on the same JSON type, the
-    /// string operators on two strings, `Compare` on two numbers; `ci` on two strings).
-    Field { op: FieldOp, other: Val, ci: bool },
+    /// A comparison with another value of the same row (SPEC §3.7 `field()`), for one JSON
+    /// kind: true when the checked value and `other` both have the kind `test` names and the
+    /// test holds. The plan writes `PATH op field(PATH2)` as the `or` of one such check per
+    /// kind `op` compares (a negated comparison as the `and` of the negated checks), leaving
+    /// out the kinds a typed column cannot hold.
+    Field { test: FieldTest, other: Val },
 }
 
-/// E0401 for a `field()` comparison: the plan has resolved both sides, no target spells it yet.
-pub fn field_not_spelled() -> Unsupported {
-    Unsupported::new("`field()` comparisons are not available on this target yet".into())
+/// One kind of a `field()` comparison (SPEC §3.7 with the typing of §3.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldTest {
+    /// Both are strings and `value op other` holds; with `ci` on the simple-lower-cased texts.
+    Str { op: StrOp, ci: bool },
+    /// Both are numbers and `value cmp other` holds (`None`: equal): exactly when both are
+    /// integers, as IEEE doubles otherwise. `ints` says whether both are integers.
+    Num { cmp: Option<CmpOp>, ints: Ints },
+    /// Both are booleans and equal.
+    Bool,
+}
+
+/// Whether the two numbers of a `field()` comparison are integers in SPEC §3.4's sense.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ints {
+    /// Two integer columns: compare exactly.
+    Always,
+    /// A real column on one side: compare as doubles.
+    Never,
+    /// A semi-structured side (and no real column): only the values tell; compare exactly when
+    /// both are integers, as doubles otherwise.
+    Unknown,
 }
 
 impl Op {
@@ -374,14 +395,25 @@ impl Lowerer<'_> {
             let Some(other) = root.and_then(|root| self.resolve(&r.path, root)) else {
                 return Cond::Const(leaf.negated);
             };
-            return match field_op(*op, leaf.case_insensitive, ty, &other) {
-                Some(op) => Cond::Check(Check {
-                    val,
-                    op,
-                    negated: leaf.negated,
-                    span: leaf.span,
-                }),
-                None => Cond::Const(leaf.negated),
+            let checks = field_tests(*op, leaf.case_insensitive, ty, &other)
+                .into_iter()
+                .map(|test| {
+                    Cond::Check(Check {
+                        val: val.clone(),
+                        op: Op::Field {
+                            test,
+                            other: other.clone(),
+                        },
+                        negated: leaf.negated,
+                        span: leaf.span,
+                    })
+                })
+                .collect();
+            // Not (a or b) is (not a) and (not b); no kind left folds to the leaf's constant.
+            return if leaf.negated {
+                Cond::and(checks)
+            } else {
+                Cond::or(checks)
             };
         }
         match op_for(&leaf.test, leaf.case_insensitive, ty) {
@@ -478,33 +510,72 @@ fn cidr_pattern(ranges: &[Cidr]) -> Pattern {
     }
 }
 
-/// The op of `PATH op field(PATH2)` with PATH on a value of column type `ty` (`None`:
-/// semi-structured) and PATH2 at `other`; `None` when no pair of values can pass it.
-fn field_op(op: FieldOp, ci: bool, ty: Option<ColumnType>, other: &Val) -> Option<Op> {
+/// The kinds `PATH op field(PATH2)` compares, with PATH on a value of column type `ty`
+/// (`None`: semi-structured) and PATH2 at `other`: `eq` compares strings, numbers and
+/// booleans (only strings with `~`), the string operators strings, `gt`..`le` numbers (SPEC
+/// §3.7, §3.4). A kind a typed column cannot hold is left out.
+fn field_tests(op: FieldOp, ci: bool, ty: Option<ColumnType>, other: &Val) -> Vec<FieldTest> {
     let other_ty = match other {
         Val::Column { ty, .. } => Some(*ty),
         Val::Json(_) => None,
     };
-    let is = |t: Option<ColumnType>, want: ColumnType| t.is_none() || t == Some(want);
-    let number = |t: Option<ColumnType>| {
-        t.is_none() || matches!(t, Some(ColumnType::Integer | ColumnType::Real))
+    let both = |k: Kind| {
+        let holds = |t: Option<ColumnType>| match (t, k) {
+            (None, _) => true,
+            (Some(t), Kind::String) => t == ColumnType::Text,
+            (Some(t), Kind::Number) => matches!(t, ColumnType::Integer | ColumnType::Real),
+            (Some(t), Kind::Bool) => t == ColumnType::Boolean,
+        };
+        holds(ty) && holds(other_ty)
     };
-    let possible = match op {
-        FieldOp::Eq if ci => is(ty, ColumnType::Text) && is(other_ty, ColumnType::Text),
-        FieldOp::Eq => match (ty, other_ty) {
-            (Some(a), Some(b)) => a == b || (number(Some(a)) && number(Some(b))),
-            _ => true,
-        },
-        FieldOp::Contains | FieldOp::StartsWith | FieldOp::EndsWith => {
-            is(ty, ColumnType::Text) && is(other_ty, ColumnType::Text)
+    let str_op = match op {
+        FieldOp::Eq => Some(StrOp::Eq),
+        FieldOp::Contains => Some(StrOp::Contains),
+        FieldOp::StartsWith => Some(StrOp::StartsWith),
+        FieldOp::EndsWith => Some(StrOp::EndsWith),
+        FieldOp::Compare(_) => None,
+    };
+    let cmp = match op {
+        FieldOp::Eq if !ci => Some(None),
+        FieldOp::Compare(c) => Some(Some(c)),
+        _ => None,
+    };
+    let mut tests = Vec::with_capacity(3);
+    if let Some(op) = str_op
+        && both(Kind::String)
+    {
+        tests.push(FieldTest::Str { op, ci });
+    }
+    if let Some(cmp) = cmp
+        && both(Kind::Number)
+    {
+        let int = |t: Option<ColumnType>| match t {
+            Some(ColumnType::Integer) => Ints::Always,
+            Some(_) => Ints::Never,
+            None => Ints::Unknown,
+        };
+        let ints = match (int(ty), int(other_ty)) {
+            (Ints::Never, _) | (_, Ints::Never) => Ints::Never,
+            (Ints::Always, Ints::Always) => Ints::Always,
+            _ => Ints::Unknown,
+        };
+        tests.push(FieldTest::Num { cmp, ints });
+    }
+    if op == FieldOp::Eq && !ci && both(Kind::Bool) {
+        tests.push(FieldTest::Bool);
+    }
+    tests
+}
+
+impl FieldTest {
+    /// The kind both values must have.
+    pub fn kind(self) -> Kind {
+        match self {
+            FieldTest::Str { .. } => Kind::String,
+            FieldTest::Num { .. } => Kind::Number,
+            FieldTest::Bool => Kind::Bool,
         }
-        FieldOp::Compare(_) => number(ty) && number(other_ty),
-    };
-    possible.then(|| Op::Field {
-        op,
-        other: other.clone(),
-        ci,
-    })
+    }
 }
 
 /// `eq`/`in` with literals of one type.
@@ -754,12 +825,28 @@ impl fmt::Display for Cond {
                             format!("{} [{}]", cmp.map_or("eq", |c| c.symbol()), vs.join(", "))
                         }
                         Op::Bool(b) => format!("is {b}"),
-                        Op::Field { op, other, ci } => format!(
-                            "{}{} field({})",
-                            op.name(),
-                            if *ci { "~" } else { "" },
-                            val(other)
-                        ),
+                        Op::Field { test, other } => {
+                            let (kind, op) = match test {
+                                FieldTest::Str { op, ci } => (
+                                    "strings",
+                                    format!(
+                                        "{}{}",
+                                        format!("{op:?}").to_lowercase(),
+                                        if *ci { "~" } else { "" }
+                                    ),
+                                ),
+                                FieldTest::Num { cmp, ints } => (
+                                    match ints {
+                                        Ints::Always => "integers",
+                                        Ints::Never => "doubles",
+                                        Ints::Unknown => "numbers",
+                                    },
+                                    cmp.map_or("eq", |c| c.symbol()).to_string(),
+                                ),
+                                FieldTest::Bool => ("bools", "eq".to_string()),
+                            };
+                            format!("{kind} {op} field({})", val(other))
+                        }
                     };
                     writeln!(f, "{pad}{not}{} {op}", val(&ch.val))
                 }
@@ -860,6 +947,48 @@ mod tests {
         assert_eq!(
             plan("any xs (@[18446744073709551615] eq 1)", &[("xs", Json)]),
             Cond::Const(false)
+        );
+    }
+
+    #[test]
+    fn field_comparisons_split_by_kind() {
+        use ColumnType::*;
+        // `eq` on two semi-structured values: strings, numbers (exact only when both are
+        // integers) and booleans; negated, none of them.
+        assert_eq!(
+            plan("a eq field(b)", &[("a", Json), ("b", Json)]).to_string(),
+            "or\n  a:Json strings eq field(b:Json)\n  a:Json numbers eq field(b:Json)\n  \
+             a:Json bools eq field(b:Json)\n"
+        );
+        assert_eq!(
+            plan("a ne field(b)", &[("a", Json), ("b", Json)]).to_string(),
+            "and\n  not a:Json strings eq field(b:Json)\n  not a:Json numbers eq field(b:Json)\n  \
+             not a:Json bools eq field(b:Json)\n"
+        );
+        // Typed columns keep only the kinds both can hold.
+        assert_eq!(
+            plan("a eq field(b)", &[("a", Integer), ("b", Json)]).to_string(),
+            "a:Integer numbers eq field(b:Json)\n"
+        );
+        assert_eq!(
+            plan("a gt field(b)", &[("a", Integer), ("b", Integer)]).to_string(),
+            "a:Integer integers gt field(b:Integer)\n"
+        );
+        assert_eq!(
+            plan("a le field(b)", &[("a", Real), ("b", Json)]).to_string(),
+            "a:Real doubles le field(b:Json)\n"
+        );
+        assert_eq!(
+            plan("a eq~ field(b)", &[("a", Json), ("b", Json)]).to_string(),
+            "a:Json strings eq~ field(b:Json)\n"
+        );
+        assert_eq!(
+            plan("a contains field(b)", &[("a", Text), ("b", Integer)]),
+            Cond::Const(false)
+        );
+        assert_eq!(
+            plan("not a contains field(b)", &[("a", Text), ("b", Integer)]),
+            Cond::Const(true)
         );
     }
 

@@ -950,7 +950,11 @@ fn positive(op: &Op, v: &Val) -> Result<(B, String), Unsupported> {
             (B::plain(format!("match({e}, {})", quote_plain(&re))), e)
         }
         Op::IsNull | Op::IsEmpty => unreachable!("handled by the caller"),
-        Op::Field { .. } => return Err(plan::field_not_spelled()),
+        Op::Field { .. } => {
+            return Err(Unsupported::new(
+                "`field()` comparisons are not available on this target yet".into(),
+            ));
+        }
     })
 }
 
