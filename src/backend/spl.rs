@@ -950,10 +950,23 @@ fn positive(op: &Op, v: &Val) -> Result<(B, String), Unsupported> {
             (B::plain(format!("match({e}, {})", quote_plain(&re))), e)
         }
         Op::IsNull | Op::IsEmpty => unreachable!("handled by the caller"),
-        Op::Field { .. } => {
-            return Err(Unsupported::new(
-                "`field()` comparisons are not available on this target yet".into(),
-            ));
+        Op::Field { test, .. } => return Err(field_unsupported(*test)),
+    })
+}
+
+/// Why SPL cannot spell a kind of `field()` comparison (SPEC §3.7) exactly.
+fn field_unsupported(test: plan::FieldTest) -> Unsupported {
+    Unsupported::new(match test {
+        plan::FieldTest::Num { .. } => {
+            "`field()` between two numbers cannot be written in SPL: eval numbers are IEEE \
+             doubles, so two integers beyond 2^53 cannot be compared exactly (SPEC §3.4)"
+                .into()
+        }
+        plan::FieldTest::Str { .. } | plan::FieldTest::Bool => {
+            "`field()` cannot be written in SPL: extracted fields carry no JSON type (`\"5\"` \
+             and `5` read the same), and no eval function finds one field's value in another's \
+             without reading it as a pattern (`like`, `match`, `replace`)"
+                .into()
         }
     })
 }

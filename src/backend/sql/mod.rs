@@ -272,7 +272,6 @@ impl Sql<'_> {
     ) -> Result<(String, Prec, bool), Unsupported> {
         let d = self.d;
         if let Op::Field { test, other } = &c.op {
-            d.field_comparisons()?;
             let a = self.side(&c.val, elements)?;
             let b = self.side(other, elements)?;
             let (text, prec) = self.field(*test, &a, &b)?;
