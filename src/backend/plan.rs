@@ -25,11 +25,11 @@
 
 use std::fmt;
 
-use serde_json::Number;
+use serde_json::{Number, Value, json};
 
 use crate::backend::Unsupported;
 use crate::backend::schema::{ColumnType, TableSchema};
-use crate::ir::eval::simple_lowercase;
+use crate::ir::eval::{eval, simple_lowercase};
 use crate::ir::normalize::normalize;
 use crate::ir::{Cidr, CmpOp, FieldOp, FieldPath, Leaf, Node, Pattern, Scalar, Step, Test};
 use crate::syntax::ast::Span;
@@ -200,11 +200,24 @@ pub struct Quant {
     /// Never `Const(false)` (that folds the quantifier); `Const(true)` asks whether the array
     /// has an element at all.
     pub body: Box<Cond>,
-    /// The body as normalised IR (the "some element" form), for backends whose spelling of a
-    /// quantifier depends on the body's shape; only kept by [`lower_keeping_ir`].
-    pub ir_body: Option<Node>,
+    /// Some when the body reads one value of the element and nothing else, so that the
+    /// element's scalar values at that path decide the quantifier (for a target that searches
+    /// a flattened list of values rather than visiting elements: SPL).
+    pub scalar: Option<ScalarBody>,
     /// The first predicate in the body, for positions in errors.
     pub span: Span,
+}
+
+/// A quantifier body that reads one scalar of the element: it reads only `path` (with no
+/// null/empty test and no quantifier), and is false whenever the value there is missing,
+/// JSON null, an object or an array.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScalarBody {
+    /// The path from the element.
+    pub path: FieldPath,
+    /// Some when the body is exactly "the value is one of these strings or booleans": positive,
+    /// case-sensitive `eq`/`in` joined by `or`.
+    pub one_of: Option<Vec<Scalar>>,
 }
 
 impl Cond {
@@ -243,19 +256,6 @@ pub fn lower(node: &Node, schema: &TableSchema) -> Cond {
         schema,
         next: 0,
         outer: Vec::new(),
-        keep_ir: false,
-    }
-    .node(node, None)
-}
-
-/// [`lower`], keeping each quantifier's body as IR too (`Quant::ir_body`), for a target whose
-/// spelling of a quantifier depends on the body's shape (SPL).
-pub fn lower_keeping_ir(node: &Node, schema: &TableSchema) -> Cond {
-    Lowerer {
-        schema,
-        next: 0,
-        outer: Vec::new(),
-        keep_ir: true,
     }
     .node(node, None)
 }
@@ -267,7 +267,6 @@ pub fn resolve(path: &FieldPath, schema: &TableSchema) -> Option<Val> {
         schema,
         next: 0,
         outer: Vec::new(),
-        keep_ir: false,
     }
     .resolve(path, None)
 }
@@ -277,8 +276,6 @@ struct Lowerer<'a> {
     next: usize,
     /// The roots of the enclosing scopes, outermost first (`None` is the row).
     outer: Vec<Option<usize>>,
-    /// Whether quantifiers keep their body as IR.
-    keep_ir: bool,
 }
 
 /// An integer literal a 64-bit integer column can never equal: beyond the `i64` range.
@@ -372,7 +369,7 @@ impl Lowerer<'_> {
                 exists: any,
                 body: Box::new(inner),
                 span: first_span(ir),
-                ir_body: self.keep_ir.then(|| ir.clone()),
+                scalar: scalar_body(ir),
             }),
         }
     }
@@ -427,6 +424,84 @@ impl Lowerer<'_> {
             None => Cond::Const(leaf.negated),
         }
     }
+}
+
+/// The body's [`ScalarBody`], if it reads one scalar of the element.
+fn scalar_body(body: &Node) -> Option<ScalarBody> {
+    fn single(node: &Node, seen: &mut Option<FieldPath>) -> bool {
+        match node {
+            Node::And(items) | Node::Or(items) => items.iter().all(|i| single(i, seen)),
+            Node::Leaf(l) if !matches!(l.test, Test::IsNull | Test::IsEmpty | Test::Field(..)) => {
+                match seen {
+                    Some(p) => *p == l.path,
+                    None => {
+                        *seen = Some(l.path.clone());
+                        true
+                    }
+                }
+            }
+            _ => false,
+        }
+    }
+    let mut seen = None;
+    if !single(body, &mut seen) {
+        return None;
+    }
+    let path = seen?;
+    // False for a missing value, null, objects and arrays (empty or not) at `path`.
+    let values = [
+        None,
+        Some(Value::Null),
+        Some(json!({})),
+        Some(json!([])),
+        Some(json!({"k": "v"})),
+        Some(json!(["v"])),
+    ];
+    let false_off_scalars = values.into_iter().all(|v| {
+        let element = match (path.is_root(), v) {
+            (true, None) => return true,
+            (true, Some(v)) => v,
+            (false, None) => json!({}),
+            (false, Some(v)) => {
+                let mut cur = v;
+                for step in path.0.iter().rev() {
+                    if let Step::Key(k) = step {
+                        cur = json!({ k.clone(): cur });
+                    }
+                }
+                cur
+            }
+        };
+        !eval(body, &element)
+    });
+    if !false_off_scalars {
+        return None;
+    }
+    fn one_of(x: &Node, out: &mut Vec<Scalar>) -> bool {
+        match x {
+            Node::Or(items) => items.iter().all(|i| one_of(i, out)),
+            Node::Leaf(l) if !l.negated && !l.case_insensitive => {
+                let items: &[Scalar] = match &l.test {
+                    Test::Eq(s) => std::slice::from_ref(s),
+                    Test::In(list) => list,
+                    _ => return false,
+                };
+                for s in items {
+                    match s {
+                        Scalar::Str(_) | Scalar::Bool(_) => out.push(s.clone()),
+                        Scalar::Num(_) => return false,
+                    }
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+    let mut alternatives = Vec::new();
+    Some(ScalarBody {
+        path,
+        one_of: one_of(body, &mut alternatives).then_some(alternatives),
+    })
 }
 
 fn first_span(node: &Node) -> Span {
@@ -992,6 +1067,32 @@ mod tests {
         );
     }
 
+    #[test]
+    fn quantifiers_say_when_one_scalar_decides_them() {
+        use ColumnType::*;
+        let scalar = |text: &str| match plan(text, &[("xs", Json)]) {
+            Cond::Quant(q) => q.scalar,
+            other => panic!("{other:?}"),
+        };
+        let s = |v: &str| Scalar::Str(v.into());
+        assert_eq!(
+            scalar("any xs (@.k eq \"a\" or @.k in [true, false])"),
+            Some(ScalarBody {
+                path: FieldPath(vec![Step::Key("k".into())]),
+                one_of: Some(vec![s("a"), Scalar::Bool(true), Scalar::Bool(false)]),
+            })
+        );
+        // One path, but not only exact alternatives.
+        assert_eq!(
+            scalar("any xs (@ starts_with \"a\")").map(|b| b.one_of),
+            Some(None)
+        );
+        // True on a missing value, a null test, two paths: the scalars do not decide it.
+        assert_eq!(scalar("any xs (@.k ne \"a\")"), None);
+        assert_eq!(scalar("any xs (@.k is_null)"), None);
+        assert_eq!(scalar("any xs (@.k eq \"a\" and @.j eq \"b\")"), None);
+    }
+
     /// A speller that writes a check as its column name, or as `x | y` (an `or`) for a column
     /// named `x|y`, and a quantifier as `q`.
     struct Toy {
@@ -1094,7 +1195,7 @@ mod tests {
             },
             exists: true,
             body: Box::new(Cond::Const(true)),
-            ir_body: None,
+            scalar: None,
             span: Span { start: 4, end: 7 },
         });
         let e = write(&Toy { group: true }, &c, &(), &mut String::new()).unwrap_err();
