@@ -119,11 +119,12 @@ impl Dialect for Snowflake {
 
     /// `TYPEOF` names how `PARSE_JSON` stored a number: `INTEGER` for one written without
     /// fraction or exponent (up to 38 digits), `DECIMAL` with a fraction, `DOUBLE` with an
-    /// exponent or beyond 38 digits. SPEC §3.4's integers are the `INTEGER`s within 64 bits.
+    /// exponent or beyond 38 digits. SPEC §3.4's integers are the `INTEGER`s within 64 bits
+    /// (the cast is read only for an `INTEGER`, which always fits `NUMBER(38, 0)`).
     fn json_is_integer(&self, r: &JsonRef) -> Spelled {
         let v = self.value(r)?;
         Ok(format!(
-            "TYPEOF({v}) = 'INTEGER' AND {v}::NUMBER(38, 0) BETWEEN -9223372036854775808 AND 18446744073709551615"
+            "CASE WHEN TYPEOF({v}) = 'INTEGER' THEN {v}::NUMBER(38, 0) BETWEEN -9223372036854775808 AND 18446744073709551615 ELSE FALSE END"
         ))
     }
 
