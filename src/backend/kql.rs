@@ -25,13 +25,14 @@ use std::cell::{Cell, RefCell};
 
 use crate::backend::Unsupported;
 use crate::backend::plan::{
-    self, Base, Check, Cond, JsonPath, Kind, Op, Piece, Prec, Quant, Spell, StrOp, Val,
+    self, Base, Check, Cond, FieldTest, Ints, JsonPath, Kind, Op, Piece, Prec, Quant, Spell, StrOp,
+    Val,
 };
 use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::{ColumnType, TableSchema};
 use crate::backend::{inferred_schema, unsupported};
 use crate::diag::Diagnostic;
-use crate::ir::{CmpOp, FieldOp, Node, Step};
+use crate::ir::{CmpOp, Node, Step};
 use crate::rule::Rule;
 
 /// The default Sentinel table for a log type: `.` → `_` and the custom-log suffix `_CL`
@@ -734,10 +735,10 @@ impl<'a> Cx<'a> {
 
     /// The positive and the negated form of a check.
     fn pair(&self, c: &Check, elements: &Elements) -> Result<Pair, Unsupported> {
-        if let Op::Field { op, other, ci } = &c.op {
+        if let Op::Field { test, other } = &c.op {
             let a = self.side(&c.val, elements)?;
             let b = self.side(other, elements)?;
-            return Ok(field_pair(*op, *ci, &a, &b));
+            return Ok(field_pair(*test, &a, &b));
         }
         Ok(match &c.val {
             Val::Column { name, ty } => {
@@ -835,77 +836,82 @@ impl Side {
     }
 }
 
-/// `a op field(b)` as a positive and a two-valued negated form (SPEC §3.7): both sides must
-/// have the kinds `op` needs; `eq` is string, number or boolean equality; numbers compare
-/// exactly as two integers (`int`/`long`), as doubles otherwise (SPEC §3.4).
-fn field_pair(op: FieldOp, ci: bool, a: &Side, b: &Side) -> Pair {
+/// One kind of `a op field(b)` (the plan's `FieldTest`) as a positive and a two-valued
+/// negated form: both sides have the kind and the test holds. Numbers compare as `long`s when
+/// both are integers (`int`/`long`), as `real`s otherwise.
+fn field_pair(test: FieldTest, a: &Side, b: &Side) -> Pair {
     let cmp = |x: String, sym: &str, y: String| B::Expr(format!("{x} {sym} {y}"), Prec::Cmp);
-    let mut pos = Vec::new();
-    let mut neg = Vec::new();
-    let str_op = match op {
-        FieldOp::Eq => Some(StrOp::Eq),
-        FieldOp::Contains => Some(StrOp::Contains),
-        FieldOp::StartsWith => Some(StrOp::StartsWith),
-        FieldOp::EndsWith => Some(StrOp::EndsWith),
-        FieldOp::Compare(_) => None,
-    };
-    if let Some(s) = str_op {
-        let (p, n) = string_ops(s, false, ci);
-        let (sa, sb) = (a.string(), b.string());
-        let (ta, tb) = (
-            a.to("tostring", ColumnType::Text),
-            b.to("tostring", ColumnType::Text),
-        );
-        pos.push(and(vec![sa.pos, sb.pos, cmp(ta.clone(), p, tb.clone())]));
-        neg.push(or(vec![sa.neg, sb.neg, cmp(ta, n, tb)]));
+    match test {
+        FieldTest::Str { op, ci } => {
+            let (p, n) = string_ops(op, false, ci);
+            let (sa, sb) = (a.string(), b.string());
+            let (ta, tb) = (
+                a.to("tostring", ColumnType::Text),
+                b.to("tostring", ColumnType::Text),
+            );
+            Pair::new(
+                and(vec![sa.pos, sb.pos, cmp(ta.clone(), p, tb.clone())]),
+                or(vec![sa.neg, sb.neg, cmp(ta, n, tb)]),
+            )
+        }
+        FieldTest::Num { cmp: c, ints } => {
+            let (p, n) = (cmp_op(c), cmp_complement(c));
+            let (la, lb) = (
+                a.to("tolong", ColumnType::Integer),
+                b.to("tolong", ColumnType::Integer),
+            );
+            let (ra, rb) = (
+                a.to("toreal", ColumnType::Real),
+                b.to("toreal", ColumnType::Real),
+            );
+            let (na, nb) = (a.number(), b.number());
+            match ints {
+                Ints::Always => Pair::new(
+                    and(vec![na.pos, nb.pos, cmp(la.clone(), p, lb.clone())]),
+                    or(vec![na.neg, nb.neg, cmp(la, n, lb)]),
+                ),
+                Ints::Never => Pair::new(
+                    and(vec![na.pos, nb.pos, cmp(ra.clone(), p, rb.clone())]),
+                    or(vec![na.neg, nb.neg, cmp(ra, n, rb)]),
+                ),
+                Ints::Unknown => {
+                    let (ia, ib) = (a.integer(), b.integer());
+                    let (fa, fb) = (a.fraction(), b.fraction());
+                    Pair::new(
+                        or(vec![
+                            and(vec![ia.pos, ib.pos, cmp(la.clone(), p, lb.clone())]),
+                            and(vec![
+                                na.pos,
+                                nb.pos,
+                                or(vec![fa.pos, fb.pos]),
+                                cmp(ra.clone(), p, rb.clone()),
+                            ]),
+                        ]),
+                        and(vec![
+                            or(vec![ia.neg, ib.neg, cmp(la, n, lb)]),
+                            or(vec![
+                                na.neg,
+                                nb.neg,
+                                and(vec![fa.neg, fb.neg]),
+                                cmp(ra, n, rb),
+                            ]),
+                        ]),
+                    )
+                }
+            }
+        }
+        FieldTest::Bool => {
+            let (ba, bb) = (a.bool(), b.bool());
+            let (xa, xb) = (
+                a.to("tobool", ColumnType::Boolean),
+                b.to("tobool", ColumnType::Boolean),
+            );
+            Pair::new(
+                and(vec![ba.pos, bb.pos, cmp(xa.clone(), "==", xb.clone())]),
+                or(vec![ba.neg, bb.neg, cmp(xa, "!=", xb)]),
+            )
+        }
     }
-    let num = match op {
-        FieldOp::Eq if !ci => Some(None),
-        FieldOp::Compare(c) => Some(Some(c)),
-        _ => None,
-    };
-    if let Some(c) = num {
-        let (p, n) = (cmp_op(c), cmp_complement(c));
-        let (ia, ib) = (a.integer(), b.integer());
-        let (na, nb) = (a.number(), b.number());
-        let (fa, fb) = (a.fraction(), b.fraction());
-        let (la, lb) = (
-            a.to("tolong", ColumnType::Integer),
-            b.to("tolong", ColumnType::Integer),
-        );
-        let (ra, rb) = (
-            a.to("toreal", ColumnType::Real),
-            b.to("toreal", ColumnType::Real),
-        );
-        pos.push(or(vec![
-            and(vec![ia.pos, ib.pos, cmp(la.clone(), p, lb.clone())]),
-            and(vec![
-                na.pos,
-                nb.pos,
-                or(vec![fa.pos, fb.pos]),
-                cmp(ra.clone(), p, rb.clone()),
-            ]),
-        ]));
-        neg.push(and(vec![
-            or(vec![ia.neg, ib.neg, cmp(la, n, lb)]),
-            or(vec![
-                na.neg,
-                nb.neg,
-                and(vec![fa.neg, fb.neg]),
-                cmp(ra, n, rb),
-            ]),
-        ]));
-    }
-    if op == FieldOp::Eq && !ci {
-        let (ba, bb) = (a.bool(), b.bool());
-        let (xa, xb) = (
-            a.to("tobool", ColumnType::Boolean),
-            b.to("tobool", ColumnType::Boolean),
-        );
-        pos.push(and(vec![ba.pos, bb.pos, cmp(xa.clone(), "==", xb.clone())]));
-        neg.push(or(vec![ba.neg, bb.neg, cmp(xa, "!=", xb)]));
-    }
-    Pair::new(or(pos), and(neg))
 }
 
 /// The elements of the enclosing quantifiers: (quantifier id, element column).
@@ -1308,8 +1314,10 @@ mod tests {
         };
         // A string column is present when not empty; the negation is the exact complement.
         let (pos, neg) = texts(&field_pair(
-            FieldOp::Contains,
-            false,
+            FieldTest::Str {
+                op: StrOp::Contains,
+                ci: false,
+            },
             &column("cmd", ColumnType::Text),
             &dynamic("u.name"),
         ));
@@ -1323,26 +1331,46 @@ mod tests {
         );
         // Two long columns compare as longs; a real one makes it a double comparison.
         let (pos, neg) = texts(&field_pair(
-            FieldOp::Compare(CmpOp::Gt),
-            false,
+            FieldTest::Num {
+                cmp: Some(CmpOp::Gt),
+                ints: Ints::Always,
+            },
             &column("a", ColumnType::Integer),
             &column("b", ColumnType::Integer),
         ));
         assert_eq!(pos, "isnotnull(a) and isnotnull(b) and a > b");
         assert_eq!(neg, "isnull(a) or isnull(b) or a <= b");
         let (pos, _) = texts(&field_pair(
-            FieldOp::Compare(CmpOp::Le),
-            false,
+            FieldTest::Num {
+                cmp: Some(CmpOp::Le),
+                ints: Ints::Never,
+            },
             &column("a", ColumnType::Integer),
             &column("r", ColumnType::Real),
         ));
-        // (the fraction test repeats the number test of the real column)
+        assert_eq!(pos, "isnotnull(a) and isnotnull(r) and toreal(a) <= r");
+        // Two `dynamic` numbers: exactly as `long`s when both are integers.
+        let (pos, _) = texts(&field_pair(
+            FieldTest::Num {
+                cmp: None,
+                ints: Ints::Unknown,
+            },
+            &dynamic("a"),
+            &column("n", ColumnType::Integer),
+        ));
         assert_eq!(
             pos,
-            "isnotnull(a) and isnotnull(r) and isnotnull(r) and toreal(a) <= r"
+            r#"((gettype(a) in ("int", "long") and isnotnull(n) and tolong(a) == n) or (gettype(a) in ("int", "long", "real", "decimal") and isnotnull(n) and gettype(a) in ("real", "decimal") and toreal(a) == toreal(n)))"#
         );
         // `eq~` is string equality only.
-        let (pos, _) = texts(&field_pair(FieldOp::Eq, true, &dynamic("a"), &dynamic("b")));
+        let (pos, _) = texts(&field_pair(
+            FieldTest::Str {
+                op: StrOp::Eq,
+                ci: true,
+            },
+            &dynamic("a"),
+            &dynamic("b"),
+        ));
         assert_eq!(
             pos,
             r#"gettype(a) == "string" and gettype(b) == "string" and tostring(a) =~ tostring(b)"#

@@ -25,11 +25,11 @@
 
 use std::fmt;
 
-use serde_json::Number;
+use serde_json::{Number, Value, json};
 
 use crate::backend::Unsupported;
 use crate::backend::schema::{ColumnType, TableSchema};
-use crate::ir::eval::simple_lowercase;
+use crate::ir::eval::{eval, simple_lowercase};
 use crate::ir::normalize::normalize;
 use crate::ir::{Cidr, CmpOp, FieldOp, FieldPath, Leaf, Node, Pattern, Scalar, Step, Test};
 use crate::syntax::ast::Span;
@@ -144,15 +144,36 @@ pub enum Op {
     },
     /// The boolean `b`.
     Bool(bool),
-    /// A comparison with another value of the same row (SPEC §3.7 `field()`): true when both
-    /// exist and `op` holds with the typing rules of §3.4 (`Eq` on the same JSON type, the
-    /// string operators on two strings, `Compare` on two numbers; `ci` on two strings).
-    Field { op: FieldOp, other: Val, ci: bool },
+    /// A comparison with another value of the same row (SPEC §3.7 `field()`), for one JSON
+    /// kind: true when the checked value and `other` both have the kind `test` names and the
+    /// test holds. The plan writes `PATH op field(PATH2)` as the `or` of one such check per
+    /// kind `op` compares (a negated comparison as the `and` of the negated checks), leaving
+    /// out the kinds a typed column cannot hold.
+    Field { test: FieldTest, other: Val },
 }
 
-/// E0401 for a `field()` comparison: the plan has resolved both sides, no target spells it yet.
-pub fn field_not_spelled() -> Unsupported {
-    Unsupported::new("`field()` comparisons are not available on this target yet".into())
+/// One kind of a `field()` comparison (SPEC §3.7 with the typing of §3.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldTest {
+    /// Both are strings and `value op other` holds; with `ci` on the simple-lower-cased texts.
+    Str { op: StrOp, ci: bool },
+    /// Both are numbers and `value cmp other` holds (`None`: equal): exactly when both are
+    /// integers, as IEEE doubles otherwise. `ints` says whether both are integers.
+    Num { cmp: Option<CmpOp>, ints: Ints },
+    /// Both are booleans and equal.
+    Bool,
+}
+
+/// Whether the two numbers of a `field()` comparison are integers in SPEC §3.4's sense.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ints {
+    /// Two integer columns: compare exactly.
+    Always,
+    /// A real column on one side: compare as doubles.
+    Never,
+    /// A semi-structured side (and no real column): only the values tell; compare exactly when
+    /// both are integers, as doubles otherwise.
+    Unknown,
 }
 
 impl Op {
@@ -179,11 +200,24 @@ pub struct Quant {
     /// Never `Const(false)` (that folds the quantifier); `Const(true)` asks whether the array
     /// has an element at all.
     pub body: Box<Cond>,
-    /// The body as normalised IR (the "some element" form), for backends whose spelling of a
-    /// quantifier depends on the body's shape; only kept by [`lower_keeping_ir`].
-    pub ir_body: Option<Node>,
+    /// Some when the body reads one value of the element and nothing else, so that the
+    /// element's scalar values at that path decide the quantifier (for a target that searches
+    /// a flattened list of values rather than visiting elements: SPL).
+    pub scalar: Option<ScalarBody>,
     /// The first predicate in the body, for positions in errors.
     pub span: Span,
+}
+
+/// A quantifier body that reads one scalar of the element: it reads only `path` (with no
+/// null/empty test and no quantifier), and is false whenever the value there is missing,
+/// JSON null, an object or an array.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScalarBody {
+    /// The path from the element.
+    pub path: FieldPath,
+    /// Some when the body is exactly "the value is one of these strings or booleans": positive,
+    /// case-sensitive `eq`/`in` joined by `or`.
+    pub one_of: Option<Vec<Scalar>>,
 }
 
 impl Cond {
@@ -222,19 +256,6 @@ pub fn lower(node: &Node, schema: &TableSchema) -> Cond {
         schema,
         next: 0,
         outer: Vec::new(),
-        keep_ir: false,
-    }
-    .node(node, None)
-}
-
-/// [`lower`], keeping each quantifier's body as IR too (`Quant::ir_body`), for a target whose
-/// spelling of a quantifier depends on the body's shape (SPL).
-pub fn lower_keeping_ir(node: &Node, schema: &TableSchema) -> Cond {
-    Lowerer {
-        schema,
-        next: 0,
-        outer: Vec::new(),
-        keep_ir: true,
     }
     .node(node, None)
 }
@@ -246,7 +267,6 @@ pub fn resolve(path: &FieldPath, schema: &TableSchema) -> Option<Val> {
         schema,
         next: 0,
         outer: Vec::new(),
-        keep_ir: false,
     }
     .resolve(path, None)
 }
@@ -256,8 +276,6 @@ struct Lowerer<'a> {
     next: usize,
     /// The roots of the enclosing scopes, outermost first (`None` is the row).
     outer: Vec<Option<usize>>,
-    /// Whether quantifiers keep their body as IR.
-    keep_ir: bool,
 }
 
 /// An integer literal a 64-bit integer column can never equal: beyond the `i64` range.
@@ -351,7 +369,7 @@ impl Lowerer<'_> {
                 exists: any,
                 body: Box::new(inner),
                 span: first_span(ir),
-                ir_body: self.keep_ir.then(|| ir.clone()),
+                scalar: scalar_body(ir),
             }),
         }
     }
@@ -374,14 +392,25 @@ impl Lowerer<'_> {
             let Some(other) = root.and_then(|root| self.resolve(&r.path, root)) else {
                 return Cond::Const(leaf.negated);
             };
-            return match field_op(*op, leaf.case_insensitive, ty, &other) {
-                Some(op) => Cond::Check(Check {
-                    val,
-                    op,
-                    negated: leaf.negated,
-                    span: leaf.span,
-                }),
-                None => Cond::Const(leaf.negated),
+            let checks = field_tests(*op, leaf.case_insensitive, ty, &other)
+                .into_iter()
+                .map(|test| {
+                    Cond::Check(Check {
+                        val: val.clone(),
+                        op: Op::Field {
+                            test,
+                            other: other.clone(),
+                        },
+                        negated: leaf.negated,
+                        span: leaf.span,
+                    })
+                })
+                .collect();
+            // Not (a or b) is (not a) and (not b); no kind left folds to the leaf's constant.
+            return if leaf.negated {
+                Cond::and(checks)
+            } else {
+                Cond::or(checks)
             };
         }
         match op_for(&leaf.test, leaf.case_insensitive, ty) {
@@ -395,6 +424,84 @@ impl Lowerer<'_> {
             None => Cond::Const(leaf.negated),
         }
     }
+}
+
+/// The body's [`ScalarBody`], if it reads one scalar of the element.
+fn scalar_body(body: &Node) -> Option<ScalarBody> {
+    fn single(node: &Node, seen: &mut Option<FieldPath>) -> bool {
+        match node {
+            Node::And(items) | Node::Or(items) => items.iter().all(|i| single(i, seen)),
+            Node::Leaf(l) if !matches!(l.test, Test::IsNull | Test::IsEmpty | Test::Field(..)) => {
+                match seen {
+                    Some(p) => *p == l.path,
+                    None => {
+                        *seen = Some(l.path.clone());
+                        true
+                    }
+                }
+            }
+            _ => false,
+        }
+    }
+    let mut seen = None;
+    if !single(body, &mut seen) {
+        return None;
+    }
+    let path = seen?;
+    // False for a missing value, null, objects and arrays (empty or not) at `path`.
+    let values = [
+        None,
+        Some(Value::Null),
+        Some(json!({})),
+        Some(json!([])),
+        Some(json!({"k": "v"})),
+        Some(json!(["v"])),
+    ];
+    let false_off_scalars = values.into_iter().all(|v| {
+        let element = match (path.is_root(), v) {
+            (true, None) => return true,
+            (true, Some(v)) => v,
+            (false, None) => json!({}),
+            (false, Some(v)) => {
+                let mut cur = v;
+                for step in path.0.iter().rev() {
+                    if let Step::Key(k) = step {
+                        cur = json!({ k.clone(): cur });
+                    }
+                }
+                cur
+            }
+        };
+        !eval(body, &element)
+    });
+    if !false_off_scalars {
+        return None;
+    }
+    fn one_of(x: &Node, out: &mut Vec<Scalar>) -> bool {
+        match x {
+            Node::Or(items) => items.iter().all(|i| one_of(i, out)),
+            Node::Leaf(l) if !l.negated && !l.case_insensitive => {
+                let items: &[Scalar] = match &l.test {
+                    Test::Eq(s) => std::slice::from_ref(s),
+                    Test::In(list) => list,
+                    _ => return false,
+                };
+                for s in items {
+                    match s {
+                        Scalar::Str(_) | Scalar::Bool(_) => out.push(s.clone()),
+                        Scalar::Num(_) => return false,
+                    }
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+    let mut alternatives = Vec::new();
+    Some(ScalarBody {
+        path,
+        one_of: one_of(body, &mut alternatives).then_some(alternatives),
+    })
 }
 
 fn first_span(node: &Node) -> Span {
@@ -478,33 +585,72 @@ fn cidr_pattern(ranges: &[Cidr]) -> Pattern {
     }
 }
 
-/// The op of `PATH op field(PATH2)` with PATH on a value of column type `ty` (`None`:
-/// semi-structured) and PATH2 at `other`; `None` when no pair of values can pass it.
-fn field_op(op: FieldOp, ci: bool, ty: Option<ColumnType>, other: &Val) -> Option<Op> {
+/// The kinds `PATH op field(PATH2)` compares, with PATH on a value of column type `ty`
+/// (`None`: semi-structured) and PATH2 at `other`: `eq` compares strings, numbers and
+/// booleans (only strings with `~`), the string operators strings, `gt`..`le` numbers (SPEC
+/// §3.7, §3.4). A kind a typed column cannot hold is left out.
+fn field_tests(op: FieldOp, ci: bool, ty: Option<ColumnType>, other: &Val) -> Vec<FieldTest> {
     let other_ty = match other {
         Val::Column { ty, .. } => Some(*ty),
         Val::Json(_) => None,
     };
-    let is = |t: Option<ColumnType>, want: ColumnType| t.is_none() || t == Some(want);
-    let number = |t: Option<ColumnType>| {
-        t.is_none() || matches!(t, Some(ColumnType::Integer | ColumnType::Real))
+    let both = |k: Kind| {
+        let holds = |t: Option<ColumnType>| match (t, k) {
+            (None, _) => true,
+            (Some(t), Kind::String) => t == ColumnType::Text,
+            (Some(t), Kind::Number) => matches!(t, ColumnType::Integer | ColumnType::Real),
+            (Some(t), Kind::Bool) => t == ColumnType::Boolean,
+        };
+        holds(ty) && holds(other_ty)
     };
-    let possible = match op {
-        FieldOp::Eq if ci => is(ty, ColumnType::Text) && is(other_ty, ColumnType::Text),
-        FieldOp::Eq => match (ty, other_ty) {
-            (Some(a), Some(b)) => a == b || (number(Some(a)) && number(Some(b))),
-            _ => true,
-        },
-        FieldOp::Contains | FieldOp::StartsWith | FieldOp::EndsWith => {
-            is(ty, ColumnType::Text) && is(other_ty, ColumnType::Text)
+    let str_op = match op {
+        FieldOp::Eq => Some(StrOp::Eq),
+        FieldOp::Contains => Some(StrOp::Contains),
+        FieldOp::StartsWith => Some(StrOp::StartsWith),
+        FieldOp::EndsWith => Some(StrOp::EndsWith),
+        FieldOp::Compare(_) => None,
+    };
+    let cmp = match op {
+        FieldOp::Eq if !ci => Some(None),
+        FieldOp::Compare(c) => Some(Some(c)),
+        _ => None,
+    };
+    let mut tests = Vec::with_capacity(3);
+    if let Some(op) = str_op
+        && both(Kind::String)
+    {
+        tests.push(FieldTest::Str { op, ci });
+    }
+    if let Some(cmp) = cmp
+        && both(Kind::Number)
+    {
+        let int = |t: Option<ColumnType>| match t {
+            Some(ColumnType::Integer) => Ints::Always,
+            Some(_) => Ints::Never,
+            None => Ints::Unknown,
+        };
+        let ints = match (int(ty), int(other_ty)) {
+            (Ints::Never, _) | (_, Ints::Never) => Ints::Never,
+            (Ints::Always, Ints::Always) => Ints::Always,
+            _ => Ints::Unknown,
+        };
+        tests.push(FieldTest::Num { cmp, ints });
+    }
+    if op == FieldOp::Eq && !ci && both(Kind::Bool) {
+        tests.push(FieldTest::Bool);
+    }
+    tests
+}
+
+impl FieldTest {
+    /// The kind both values must have.
+    pub fn kind(self) -> Kind {
+        match self {
+            FieldTest::Str { .. } => Kind::String,
+            FieldTest::Num { .. } => Kind::Number,
+            FieldTest::Bool => Kind::Bool,
         }
-        FieldOp::Compare(_) => number(ty) && number(other_ty),
-    };
-    possible.then(|| Op::Field {
-        op,
-        other: other.clone(),
-        ci,
-    })
+    }
 }
 
 /// `eq`/`in` with literals of one type.
@@ -754,12 +900,28 @@ impl fmt::Display for Cond {
                             format!("{} [{}]", cmp.map_or("eq", |c| c.symbol()), vs.join(", "))
                         }
                         Op::Bool(b) => format!("is {b}"),
-                        Op::Field { op, other, ci } => format!(
-                            "{}{} field({})",
-                            op.name(),
-                            if *ci { "~" } else { "" },
-                            val(other)
-                        ),
+                        Op::Field { test, other } => {
+                            let (kind, op) = match test {
+                                FieldTest::Str { op, ci } => (
+                                    "strings",
+                                    format!(
+                                        "{}{}",
+                                        format!("{op:?}").to_lowercase(),
+                                        if *ci { "~" } else { "" }
+                                    ),
+                                ),
+                                FieldTest::Num { cmp, ints } => (
+                                    match ints {
+                                        Ints::Always => "integers",
+                                        Ints::Never => "doubles",
+                                        Ints::Unknown => "numbers",
+                                    },
+                                    cmp.map_or("eq", |c| c.symbol()).to_string(),
+                                ),
+                                FieldTest::Bool => ("bools", "eq".to_string()),
+                            };
+                            format!("{kind} {op} field({})", val(other))
+                        }
                     };
                     writeln!(f, "{pad}{not}{} {op}", val(&ch.val))
                 }
@@ -861,6 +1023,74 @@ mod tests {
             plan("any xs (@[18446744073709551615] eq 1)", &[("xs", Json)]),
             Cond::Const(false)
         );
+    }
+
+    #[test]
+    fn field_comparisons_split_by_kind() {
+        use ColumnType::*;
+        // `eq` on two semi-structured values: strings, numbers (exact only when both are
+        // integers) and booleans; negated, none of them.
+        assert_eq!(
+            plan("a eq field(b)", &[("a", Json), ("b", Json)]).to_string(),
+            "or\n  a:Json strings eq field(b:Json)\n  a:Json numbers eq field(b:Json)\n  \
+             a:Json bools eq field(b:Json)\n"
+        );
+        assert_eq!(
+            plan("a ne field(b)", &[("a", Json), ("b", Json)]).to_string(),
+            "and\n  not a:Json strings eq field(b:Json)\n  not a:Json numbers eq field(b:Json)\n  \
+             not a:Json bools eq field(b:Json)\n"
+        );
+        // Typed columns keep only the kinds both can hold.
+        assert_eq!(
+            plan("a eq field(b)", &[("a", Integer), ("b", Json)]).to_string(),
+            "a:Integer numbers eq field(b:Json)\n"
+        );
+        assert_eq!(
+            plan("a gt field(b)", &[("a", Integer), ("b", Integer)]).to_string(),
+            "a:Integer integers gt field(b:Integer)\n"
+        );
+        assert_eq!(
+            plan("a le field(b)", &[("a", Real), ("b", Json)]).to_string(),
+            "a:Real doubles le field(b:Json)\n"
+        );
+        assert_eq!(
+            plan("a eq~ field(b)", &[("a", Json), ("b", Json)]).to_string(),
+            "a:Json strings eq~ field(b:Json)\n"
+        );
+        assert_eq!(
+            plan("a contains field(b)", &[("a", Text), ("b", Integer)]),
+            Cond::Const(false)
+        );
+        assert_eq!(
+            plan("not a contains field(b)", &[("a", Text), ("b", Integer)]),
+            Cond::Const(true)
+        );
+    }
+
+    #[test]
+    fn quantifiers_say_when_one_scalar_decides_them() {
+        use ColumnType::*;
+        let scalar = |text: &str| match plan(text, &[("xs", Json)]) {
+            Cond::Quant(q) => q.scalar,
+            other => panic!("{other:?}"),
+        };
+        let s = |v: &str| Scalar::Str(v.into());
+        assert_eq!(
+            scalar("any xs (@.k eq \"a\" or @.k in [true, false])"),
+            Some(ScalarBody {
+                path: FieldPath(vec![Step::Key("k".into())]),
+                one_of: Some(vec![s("a"), Scalar::Bool(true), Scalar::Bool(false)]),
+            })
+        );
+        // One path, but not only exact alternatives.
+        assert_eq!(
+            scalar("any xs (@ starts_with \"a\")").map(|b| b.one_of),
+            Some(None)
+        );
+        // True on a missing value, a null test, two paths: the scalars do not decide it.
+        assert_eq!(scalar("any xs (@.k ne \"a\")"), None);
+        assert_eq!(scalar("any xs (@.k is_null)"), None);
+        assert_eq!(scalar("any xs (@.k eq \"a\" and @.j eq \"b\")"), None);
     }
 
     /// A speller that writes a check as its column name, or as `x | y` (an `or`) for a column
@@ -965,7 +1195,7 @@ mod tests {
             },
             exists: true,
             body: Box::new(Cond::Const(true)),
-            ir_body: None,
+            scalar: None,
             span: Span { start: 4, end: 7 },
         });
         let e = write(&Toy { group: true }, &c, &(), &mut String::new()).unwrap_err();

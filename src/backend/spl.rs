@@ -26,14 +26,11 @@
 
 use std::cell::{Cell, RefCell};
 
-use serde_json::{Value, json};
-
 use crate::backend::Unsupported;
 use crate::backend::plan::{self, Check, Cond, JsonPath, Op, Piece, Prec, Quant, Spell, StrOp};
 use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::TableSchema;
 use crate::diag::Diagnostic;
-use crate::ir::eval::eval;
 use crate::ir::normalize::normalize;
 use crate::ir::{CmpOp, FieldPath, Node, Scalar, Step, Test};
 use crate::rule::{OutputField, Rule};
@@ -142,7 +139,7 @@ fn render_with_base(
     let mut search = base;
     let cx = Cx::default();
     // Splunk has no column types: every top-level field is read as it comes.
-    let cond = plan::lower_keeping_ir(&node, &TableSchema::default());
+    let cond = plan::lower(&node, &TableSchema::default());
     let filter = cx.text(&cond, &Scope::Event)?;
     if let Some(terms) = prefilter(&node, None) {
         search.push(' ');
@@ -575,12 +572,11 @@ impl Cx {
         };
         // `any a (any b (X))` reads the flattened `a{}.b{}` values.
         let mut q = q;
-        let mut x = ir_body(q)?;
-        while let (Node::Any { path: p, body }, Cond::Quant(inner)) = (x, q.body.as_ref()) {
+        while let Cond::Quant(inner) = q.body.as_ref() {
             if !inner.exists {
                 return Ok(None);
             }
-            let Some(p) = extracted_name(p)? else {
+            let Some(p) = extracted_name(&FieldPath(inner.array.steps.clone()))? else {
                 return Ok(None);
             };
             name = if p.is_empty() {
@@ -588,21 +584,14 @@ impl Cx {
             } else {
                 format!("{name}{{}}.{p}")
             };
-            x = body;
             q = inner;
         }
-        if matches!(x, Node::Any { .. }) {
-            return Ok(None);
-        }
-        let Some(r) = single_field(x) else {
+        let Some(scalar) = &q.scalar else {
             return Ok(None);
         };
-        let Some(rel) = extracted_name(&r)? else {
+        let Some(rel) = extracted_name(&scalar.path)? else {
             return Ok(None);
         };
-        if !false_on_unextracted(x, &r) {
-            return Ok(None);
-        }
         let field = if rel.is_empty() {
             format!("{name}{{}}")
         } else {
@@ -620,15 +609,14 @@ impl Cx {
         let var = format!("ruleqc_i{n}");
         // `any a (any b (X))`: iterate the flattened `a{}.b{}` (json_extract's `{}` steps).
         let mut q = q;
-        let mut x = ir_body(q)?;
         let mut flat = false;
-        while let (Node::Any { path: p, body }, Cond::Quant(inner)) = (x, q.body.as_ref()) {
-            if !inner.exists || !flat_path_ok(&loc, p) {
+        while let Cond::Quant(inner) = q.body.as_ref() {
+            let p = FieldPath(inner.array.steps.clone());
+            if !inner.exists || !flat_path_ok(&loc, &p) {
                 break;
             }
             loc.parts.push(Part::All);
-            loc = loc.join(p);
-            x = body;
+            loc = loc.join(&p);
             q = inner;
             flat = true;
         }
@@ -671,7 +659,7 @@ impl Cx {
     /// A quantifier inside an element (`any a (any b (...))`): `mvmap` cannot nest an
     /// iteration, so the inner array's values (at the body's one field) are flattened with
     /// `json_extract(..., "b{}.r")` and searched with `mvfind` for an exact string match.
-    fn nested_quantifier(&self, loc: &JsonLoc, x: &Node) -> Result<String, Unsupported> {
+    fn nested_quantifier(&self, loc: &JsonLoc, q: &Quant) -> Result<String, Unsupported> {
         let reason = "a quantifier nested in another quantifier compiles for Splunk only when \
                       it tests one field of the inner element with `eq`/`in` on strings or \
                       booleans (case-sensitive), and is false for elements that lack it: \
@@ -679,27 +667,41 @@ impl Cx {
                       as a flattened list of values with `mvfind`";
         // `any b (any c (X))` inside an element: the flattened `b{}.c{}` values.
         let mut values = loc.clone();
-        let mut x = x;
+        let mut q = q;
         let mut chained = false;
-        while let Node::Any { path: q, body } = x {
+        while let Cond::Quant(inner) = q.body.as_ref() {
+            if !inner.exists {
+                return Err(Unsupported::new(reason.into()));
+            }
             values.parts.push(Part::All);
-            values = values.join(q);
-            x = body;
+            values = values.join(&FieldPath(inner.array.steps.clone()));
+            q = inner;
             chained = true;
         }
-        let Some(r) = single_field(x) else {
+        let Some(plan::ScalarBody {
+            path: r,
+            one_of: Some(one_of),
+        }) = &q.scalar
+        else {
             return Err(Unsupported::new(reason.into()));
         };
-        let Some(alts) = exact_alternatives(x) else {
-            return Err(Unsupported::new(reason.into()));
-        };
-        if r.0.iter().any(|s| matches!(s, Step::Index(_))) || !false_on_unextracted(x, &r) {
+        // The flattened list also holds the text of JSON containers (and `null`): a string
+        // that looks like one could match it.
+        let mut alts = Vec::with_capacity(one_of.len());
+        for s in one_of {
+            match s {
+                Scalar::Str(s) if !s.starts_with(['{', '[']) && s != "null" => alts.push(s.clone()),
+                Scalar::Bool(b) => alts.push(b.to_string()),
+                _ => return Err(Unsupported::new(reason.into())),
+            }
+        }
+        if r.0.iter().any(|s| matches!(s, Step::Index(_))) {
             return Err(Unsupported::new(reason.into()));
         }
         if chained || !r.is_root() {
             // `{}` then the keys: every element's value at `r`, as one JSON array.
             values.parts.push(Part::All);
-            values = values.join(&r);
+            values = values.join(r);
         }
         if values
             .parts
@@ -808,7 +810,7 @@ impl Spell for Cx {
             }
             Scope::Elem { loc, .. } => {
                 let (_, path) = located(&plan::Val::Json(q.array.clone()), scope)?;
-                let found = self.nested_quantifier(&loc.join(&path), ir_body(q)?)?;
+                let found = self.nested_quantifier(&loc.join(&path), q)?;
                 out.push_str(if any { "isnotnull(" } else { "isnull(" });
                 out.push_str(&found);
                 out.push(')');
@@ -839,13 +841,6 @@ fn number(n: &serde_json::Number) -> String {
         Some(f) if s.contains(['e', 'E']) => format!("{f}"),
         _ => s,
     }
-}
-
-/// The quantifier's body as IR (SPL lowers with `plan::lower_keeping_ir`).
-fn ir_body(q: &Quant) -> Result<&Node, Unsupported> {
-    q.ir_body
-        .as_ref()
-        .ok_or_else(|| Unsupported::new("internal: a plan lowered without IR bodies".into()))
 }
 
 /// Whether the positive spelling of `op` is a single call (`match(...)`), which `NOT` takes
@@ -950,94 +945,25 @@ fn positive(op: &Op, v: &Val) -> Result<(B, String), Unsupported> {
             (B::plain(format!("match({e}, {})", quote_plain(&re))), e)
         }
         Op::IsNull | Op::IsEmpty => unreachable!("handled by the caller"),
-        Op::Field { .. } => return Err(plan::field_not_spelled()),
+        Op::Field { test, .. } => return Err(field_unsupported(*test)),
     })
 }
 
-/// The one path every leaf of `node` reads, if the node is leaves joined by and/or and has no
-/// null/empty test.
-fn single_field(node: &Node) -> Option<FieldPath> {
-    fn walk(node: &Node, seen: &mut Option<FieldPath>) -> bool {
-        match node {
-            Node::And(items) | Node::Or(items) => items.iter().all(|i| walk(i, seen)),
-            Node::Leaf(l) => {
-                if matches!(l.test, Test::IsNull | Test::IsEmpty) {
-                    return false;
-                }
-                match seen {
-                    Some(p) => *p == l.path,
-                    None => {
-                        *seen = Some(l.path.clone());
-                        true
-                    }
-                }
-            }
-            _ => false,
+/// Why SPL cannot spell a kind of `field()` comparison (SPEC §3.7) exactly.
+fn field_unsupported(test: plan::FieldTest) -> Unsupported {
+    Unsupported::new(match test {
+        plan::FieldTest::Num { .. } => {
+            "`field()` between two numbers cannot be written in SPL: eval numbers are IEEE \
+             doubles, so two integers beyond 2^53 cannot be compared exactly (SPEC §3.4)"
+                .into()
         }
-    }
-    let mut seen = None;
-    if walk(node, &mut seen) { seen } else { None }
-}
-
-/// Is `x` false for every element whose value at `r` Splunk does not extract as a value of
-/// `p{}.r`: `r` missing, JSON null (kept out in case Splunk drops it), an object or an array?
-fn false_on_unextracted(x: &Node, r: &FieldPath) -> bool {
-    let values = [
-        None,
-        Some(Value::Null),
-        Some(json!({})),
-        Some(json!([])),
-        Some(json!({"k": "v"})),
-        Some(json!(["v"])),
-    ];
-    values.into_iter().all(|v| {
-        let element = match (r.is_root(), v) {
-            (true, None) => return true,
-            (true, Some(v)) => v,
-            (false, None) => json!({}),
-            (false, Some(v)) => {
-                let mut cur = v;
-                for step in r.0.iter().rev() {
-                    if let Step::Key(k) = step {
-                        cur = json!({ k.clone(): cur });
-                    }
-                }
-                cur
-            }
-        };
-        !eval(x, &element)
+        plan::FieldTest::Str { .. } | plan::FieldTest::Bool => {
+            "`field()` cannot be written in SPL: extracted fields carry no JSON type (`\"5\"` \
+             and `5` read the same), and no eval function finds one field's value in another's \
+             without reading it as a pattern (`like`, `match`, `replace`)"
+                .into()
+        }
     })
-}
-
-/// The texts an exact `eq`/`in` match on strings or booleans accepts, when `x` is only such
-/// positive, case-sensitive leaves joined by `or`; none of them may look like JSON
-/// containers (whose text the flattened list also holds).
-fn exact_alternatives(x: &Node) -> Option<Vec<String>> {
-    fn walk(x: &Node, out: &mut Vec<String>) -> bool {
-        match x {
-            Node::Or(items) => items.iter().all(|i| walk(i, out)),
-            Node::Leaf(l) if !l.negated && !l.case_insensitive => {
-                let items: Vec<&Scalar> = match &l.test {
-                    Test::Eq(s) => vec![s],
-                    Test::In(list) => list.iter().collect(),
-                    _ => return false,
-                };
-                for s in items {
-                    match s {
-                        Scalar::Str(s) if !s.starts_with(['{', '[']) && s != "null" => {
-                            out.push(s.clone())
-                        }
-                        Scalar::Bool(b) => out.push(b.to_string()),
-                        _ => return false,
-                    }
-                }
-                true
-            }
-            _ => false,
-        }
-    }
-    let mut out = Vec::new();
-    if walk(x, &mut out) { Some(out) } else { None }
 }
 
 // ---------------------------------------------------------------------------------------------

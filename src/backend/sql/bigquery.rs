@@ -32,14 +32,6 @@ impl Dialect for BigQuery {
         "bigquery"
     }
 
-    /// Not spelled: no BigQuery engine runs in the tests, so a spelling could not be proven.
-    fn field_comparisons(&self) -> Result<(), Unsupported> {
-        Err(Unsupported::new(
-            "`field()` comparisons are not spelled for BigQuery yet (no engine here proves them)"
-                .into(),
-        ))
-    }
-
     fn quote_ident(&self, name: &str) -> String {
         if is_plain_identifier(name) {
             name.to_string()
@@ -78,6 +70,19 @@ impl Dialect for BigQuery {
     }
 
     fn ends_with(&self, hay: &str, needle: &str, _: usize) -> String {
+        format!("ENDS_WITH({hay}, {needle})")
+    }
+
+    /// An empty needle is found by `STARTS_WITH` (whatever `STRPOS` says of it).
+    fn contains_expr(&self, hay: &str, needle: &str) -> String {
+        format!("(STARTS_WITH({hay}, {needle}) OR STRPOS({hay}, {needle}) > 0)")
+    }
+
+    fn starts_with_expr(&self, hay: &str, needle: &str) -> String {
+        format!("STARTS_WITH({hay}, {needle})")
+    }
+
+    fn ends_with_expr(&self, hay: &str, needle: &str) -> String {
         format!("ENDS_WITH({hay}, {needle})")
     }
 
@@ -131,6 +136,23 @@ impl Dialect for BigQuery {
             cmp_symbol(op),
             self.number_literal(n)
         ))
+    }
+
+    /// Not spelled: SPEC §3.4 compares two JSON numbers exactly only when both were written
+    /// as integers (`1` but not `1.0`), and BigQuery documents no function that tells how a
+    /// JSON number was written (`JSON_TYPE` says `number`; `INT64` accepts `1.0`).
+    fn json_is_integer(&self, _r: &JsonRef) -> Spelled {
+        Err(Unsupported::new(
+            "BigQuery cannot tell a JSON integer from a number written with a fraction (`1` \
+             from `1.0`), which SPEC §3.4 compares differently; on BigQuery `field()` \
+             compares a JSON number only with a FLOAT64 column, and numbers of two typed \
+             columns"
+                .into(),
+        ))
+    }
+
+    fn double(&self, expr: &str) -> String {
+        format!("CAST({expr} AS FLOAT64)")
     }
 
     fn json_bool_is(&self, r: &JsonRef, b: bool) -> Spelled {

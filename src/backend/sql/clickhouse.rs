@@ -35,14 +35,6 @@ impl Dialect for ClickHouse {
         "clickhouse"
     }
 
-    /// Not spelled: no ClickHouse engine runs in the tests, so a spelling could not be proven.
-    fn field_comparisons(&self) -> Result<(), Unsupported> {
-        Err(Unsupported::new(
-            "`field()` comparisons are not spelled for ClickHouse yet (no engine here proves them)"
-                .into(),
-        ))
-    }
-
     fn string_literal(&self, s: &str) -> Spelled {
         backslash_string_literal(s)
     }
@@ -55,8 +47,12 @@ impl Dialect for ClickHouse {
         format!("ifNull({expr}, {default})")
     }
 
+    /// `lowerUTF8` is ICU's full lower-casing, which differs from SPEC §3.4's simple
+    /// lower-casing in exactly two places (SpecialCasing.txt, root locale): `İ` becomes `i̇`
+    /// (two characters) and a word-final `Σ` becomes `ς`. Both are replaced by their simple
+    /// lower case first.
     fn lower(&self, expr: &str) -> String {
-        format!("lowerUTF8({expr})")
+        format!("lowerUTF8(replaceAll(replaceAll({expr}, 'İ', 'i'), 'Σ', 'σ'))")
     }
 
     fn contains(&self, hay: &str, needle: &str, _: usize) -> String {
@@ -68,6 +64,19 @@ impl Dialect for ClickHouse {
     }
 
     fn ends_with(&self, hay: &str, needle: &str, _: usize) -> String {
+        format!("endsWith({hay}, {needle})")
+    }
+
+    /// `position` finds `''` at 1, so an empty needle is contained.
+    fn contains_expr(&self, hay: &str, needle: &str) -> String {
+        format!("position({hay}, {needle}) > 0")
+    }
+
+    fn starts_with_expr(&self, hay: &str, needle: &str) -> String {
+        format!("startsWith({hay}, {needle})")
+    }
+
+    fn ends_with_expr(&self, hay: &str, needle: &str) -> String {
         format!("endsWith({hay}, {needle})")
     }
 
@@ -118,6 +127,25 @@ impl Dialect for ClickHouse {
             cmp_symbol(op),
             self.number_literal(n)
         ))
+    }
+
+    /// `JSONType` says `Int64`/`UInt64` only for a number written without fraction or
+    /// exponent that fits 64 bits; anything else is `Double`.
+    fn json_is_integer(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("JSONType({}) IN ('Int64', 'UInt64')", self.raw(r)?))
+    }
+
+    /// `Int128` holds every `Int64` and `UInt64` exactly.
+    fn json_integer(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("JSONExtract({}, 'Int128')", self.raw(r)?))
+    }
+
+    fn json_double(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("JSONExtractFloat({})", self.raw(r)?))
+    }
+
+    fn double(&self, expr: &str) -> String {
+        format!("toFloat64({expr})")
     }
 
     fn json_bool_is(&self, r: &JsonRef, b: bool) -> Spelled {

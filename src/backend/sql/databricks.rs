@@ -59,14 +59,6 @@ impl Dialect for Databricks {
         "databricks"
     }
 
-    /// Not spelled: no Databricks engine runs in the tests, so a spelling could not be proven.
-    fn field_comparisons(&self) -> Result<(), Unsupported> {
-        Err(Unsupported::new(
-            "`field()` comparisons are not spelled for Databricks yet (no engine here proves them)"
-                .into(),
-        ))
-    }
-
     fn quote_ident(&self, name: &str) -> String {
         if is_plain_identifier(name) {
             name.to_string()
@@ -88,6 +80,27 @@ impl Dialect for Databricks {
     }
 
     fn ends_with(&self, hay: &str, needle: &str, _: usize) -> String {
+        format!("endswith({hay}, {needle})")
+    }
+
+    /// Spark's `lower` is Java's full lower-casing, which differs from SPEC §3.4's simple
+    /// lower-casing in exactly two places (SpecialCasing.txt, root locale): `İ` becomes `i̇`
+    /// (two characters) and a word-final `Σ` becomes `ς`. Both are replaced by their simple
+    /// lower case first.
+    fn lower(&self, expr: &str) -> String {
+        format!("lower(replace(replace({expr}, 'İ', 'i'), 'Σ', 'σ'))")
+    }
+
+    /// `contains`, `startswith` and `endswith` are true for an empty needle.
+    fn contains_expr(&self, hay: &str, needle: &str) -> String {
+        format!("contains({hay}, {needle})")
+    }
+
+    fn starts_with_expr(&self, hay: &str, needle: &str) -> String {
+        format!("startswith({hay}, {needle})")
+    }
+
+    fn ends_with_expr(&self, hay: &str, needle: &str) -> String {
         format!("endswith({hay}, {needle})")
     }
 
@@ -137,6 +150,40 @@ impl Dialect for Databricks {
             cmp_symbol(op),
             self.number_literal(n)
         ))
+    }
+
+    /// `parse_json` keeps a number written without fraction or exponent as an integer type
+    /// when it fits a signed 64-bit integer, and one with a fraction as a `DECIMAL` with its
+    /// trailing zeros dropped (`1.0` is `DECIMAL(1,0)`), one with an exponent as `DOUBLE`. So
+    /// a `DECIMAL(p,0)` within the signed range was written with a fraction (not an integer of
+    /// SPEC §3.4); above it, up to the unsigned maximum, it is taken as the integer it is
+    /// written as (a number there written with a zero fraction, `18446744073709551615.0`,
+    /// reads the same: docs/language-decisions.md).
+    fn json_is_integer(&self, r: &JsonRef) -> Spelled {
+        let t = self.schema(r)?;
+        Ok(format!(
+            "({t} IN ('BIGINT', 'INT', 'SMALLINT', 'TINYINT') OR {t} LIKE 'DECIMAL(%,0)' AND try_variant_get({}, '$', 'decimal(38,0)') BETWEEN 9223372036854775808 AND 18446744073709551615)",
+            self.variant(r)?
+        ))
+    }
+
+    /// `DECIMAL(20,0)` holds every signed and unsigned 64-bit integer exactly.
+    fn json_integer(&self, r: &JsonRef) -> Spelled {
+        Ok(format!(
+            "try_variant_get({}, '$', 'decimal(20,0)')",
+            self.variant(r)?
+        ))
+    }
+
+    fn json_double(&self, r: &JsonRef) -> Spelled {
+        Ok(format!(
+            "try_variant_get({}, '$', 'double')",
+            self.variant(r)?
+        ))
+    }
+
+    fn double(&self, expr: &str) -> String {
+        format!("CAST({expr} AS DOUBLE)")
     }
 
     fn json_bool_is(&self, r: &JsonRef, b: bool) -> Spelled {

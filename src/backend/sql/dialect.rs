@@ -383,11 +383,6 @@ pub trait Dialect: Sync {
         format!("right({hay}, length({needle})) = {needle}")
     }
 
-    /// Whether the dialect spells `field()` comparisons (SPEC §3.7); `Err` says why not.
-    fn field_comparisons(&self) -> Result<(), Unsupported> {
-        Ok(())
-    }
-
     /// An unanchored regex search of `hay` for the SPEC regex `pattern` (its source text).
     fn regex_search(&self, hay: &str, pattern: &str) -> Spelled;
 
@@ -409,9 +404,10 @@ pub trait Dialect: Sync {
     /// within signed or unsigned 64 bits), as far as the engine can tell (NULL or false
     /// otherwise). Only asked where `json_is(Number)` holds.
     fn json_is_integer(&self, _r: &JsonRef) -> Spelled {
-        Err(self.field_comparisons().err().unwrap_or_else(|| {
-            Unsupported::new(format!("{} cannot tell integers in JSON", self.name()))
-        }))
+        Err(Unsupported::new(format!(
+            "{} cannot tell integers in JSON",
+            self.name()
+        )))
     }
 
     /// The JSON integer at `r` as an exact SQL number (only read where `json_is_integer`).

@@ -21,12 +21,13 @@ pub mod sqlite;
 use dialect::{Dialect, JsonKind, JsonRef, Spelled, cmp_symbol};
 
 use crate::backend::plan::{
-    self, Base, Check, Cond, JsonPath, Kind, Op, Piece, Prec, Quant, Spell, StrOp, Val,
+    self, Base, Check, Cond, FieldTest, Ints, JsonPath, Kind, Op, Piece, Prec, Quant, Spell, StrOp,
+    Val,
 };
 use crate::backend::schema::{ColumnType, TableSchema};
 use crate::backend::{Unsupported, inferred_schema, unsupported};
 use crate::diag::Diagnostic;
-use crate::ir::{FieldOp, Node};
+use crate::ir::Node;
 use crate::rule::Rule;
 
 /// The SQL dialects, by `--dialect` name.
@@ -270,11 +271,11 @@ impl Sql<'_> {
         elements: &Elements,
     ) -> Result<(String, Prec, bool), Unsupported> {
         let d = self.d;
-        if let Op::Field { op, other, ci } = &c.op {
-            d.field_comparisons()?;
+        if let Op::Field { test, other } = &c.op {
             let a = self.side(&c.val, elements)?;
             let b = self.side(other, elements)?;
-            return self.field(*op, *ci, &a, &b);
+            let (text, prec) = self.field(*test, &a, &b)?;
+            return Ok((text, prec, false));
         }
         Ok(match &c.val {
             Val::Column { name, .. } => {
@@ -375,14 +376,6 @@ enum Side {
     Json(JsonRef),
 }
 
-/// Whether a side is an integer in SPEC §3.4's sense.
-enum Integer {
-    Always,
-    Never,
-    /// Where this holds (the side already known to be a number).
-    When(String),
-}
-
 impl Sql<'_> {
     /// A column read inside a quantifier's body (the `[*]` shorthand reads PATH2 from the
     /// row) is qualified where the dialect needs it, as the quantifier's own array is.
@@ -409,19 +402,12 @@ impl Sql<'_> {
         })
     }
 
-    /// `None` when the side can never have JSON kind `k`; otherwise the test that it has it,
-    /// `Some(None)` when none is needed (a typed column: NULL carries through every use).
-    fn kind_test(&self, s: &Side, k: Kind) -> Result<Option<Option<String>>, Unsupported> {
+    /// The test that a side has JSON kind `k`, `None` when none is needed (a typed column
+    /// the plan has matched with `k`: NULL carries through every use).
+    fn kind_test(&self, s: &Side, k: Kind) -> Result<Option<String>, Unsupported> {
         Ok(match s {
-            Side::Column { ty, .. } => {
-                let fits = match k {
-                    Kind::String => *ty == ColumnType::Text,
-                    Kind::Number => matches!(ty, ColumnType::Integer | ColumnType::Real),
-                    Kind::Bool => *ty == ColumnType::Boolean,
-                };
-                fits.then_some(None)
-            }
-            Side::Json(r) => Some(Some(self.d.json_is(r, json_kind(k))?)),
+            Side::Column { .. } => None,
+            Side::Json(r) => Some(self.d.json_is(r, json_kind(k))?),
         })
     }
 
@@ -433,14 +419,11 @@ impl Sql<'_> {
         }
     }
 
-    fn integer(&self, s: &Side) -> Result<Integer, Unsupported> {
+    /// Where a number side is an integer, `None` for an integer column (always one).
+    fn integer(&self, s: &Side) -> Result<Option<String>, Unsupported> {
         Ok(match s {
-            Side::Column {
-                ty: ColumnType::Integer,
-                ..
-            } => Integer::Always,
-            Side::Column { .. } => Integer::Never,
-            Side::Json(r) => Integer::When(self.d.json_is_integer(r)?),
+            Side::Column { .. } => None,
+            Side::Json(r) => Some(self.d.json_is_integer(r)?),
         })
     }
 
@@ -456,146 +439,92 @@ impl Sql<'_> {
         })
     }
 
-    /// `PATH op field(PATH2)`, positive: true when both sides have the kinds `op` needs and
-    /// it holds; false or NULL otherwise (the caller's `NOT COALESCE(.., FALSE)` negates it).
-    fn field(
-        &self,
-        op: FieldOp,
-        ci: bool,
-        a: &Side,
-        b: &Side,
-    ) -> Result<(String, Prec, bool), Unsupported> {
-        let guards = |ga: Option<String>, gb: Option<String>| -> Vec<String> {
-            ga.into_iter().chain(gb).collect()
-        };
-        let mut parts: Vec<(String, Prec)> = Vec::new();
-        // Strings: `eq` (non-`~`) is one of three same-kind cases; the rest need strings.
-        let strings = match op {
-            FieldOp::Compare(_) => false,
-            FieldOp::Eq => true,
-            FieldOp::Contains | FieldOp::StartsWith | FieldOp::EndsWith => true,
-        };
-        if strings
-            && let (Some(ga), Some(gb)) = (
-                self.kind_test(a, Kind::String)?,
-                self.kind_test(b, Kind::String)?,
-            )
-        {
-            let (mut ta, mut tb) = (self.text(a)?, self.text(b)?);
-            if ci {
-                ta = self.d.lower(&ta);
-                tb = self.d.lower(&tb);
-            }
-            let test = match op {
-                FieldOp::Eq => format!("{ta} = {tb}"),
-                FieldOp::Contains => self.d.contains_expr(&ta, &tb),
-                FieldOp::StartsWith => self.d.starts_with_expr(&ta, &tb),
-                FieldOp::EndsWith => self.d.ends_with_expr(&ta, &tb),
-                FieldOp::Compare(_) => unreachable!("not a string operator"),
-            };
-            let mut all = guards(ga, gb);
-            all.push(test);
-            let prec = if all.len() > 1 { Prec::And } else { Prec::Cmp };
-            parts.push((all.join(" AND "), prec));
-        }
-        let number_cmp = match op {
-            FieldOp::Eq if !ci => Some(None),
-            FieldOp::Compare(c) => Some(Some(c)),
-            _ => None,
-        };
-        if let Some(cmp) = number_cmp
-            && let (Some(ga), Some(gb)) = (
-                self.kind_test(a, Kind::Number)?,
-                self.kind_test(b, Kind::Number)?,
-            )
-        {
-            let sym = cmp_symbol(cmp);
-            let ((ia, da), (ib, db)) = (self.numbers(a)?, self.numbers(b)?);
-            let g = guards(ga, gb);
-            let when = |extra: Option<String>| {
-                let mut all = g.clone();
-                all.extend(extra);
-                if all.is_empty() {
-                    "TRUE".to_string()
+    /// One kind of `PATH op field(PATH2)` (the plan's `FieldTest`), positive: true when both
+    /// sides have the kind and the test holds; false or NULL otherwise (the caller's
+    /// `NOT COALESCE(.., FALSE)` negates it).
+    fn field(&self, test: FieldTest, a: &Side, b: &Side) -> Result<(String, Prec), Unsupported> {
+        let mut guards: Vec<String> = Vec::with_capacity(3);
+        guards.extend(self.kind_test(a, test.kind())?);
+        guards.extend(self.kind_test(b, test.kind())?);
+        Ok(match test {
+            FieldTest::Str { op, ci } => {
+                let (mut ta, mut tb) = (self.text(a)?, self.text(b)?);
+                if ci {
+                    ta = self.d.lower(&ta);
+                    tb = self.d.lower(&tb);
+                }
+                guards.push(match op {
+                    StrOp::Eq => format!("{ta} = {tb}"),
+                    StrOp::Contains => self.d.contains_expr(&ta, &tb),
+                    StrOp::StartsWith => self.d.starts_with_expr(&ta, &tb),
+                    StrOp::EndsWith => self.d.ends_with_expr(&ta, &tb),
+                });
+                let prec = if guards.len() > 1 {
+                    Prec::And
                 } else {
-                    all.join(" AND ")
-                }
-            };
-            // SPEC §3.4: two integers compare exactly, any other pair as doubles. A CASE
-            // reads a value only once its kinds are known (a cast of a string would fail).
-            let ints = match (self.integer(a)?, self.integer(b)?) {
-                (Integer::Never, _) | (_, Integer::Never) => Integer::Never,
-                (Integer::Always, Integer::Always) => Integer::Always,
-                (Integer::When(x), Integer::Always) | (Integer::Always, Integer::When(x)) => {
-                    Integer::When(x)
-                }
-                (Integer::When(x), Integer::When(y)) => Integer::When(format!("{x} AND {y}")),
-            };
-            let (case, prec) = match ints {
-                // Two typed columns: NULL carries through, nothing can fail.
-                Integer::Always if g.is_empty() => (format!("{ia} {sym} {ib}"), Prec::Cmp),
-                Integer::Never if g.is_empty() => (format!("{da} {sym} {db}"), Prec::Cmp),
-                Integer::Always => (
-                    format!("CASE WHEN {} THEN {ia} {sym} {ib} END", when(None)),
-                    Prec::Atom,
-                ),
-                Integer::Never => (
-                    format!("CASE WHEN {} THEN {da} {sym} {db} END", when(None)),
-                    Prec::Atom,
-                ),
-                Integer::When(t) => (
-                    format!(
-                        "CASE WHEN {} THEN {ia} {sym} {ib} WHEN {} THEN {da} {sym} {db} END",
-                        when(Some(t)),
-                        when(None)
-                    ),
-                    Prec::Atom,
-                ),
-            };
-            parts.push((case, prec));
-        }
-        if op == FieldOp::Eq
-            && !ci
-            && self.kind_test(a, Kind::Bool)?.is_some()
-            && self.kind_test(b, Kind::Bool)?.is_some()
-        {
-            let is = |s: &Side, v: bool| -> Spelled {
-                match s {
-                    Side::Column { expr, .. } => Ok(format!("{expr} = {}", self.d.bool_literal(v))),
-                    Side::Json(r) => self.d.json_bool_is(r, v),
-                }
-            };
-            let both = format!(
-                "{} AND {} OR {} AND {}",
-                is(a, true)?,
-                is(b, true)?,
-                is(a, false)?,
-                is(b, false)?
-            );
-            parts.push((both, Prec::Or));
-        }
-        Ok(match parts.len() {
-            // The plan folds pairs that can never compare; kept total all the same.
-            0 => (self.d.bool_literal(false).to_string(), Prec::Atom, true),
-            1 => {
-                let (p, prec) = parts.pop().expect("one part");
-                (p, prec, false)
+                    Prec::Cmp
+                };
+                (guards.join(" AND "), prec)
             }
-            _ => (
-                parts
-                    .iter()
-                    .map(|(p, prec)| {
-                        if *prec <= Prec::And {
-                            format!("({p})")
-                        } else {
-                            p.clone()
+            FieldTest::Num { cmp, ints } => {
+                let sym = cmp_symbol(cmp);
+                let ((ia, da), (ib, db)) = (self.numbers(a)?, self.numbers(b)?);
+                let when = |extra: Vec<String>| {
+                    let all: Vec<&str> = guards.iter().chain(&extra).map(String::as_str).collect();
+                    if all.is_empty() {
+                        "TRUE".to_string()
+                    } else {
+                        all.join(" AND ")
+                    }
+                };
+                // A CASE reads a value only once its kinds are known (a cast of a string
+                // would fail); two typed columns need none (NULL carries through).
+                match ints {
+                    Ints::Always if guards.is_empty() => (format!("{ia} {sym} {ib}"), Prec::Cmp),
+                    Ints::Never if guards.is_empty() => (format!("{da} {sym} {db}"), Prec::Cmp),
+                    Ints::Always => (
+                        format!("CASE WHEN {} THEN {ia} {sym} {ib} END", when(Vec::new())),
+                        Prec::Atom,
+                    ),
+                    Ints::Never => (
+                        format!("CASE WHEN {} THEN {da} {sym} {db} END", when(Vec::new())),
+                        Prec::Atom,
+                    ),
+                    Ints::Unknown => {
+                        let mut ints = Vec::with_capacity(2);
+                        ints.extend(self.integer(a)?);
+                        ints.extend(self.integer(b)?);
+                        (
+                            format!(
+                                "CASE WHEN {} THEN {ia} {sym} {ib} WHEN {} THEN {da} {sym} {db} END",
+                                when(ints),
+                                when(Vec::new())
+                            ),
+                            Prec::Atom,
+                        )
+                    }
+                }
+            }
+            FieldTest::Bool => {
+                let is = |s: &Side, v: bool| -> Spelled {
+                    match s {
+                        Side::Column { expr, .. } => {
+                            Ok(format!("{expr} = {}", self.d.bool_literal(v)))
                         }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" OR "),
-                Prec::Or,
-                false,
-            ),
+                        Side::Json(r) => self.d.json_bool_is(r, v),
+                    }
+                };
+                (
+                    format!(
+                        "{} AND {} OR {} AND {}",
+                        is(a, true)?,
+                        is(b, true)?,
+                        is(a, false)?,
+                        is(b, false)?
+                    ),
+                    Prec::Or,
+                )
+            }
         })
     }
 }

@@ -29,14 +29,6 @@ impl Dialect for Snowflake {
         "snowflake"
     }
 
-    /// Not spelled: no Snowflake engine runs in the tests, so a spelling could not be proven.
-    fn field_comparisons(&self) -> Result<(), Unsupported> {
-        Err(Unsupported::new(
-            "`field()` comparisons are not spelled for Snowflake yet (no engine here proves them)"
-                .into(),
-        ))
-    }
-
     fn quote_ident(&self, name: &str) -> String {
         if is_plain_identifier(name) {
             name.to_string()
@@ -60,6 +52,19 @@ impl Dialect for Snowflake {
     }
 
     fn ends_with(&self, hay: &str, needle: &str, _: usize) -> String {
+        format!("ENDSWITH({hay}, {needle})")
+    }
+
+    /// `CONTAINS`, `STARTSWITH` and `ENDSWITH` are true for an empty needle.
+    fn contains_expr(&self, hay: &str, needle: &str) -> String {
+        format!("CONTAINS({hay}, {needle})")
+    }
+
+    fn starts_with_expr(&self, hay: &str, needle: &str) -> String {
+        format!("STARTSWITH({hay}, {needle})")
+    }
+
+    fn ends_with_expr(&self, hay: &str, needle: &str) -> String {
         format!("ENDSWITH({hay}, {needle})")
     }
 
@@ -113,6 +118,30 @@ impl Dialect for Snowflake {
             cmp_symbol(op),
             self.number_literal(n)
         ))
+    }
+
+    /// `TYPEOF` names how `PARSE_JSON` stored a number: `INTEGER` for one written without
+    /// fraction or exponent (up to 38 digits), `DECIMAL` with a fraction, `DOUBLE` with an
+    /// exponent or beyond 38 digits. SPEC §3.4's integers are the `INTEGER`s within 64 bits
+    /// (the cast is read only for an `INTEGER`, which always fits `NUMBER(38, 0)`).
+    fn json_is_integer(&self, r: &JsonRef) -> Spelled {
+        let v = self.value(r)?;
+        Ok(format!(
+            "CASE WHEN TYPEOF({v}) = 'INTEGER' THEN {v}::NUMBER(38, 0) BETWEEN -9223372036854775808 AND 18446744073709551615 ELSE FALSE END"
+        ))
+    }
+
+    /// `NUMBER(38, 0)` holds every signed and unsigned 64-bit integer exactly.
+    fn json_integer(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("{}::NUMBER(38, 0)", self.value(r)?))
+    }
+
+    fn json_double(&self, r: &JsonRef) -> Spelled {
+        Ok(format!("TO_DOUBLE({})", self.value(r)?))
+    }
+
+    fn double(&self, expr: &str) -> String {
+        format!("TO_DOUBLE({expr})")
     }
 
     /// `IFF` for the same reason as numbers: `::BOOLEAN` of an object is an error.
