@@ -47,7 +47,8 @@ const MATCH_MEMORY: usize = 32 << 20;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Need {
     whole: bool,
-    keys: BTreeMap<String, Need>,
+    /// Few (tens) and short: a list searched by length first is faster than a map.
+    keys: Vec<(String, Need)>,
 }
 
 impl Need {
@@ -59,7 +60,16 @@ impl Need {
                 return;
             }
             match step {
-                Step::Key(k) => n = n.keys.entry(k.clone()).or_default(),
+                Step::Key(k) => {
+                    let i = match n.keys.iter().position(|(name, _)| name == k) {
+                        Some(i) => i,
+                        None => {
+                            n.keys.push((k.clone(), Need::default()));
+                            n.keys.len() - 1
+                        }
+                    };
+                    n = &mut n.keys[i].1;
+                }
                 // Arrays are read whole.
                 Step::Index(_) => break,
             }
@@ -167,7 +177,7 @@ impl<'de> Visitor<'de> for Projected<'_> {
 }
 
 /// An object key: the key and its `Need` when it is read, `None` when it is not.
-struct Key<'n>(&'n BTreeMap<String, Need>);
+struct Key<'n>(&'n [(String, Need)]);
 
 impl<'de, 'n> DeserializeSeed<'de> for Key<'n> {
     type Value = Option<(String, &'n Need)>;
@@ -182,7 +192,11 @@ impl<'de, 'n> Visitor<'de> for Key<'n> {
         f.write_str("a string key")
     }
     fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
-        Ok(self.0.get(s).map(|n| (s.to_string(), n)))
+        Ok(self
+            .0
+            .iter()
+            .find(|(name, _)| name.len() == s.len() && name == s)
+            .map(|(name, n)| (name.clone(), n)))
     }
 }
 
@@ -271,11 +285,6 @@ impl<'r> Program<'r> {
             by_type,
             groups,
         }
-    }
-
-    /// What is parsed of each event.
-    pub fn need(&self) -> &Need {
-        &self.need
     }
 
     /// One event: `projected` holds what the rules read, `whole` gives the event itself (for
