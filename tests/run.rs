@@ -341,3 +341,56 @@ fn engines_agree_on_generated_events() {
         );
     }
 }
+
+/// The native engine cuts its input into chunks of about 1 MB: across chunks, with a line
+/// longer than a chunk and without a final newline, the line numbers of malformed lines and
+/// the matches are those of the SQL engines.
+#[test]
+fn chunks_keep_line_numbers_and_matches() {
+    let lt = "Gravitational.TeleportAudit";
+    let mut text = String::new();
+    let mut bad = Vec::new();
+    for i in 0..30_000 {
+        let program = if i % 7 == 0 { "nc" } else { "ls" };
+        let pad = if i == 12_345 {
+            "p".repeat(1_500_000)
+        } else {
+            "p".repeat(i % 50)
+        };
+        if i % 9_999 == 0 {
+            text.push_str("{\"broken\n");
+            bad.push(i + 1);
+            continue;
+        }
+        text.push_str(&format!(
+            "{{\"p_log_type\": \"{lt}\", \"event\": \"session.command\", \"argv\": [\"-l\"], \"program\": \"{program}\", \"user\": \"u{i}\", \"pad\": \"{pad}\"}}\n"
+        ));
+    }
+    text.pop();
+    assert!(text.len() > 4 << 20);
+    let dir = scratch("chunks");
+    let file = dir.join("big.jsonl");
+    std::fs::write(&file, text).unwrap();
+    let mut outputs = Vec::new();
+    for engine in ["native", "sqlite"] {
+        let (got, o) = matches(engine, &[&file], &["--rule", "Teleport.SuspiciousCommands"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{engine}: {err}");
+        for n in &bad {
+            assert!(
+                err.contains(&format!("big.jsonl:{n}: not JSON")),
+                "{engine}: {n}: {err}"
+            );
+        }
+        assert_eq!(
+            got["Teleport.SuspiciousCommands"],
+            (0..30_000).filter(|i| i % 7 == 0 && i % 9_999 != 0).count(),
+            "{engine}"
+        );
+        outputs.push(o.stdout);
+    }
+    assert!(
+        outputs[0] == outputs[1],
+        "native and sqlite print different bytes"
+    );
+}
