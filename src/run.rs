@@ -3,7 +3,9 @@
 //! The input is streamed twice and never held in memory: the first pass reports malformed
 //! lines and derives each log type's table schema from the data; the second loads the events
 //! into the engine (a temporary SQLite database on disk, or DuckDB reading the files itself).
-//! Every rule is then compiled against its table's schema and run once.
+//! Every rule is then compiled against its table's schema and run once. That is
+//! `--engine sqlite|duckdb`; the default engine (`engine::native`) reads the input once and
+//! evaluates the rules itself, with this module's reader for JSON arrays and gzip.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
