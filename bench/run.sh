@@ -19,6 +19,9 @@
 #   REPS [3]              runs of each timed command in section corpus (median reported)
 #   QUERY_REPS [2]        runs of each query and baseline (median)
 #   RUN_REPS [1]          runs of each command in section run
+#   RUN_EVENTS            section run: the JSON Lines file to use (written there and kept when
+#                         it does not exist; default: a temporary file)
+#   RUN_SQL [1]           section run: also time `--engine duckdb` and `--engine sqlite` (0: not)
 #   STARTUP_RUNS [300], TEST_RUNS [10]   hyperfine runs
 #   DUCKDB                the DuckDB binary (default: the one behind pip's `duckdb` wrapper)
 #
@@ -336,11 +339,11 @@ fi
 # ---------------------------------------------------------------------------------------------
 if want run; then
     hr "4b. ruleqc run over a JSON Lines file with all of rules/"
-    if ! "$BIN" run --help >/dev/null 2>&1; then
-        say "ruleqc run is not available in this build: skipped"
+    JSONL=${RUN_EVENTS:-$WORK/events.jsonl}
+    if [[ -s $JSONL ]]; then
+        say "events file: $JSONL (given: $(wc -l <"$JSONL") events, $(du -sb "$JSONL" | cut -f1) bytes)"
     else
         make_pools
-        JSONL=$WORK/events.jsonl
         t0=$(now_s)
         # Rows per log type so that the file is about JSONL_BYTES (lines are grouped by log type).
         per_row=$("$DUCKDB" -readonly -csv -noheader "$POOLS" -c "SELECT sum(b) FROM (
@@ -353,11 +356,47 @@ if want run; then
         done
         "$DUCKDB" -readonly "$POOLS" <<<"$copy" >/dev/null
         for t in "${TABLES[@]}"; do cat "$WORK/part_$t.jsonl" >>"$JSONL" && rm "$WORK/part_$t.jsonl"; done
-        EVENTS_IN_FILE=$(wc -l <"$JSONL")
-        say "events file: $EVENTS_IN_FILE events ($n per log type), $(du -sb "$JSONL" | cut -f1) bytes, written in $(calc "$(now_s) - $t0") s"
-        # From here on only the file is read.
-        rm -f "$WORK"/*.duckdb "$WORK"/*.duckdb.wal
+        say "events file: $(wc -l <"$JSONL") events ($n per log type), $(du -sb "$JSONL" | cut -f1) bytes, written in $(calc "$(now_s) - $t0") s${RUN_EVENTS:+ (kept: $RUN_EVENTS)}"
+    fi
+    # From here on only the file is read.
+    rm -f "$WORK"/*.duckdb "$WORK"/*.duckdb.wal
 
+    # The top-level keys the rules read (the columns their compiled DuckDB queries name) and
+    # the log type: what the native engine builds of each event.
+    "$BIN" compile --target sql --dialect duckdb --format json rules/ >"$WORK/queries.json"
+    "$DUCKDB" -csv -noheader -c "SELECT DISTINCT unnest(json_keys(json)) FROM read_json_objects('$JSONL')" >"$WORK/keys.txt"
+    paths=$(
+        python3 - "$WORK/queries.json" "$WORK/keys.txt" <<'PY'
+import json, re, sys
+queries = json.load(open(sys.argv[1]))
+keys = [k.strip().strip('"') for k in open(sys.argv[2]) if k.strip()]
+used = {"p_log_type"}
+for q in queries:
+    where = re.sub(r"'(?:[^']|'')*'", "''", q["query"].split("\nWHERE ", 1)[-1])
+    used |= {k for k in keys if re.search(r'"%s"' % re.escape(k), where)
+             or re.search(r'(?<![\w".$@-])%s(?![\w"$@-])' % re.escape(k), where)}
+print(", ".join("'$.\"%s\"'" % k for k in sorted(used)))
+PY
+    )
+    printf '%-46s %9s %9s %9s  %s\n' command wall_s cpu_s peak_MB note
+    timed bare "$DUCKDB" -c "SELECT count(*) FROM read_json('$JSONL')"
+    BARE=$T
+    printf '%-46s %9.2f %9.2f %9.1f  exit %s\n' "duckdb: count(*) FROM read_json(file)" "$T" "$CPU" "$RSS" "$RC"
+    timed bare-objects "$DUCKDB" -c "SELECT count(*) FROM read_json_objects('$JSONL')"
+    printf '%-46s %9.2f %9.2f %9.1f  exit %s\n' "duckdb: count(*) FROM read_json_objects(file)" "$T" "$CPU" "$RSS" "$RC"
+    # Every key the rules read, extracted from every event (one parse of each event).
+    timed extract "$DUCKDB" -c "SELECT sum(len(list_filter(x, v -> v IS NOT NULL))) FROM (SELECT json_extract(j, [$paths]) AS x FROM read_json_objects('$JSONL') AS r(j))"
+    EXTRACT=$T
+    printf '%-46s %9.2f %9.2f %9.1f  exit %s; %s keys\n' "duckdb: json_extract(every key read)" "$T" "$CPU" "$RSS" "$RC" \
+        "$(tr ',' '\n' <<<"$paths" | grep -c .)"
+    REPS=$RUN_REPS timed run-native "$BIN" run --events "$JSONL" --format jsonl rules/
+    RUN_NATIVE=$T
+    printf '%-46s %9.2f %9.2f %9.1f  exit %s; %s\n' "ruleqc run (native engine, the default)" "$T" "$CPU" "$RSS" "$RC" \
+        "$(tail -n 1 "$WORK/run-native.err" | grep -o '[0-9]* match.*')"
+    [[ $RC -le 1 ]] || sed 's/^/    /' "$WORK/run-native.err" | head -5
+    say "ratios: run (native) / DuckDB read_json count = $(calc "$RUN_NATIVE / $BARE")x (target <= 2x);" \
+        "run (native) / DuckDB extracting every key read = $(calc "$RUN_NATIVE / $EXTRACT")x; peak RSS target < 200 MB"
+    if [[ ${RUN_SQL:-1} == 1 ]]; then
         # A DuckDB wrapper that records how long the DuckDB child of `ruleqc run` takes.
         cat >"$WORK/duckdb-timed" <<EOF
 #!/usr/bin/env bash
@@ -368,12 +407,6 @@ echo "\$EPOCHREALTIME - \$t0" | sed 's/,/./g' >>"$WORK/duckdb-child.times"
 exit \$rc
 EOF
         chmod +x "$WORK/duckdb-timed"
-        printf '%-46s %9s %9s %9s  %s\n' command wall_s cpu_s peak_MB note
-        timed bare "$DUCKDB" -c "SELECT count(*) FROM read_json('$JSONL')"
-        BARE=$T
-        printf '%-46s %9.2f %9.2f %9.1f  exit %s\n' "duckdb: count(*) FROM read_json(file)" "$T" "$CPU" "$RSS" "$RC"
-        timed bare-objects "$DUCKDB" -c "SELECT count(*) FROM read_json_objects('$JSONL')"
-        printf '%-46s %9.2f %9.2f %9.1f  exit %s\n' "duckdb: count(*) FROM read_json_objects(file)" "$T" "$CPU" "$RSS" "$RC"
         rm -f "$WORK/duckdb-child.times"
         REPS=$RUN_REPS timed run-duckdb "$BIN" run --events "$JSONL" --engine duckdb --duckdb "$WORK/duckdb-timed" --format jsonl rules/
         RUN_DUCK=$T
@@ -385,8 +418,9 @@ EOF
         RUN_SQLITE=$T
         printf '%-46s %9.2f %9.2f %9.1f  exit %s\n' "ruleqc run --engine sqlite (embedded)" "$T" "$CPU" "$RSS" "$RC"
         [[ $RC -le 1 ]] || sed 's/^/    /' "$WORK/run-sqlite.err" | head -5
-        say "ratios: run --engine duckdb / DuckDB bare scan = $(calc "$RUN_DUCK / $BARE")x (target <= 1.5x);" \
-            "run --engine sqlite / run --engine duckdb = $(calc "$RUN_SQLITE / $RUN_DUCK")x"
+        say "ratios: run --engine duckdb / DuckDB read_json count = $(calc "$RUN_DUCK / $BARE")x;" \
+            "--engine sqlite / --engine duckdb = $(calc "$RUN_SQLITE / $RUN_DUCK")x;" \
+            "--engine duckdb / native = $(calc "$RUN_DUCK / $RUN_NATIVE")x"
     fi
 fi
 

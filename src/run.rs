@@ -3,7 +3,9 @@
 //! The input is streamed twice and never held in memory: the first pass reports malformed
 //! lines and derives each log type's table schema from the data; the second loads the events
 //! into the engine (a temporary SQLite database on disk, or DuckDB reading the files itself).
-//! Every rule is then compiled against its table's schema and run once.
+//! Every rule is then compiled against its table's schema and run once. That is
+//! `--engine sqlite|duckdb`; the default engine (`engine::native`) reads the input once and
+//! evaluates the rules itself, with this module's reader for JSON arrays and gzip.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -192,7 +194,10 @@ impl std::fmt::Display for BadLine {
 }
 
 /// Opens a log file, decompressing gzip (detected by its magic bytes).
-fn open(path: &Path, progress: &indicatif::ProgressBar) -> std::io::Result<Box<dyn BufRead>> {
+pub(crate) fn open(
+    path: &Path,
+    progress: &indicatif::ProgressBar,
+) -> std::io::Result<Box<dyn BufRead>> {
     let mut file = File::open(path)?;
     let mut magic = [0u8; 2];
     let n = file.read(&mut magic)?;
@@ -218,49 +223,31 @@ pub fn read_events<E: Event>(
 ) -> std::io::Result<ControlFlow<()>> {
     let name = path.display().to_string();
     let mut reader = open(path, progress)?;
-    // A JSON array, or JSON Lines?
-    let first = loop {
-        let buf = reader.fill_buf()?;
-        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
-            Some(i) => break Some(buf[i]),
-            None if buf.is_empty() => break None,
-            None => {
-                let n = buf.len();
-                reader.consume(n);
-            }
-        }
-    };
-    if first == Some(b'[') {
+    if starts_array(&mut reader)? {
         return read_array(reader, &name, on_event, on_bad);
     }
-    let mut line = String::new();
+    let mut bytes = Vec::new();
     let mut number = 0u64;
     loop {
-        line.clear();
-        let n = match reader.read_line(&mut line) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                number += 1;
-                if on_bad(BadLine {
-                    file: name.clone(),
-                    line: number,
-                    message: "not valid UTF-8".into(),
-                })
-                .is_break()
-                {
-                    return Ok(ControlFlow::Break(()));
-                }
-                // Skip the rest of that line.
-                let mut junk = Vec::new();
-                reader.read_until(b'\n', &mut junk)?;
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        if n == 0 {
+        bytes.clear();
+        if reader.read_until(b'\n', &mut bytes)? == 0 {
             return Ok(ControlFlow::Continue(()));
         }
         number += 1;
+        // Checked line by line (a whole-line `read_line` would consume the bad line before
+        // failing, and skipping "the rest" of it would drop the next one).
+        let Ok(line) = std::str::from_utf8(&bytes) else {
+            if on_bad(BadLine {
+                file: name.clone(),
+                line: number,
+                message: "not valid UTF-8".into(),
+            })
+            .is_break()
+            {
+                return Ok(ControlFlow::Break(()));
+            }
+            continue;
+        };
         let text = line.trim();
         if text.is_empty() {
             continue;
@@ -284,8 +271,23 @@ pub fn read_events<E: Event>(
     }
 }
 
+/// Is the input a JSON array (its first non-blank byte a `[`), rather than JSON Lines?
+pub(crate) fn starts_array(reader: &mut dyn BufRead) -> std::io::Result<bool> {
+    loop {
+        let buf = reader.fill_buf()?;
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => return Ok(buf[i] == b'['),
+            None if buf.is_empty() => return Ok(false),
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    }
+}
+
 /// A JSON array of events, element by element.
-fn read_array<E: Event>(
+pub(crate) fn read_array<E: Event>(
     reader: Box<dyn BufRead>,
     name: &str,
     on_event: &mut dyn FnMut(E) -> ControlFlow<()>,
@@ -373,7 +375,7 @@ pub struct Options<'a> {
     pub progress: bool,
 }
 
-fn progress_bar(files: &[PathBuf], show: bool, label: &str) -> indicatif::ProgressBar {
+pub(crate) fn progress_bar(files: &[PathBuf], show: bool, label: &str) -> indicatif::ProgressBar {
     if !show {
         return indicatif::ProgressBar::hidden();
     }

@@ -486,3 +486,41 @@ fn postgres_agrees_with_the_reference_evaluator() {
     let mut e = support::postgres::Postgres::new().unwrap_or_else(|e| panic!("{e}"));
     differential(&mut e, SqlDialect::Postgres);
 }
+
+/// The native `run` engine evaluates the reference evaluator on events parsed through a
+/// projection (only the parts a condition reads): each generated condition, on each generated
+/// event parsed through that condition's projection alone, must give the reference's verdict
+/// on the whole event.
+#[test]
+fn native_projection_agrees_with_the_reference_evaluator() {
+    let mut rng = Rng(0x5eed_2026);
+    let mut pairs = 0;
+    let mut failures = Vec::new();
+    for batch in 0..4 {
+        let events: Vec<Value> = (0..30).map(|_| event(&mut rng)).collect();
+        let mut texts: Vec<String> = (0..25).map(|_| condition(&mut rng, 4, false)).collect();
+        texts.extend((0..20).map(|_| field_condition(&mut rng)));
+        for text in &texts {
+            let node = compile(text);
+            let mut need = ruleqc::engine::native::Need::default();
+            need.add_condition(&node);
+            for ev in &events {
+                pairs += 1;
+                let projected = need.parse(&ev.to_string()).expect("generated events parse");
+                let (want, got) = (eval(&node, ev), eval(&node, &projected));
+                if want != got && failures.len() < 10 {
+                    failures.push(format!(
+                        "batch {batch}: native says {got}, reference says {want}\n  condition: {text}\n  event: {ev}\n  projected: {projected}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} disagreements:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(pairs >= 5000, "{pairs} pairs");
+}

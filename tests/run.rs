@@ -1,7 +1,8 @@
 //! `ruleqc run` on generated log files with known matches: every rule's test events (tagged
 //! with their log type) become a log; the expected matches are what the reference evaluator
-//! says for every (rule, event) pair of the same log type. Both engines must report exactly
-//! those, whatever the file format, and broken lines are reported and skipped.
+//! says for every (rule, event) pair of the same log type. Every engine (native, SQLite, DuckDB,
+//! and `verify`, which runs the first two) must report exactly those, in the same order,
+//! whatever the file format, and broken lines are reported and skipped.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -108,7 +109,7 @@ fn run_reports_exactly_the_known_matches_on_both_engines() {
     std::fs::write(&other, "{\"p_log_type\": \"Something.Else\", \"x\": 1}\n").unwrap();
 
     let mut outputs = Vec::new();
-    for engine in ["sqlite", "duckdb"] {
+    for engine in ["native", "sqlite", "duckdb", "verify"] {
         let (got, o) = matches(engine, &[&lines_file, &gz_file, &other], &[]);
         outputs.push(o.stdout.clone());
         let err = String::from_utf8_lossy(&o.stderr);
@@ -127,11 +128,14 @@ fn run_reports_exactly_the_known_matches_on_both_engines() {
             "{engine}: {err}"
         );
     }
-    // Matches come out in input order on both engines, so the two print the same bytes.
-    assert_eq!(
-        String::from_utf8_lossy(&outputs[0]),
-        String::from_utf8_lossy(&outputs[1])
-    );
+    // Matches come out in the same order on every engine (rule by rule, each in input order),
+    // so all print the same bytes.
+    for o in &outputs[1..] {
+        assert_eq!(
+            String::from_utf8_lossy(&outputs[0]),
+            String::from_utf8_lossy(o)
+        );
+    }
 
     // --strict stops at the first broken line.
     let o = ruleqc(&[
@@ -184,4 +188,209 @@ fn log_type_flag_and_table_output() {
     // A missing file is an I/O error.
     let o = ruleqc(&["run", "--events", "/no/such/file.jsonl", "rules"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// A line that is not UTF-8 is reported with its number, and the line after it is read (it
+/// used to be dropped with the bad one).
+#[test]
+fn invalid_utf8_line_is_reported_and_the_next_kept() {
+    let dir = scratch("utf8");
+    let file = dir.join("x.jsonl");
+    let lt = "Gravitational.TeleportAudit";
+    let mut text = format!("{{\"p_log_type\": \"{lt}\", \"n\": 1}}\n").into_bytes();
+    text.extend(b"{\"n\": \"\xff\"}\n");
+    text.extend(
+        format!("{{\"p_log_type\": \"{lt}\", \"n\": 2}}\n{{\"p_log_type\": \"{lt}\", \"n\": 3}}\n")
+            .bytes(),
+    );
+    std::fs::write(&file, text).unwrap();
+    for engine in ["native", "sqlite", "verify"] {
+        let (_, o) = matches(engine, &[&file], &[]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{engine}: {err}");
+        assert!(
+            err.contains("x.jsonl:2: not valid UTF-8"),
+            "{engine}: {err}"
+        );
+        assert!(
+            err.contains("3 events read (1 malformed line skipped, 0 of other log types)"),
+            "{engine}: {err}"
+        );
+    }
+}
+
+/// SplitMix64, to pick mutations.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Generated events: the rules' test events, mutated at every level (a value swapped with the
+/// same key's value in another event of the log type, replaced by null or another type,
+/// removed, or an array emptied). Every engine must give the reference evaluator's matches,
+/// and all of them the same bytes; `--engine verify` must find no disagreement.
+#[test]
+fn engines_agree_on_generated_events() {
+    let (events, _) = corpus();
+    let rules: Vec<_> = load_paths(&["rules".into()])
+        .unwrap()
+        .into_iter()
+        .map(|l| l.result.unwrap())
+        .collect();
+    // Values seen under each key, per log type: material for the mutations.
+    let mut seen: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
+    fn walk(lt: &str, v: &Value, seen: &mut BTreeMap<(String, String), Vec<Value>>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    seen.entry((lt.to_string(), k.clone()))
+                        .or_default()
+                        .push(x.clone());
+                    walk(lt, x, seen);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|x| walk(lt, x, seen)),
+            _ => {}
+        }
+    }
+    for e in &events {
+        walk(e["p_log_type"].as_str().unwrap(), e, &mut seen);
+    }
+    fn mutate(
+        rng: &mut Rng,
+        lt: &str,
+        v: &mut Value,
+        seen: &BTreeMap<(String, String), Vec<Value>>,
+    ) {
+        match v {
+            Value::Object(m) => {
+                let keys: Vec<String> = m.keys().filter(|k| *k != "p_log_type").cloned().collect();
+                for k in keys {
+                    match rng.below(12) {
+                        0 => {
+                            m.remove(&k);
+                        }
+                        1 => m[&k] = Value::Null,
+                        2 => m[&k] = json!(rng.below(3) as i64 - 1),
+                        3 => m[&k] = json!("x"),
+                        4 | 5 => {
+                            let pool = &seen[&(lt.to_string(), k.clone())];
+                            m[&k] = pool[rng.below(pool.len())].clone();
+                        }
+                        _ => mutate(rng, lt, m.get_mut(&k).unwrap(), seen),
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if rng.below(8) == 0 {
+                    items.clear();
+                }
+                for x in items {
+                    mutate(rng, lt, x, seen);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut rng = Rng(0x5eed_0015);
+    let mut generated = Vec::new();
+    for _ in 0..12 {
+        for e in &events {
+            let mut e = e.clone();
+            let lt = e["p_log_type"].as_str().unwrap().to_string();
+            mutate(&mut rng, &lt, &mut e, &seen);
+            generated.push(e);
+        }
+    }
+    let mut expected = BTreeMap::new();
+    for r in &rules {
+        let n = generated
+            .iter()
+            .filter(|e| r.log_types.iter().any(|lt| e["p_log_type"] == json!(lt)))
+            .filter(|e| eval(&r.condition.ir, e))
+            .count();
+        expected.insert(r.rule_id.clone(), n);
+    }
+    let total: usize = expected.values().sum();
+    assert!(total >= 200, "only {total} matches generated");
+    let dir = scratch("generated");
+    let file = dir.join("generated.jsonl");
+    std::fs::write(&file, jsonl(&generated)).unwrap();
+    let mut outputs = Vec::new();
+    for engine in ["native", "sqlite", "duckdb", "verify"] {
+        let (got, o) = matches(engine, &[&file], &[]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{engine}: {err}");
+        assert_eq!(nonzero(&got), nonzero(&expected), "{engine}");
+        outputs.push(o.stdout);
+    }
+    for o in &outputs[1..] {
+        assert_eq!(
+            String::from_utf8_lossy(&outputs[0]),
+            String::from_utf8_lossy(o)
+        );
+    }
+}
+
+/// The native engine cuts its input into chunks of about 1 MB: across chunks, with a line
+/// longer than a chunk and without a final newline, the line numbers of malformed lines and
+/// the matches are those of the SQL engines.
+#[test]
+fn chunks_keep_line_numbers_and_matches() {
+    let lt = "Gravitational.TeleportAudit";
+    let mut text = String::new();
+    let mut bad = Vec::new();
+    for i in 0..30_000 {
+        let program = if i % 7 == 0 { "nc" } else { "ls" };
+        let pad = if i == 12_345 {
+            "p".repeat(1_500_000)
+        } else {
+            "p".repeat(i % 50)
+        };
+        if i % 9_999 == 0 {
+            text.push_str("{\"broken\n");
+            bad.push(i + 1);
+            continue;
+        }
+        text.push_str(&format!(
+            "{{\"p_log_type\": \"{lt}\", \"event\": \"session.command\", \"argv\": [\"-l\"], \"program\": \"{program}\", \"user\": \"u{i}\", \"pad\": \"{pad}\"}}\n"
+        ));
+    }
+    text.pop();
+    assert!(text.len() > 4 << 20);
+    let dir = scratch("chunks");
+    let file = dir.join("big.jsonl");
+    std::fs::write(&file, text).unwrap();
+    let mut outputs = Vec::new();
+    for engine in ["native", "sqlite"] {
+        let (got, o) = matches(engine, &[&file], &["--rule", "Teleport.SuspiciousCommands"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{engine}: {err}");
+        for n in &bad {
+            assert!(
+                err.contains(&format!("big.jsonl:{n}: not JSON")),
+                "{engine}: {n}: {err}"
+            );
+        }
+        assert_eq!(
+            got["Teleport.SuspiciousCommands"],
+            (0..30_000).filter(|i| i % 7 == 0 && i % 9_999 != 0).count(),
+            "{engine}"
+        );
+        outputs.push(o.stdout);
+    }
+    assert!(
+        outputs[0] == outputs[1],
+        "native and sqlite print different bytes"
+    );
 }

@@ -150,9 +150,12 @@ pub enum Command {
         /// The top-level field that names each event's log type.
         #[arg(long, value_name = "FIELD", default_value = "p_log_type")]
         log_type_field: String,
-        /// `sqlite` (embedded, loads the events into a temporary database file) or `duckdb`
-        /// (the DuckDB binary reads the files itself; faster on large logs).
-        #[arg(long, value_enum, default_value_t = RunEngine::Sqlite)]
+        /// `native` (the rules evaluated in process, one pass over the events on every core),
+        /// `sqlite` (the compiled SQL on the embedded SQLite, the events loaded into a temporary
+        /// database file), `duckdb` (the compiled SQL on the DuckDB binary, which reads the
+        /// files itself) or `verify` (`native` and `sqlite`, any disagreement reported as a
+        /// compiler bug).
+        #[arg(long, value_enum, default_value_t = RunEngine::Native)]
         engine: RunEngine,
         /// The DuckDB binary for `--engine duckdb` (default: `duckdb` on PATH).
         #[arg(long, value_name = "PATH")]
@@ -332,8 +335,10 @@ impl Target {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum RunEngine {
+    Native,
     Sqlite,
     Duckdb,
+    Verify,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

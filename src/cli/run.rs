@@ -6,8 +6,9 @@ use serde_json::{Value, json};
 
 use super::args::{Command, RunEngine, RunFormat};
 use super::{EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Output, written};
+use crate::engine::native;
 use crate::rule::Rule;
-use crate::run::{LogTypeOf, Options, run_duckdb, run_sqlite, scan};
+use crate::run::{LogTypeOf, Options, Scan, run_duckdb, run_sqlite, scan};
 use crate::testing::glob_match;
 
 pub fn run(out: &Output, command: &Command) -> i32 {
@@ -56,7 +57,7 @@ pub fn run(out: &Output, command: &Command) -> i32 {
             Ok(d) => Some(d),
             Err(e) => return out.fatal(&e.to_string()),
         },
-        RunEngine::Sqlite => None,
+        RunEngine::Native | RunEngine::Sqlite | RunEngine::Verify => None,
     };
     let log_type_of = match log_type {
         Some(t) => LogTypeOf::Fixed(t.clone()),
@@ -75,15 +76,6 @@ pub fn run(out: &Output, command: &Command) -> i32 {
         progress: std::io::stderr().is_terminal() && !out.quiet,
     };
 
-    let scanned = match scan(&opts, &wanted, &mut |bad| errln!("malformed: {bad}")) {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            errln!("stopped at the first malformed line (--strict)");
-            return EXIT_FINDINGS;
-        }
-        Err(e) => return out.fatal(&e),
-    };
-
     let mut counts = vec![0u64; rules.len()];
     let mut matches: Vec<Vec<Value>> = vec![Vec::new(); rules.len()];
     let stdout = std::io::stdout();
@@ -99,9 +91,35 @@ pub fn run(out: &Output, command: &Command) -> i32 {
             RunFormat::Table => matches[m.rule].push(m.event),
         }
     };
-    let result = match &duck {
-        Some(d) => run_duckdb(&opts, &rules, &scanned, d, &mut on_match),
-        None => run_sqlite(&opts, &rules, &scanned, &mut on_match),
+    let mut on_bad = |bad: &crate::run::BadLine| errln!("malformed: {bad}");
+    // `--engine verify`'s finding, reported after the output.
+    let mut bug = None;
+    let (scanned, result) = match engine {
+        RunEngine::Native => match native::run(&opts, &rules, &mut on_bad, &mut on_match) {
+            Ok(Some(s)) => (s, Ok(())),
+            Ok(None) => return stopped(),
+            Err(e) => return out.fatal(&e),
+        },
+        RunEngine::Verify => match verify(&opts, &rules, &wanted, &mut on_match) {
+            Ok(Some((s, agree))) => {
+                bug = agree.err();
+                (s, Ok(()))
+            }
+            Ok(None) => return stopped(),
+            Err(e) => return out.fatal(&e),
+        },
+        RunEngine::Sqlite | RunEngine::Duckdb => {
+            let scanned = match scan(&opts, &wanted, &mut on_bad) {
+                Ok(Some(s)) => s,
+                Ok(None) => return stopped(),
+                Err(e) => return out.fatal(&e),
+            };
+            let result = match &duck {
+                Some(d) => run_duckdb(&opts, &rules, &scanned, d, &mut on_match),
+                None => run_sqlite(&opts, &rules, &scanned, &mut on_match),
+            };
+            (scanned, result)
+        }
     };
     if let Err(e) = result {
         written(w.flush());
@@ -164,7 +182,70 @@ pub fn run(out: &Output, command: &Command) -> i32 {
             return EXIT_USAGE;
         }
     }
+    if let Some(bug) = bug {
+        errln!("error: {bug}");
+        return EXIT_FINDINGS;
+    }
     if rule_errors { EXIT_FINDINGS } else { EXIT_OK }
+}
+
+fn stopped() -> i32 {
+    errln!("stopped at the first malformed line (--strict)");
+    EXIT_FINDINGS
+}
+
+/// `--engine verify`: the native engine, then the compiled SQL on SQLite over the same files.
+/// The native matches go to `on_match`; `Err` in the second half when the two disagree (a
+/// compiler bug, one of the two engines is wrong), naming what differs.
+#[allow(clippy::type_complexity)]
+fn verify(
+    opts: &Options<'_>,
+    rules: &[&Rule],
+    wanted: &[String],
+    on_match: &mut dyn FnMut(crate::run::Match),
+) -> Result<Option<(Scan, Result<(), String>)>, String> {
+    let mut ours = Vec::new();
+    let Some(scanned) = native::run(
+        opts,
+        rules,
+        &mut |bad| errln!("malformed: {bad}"),
+        &mut |m| ours.push((m.rule, m.event)),
+    )?
+    else {
+        return Ok(None);
+    };
+    // The malformed lines were reported by the native pass.
+    let Some(sql_scan) = scan(opts, wanted, &mut |_| {})? else {
+        return Ok(None);
+    };
+    let mut theirs = Vec::new();
+    run_sqlite(opts, rules, &sql_scan, &mut |m| {
+        theirs.push((m.rule, m.event))
+    })?;
+    let mut diffs = native::disagreements(rules, &ours, &theirs);
+    let seen = |s: &Scan| (s.events, s.bad_lines, s.skipped, s.no_log_type);
+    if seen(&scanned) != seen(&sql_scan) {
+        diffs.insert(
+            0,
+            format!(
+                "events, malformed lines, other log types, without a log type: native {:?}, SQLite {:?}",
+                seen(&scanned),
+                seen(&sql_scan)
+            ),
+        );
+    }
+    for (rule, event) in ours {
+        on_match(crate::run::Match { rule, event });
+    }
+    let agree = if diffs.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "compiler bug: the native engine and the SQL compiled for SQLite disagree on these events:\n  {}",
+            diffs.join("\n  ")
+        ))
+    };
+    Ok(Some((scanned, agree)))
 }
 
 /// The matching events of one rule: its output fields as columns, or one event per line.

@@ -1,5 +1,6 @@
 //! Engines that run compiled SQL on a rule's test events: the embedded SQLite (always there),
 //! the DuckDB command-line binary, and (in the test suite) a throwaway PostgreSQL server.
+//! `native` is not one of them: it evaluates the IR itself, for `ruleqc run`.
 //!
 //! Every engine gets the same thing: one table of events (a column per top-level key, typed by
 //! the `TableSchema`, plus the row number in `__ruleqc_row`), and a list of boolean conditions
@@ -8,6 +9,7 @@
 use crate::backend::schema::TableSchema;
 
 pub mod duckdb;
+pub mod native;
 pub mod sqlite;
 
 /// The column that numbers the rows (0-based, in the order the events were given).
