@@ -92,6 +92,10 @@ impl Dialect for BigQuery {
         ))
     }
 
+    fn double(&self, expr: &str) -> String {
+        format!("CAST({expr} AS FLOAT64)")
+    }
+
     fn column_type(&self, ty: ColumnType) -> &'static str {
         match ty {
             ColumnType::Text => "STRING",
