@@ -134,6 +134,6 @@ fn rules_and_conformance_corpus() {
 /// The generated differential test (without `field()`, which ClickHouse does not spell).
 #[test]
 fn differential_agrees_with_the_reference_evaluator() {
-    let pairs = support::differential::differential(&mut ch(), SqlDialect::Clickhouse, 4);
-    assert!(pairs >= 5000, "{pairs}");
+    let pairs = support::differential::differential(&mut ch(), SqlDialect::Clickhouse, 8);
+    assert!(pairs >= 10_000, "{pairs}");
 }
