@@ -117,6 +117,8 @@ pub fn engine_dialect(engine: &str) -> &'static dyn crate::backend::sql::dialect
     match engine {
         "duckdb" => SqlDialect::Duckdb.dialect(),
         "postgres" => SqlDialect::Postgres.dialect(),
+        "clickhouse" => SqlDialect::Clickhouse.dialect(),
+        "spark" => SqlDialect::Databricks.dialect(),
         _ => SqlDialect::Sqlite.dialect(),
     }
 }

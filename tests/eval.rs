@@ -222,12 +222,11 @@ fn paths_never_look_inside_arrays() {
     assert!(eval(&compile("user.name.first is_null"), &ev));
     assert!(eval(&compile("user[0] is_null"), &ev));
     // Backtick keys are keys, dots included.
-    let odd = json!({"a.b": 1, "user agent": "x", "a`b": 2, "and": 3, "": 4});
+    let odd = json!({"a.b": 1, "user agent": "x", "a`b": 2, "and": 3});
     assert!(eval(&compile("`a.b` eq 1"), &odd));
     assert!(eval(&compile(r#"`user agent` eq "x""#), &odd));
     assert!(eval(&compile("`a``b` eq 2"), &odd));
     assert!(eval(&compile("`and` eq 3"), &odd));
-    assert!(eval(&compile("`` eq 4"), &odd));
     assert!(!eval(&compile("a.b eq 1"), &odd));
 }
 

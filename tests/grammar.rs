@@ -222,7 +222,10 @@ fn paths() {
     assert_eq!(segs("`a``b`"), vec![key("a`b")]);
     assert_eq!(segs("`a.b`.c"), vec![key("a.b"), key("c")]);
     assert_eq!(segs("`and`.`null`"), vec![key("and"), key("null")]);
-    assert_eq!(segs("``"), vec![key("")]);
+    // An empty key is refused (docs/language-decisions.md), at the segment.
+    let e = parse_path("a.``").unwrap_err();
+    assert_eq!(e.message, "empty field name");
+    assert_eq!(e.span.as_ref().map(|s| (s.start, s.end)), Some((2, 4)));
     assert_eq!(segs("argv[0]"), vec![key("argv"), Segment::Index(0)]);
     assert_eq!(
         segs("a[12][3]"),

@@ -181,6 +181,20 @@ fn build_path(pair: Pair<'_, Rule>) -> Result<Path, Diagnostic> {
             Rule::ident => Segment::Key(p.as_str().to_string()),
             Rule::quoted_ident => {
                 let s = p.as_str();
+                if s == "``" {
+                    // docs/language-decisions.md: no SQL engine names an empty column, and
+                    // DuckDB cannot load events with an empty key.
+                    let sp = span_of(&p);
+                    return Err(Diagnostic::error(
+                        "E0201",
+                        "empty field name",
+                        sp.start..sp.end,
+                    )
+                    .with_label("a key needs at least one character")
+                    .with_help(
+                        "an empty key cannot be read on every target; rename it in the events",
+                    ));
+                }
                 Segment::Key(s[1..s.len() - 1].replace("``", "`"))
             }
             Rule::index => {

@@ -3,4 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod corpus;
+pub mod differential;
 pub mod postgres;
+pub mod py_engine;

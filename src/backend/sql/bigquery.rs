@@ -100,6 +100,10 @@ impl Dialect for BigQuery {
         ))
     }
 
+    fn double(&self, expr: &str) -> String {
+        format!("CAST({expr} AS FLOAT64)")
+    }
+
     fn column_type(&self, ty: ColumnType) -> &'static str {
         match ty {
             ColumnType::Text => "STRING",
@@ -149,10 +153,6 @@ impl Dialect for BigQuery {
              columns"
                 .into(),
         ))
-    }
-
-    fn double(&self, expr: &str) -> String {
-        format!("CAST({expr} AS FLOAT64)")
     }
 
     fn json_bool_is(&self, r: &JsonRef, b: bool) -> Spelled {

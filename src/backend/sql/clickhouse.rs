@@ -47,10 +47,10 @@ impl Dialect for ClickHouse {
         format!("ifNull({expr}, {default})")
     }
 
-    /// `lowerUTF8` is ICU's full lower-casing, which differs from SPEC §3.4's simple
-    /// lower-casing in exactly two places (SpecialCasing.txt, root locale): `İ` becomes `i̇`
-    /// (two characters) and a word-final `Σ` becomes `ς`. Both are replaced by their simple
-    /// lower case first.
+    /// `lowerUTF8` is ICU's full lower-casing. It differs from the simple mapping SPEC §3.4 asks
+    /// for in two places only (Unicode's SpecialCasing without a locale): `İ` becomes `i` plus a
+    /// combining dot, and a final `Σ` becomes `ς`. Both are mapped first to their simple lower
+    /// case, which full lower-casing leaves alone.
     fn lower(&self, expr: &str) -> String {
         format!("lowerUTF8(replaceAll(replaceAll({expr}, 'İ', 'i'), 'Σ', 'σ'))")
     }
@@ -119,25 +119,32 @@ impl Dialect for ClickHouse {
         Ok(format!("JSONExtractString({})", self.raw(r)?))
     }
 
+    /// SPEC §3.4 (`JSONExtractFloat` alone would make 2^53 + 1 equal 2^53).
     fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
+        exact_json_number_cmp(self, r, op, n)
+    }
+
+    /// Asked of the document with the whole path, not of `raw`: `JSONExtractRaw` writes a
+    /// double with a zero fraction (`9007199254740992.0`) back as an integer. Only consulted
+    /// where the value is a number, so every index step is on an array and the 1-based indices
+    /// name the same element.
+    fn json_is_integer(&self, r: &JsonRef) -> Spelled {
+        let mut args = vec![format!("ifNull({}, '')", r.base)];
+        for step in &r.steps {
+            args.push(match step {
+                Step::Key(k) => self.string_literal(k)?,
+                Step::Index(i) => (i + 1).to_string(),
+            });
+        }
         Ok(format!(
-            "({} AND JSONExtractFloat({}) {} {})",
-            self.json_is(r, JsonKind::Number)?,
-            self.raw(r)?,
-            cmp_symbol(op),
-            self.number_literal(n)
+            "JSONType({}) IN ('Int64', 'UInt64')",
+            args.join(", ")
         ))
     }
 
-    /// `JSONType` says `Int64`/`UInt64` only for a number written without fraction or
-    /// exponent that fits 64 bits; anything else is `Double`.
-    fn json_is_integer(&self, r: &JsonRef) -> Spelled {
-        Ok(format!("JSONType({}) IN ('Int64', 'UInt64')", self.raw(r)?))
-    }
-
-    /// `Int128` holds every `Int64` and `UInt64` exactly.
+    /// Int128 holds every `i64` and `u64`; the raw text of a JSON integer is its digits.
     fn json_integer(&self, r: &JsonRef) -> Spelled {
-        Ok(format!("JSONExtract({}, 'Int128')", self.raw(r)?))
+        Ok(format!("toInt128OrNull({})", self.raw(r)?))
     }
 
     fn json_double(&self, r: &JsonRef) -> Spelled {
@@ -166,10 +173,12 @@ impl Dialect for ClickHouse {
         Ok(format!("{} IN ('', 'null')", self.raw(r)?))
     }
 
+    /// Missing or null, or an empty string, array or object (by type and length: the raw text
+    /// of `[ ]` may hold spaces, and a string's spaces count).
     fn json_is_empty(&self, r: &JsonRef) -> Spelled {
+        let raw = self.raw(r)?;
         Ok(format!(
-            "replaceRegexpAll({}, '\\\\s', '') IN ('', 'null', '\"\"', '[]', '{{}}')",
-            self.raw(r)?
+            "({raw} IN ('', 'null', '\"\"') OR (JSONType({raw}) IN ('Array', 'Object') AND JSONLength({raw}) = 0))"
         ))
     }
 

@@ -57,6 +57,11 @@ pub fn cmp_symbol(op: Option<CmpOp>) -> &'static str {
 
 /// Words that are keywords in at least one of the SQL dialects ruleqc writes (SQLite's list
 /// included), or that the `sqlparser` crate refuses as bare identifiers: quoting them is safe.
+/// Checked against each vendor's current list: Snowflake's reserved keywords (those limited only
+/// in SHOW commands, such as ACCOUNT and SCHEMA, are left out), BigQuery's reserved keywords,
+/// Spark's ANSI-mode reserved words, and, on the engines themselves, DuckDB's
+/// `duckdb_keywords()` and PostgreSQL's reserved and type/function-name keywords (every one
+/// that fails as a bare column in a WHERE clause). ClickHouse reserves none that matter here.
 const RESERVED: &[&str] = &[
     "abort",
     "action",
@@ -68,10 +73,13 @@ const RESERVED: &[&str] = &[
     "analyse",
     "analyze",
     "and",
+    "anti",
     "any",
     "array",
     "as",
     "asc",
+    "asof",
+    "assert_rows_modified",
     "asymmetric",
     "at",
     "attach",
@@ -88,10 +96,14 @@ const RESERVED: &[&str] = &[
     "cast",
     "check",
     "collate",
+    "collation",
     "column",
     "commit",
+    "concurrently",
     "conflict",
+    "connect",
     "constraint",
+    "contains",
     "create",
     "cross",
     "cube",
@@ -107,8 +119,10 @@ const RESERVED: &[&str] = &[
     "default",
     "deferrable",
     "deferred",
+    "define",
     "delete",
     "desc",
+    "describe",
     "detach",
     "distinct",
     "do",
@@ -116,6 +130,7 @@ const RESERVED: &[&str] = &[
     "each",
     "else",
     "end",
+    "enum",
     "escape",
     "except",
     "exclude",
@@ -131,6 +146,7 @@ const RESERVED: &[&str] = &[
     "following",
     "for",
     "foreign",
+    "freeze",
     "from",
     "full",
     "generated",
@@ -139,12 +155,14 @@ const RESERVED: &[&str] = &[
     "group",
     "grouping",
     "groups",
+    "hash",
     "having",
     "if",
     "ignore",
     "ilike",
     "immediate",
     "in",
+    "increment",
     "index",
     "indexed",
     "initially",
@@ -158,6 +176,7 @@ const RESERVED: &[&str] = &[
     "isnull",
     "join",
     "key",
+    "lambda",
     "last",
     "lateral",
     "leading",
@@ -166,8 +185,11 @@ const RESERVED: &[&str] = &[
     "limit",
     "localtime",
     "localtimestamp",
+    "lookup",
     "match",
     "materialized",
+    "merge",
+    "minus",
     "natural",
     "new",
     "no",
@@ -187,11 +209,16 @@ const RESERVED: &[&str] = &[
     "over",
     "overlaps",
     "partition",
+    "pivot",
+    "pivot_longer",
+    "pivot_wider",
     "placing",
     "plan",
+    "positional",
     "pragma",
     "preceding",
     "primary",
+    "proto",
     "qualify",
     "query",
     "raise",
@@ -203,8 +230,10 @@ const RESERVED: &[&str] = &[
     "release",
     "rename",
     "replace",
+    "respect",
     "restrict",
     "returning",
+    "revoke",
     "right",
     "rlike",
     "rollback",
@@ -214,11 +243,15 @@ const RESERVED: &[&str] = &[
     "sample",
     "savepoint",
     "select",
+    "semi",
     "session_user",
     "set",
+    "show",
     "similar",
     "some",
     "start",
+    "struct",
+    "summarize",
     "symmetric",
     "system_user",
     "table",
@@ -230,12 +263,16 @@ const RESERVED: &[&str] = &[
     "to",
     "trailing",
     "transaction",
+    "treat",
     "trigger",
     "true",
+    "try_cast",
     "unbounded",
     "union",
     "unique",
     "unnest",
+    "unpack",
+    "unpivot",
     "update",
     "user",
     "using",
@@ -246,6 +283,7 @@ const RESERVED: &[&str] = &[
     "view",
     "virtual",
     "when",
+    "whenever",
     "where",
     "window",
     "with",
@@ -266,14 +304,38 @@ pub fn is_plain_identifier(name: &str) -> bool {
     is_simple_name(name) && !RESERVED.contains(&name.to_ascii_lowercase().as_str())
 }
 
-/// Standard SQL string literal: `'...'` with `''`; backslashes are literal. NUL cannot be held.
-pub fn standard_string_literal(s: &str) -> Spelled {
+/// Standard SQL string literal: `'...'` with `''`; backslashes are literal. A control character
+/// (U+0001..U+001F) is never written raw (SPEC §4): the literal is split around it and
+/// concatenated with `char_code(c)`, the dialect's one-character function, in parentheses so
+/// that the concatenation binds as one operand anywhere. NUL cannot be held.
+pub fn standard_string_literal(s: &str, char_code: &dyn Fn(u32) -> String) -> Spelled {
     if s.contains('\0') {
         return Err(Unsupported::new(
             "a string value contains a NUL character, which SQL text cannot hold".into(),
         ));
     }
-    Ok(format!("'{}'", s.replace('\'', "''")))
+    if !s.chars().any(|c| c.is_ascii_control() && c != '\x7f') {
+        return Ok(format!("'{}'", s.replace('\'', "''")));
+    }
+    let mut parts = Vec::new();
+    let mut run = String::new();
+    for c in s.chars() {
+        if c.is_ascii_control() && c != '\x7f' {
+            if !run.is_empty() {
+                parts.push(format!(
+                    "'{}'",
+                    std::mem::take(&mut run).replace('\'', "''")
+                ));
+            }
+            parts.push(char_code(c as u32));
+        } else {
+            run.push(c);
+        }
+    }
+    if !run.is_empty() {
+        parts.push(format!("'{}'", run.replace('\'', "''")));
+    }
+    Ok(format!("({})", parts.join(" || ")))
 }
 
 /// `'...'` where backslash is an escape character (BigQuery, Databricks, ClickHouse, Snowflake).
@@ -300,6 +362,59 @@ pub fn backslash_string_literal(s: &str) -> Spelled {
     Ok(out)
 }
 
+/// Whether `n` is an integer in SPEC §3.4's sense (no fraction, no exponent, in 64 bits).
+pub fn is_integer_literal(n: &serde_json::Number) -> bool {
+    n.is_i64() || n.is_u64()
+}
+
+/// Whether an integer literal is exactly a double, so that comparing a double with it exactly
+/// (as SQLite and PostgreSQL do) gives the double comparison SPEC §3.4 asks for.
+pub fn integer_is_a_double(n: &serde_json::Number) -> bool {
+    let exact = n
+        .as_i64()
+        .map(i128::from)
+        .or_else(|| n.as_u64().map(i128::from));
+    exact.is_some_and(|i| {
+        let f = i as f64;
+        f.is_finite() && f as i128 == i
+    })
+}
+
+/// `n` as a double literal: the shortest exponent form that reads back as the same double
+/// (`9.223372036854776e18`), a double in every dialect's grammar (PostgreSQL reads it as
+/// `numeric`, which converts to that double wherever it meets one).
+pub fn double_literal(n: &serde_json::Number) -> String {
+    format!("{:e}", n.as_f64().unwrap_or(f64::NAN))
+}
+
+/// SPEC §3.4 for a JSON value against a number literal: an integer value and an integer literal
+/// compare exactly, any other pair as doubles; NULL when the value is not a number. Built from
+/// the dialect's `json_is(Number)`, `json_is_integer`, `json_integer` and `json_double`, in
+/// CASEs so that a value is read as a number only once it is known to be one.
+pub fn exact_json_number_cmp(
+    d: &dyn Dialect,
+    r: &JsonRef,
+    op: Option<CmpOp>,
+    n: &serde_json::Number,
+) -> Spelled {
+    let sym = cmp_symbol(op);
+    let is_num = d.json_is(r, JsonKind::Number)?;
+    let double = d.json_double(r)?;
+    if !is_integer_literal(n) {
+        return Ok(format!(
+            "CASE WHEN {is_num} THEN {double} {sym} {} END",
+            d.number_literal(n)
+        ));
+    }
+    Ok(format!(
+        "CASE WHEN {is_num} THEN CASE WHEN {} THEN {} {sym} {} ELSE {double} {sym} {} END END",
+        d.json_is_integer(r)?,
+        d.json_integer(r)?,
+        d.number_literal(n),
+        double_literal(n)
+    ))
+}
+
 /// A SQL dialect. Every method has a default written for standard SQL (PostgreSQL-like);
 /// dialects override what they spell differently.
 pub trait Dialect: Sync {
@@ -316,7 +431,12 @@ pub trait Dialect: Sync {
     }
 
     fn string_literal(&self, s: &str) -> Spelled {
-        standard_string_literal(s)
+        standard_string_literal(s, &|c| self.char_code(c))
+    }
+
+    /// The one-character string with this code point (for control characters in literals).
+    fn char_code(&self, code: u32) -> String {
+        format!("chr({code})")
     }
 
     /// Whether a top-level column of this name can be written at all.
@@ -458,4 +578,64 @@ pub trait Dialect: Sync {
 
     /// How the body of `exists_element(r, alias, ..)` addresses the current element.
     fn element_ref(&self, r: &JsonRef, alias: &str) -> JsonRef;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 12: Snowflake reserves these (CONNECT, MINUS, REVOKE, WHENEVER, TRY_CAST); DuckDB
+    /// refuses PIVOT, SHOW, LAMBDA ... as bare columns; BigQuery reserves HASH, STRUCT, ....
+    #[test]
+    fn vendor_reserved_words_are_quoted() {
+        for w in [
+            "connect",
+            "MINUS",
+            "revoke",
+            "whenever",
+            "try_cast",
+            "increment",
+            "pivot",
+            "show",
+            "lambda",
+            "semi",
+            "anti",
+            "hash",
+            "struct",
+            "contains",
+            "merge",
+            "proto",
+        ] {
+            assert!(!is_plain_identifier(w), "{w}");
+        }
+        for w in ["account", "schema", "message", "user_name"] {
+            assert!(is_plain_identifier(w), "{w}");
+        }
+    }
+
+    #[test]
+    fn control_characters_are_concatenated_not_written() {
+        let chr = |c: u32| format!("chr({c})");
+        assert_eq!(standard_string_literal("a'b", &chr).unwrap(), "'a''b'");
+        assert_eq!(
+            standard_string_literal("\r\nx\t", &chr).unwrap(),
+            "(chr(13) || chr(10) || 'x' || chr(9))"
+        );
+        assert!(standard_string_literal("a\0", &chr).is_err());
+    }
+
+    #[test]
+    fn integer_literals_that_are_doubles() {
+        let n = |s: &str| serde_json::from_str::<serde_json::Number>(s).unwrap();
+        assert!(integer_is_a_double(&n("9007199254740992")));
+        assert!(!integer_is_a_double(&n("9007199254740993")));
+        assert!(!integer_is_a_double(&n("9223372036854775807")));
+        assert!(integer_is_a_double(&n("-9223372036854775808")));
+        assert!(!integer_is_a_double(&n("1.5")));
+        assert_eq!(
+            double_literal(&n("9223372036854775807")),
+            "9.223372036854776e18"
+        );
+        assert_eq!(double_literal(&n("1000")), "1e3");
+    }
 }

@@ -27,7 +27,7 @@ use crate::backend::plan::{
 use crate::backend::schema::{ColumnType, TableSchema};
 use crate::backend::{Unsupported, inferred_schema, unsupported};
 use crate::diag::Diagnostic;
-use crate::ir::Node;
+use crate::ir::{CmpOp, Node};
 use crate::rule::Rule;
 
 /// The SQL dialects, by `--dialect` name.
@@ -278,7 +278,7 @@ impl Sql<'_> {
             return Ok((text, prec, false));
         }
         Ok(match &c.val {
-            Val::Column { name, .. } => {
+            Val::Column { name, ty } => {
                 let col = self.column(name)?;
                 match &c.op {
                     Op::IsNull => (format!("{col} IS NULL"), Prec::Cmp, true),
@@ -295,12 +295,35 @@ impl Sql<'_> {
                     }
                     Op::Regex(p) => (d.regex_search(&col, &p.source)?, Prec::Cmp, false),
                     Op::Num { cmp, values } => {
-                        let nums: Vec<String> =
-                            values.iter().map(|n| d.number_literal(n)).collect();
-                        let text = match (cmp, nums.as_slice()) {
-                            (None, [one]) => format!("{col} = {one}"),
-                            (None, _) => format!("{col} IN ({})", nums.join(", ")),
-                            (Some(_), _) => format!("{col} {} {}", cmp_symbol(*cmp), nums[0]),
+                        // SPEC §3.4: an integer column and an integer literal compare exactly;
+                        // any other pair as doubles (engines compare an integer with a
+                        // double exactly, so one side is made a double explicitly).
+                        let sides: Vec<(String, String)> = values
+                            .iter()
+                            .map(|n| match *ty {
+                                ColumnType::Integer if !dialect::is_integer_literal(n) => {
+                                    (d.double(&col), d.number_literal(n))
+                                }
+                                ColumnType::Real if !dialect::integer_is_a_double(n) => {
+                                    (col.clone(), dialect::double_literal(n))
+                                }
+                                _ => (col.clone(), d.number_literal(n)),
+                            })
+                            .collect();
+                        let lhs = &sides[0].0;
+                        let text = if sides.iter().all(|(l, _)| l == lhs) {
+                            let nums: Vec<&str> = sides.iter().map(|(_, r)| r.as_str()).collect();
+                            match (cmp, nums.as_slice()) {
+                                (None, [one]) => format!("{lhs} = {one}"),
+                                (None, _) => format!("{lhs} IN ({})", nums.join(", ")),
+                                (Some(_), _) => {
+                                    format!("{lhs} {} {}", cmp_symbol(*cmp), nums[0])
+                                }
+                            }
+                        } else {
+                            let parts: Vec<String> =
+                                sides.iter().map(|(l, r)| format!("{l} = {r}")).collect();
+                            format!("({})", parts.join(" OR "))
                         };
                         (text, Prec::Cmp, false)
                     }
@@ -348,12 +371,24 @@ impl Sql<'_> {
                         )
                     }
                     Op::Num { cmp, values } => {
+                        // An integer literal that is exactly a double compares right in every
+                        // dialect's `json_number_cmp`; a double literal, or an integer beyond
+                        // what a double holds, needs SPEC §3.4's integer/double split (where
+                        // the dialect can tell integers in JSON).
+                        let one = |n: &serde_json::Number, cmp: Option<CmpOp>| {
+                            if dialect::integer_is_a_double(n) {
+                                d.json_number_cmp(&r, cmp, n)
+                            } else {
+                                dialect::exact_json_number_cmp(d, &r, cmp, n)
+                                    .or_else(|_| d.json_number_cmp(&r, cmp, n))
+                            }
+                        };
                         if values.len() == 1 {
-                            (d.json_number_cmp(&r, *cmp, &values[0])?, Prec::Cmp, false)
+                            (one(&values[0], *cmp)?, Prec::Cmp, false)
                         } else {
                             let mut parts = Vec::with_capacity(values.len());
                             for n in values {
-                                parts.push(d.json_number_cmp(&r, None, n)?);
+                                parts.push(one(n, None)?);
                             }
                             (parts.join(" OR "), Prec::Or, false)
                         }

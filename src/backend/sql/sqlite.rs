@@ -45,6 +45,10 @@ impl Dialect for Sqlite {
         "sqlite"
     }
 
+    fn char_code(&self, code: u32) -> String {
+        format!("char({code})")
+    }
+
     fn contains(&self, hay: &str, needle: &str, _: usize) -> String {
         format!("instr({hay}, {needle}) > 0")
     }

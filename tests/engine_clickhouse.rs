@@ -1,0 +1,139 @@
+//! ClickHouse on chDB (the ClickHouse engine in process, driven by tests/engines/sql_engine.py):
+//! the harness itself on hand-written conditions, then rules/, the conformance corpus and the
+//! differential test, every verdict equal to the reference evaluator's.
+
+mod support;
+
+use ruleqc::backend::schema::{ColumnType, TableSchema};
+use ruleqc::backend::sql::SqlDialect;
+use ruleqc::engine::{Engine, EngineError, EventTable};
+use serde_json::{Value, json};
+use support::py_engine::{Kind, PyEngine};
+
+fn ch() -> PyEngine {
+    PyEngine::new(Kind::ClickHouse).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn schema(cols: &[(&str, ColumnType)]) -> TableSchema {
+    TableSchema {
+        columns: cols.iter().map(|(k, t)| (k.to_string(), *t)).collect(),
+        complete: true,
+    }
+}
+
+fn run(
+    schema: &TableSchema,
+    events: &[Value],
+    conditions: &[&str],
+) -> Result<Vec<Vec<usize>>, EngineError> {
+    let table = EventTable {
+        name: "events",
+        schema,
+        events,
+    };
+    let conds: Vec<String> = conditions.iter().map(|c| c.to_string()).collect();
+    ch().matching_rows(&table, &conds)
+}
+
+#[test]
+fn reports_its_version() {
+    let e = ch();
+    assert_eq!(e.name(), "clickhouse");
+    assert!(e.version().starts_with("clickhouse 2"), "{}", e.version());
+}
+
+#[test]
+fn every_column_type_loads() {
+    let s = schema(&[
+        ("s", ColumnType::Text),
+        ("i", ColumnType::Integer),
+        ("f", ColumnType::Real),
+        ("b", ColumnType::Boolean),
+        ("j", ColumnType::Json),
+        ("odd key`", ColumnType::Text),
+    ]);
+    let evs = [
+        json!({"s": "a", "i": 1, "f": 1.5, "b": true, "j": [1, 2], "odd key`": "x"}),
+        json!({"s": "b", "i": i64::MIN, "f": 2, "b": false, "j": {"k": "v"}}),
+        json!({"s": null, "i": null, "f": null, "b": null, "j": null}),
+        json!({"other": 1}),
+        json!({"j": 9007199254740993u64, "s": "\u{0}\r\n'\\\"", "f": 1e300, "i": i64::MAX}),
+    ];
+    let got = run(
+        &s,
+        &evs,
+        &[
+            "s = 'a'",
+            "s IS NULL",
+            "s = '\\0\\r\\n\\'\\\\\"'",
+            "i = -9223372036854775808",
+            "i = 9223372036854775807",
+            "i IS NULL",
+            "f = 1.5",
+            "f = 1e300",
+            "b",
+            "NOT b",
+            "JSONType(j) = 'Array'",
+            "JSONExtractString(j, 'k') = 'v'",
+            // A JSON null is the text `null`; a missing key is SQL NULL.
+            "j = 'null'",
+            "j IS NULL",
+            "j = '9007199254740993' AND JSONExtractUInt(j) = 9007199254740993",
+            "`odd key\\`` = 'x'",
+            "toTypeName(s) = 'Nullable(String)' AND toTypeName(i) = 'Nullable(Int64)' \
+             AND toTypeName(f) = 'Nullable(Float64)' AND toTypeName(b) = 'Nullable(Bool)'",
+        ],
+    )
+    .unwrap();
+    let want: Vec<Vec<usize>> = vec![
+        vec![0],
+        vec![2, 3],
+        vec![4],
+        vec![1],
+        vec![4],
+        vec![2, 3],
+        vec![0],
+        vec![4],
+        vec![0],
+        vec![1],
+        vec![0],
+        vec![1],
+        vec![2],
+        vec![3],
+        vec![4],
+        vec![0],
+        vec![0, 1, 2, 3, 4],
+    ];
+    assert_eq!(got, want);
+}
+
+#[test]
+fn errors_name_the_condition() {
+    let s = schema(&[("s", ColumnType::Text)]);
+    let err = run(
+        &s,
+        &[json!({"s": "a"})],
+        &["s = 'a'", "no_such_function(s)"],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("condition 1"), "{err}");
+    // The process survives an error and answers the next request.
+    assert_eq!(run(&s, &[json!({"s": "a"})], &["s = 'a'"]).unwrap(), [[0]]);
+    let err = run(&s, &[json!({"s": 5})], &["1"]).unwrap_err().to_string();
+    assert!(err.contains("does not fit"), "{err}");
+}
+
+#[test]
+fn rules_and_conformance_corpus() {
+    let mut e = ch();
+    assert!(support::corpus::run_corpus(&mut e, "rules") >= 180);
+    assert!(support::corpus::run_corpus(&mut e, "tests/conformance") >= 1000);
+}
+
+/// The generated differential test, `field()` comparisons included.
+#[test]
+fn differential_agrees_with_the_reference_evaluator() {
+    let pairs = support::differential::differential(&mut ch(), SqlDialect::Clickhouse, 8);
+    assert!(pairs >= 10_000, "{pairs}");
+}
