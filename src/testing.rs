@@ -4,10 +4,13 @@
 use serde::Serialize;
 
 use crate::backend::schema::TableSchema;
-use crate::backend::sql::{SqlDialect, default_table_name, render_condition};
+use crate::backend::sql::SqlDialect;
+use crate::compile::Target;
+use crate::diag::Diagnostic;
 use crate::engine::{Engine, EventTable};
-use crate::ir::Node;
 use crate::ir::eval::{Scope, eval, eval_leaf, resolve};
+use crate::ir::{FieldPath, Node, Step};
+use crate::profile::{Profile, rename_event};
 use crate::rule::Rule;
 
 /// One test's result.
@@ -53,9 +56,70 @@ pub struct RuleRun {
 }
 
 /// Runs every test of `rule` through the reference evaluator and, when given, through the
-/// rule's compiled condition on `engine`, with the test events loaded as a table whose schema
-/// is derived from those events.
+/// query `ruleqc compile` prints for the engine's dialect with the built-in `default` profile,
+/// its schema resolved from this rule alone. `ruleqc test` resolves it over the whole rule set
+/// and calls [`run_rule_tests_with`].
 pub fn run_rule_tests(rule: &Rule, engine: Option<&mut dyn Engine>) -> RuleRun {
+    let mut profile = Profile::built_in("default").expect("a built-in profile");
+    profile.resolve_schemas(&[rule]);
+    run_rule_tests_with(rule, engine, &profile)
+}
+
+/// One table an engine builds for a rule's tests: its name as the query writes it, its
+/// columns, and the test events as rows (renamed as the profile and the dialect read them).
+pub struct TestTable {
+    pub name: String,
+    pub schema: TableSchema,
+    pub events: Vec<serde_json::Value>,
+}
+
+/// The tables the query of `rule` for `dialect` reads, with `rule`'s test events in each.
+pub fn test_tables(
+    rule: &Rule,
+    dialect: SqlDialect,
+    profile: &Profile,
+) -> Result<Vec<TestTable>, Diagnostic> {
+    let d = dialect.dialect();
+    let p = profile.sql(dialect.name()).map_err(|m| {
+        Diagnostic::error("E0402", m, rule.spans.rule_id.clone()).with_label("this rule")
+    })?;
+    let read = p.rename_for(rule, d)?;
+    let mut tables = Vec::new();
+    for lt in &rule.log_types {
+        let placement = p.placement_in(&profile.name, &read, lt, d)?;
+        let aliases: Vec<(FieldPath, String)> = p
+            .case_aliases(&read, lt, d)
+            .into_iter()
+            .map(|(from, to)| (FieldPath(vec![Step::Key(from)]), to))
+            .collect();
+        tables.push(TestTable {
+            name: placement
+                .table
+                .iter()
+                .map(|part| d.quote_ident(part))
+                .collect::<Vec<_>>()
+                .join("."),
+            schema: placement
+                .schema
+                .unwrap_or_else(|| crate::backend::inferred_schema(&read)),
+            events: rule
+                .tests
+                .iter()
+                .map(|t| rename_event(&rename_event(&t.log, &p.renames), &aliases))
+                .collect(),
+        });
+    }
+    Ok(tables)
+}
+
+/// Runs every test of `rule` through the reference evaluator and, when given, through the
+/// engine: the query `ruleqc compile` prints for the engine's dialect and `profile` runs, as
+/// printed, once per test with that test's event alone in the table (SPEC §4).
+pub fn run_rule_tests_with(
+    rule: &Rule,
+    engine: Option<&mut dyn Engine>,
+    profile: &Profile,
+) -> RuleRun {
     let mut results: Vec<TestResult> = rule
         .tests
         .iter()
@@ -74,27 +138,32 @@ pub fn run_rule_tests(rule: &Rule, engine: Option<&mut dyn Engine>) -> RuleRun {
         engine_error: None,
     };
     if let Some(engine) = engine.filter(|_| !rule.tests.is_empty()) {
-        let events: Vec<serde_json::Value> = rule.tests.iter().map(|t| t.log.clone()).collect();
-        let schema = TableSchema::from_events(&events);
-        let dialect = engine_dialect(engine.name());
-        let name = dialect.quote_ident(&default_table_name(&rule.log_types[0]));
-        match render_condition(&rule.condition.ir, dialect, &schema, &name) {
-            Err(u) => {
+        let dialect = engine_sql_dialect(engine.name());
+        let compiled = crate::compile::compile(rule, Target::Sql(dialect), profile)
+            .and_then(|q| Ok((q, test_tables(rule, dialect, profile)?)));
+        match compiled {
+            Err(d) => {
                 run.engine_error = Some(format!(
                     "cannot compile for {}: {}",
                     dialect.name(),
-                    u.reason
+                    d.message
                 ))
             }
-            Ok(sql) => {
+            Ok((_, tables)) if tables.len() != 1 => {
+                run.engine_error = Some(format!(
+                    "the rule reads {} log types; the engines run one table per query",
+                    tables.len()
+                ))
+            }
+            Ok((query, tables)) => {
+                let t = &tables[0];
                 let table = EventTable {
-                    name: &name,
-                    schema: &schema,
-                    events: &events,
+                    name: &t.name,
+                    schema: &t.schema,
+                    events: &t.events,
                 };
-                match engine.matching_rows(&table, std::slice::from_ref(&sql)) {
+                match engine.rows_returning(&table, &query) {
                     Ok(rows) => {
-                        let rows = &rows[0];
                         for (i, r) in results.iter_mut().enumerate() {
                             r.verdicts.push(Verdict {
                                 evaluator: engine.name(),
@@ -104,12 +173,21 @@ pub fn run_rule_tests(rule: &Rule, engine: Option<&mut dyn Engine>) -> RuleRun {
                     }
                     Err(e) => run.engine_error = Some(e.to_string()),
                 }
-                run.engine_sql = Some(sql);
+                run.engine_sql = Some(query);
             }
         }
     }
     run.results = results;
     run
+}
+
+/// The `--dialect` an engine speaks.
+pub fn engine_sql_dialect(engine: &str) -> SqlDialect {
+    match engine {
+        "duckdb" => SqlDialect::Duckdb,
+        "postgres" => SqlDialect::Postgres,
+        _ => SqlDialect::Sqlite,
+    }
 }
 
 /// The SQL dialect an engine speaks.

@@ -98,6 +98,10 @@ pub enum Command {
         /// The DuckDB binary for `--engine duckdb` (default: `duckdb` on PATH).
         #[arg(long, value_name = "PATH")]
         duckdb: Option<PathBuf>,
+        /// The profile whose renames and column types the engine's query is compiled with:
+        /// the engine runs the query `compile --profile` prints for its dialect.
+        #[arg(long, value_name = "NAME|FILE", default_value = "default")]
+        profile: String,
     },
     /// Compile rules to queries: one per rule, preceded by a comment line with its RuleID.
     Compile {
@@ -308,6 +312,9 @@ pub enum Stage {
     Plan,
     /// The query for `--target` (and `--dialect`, `--profile`).
     Query,
+    /// The schema of the rule's log types, resolved from the profile (`--profile`), the test
+    /// events and the rule, with where each column's type came from.
+    Schema,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -27,6 +27,7 @@ mod compile;
 mod explain;
 mod report;
 mod run;
+mod schema;
 mod test;
 
 use std::io::{IsTerminal, Write};
@@ -86,6 +87,7 @@ pub fn main() -> i32 {
             format,
             engine,
             duckdb,
+            profile,
         } => {
             match (format, out.format) {
                 (None, _) => {}
@@ -111,6 +113,7 @@ pub fn main() -> i32 {
                 min_tests: tests.min_tests,
                 coverage: *coverage,
                 min_coverage: *min_coverage,
+                profile,
             };
             test::run(&out, paths, &opts)
         }

@@ -12,7 +12,7 @@ use super::{EXIT_FINDINGS, EXIT_OK, Output};
 use crate::diag::{Severity, line_col};
 use crate::engine::{Engine, EngineError};
 use crate::rule::{Loaded, Rule};
-use crate::testing::{CoverItem, coverage, glob_match, run_rule_tests, trace};
+use crate::testing::{CoverItem, coverage, glob_match, run_rule_tests_with, trace};
 
 /// `test`'s options besides the paths.
 pub struct TestOptions<'a> {
@@ -22,6 +22,8 @@ pub struct TestOptions<'a> {
     pub min_tests: Option<usize>,
     pub coverage: bool,
     pub min_coverage: Option<u8>,
+    /// `--profile`: what the engine's query is compiled with.
+    pub profile: &'a str,
 }
 
 /// Reports a rule with fewer tests than `--min-tests` (an error) or, without it, with none (a
@@ -85,6 +87,22 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
         Err(code) => return code,
     };
     let loaded = &set.loaded;
+    let mut profile = match out.profile(opts.profile) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    if opts.engine != EngineChoice::None {
+        let dialect = match opts.engine {
+            EngineChoice::Duckdb => "duckdb",
+            _ => "sqlite",
+        };
+        if let Err(m) = profile.sql(dialect) {
+            return out.fatal(&format!(
+                "{m}: --engine {dialect} runs the query compiled for --dialect {dialect}"
+            ));
+        }
+    }
+    let conflicting = super::schema::resolve(out, &mut profile, loaded);
     let mut engine: Option<Box<dyn Engine>> = match opts.engine {
         EngineChoice::None => None,
         EngineChoice::Sqlite => match crate::engine::sqlite::Sqlite::new() {
@@ -148,7 +166,16 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
             Some(Severity::Warning) => warnings += 1,
             None => {}
         }
-        let run = run_rule_tests(rule, engine.as_mut().map(|e| &mut **e as &mut dyn Engine));
+        if conflicting.contains(&rule.rule_id) {
+            // Reported by `resolve`: the events are not what the deployed query would see.
+            bad_files.push(&l.file.path);
+            continue;
+        }
+        let run = run_rule_tests_with(
+            rule,
+            engine.as_mut().map(|e| &mut **e as &mut dyn Engine),
+            &profile,
+        );
         if let Some(e) = &run.engine_error {
             bugs += 1;
             if human {
@@ -179,7 +206,7 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
                 if human {
                     outln!("{m}");
                     if let Some(sql) = &run.engine_sql {
-                        outln!("  condition as run: {sql}");
+                        outln!("  query as run: {sql}");
                     }
                 }
                 problem = Some(m);
@@ -267,6 +294,9 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
         });
         if let Some(e) = &run.engine_error {
             rule_json["engine_error"] = json!(e);
+        }
+        if let Some(q) = &run.engine_sql {
+            rule_json["query"] = json!(q);
         }
         if want_coverage {
             let items = coverage(rule);
