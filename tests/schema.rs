@@ -198,3 +198,84 @@ fn compiled_queries_hold_on_the_true_types_postgres() {
         SqlDialect::Postgres,
     );
 }
+
+/// A rule reading a field its log type's events never show: a warning that leaves the exit
+/// status alone, unless `--deny warnings`.
+#[test]
+fn unknown_fields_warn_and_deny_warnings_fails() {
+    let dir = scratch("schema", "deny");
+    let rule = dir.join("typo.yml");
+    std::fs::write(
+        &rule,
+        "RuleID: Test.Typo\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nCondition: |\n  eventname eq \"ConsoleLogin\"\nTests:\n  - Name: miss\n    ExpectedResult: false\n    Log: {eventName: ConsoleLogin}\n",
+    )
+    .unwrap();
+    let r = rule.display().to_string();
+    for cmd in ["check", "test", "compile"] {
+        let o = ruleqc(&[cmd, &r]);
+        assert_eq!(o.status.code(), Some(0), "{cmd}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(
+                "warning[W0601]: unknown field `eventname` for AWS.CloudTrail; did you mean `eventName`?"
+            ),
+            "{cmd}: {}",
+            stderr(&o)
+        );
+        let o = ruleqc(&[cmd, "--deny", "warnings", &r]);
+        assert_eq!(o.status.code(), Some(1), "{cmd} --deny warnings");
+        assert!(
+            stderr(&o).contains("1 warning and --deny warnings"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    // Another rule's event of the same log type that has the field makes it known.
+    let other = dir.join("other.yml");
+    std::fs::write(
+        &other,
+        "RuleID: Test.Other\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nCondition: |\n  eventName eq \"x\"\nTests:\n  - Name: has it\n    ExpectedResult: false\n    Log: {eventName: y, eventname: z}\n",
+    )
+    .unwrap();
+    let o = ruleqc(&[
+        "check",
+        "--deny",
+        "warnings",
+        &r,
+        &other.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// `s` and `S` are two fields (SPEC §3.2): the embedded engines keep them apart, and the
+/// query they run is the one `compile` prints.
+#[test]
+fn case_colliding_keys_stay_apart_on_the_embedded_engines() {
+    let dir = scratch("schema", "case");
+    let rule = dir.join("case.yml");
+    std::fs::write(
+        &rule,
+        "RuleID: Test.Case\nLogTypes: [Custom.Case]\nSeverity: Low\nCondition: |\n  s eq \"lower\"\n  S eq \"upper\"\nTests:\n  - Name: right\n    ExpectedResult: true\n    Log: {s: lower, S: upper}\n  - Name: swapped\n    ExpectedResult: false\n    Log: {s: upper, S: lower}\n  - Name: only lower\n    ExpectedResult: false\n    Log: {s: lower}\n",
+    )
+    .unwrap();
+    let r = rule.display().to_string();
+    for engine in ["sqlite", "duckdb"] {
+        let o = ruleqc(&["test", "--engine", engine, "--output-format", "json", &r]);
+        assert_eq!(o.status.code(), Some(0), "{engine}: {}", stdout(&o));
+        let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(doc["summary"]["passed"], 3, "{engine}");
+        let ran = doc["rules"][0]["query"].as_str().unwrap().to_string();
+        let o = ruleqc(&["compile", "--dialect", engine, "--format", "json", &r]);
+        let items: Vec<Value> = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(items[0]["query"].as_str(), Some(ran.as_str()), "{engine}");
+        assert!(ran.contains("~2"), "{ran}");
+    }
+    let o = ruleqc(&["compile", "--dialect", "bigquery", &r]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("`S` and `s` are different fields of Custom.Case"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

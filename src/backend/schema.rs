@@ -421,14 +421,26 @@ impl SchemaSet {
 }
 
 /// Whether two column names reach one column on a SQL dialect: the dialects whose identifiers
-/// ignore case (SQLite, DuckDB, BigQuery, Databricks) compare them case-blind; the others when
-/// they are spelled alike (Snowflake upper-cases `s` and `S` to the same `"S"`).
+/// ignore case (SQLite, DuckDB, BigQuery, Databricks) compare them case-blind; the others by
+/// the name the dialect resolves the identifier to (Snowflake upper-cases an unquoted one,
+/// PostgreSQL lower-cases it, ClickHouse keeps it).
 pub fn same_column(d: &dyn crate::backend::sql::dialect::Dialect, a: &str, b: &str) -> bool {
+    let resolved = |name: &str| {
+        let q = d.quote_ident(name);
+        match q.chars().next() {
+            Some('"' | '`') => q[1..q.len() - 1].to_string(),
+            _ => match d.name() {
+                "snowflake" => q.to_uppercase(),
+                "postgres" => q.to_lowercase(),
+                _ => q,
+            },
+        }
+    };
     match d.name() {
         "sqlite" | "duckdb" | "bigquery" | "databricks" => {
             a != b && a.to_lowercase() == b.to_lowercase()
         }
-        _ => a != b && d.quote_ident(a) == d.quote_ident(b),
+        _ => a != b && resolved(a) == resolved(b),
     }
 }
 

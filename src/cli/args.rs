@@ -69,6 +69,8 @@ pub enum Command {
         profile: Option<String>,
         #[command(flatten)]
         tests: MinTests,
+        #[command(flatten)]
+        deny: Deny,
     },
     /// Run every rule's Tests and report failures; ends with `N passed, M failed`.
     Test {
@@ -102,6 +104,8 @@ pub enum Command {
         /// the engine runs the query `compile --profile` prints for its dialect.
         #[arg(long, value_name = "NAME|FILE", default_value = "default")]
         profile: String,
+        #[command(flatten)]
+        deny: Deny,
     },
     /// Compile rules to queries: one per rule, preceded by a comment line with its RuleID.
     Compile {
@@ -138,6 +142,8 @@ pub enum Command {
         /// `sentinel`) or a profile file (YAML; see the README).
         #[arg(long, value_name = "NAME|FILE", default_value = "default")]
         profile: String,
+        #[command(flatten)]
+        deny: Deny,
     },
     /// Run rules over local log files (JSON Lines or JSON arrays, `.gz` too) and report, per
     /// rule, how many events match and which.
@@ -208,6 +214,21 @@ pub enum Command {
         #[arg(long, value_name = "NAME|FILE")]
         profile: Option<String>,
     },
+}
+
+/// `--deny warnings`, for `check`, `compile` and `test`.
+#[derive(Clone, Copy, Debug, clap::Args)]
+pub struct Deny {
+    /// `warnings`: exit 1 when any warning was reported (for CI). Without it, warnings are
+    /// printed but never change the exit status.
+    #[arg(long = "deny", value_enum, value_name = "WHAT")]
+    pub deny: Option<DenyWhat>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DenyWhat {
+    /// Every warning (`W....` codes) is a failure.
+    Warnings,
 }
 
 /// `--min-tests`, for `check` and `test`.

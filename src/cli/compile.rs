@@ -93,6 +93,7 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         check,
         prune,
         profile,
+        deny: _,
     } = command
     else {
         unreachable!("called for `compile`")
@@ -165,7 +166,7 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         Err(code) => return code,
     };
     let mut profile = profile;
-    let conflicting = super::schema::resolve(out, &mut profile, &loaded);
+    let (conflicting, _) = super::schema::resolve(out, &mut profile, &loaded);
     let mut failed = !conflicting.is_empty();
     if let Some(m) = super::no_rule_matches(filters, &loaded) {
         return out.fatal(&m);

@@ -55,7 +55,10 @@ pub fn run(
         out.report(l);
         return EXIT_FINDINGS;
     };
-    if !super::schema::resolve(out, &mut profile, &loaded).is_empty() {
+    if !super::schema::resolve(out, &mut profile, &loaded)
+        .0
+        .is_empty()
+    {
         return EXIT_FINDINGS;
     }
     let text = match stage {

@@ -68,6 +68,7 @@ pub fn main() -> i32 {
             dialect,
             profile,
             tests,
+            ..
         } => {
             let targets: Vec<_> = target.iter().map(|t| t.target()).collect();
             let opts = check::CheckOptions {
@@ -88,6 +89,7 @@ pub fn main() -> i32 {
             engine,
             duckdb,
             profile,
+            ..
         } => {
             match (format, out.format) {
                 (None, _) => {}
@@ -174,6 +176,20 @@ pub fn main() -> i32 {
         } => explain::run(&out, file, *stage, *target, *dialect, profile.as_deref()),
     };
     written(std::io::stdout().flush());
+    let deny = match &cli.command {
+        Command::Check { deny, .. }
+        | Command::Test { deny, .. }
+        | Command::Compile { deny, .. } => deny.deny.is_some(),
+        _ => false,
+    };
+    let warnings = out.warnings.get();
+    if deny && code == EXIT_OK && warnings > 0 {
+        errln!(
+            "error: {warnings} warning{} and --deny warnings",
+            if warnings == 1 { "" } else { "s" }
+        );
+        return EXIT_FINDINGS;
+    }
     code
 }
 
@@ -257,6 +273,8 @@ pub struct Output {
     pub quiet: bool,
     pub discovery: crate::rule::Discovery,
     findings: std::cell::RefCell<Vec<report::Finding>>,
+    /// Warnings reported so far (for `--deny warnings`).
+    warnings: std::cell::Cell<usize>,
 }
 
 impl Output {
@@ -288,6 +306,7 @@ impl Output {
                 exclude: cli.exclude.clone(),
             },
             findings: Default::default(),
+            warnings: Default::default(),
         }
     }
 
@@ -312,6 +331,9 @@ impl Output {
     /// workflow command on stderr (`github`, which the runner reads there too), or kept for the
     /// document printed at the end.
     fn report_one(&self, path: &str, text: &str, d: &crate::diag::Diagnostic) {
+        if d.severity == crate::diag::Severity::Warning {
+            self.warnings.set(self.warnings.get() + 1);
+        }
         match self.format {
             OutputFormat::Human | OutputFormat::Short => {
                 errln!("{}", diag::render(d, path, text, self.style));

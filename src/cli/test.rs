@@ -102,7 +102,7 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
             ));
         }
     }
-    let conflicting = super::schema::resolve(out, &mut profile, loaded);
+    let (conflicting, schema_warnings) = super::schema::resolve(out, &mut profile, loaded);
     let mut engine: Option<Box<dyn Engine>> = match opts.engine {
         EngineChoice::None => None,
         EngineChoice::Sqlite => match crate::engine::sqlite::Sqlite::new() {
@@ -124,8 +124,10 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
     }
     let human = out.human();
 
-    let (mut passed, mut failed, mut bugs, mut warnings) = (0usize, 0usize, 0usize, 0usize);
+    let (mut passed, mut failed, mut bugs) = (0usize, 0usize, 0usize);
+    let mut warnings = schema_warnings;
     let mut bad_files: Vec<&str> = Vec::new();
+    let mut schema_errors = 0usize;
     let mut few = 0usize;
     let (mut covered, mut outcomes) = (0usize, 0usize);
     let mut below: Vec<(String, usize)> = Vec::new();
@@ -168,7 +170,7 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
         }
         if conflicting.contains(&rule.rule_id) {
             // Reported by `resolve`: the events are not what the deployed query would see.
-            bad_files.push(&l.file.path);
+            schema_errors += 1;
             continue;
         }
         let run = run_rule_tests_with(
@@ -354,6 +356,12 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
             names.join(", ")
         ));
     }
+    if schema_errors > 0 {
+        summary.push_str(&format!(
+            "; {schema_errors} rule{} with test events the profile's column types cannot hold",
+            plural(schema_errors)
+        ));
+    }
     if few > 0 {
         summary.push_str(&format!("; {few} rule{} with too few tests", plural(few)));
     }
@@ -373,6 +381,7 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
                 "summary": {
                     "passed": passed, "failed": failed, "rules_with_errors": bad_files.len(),
                     "compiler_bugs": bugs, "warnings": warnings, "too_few_tests": few,
+                    "schema_errors": schema_errors,
                 },
             });
             if want_coverage {
@@ -400,7 +409,7 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
             }
         }
     }
-    if failed > 0 || !bad_files.is_empty() || few > 0 || min_failed.is_some() {
+    if failed > 0 || !bad_files.is_empty() || few > 0 || min_failed.is_some() || schema_errors > 0 {
         EXIT_FINDINGS
     } else {
         EXIT_OK

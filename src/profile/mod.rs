@@ -24,6 +24,8 @@
 //!     AWS.CloudTrail: {connector_id: AWS, data_types: [AWSCloudTrail]}
 //! ```
 
+pub mod diagnostics;
+
 use std::collections::BTreeMap;
 
 use crate::backend::schema::{
@@ -529,6 +531,10 @@ impl SqlProfile {
                 }
                 if !EMBEDDED.contains(&d.name()) {
                     let names: Vec<String> = group.iter().map(|c| format!("`{c}`")).collect();
+                    let (span, label) = match first_read(&renamed.condition.ir, &group) {
+                        Some(s) => (rule.condition.to_file(s), "reads one of them"),
+                        None => (rule.spans.rule_id.clone(), "this rule"),
+                    };
                     return Err(Diagnostic::error(
                         "E0405",
                         format!(
@@ -536,11 +542,11 @@ impl SqlProfile {
                             names.join(" and "),
                             d.name()
                         ),
-                        rule.spans.rule_id.clone(),
+                        span,
                     )
-                    .with_label("this rule")
+                    .with_label(label)
                     .with_help(format!(
-                        "{} ignores case in column names; rename one of them with the profile's `fields:` (rule `{}`)",
+                        "{} does not tell these column names apart; rename one of them with the profile's `fields:` (rule `{}`)",
                         d.name(),
                         rule.rule_id
                     )));
@@ -574,6 +580,31 @@ impl SqlProfile {
             }
         }
         Ok(p)
+    }
+}
+
+/// The first predicate (outside quantifier bodies) that reads one of `columns`.
+fn first_read(node: &Node, columns: &[String]) -> Option<crate::syntax::ast::Span> {
+    let reads = |p: &FieldPath| matches!(p.0.first(), Some(Step::Key(k)) if columns.contains(k));
+    match node {
+        Node::And(v) | Node::Or(v) => v.iter().find_map(|n| first_read(n, columns)),
+        Node::Not(n) => first_read(n, columns),
+        Node::Leaf(l) => reads(&l.path).then_some(l.span),
+        Node::Any { path, body } | Node::All { path, body } => {
+            if reads(path) {
+                first_leaf(body)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+fn first_leaf(node: &Node) -> Option<crate::syntax::ast::Span> {
+    match node {
+        Node::Leaf(l) => Some(l.span),
+        Node::And(v) | Node::Or(v) => v.iter().find_map(first_leaf),
+        Node::Not(n) | Node::Any { body: n, .. } | Node::All { body: n, .. } => first_leaf(n),
     }
 }
 
