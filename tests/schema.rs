@@ -279,3 +279,87 @@ fn case_colliding_keys_stay_apart_on_the_embedded_engines() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// `ruleqc schema` infers a profile from sample logs (gzip, JSON arrays); `compile` and
+/// `test` take it; `--merge` keeps what a profile declares.
+#[test]
+fn schema_infers_a_profile_that_compile_and_test_take() {
+    use std::io::Write;
+    let dir = scratch("schema", "infer");
+    let jsonl = dir.join("ct.jsonl.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&jsonl).unwrap(),
+        flate2::Compression::default(),
+    );
+    gz.write_all(
+        b"{\"p_log_type\":\"Gravitational.TeleportAudit\",\"event\":\"user.login\",\"success\":false,\"ei\":1}\nnot json\n{\"p_log_type\":\"Gravitational.TeleportAudit\",\"event\":\"exec\",\"success\":\"false\",\"argv\":[\"-l\"]}\n",
+    )
+    .unwrap();
+    gz.finish().unwrap();
+    let array = dir.join("okta.json");
+    std::fs::write(&array, r#"[{"eventType": "user.session.start", "n": 1.5}]"#).unwrap();
+    let o = ruleqc(&[
+        "schema",
+        "--events",
+        &format!("{},{}", jsonl.display(), array.display()),
+        "--log-type-field",
+        "p_log_type",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("malformed"), "{}", stderr(&o));
+    let text = stdout(&o);
+    // The array file has no p_log_type: its event is skipped and said so.
+    assert!(stderr(&o).contains("1 event(s) without"), "{}", stderr(&o));
+    for line in [
+        "    Gravitational.TeleportAudit:",
+        "        event: text",
+        "        ei: integer",
+        "        success: json",
+        "        argv: json",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    let inferred = dir.join("inferred.yml");
+    std::fs::write(&inferred, &text).unwrap();
+    let p = inferred.display().to_string();
+    let o = ruleqc(&["test", "--profile", &p, "rules/teleport"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = ruleqc(&["compile", "--profile", &p, "rules/teleport"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // --merge: a declared column is kept (and its conflict noted), the others are added.
+    let declared = dir.join("declared.yml");
+    std::fs::write(
+        &declared,
+        "sql:\n  table: \"t_{table}\"\n  log_types:\n    Gravitational.TeleportAudit:\n      columns: {success: boolean}\n",
+    )
+    .unwrap();
+    let o = ruleqc(&[
+        "schema",
+        "--events",
+        &jsonl.display().to_string(),
+        "--merge",
+        &declared.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let merged = stdout(&o);
+    assert!(merged.contains("  table: \"t_{table}\""), "{merged}");
+    assert!(merged.contains("        success: boolean"), "{merged}");
+    assert!(merged.contains("        event: text"), "{merged}");
+    assert!(
+        stderr(&o).contains("kept `success: boolean`"),
+        "{}",
+        stderr(&o)
+    );
+
+    // With --log-type every event is of that type.
+    let o = ruleqc(&[
+        "schema",
+        "--events",
+        &array.display().to_string(),
+        "--log-type",
+        "Okta.SystemLog",
+    ]);
+    assert!(stdout(&o).contains("        \"n\": real"), "{}", stdout(&o));
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -145,6 +145,27 @@ pub enum Command {
         #[command(flatten)]
         deny: Deny,
     },
+    /// Infer each log type's columns and their types from sample logs (JSON Lines or JSON
+    /// arrays, `.gz` too) and print them as a profile (YAML) to commit and pass with --profile.
+    Schema {
+        /// A log file to read; repeat the flag, or separate files with commas.
+        #[arg(long, required = true, value_delimiter = ',', value_name = "FILE")]
+        events: Vec<PathBuf>,
+        /// Treat every event as this log type (e.g. `AWS.CloudTrail`).
+        #[arg(long, value_name = "LOG_TYPE", conflicts_with = "log_type_field")]
+        log_type: Option<String>,
+        /// The top-level field that names each event's log type.
+        #[arg(long, value_name = "FIELD", default_value = "p_log_type")]
+        log_type_field: String,
+        /// A profile file to merge into: its settings and the columns it declares are kept
+        /// (its `fields:` renames apply to the events), inferred columns are added. The merged
+        /// profile is printed; the file is not changed.
+        #[arg(long, value_name = "FILE")]
+        merge: Option<PathBuf>,
+        /// Stop at the first malformed line (exit 1) instead of reporting and skipping it.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Run rules over local log files (JSON Lines or JSON arrays, `.gz` too) and report, per
     /// rule, how many events match and which.
     Run {

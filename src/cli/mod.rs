@@ -121,6 +121,7 @@ pub fn main() -> i32 {
         }
         Command::Compile { .. } => compile::run(&out, &cli.command),
         Command::Run { .. }
+        | Command::Schema { .. }
         | Command::Explain { .. }
         | Command::List { .. }
         | Command::Completions { .. }
@@ -133,6 +134,7 @@ pub fn main() -> i32 {
             ))
         }
         Command::Run { .. } => run::run(&out, &cli.command),
+        Command::Schema { .. } => schema::run(&out, &cli.command),
         Command::List { what } => list(*what),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

@@ -25,6 +25,7 @@
 //! ```
 
 pub mod diagnostics;
+pub mod write;
 
 use std::collections::BTreeMap;
 
