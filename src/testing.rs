@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::backend::schema::TableSchema;
-use crate::backend::sql::SqlDialect;
+use crate::backend::schema::{ColumnType, TableSchema};
+use crate::backend::sql::{SqlDialect, TimeFilter};
 use crate::compile::Target;
 use crate::diag::Diagnostic;
 use crate::engine::{Engine, EventTable};
@@ -86,7 +86,32 @@ pub fn test_tables(
     let read = p.rename_for(rule, d)?;
     let mut tables = Vec::new();
     for lt in &rule.log_types {
-        let placement = p.placement_in(&profile.name, &read, lt, d)?;
+        let mut placement = p.placement_in(&profile.name, &read, lt, d)?;
+        // The deployed query keeps only events of its lookback window: a test event without
+        // the time column is one that just arrived. SQLite compares the column as text with
+        // `datetime('now', ...)`; the other engines would need a timestamp column.
+        let mut now: Option<(String, String)> = None;
+        match (&placement.time_filter, dialect) {
+            (None, _) => {}
+            (Some(TimeFilter::Column(c)), SqlDialect::Sqlite) => {
+                if let Some(s) = placement.schema.as_mut() {
+                    s.columns.entry(c.clone()).or_insert(ColumnType::Text);
+                }
+                now = Some((c.clone(), utc_now()));
+            }
+            (Some(_), _) => {
+                return Err(Diagnostic::error(
+                    "E0402",
+                    format!(
+                        "profile {} filters {lt} by time; the test table on {} has no timestamp \
+                         column to hold the test events' arrival (use --engine sqlite)",
+                        profile.name,
+                        dialect.name()
+                    ),
+                    rule.spans.rule_id.clone(),
+                ));
+            }
+        }
         let aliases: Vec<(FieldPath, String)> = p
             .case_aliases(&read, lt, d)
             .into_iter()
@@ -105,7 +130,14 @@ pub fn test_tables(
             events: rule
                 .tests
                 .iter()
-                .map(|t| rename_event(&rename_event(&t.log, &p.renames), &aliases))
+                .map(|t| {
+                    let mut row = rename_event(&rename_event(&t.log, &p.renames), &aliases);
+                    if let (Some((c, at)), serde_json::Value::Object(m)) = (&now, &mut row) {
+                        m.entry(c.clone())
+                            .or_insert_with(|| serde_json::Value::String(at.clone()));
+                    }
+                    row
+                })
                 .collect(),
         });
     }
@@ -179,6 +211,30 @@ pub fn run_rule_tests_with(
     }
     run.results = results;
     run
+}
+
+/// The current UTC time as SQLite's `datetime()` writes it (`2026-12-01 22:05:09`).
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// The `--dialect` an engine speaks.

@@ -409,7 +409,13 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
             }
         }
     }
-    if failed > 0 || !bad_files.is_empty() || few > 0 || min_failed.is_some() || schema_errors > 0 {
+    if failed > 0
+        || bugs > 0
+        || !bad_files.is_empty()
+        || few > 0
+        || min_failed.is_some()
+        || schema_errors > 0
+    {
         EXIT_FINDINGS
     } else {
         EXIT_OK
