@@ -641,3 +641,92 @@ mod inference_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod resolution_tests {
+    use super::*;
+    use crate::rule::{Rule, load_str};
+
+    fn rule(id: &str, condition: &str, logs: &[&str]) -> Rule {
+        let mut text = format!(
+            "RuleID: {id}\nLogTypes: [Gravitational.TeleportAudit]\nCondition: |\n  {condition}\nTests:\n"
+        );
+        for (i, log) in logs.iter().enumerate() {
+            text.push_str(&format!(
+                "  - Name: t{i}\n    ExpectedResult: false\n    Log: {log}\n"
+            ));
+        }
+        load_str(&format!("{id}.yml"), text)
+            .rule()
+            .unwrap_or_else(|| panic!("{id} loads"))
+            .clone()
+    }
+
+    #[test]
+    fn the_profile_wins_then_every_rules_events_then_guesses() {
+        let a = rule("A", "success eq true", &[r#"{success: true, uid: "u"}"#]);
+        // Another rule's event holds a string: the column is JSON for both rules.
+        let b = rule("B", "code eq \"x\"", &[r#"{success: "false", code: "T1"}"#]);
+        // No event has `argv` or `ei`: guessed from the rules that read them.
+        let c = rule("C", "argv eq \"-l\"\n  ei gt 5", &[r#"{uid: 42}"#]);
+        let inputs: Vec<RuleInput<'_>> = [&a, &b, &c]
+            .iter()
+            .map(|r| RuleInput {
+                rule: r,
+                events: r.tests.iter().map(|t| t.log.clone()).collect(),
+            })
+            .collect();
+        let declared = |_: &str| Some(BTreeMap::from([("uid".to_string(), ColumnType::Text)]));
+        let (set, contradictions) = SchemaSet::resolve(&inputs, &declared);
+        let s = &set.log_types["Gravitational.TeleportAudit"];
+        let col = |k: &str| s.columns.get(k).cloned().map(|c| (c.ty, c.origin));
+        assert_eq!(col("uid"), Some((ColumnType::Text, Origin::Profile)));
+        assert_eq!(
+            col("success"),
+            Some((ColumnType::Json, Origin::Events("A".into())))
+        );
+        assert_eq!(
+            col("code"),
+            Some((ColumnType::Text, Origin::Events("B".into())))
+        );
+        assert_eq!(
+            col("argv"),
+            Some((ColumnType::Text, Origin::Guessed(vec!["C".into()])))
+        );
+        assert_eq!(
+            col("ei"),
+            Some((ColumnType::Real, Origin::Guessed(vec!["C".into()])))
+        );
+        // C's `uid: 42` contradicts the declared text column; A's string does not.
+        assert_eq!(contradictions.len(), 1);
+        let k = &contradictions[0];
+        assert_eq!((k.rule, k.test, k.column.as_str()), (2, 0, "uid"));
+        assert_eq!(k.declared, ColumnType::Text);
+        // Known (for unknown-field warnings): profile and event columns, not guesses.
+        let known: Vec<&str> = s.known().collect();
+        assert_eq!(known, ["code", "success", "uid"]);
+    }
+
+    #[test]
+    fn case_collisions_by_dialect() {
+        use crate::backend::sql::SqlDialect;
+        let cols = ["s", "S", "user", "User", "USER", "other"];
+        let groups = |d: SqlDialect| case_collisions(d.dialect(), cols.iter().copied());
+        assert_eq!(
+            groups(SqlDialect::Sqlite),
+            vec![vec!["S", "s"], vec!["USER", "User", "user"]]
+        );
+        assert_eq!(groups(SqlDialect::Postgres), Vec::<Vec<&str>>::new());
+        assert_eq!(groups(SqlDialect::Clickhouse), Vec::<Vec<&str>>::new());
+        // Snowflake upper-cases what it leaves unquoted.
+        assert!(!groups(SqlDialect::Snowflake).is_empty());
+        assert_eq!(
+            case_aliases(&groups(SqlDialect::Duckdb)),
+            [
+                ("s".to_string(), "s~2".to_string()),
+                ("User".to_string(), "User~2".to_string()),
+                ("user".to_string(), "user~3".to_string())
+            ]
+        );
+    }
+}
