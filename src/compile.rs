@@ -66,9 +66,10 @@ pub fn compile(rule: &Rule, target: Target, profile: &Profile) -> Result<String,
     match target {
         Target::Sql(dialect) => {
             let p = profile.sql(dialect.name()).map_err(profile_error)?;
-            let renamed = p.rename(rule);
-            sql::render_placed_query(&renamed, dialect.dialect(), &|lt| {
-                p.placement(&profile.name, &renamed, lt)
+            let d = dialect.dialect();
+            let renamed = p.rename_for(rule, d)?;
+            sql::render_placed_query(&renamed, d, &|lt| {
+                p.placement_in(&profile.name, &renamed, lt, d)
             })
         }
         Target::Splunk => {

@@ -3,11 +3,14 @@
 
 use serde::Serialize;
 
-use crate::backend::schema::TableSchema;
-use crate::backend::sql::{SqlDialect, default_table_name, render_condition};
+use crate::backend::schema::{ColumnType, TableSchema};
+use crate::backend::sql::{SqlDialect, TimeFilter};
+use crate::compile::Target;
+use crate::diag::Diagnostic;
 use crate::engine::{Engine, EventTable};
-use crate::ir::Node;
 use crate::ir::eval::{Scope, eval, eval_leaf, resolve};
+use crate::ir::{FieldPath, Node, Step};
+use crate::profile::{Profile, rename_event};
 use crate::rule::Rule;
 
 /// One test's result.
@@ -53,9 +56,102 @@ pub struct RuleRun {
 }
 
 /// Runs every test of `rule` through the reference evaluator and, when given, through the
-/// rule's compiled condition on `engine`, with the test events loaded as a table whose schema
-/// is derived from those events.
+/// query `ruleqc compile` prints for the engine's dialect with the built-in `default` profile,
+/// its schema resolved from this rule alone. `ruleqc test` resolves it over the whole rule set
+/// and calls [`run_rule_tests_with`].
 pub fn run_rule_tests(rule: &Rule, engine: Option<&mut dyn Engine>) -> RuleRun {
+    let mut profile = Profile::built_in("default").expect("a built-in profile");
+    profile.resolve_schemas(&[rule]);
+    run_rule_tests_with(rule, engine, &profile)
+}
+
+/// One table an engine builds for a rule's tests: its name as the query writes it, its
+/// columns, and the test events as rows (renamed as the profile and the dialect read them).
+pub struct TestTable {
+    pub name: String,
+    pub schema: TableSchema,
+    pub events: Vec<serde_json::Value>,
+}
+
+/// The tables the query of `rule` for `dialect` reads, with `rule`'s test events in each.
+pub fn test_tables(
+    rule: &Rule,
+    dialect: SqlDialect,
+    profile: &Profile,
+) -> Result<Vec<TestTable>, Diagnostic> {
+    let d = dialect.dialect();
+    let p = profile.sql(dialect.name()).map_err(|m| {
+        Diagnostic::error("E0402", m, rule.spans.rule_id.clone()).with_label("this rule")
+    })?;
+    let read = p.rename_for(rule, d)?;
+    let mut tables = Vec::new();
+    for lt in &rule.log_types {
+        let mut placement = p.placement_in(&profile.name, &read, lt, d)?;
+        // The deployed query keeps only events of its lookback window: a test event without
+        // the time column is one that just arrived. SQLite compares the column as text with
+        // `datetime('now', ...)`; the other engines would need a timestamp column.
+        let mut now: Option<(String, String)> = None;
+        match (&placement.time_filter, dialect) {
+            (None, _) => {}
+            (Some(TimeFilter::Column(c)), SqlDialect::Sqlite) => {
+                if let Some(s) = placement.schema.as_mut() {
+                    s.columns.entry(c.clone()).or_insert(ColumnType::Text);
+                }
+                now = Some((c.clone(), utc_now()));
+            }
+            (Some(_), _) => {
+                return Err(Diagnostic::error(
+                    "E0402",
+                    format!(
+                        "profile {} filters {lt} by time; the test table on {} has no timestamp \
+                         column to hold the test events' arrival (use --engine sqlite)",
+                        profile.name,
+                        dialect.name()
+                    ),
+                    rule.spans.rule_id.clone(),
+                ));
+            }
+        }
+        let aliases: Vec<(FieldPath, String)> = p
+            .case_aliases(&read, lt, d)
+            .into_iter()
+            .map(|(from, to)| (FieldPath(vec![Step::Key(from)]), to))
+            .collect();
+        tables.push(TestTable {
+            name: placement
+                .table
+                .iter()
+                .map(|part| d.quote_ident(part))
+                .collect::<Vec<_>>()
+                .join("."),
+            schema: placement
+                .schema
+                .unwrap_or_else(|| crate::backend::inferred_schema(&read)),
+            events: rule
+                .tests
+                .iter()
+                .map(|t| {
+                    let mut row = rename_event(&rename_event(&t.log, &p.renames), &aliases);
+                    if let (Some((c, at)), serde_json::Value::Object(m)) = (&now, &mut row) {
+                        m.entry(c.clone())
+                            .or_insert_with(|| serde_json::Value::String(at.clone()));
+                    }
+                    row
+                })
+                .collect(),
+        });
+    }
+    Ok(tables)
+}
+
+/// Runs every test of `rule` through the reference evaluator and, when given, through the
+/// engine: the query `ruleqc compile` prints for the engine's dialect and `profile` runs, as
+/// printed, once per test with that test's event alone in the table (SPEC §4).
+pub fn run_rule_tests_with(
+    rule: &Rule,
+    engine: Option<&mut dyn Engine>,
+    profile: &Profile,
+) -> RuleRun {
     let mut results: Vec<TestResult> = rule
         .tests
         .iter()
@@ -74,27 +170,32 @@ pub fn run_rule_tests(rule: &Rule, engine: Option<&mut dyn Engine>) -> RuleRun {
         engine_error: None,
     };
     if let Some(engine) = engine.filter(|_| !rule.tests.is_empty()) {
-        let events: Vec<serde_json::Value> = rule.tests.iter().map(|t| t.log.clone()).collect();
-        let schema = TableSchema::from_events(&events);
-        let dialect = engine_dialect(engine.name());
-        let name = dialect.quote_ident(&default_table_name(&rule.log_types[0]));
-        match render_condition(&rule.condition.ir, dialect, &schema, &name) {
-            Err(u) => {
+        let dialect = engine_sql_dialect(engine.name());
+        let compiled = crate::compile::compile(rule, Target::Sql(dialect), profile)
+            .and_then(|q| Ok((q, test_tables(rule, dialect, profile)?)));
+        match compiled {
+            Err(d) => {
                 run.engine_error = Some(format!(
                     "cannot compile for {}: {}",
                     dialect.name(),
-                    u.reason
+                    d.message
                 ))
             }
-            Ok(sql) => {
+            Ok((_, tables)) if tables.len() != 1 => {
+                run.engine_error = Some(format!(
+                    "the rule reads {} log types; the engines run one table per query",
+                    tables.len()
+                ))
+            }
+            Ok((query, tables)) => {
+                let t = &tables[0];
                 let table = EventTable {
-                    name: &name,
-                    schema: &schema,
-                    events: &events,
+                    name: &t.name,
+                    schema: &t.schema,
+                    events: &t.events,
                 };
-                match engine.matching_rows(&table, std::slice::from_ref(&sql)) {
+                match engine.rows_returning(&table, &query) {
                     Ok(rows) => {
-                        let rows = &rows[0];
                         for (i, r) in results.iter_mut().enumerate() {
                             r.verdicts.push(Verdict {
                                 evaluator: engine.name(),
@@ -104,12 +205,45 @@ pub fn run_rule_tests(rule: &Rule, engine: Option<&mut dyn Engine>) -> RuleRun {
                     }
                     Err(e) => run.engine_error = Some(e.to_string()),
                 }
-                run.engine_sql = Some(sql);
+                run.engine_sql = Some(query);
             }
         }
     }
     run.results = results;
     run
+}
+
+/// The current UTC time as SQLite's `datetime()` writes it (`2026-12-01 22:05:09`).
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The `--dialect` an engine speaks.
+pub fn engine_sql_dialect(engine: &str) -> SqlDialect {
+    match engine {
+        "duckdb" => SqlDialect::Duckdb,
+        "postgres" => SqlDialect::Postgres,
+        _ => SqlDialect::Sqlite,
+    }
 }
 
 /// The SQL dialect an engine speaks.

@@ -471,8 +471,14 @@ fn rules_without_tests_and_min_tests() {
         "{}",
         stderr(&o)
     );
+    // T.B's `b` is in no event of log type X either (W0601): two warnings.
     assert!(
-        stdout(&o).contains("(0 errors, 1 warning)"),
+        stderr(&o).contains("warning[W0601]: unknown field `b` for X"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("(0 errors, 2 warnings)"),
         "{}",
         stdout(&o)
     );

@@ -209,6 +209,275 @@ impl SchemaBuilder {
     }
 }
 
+/// Where a resolved column's type came from (`ruleqc explain --stage schema` shows it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Declared in the profile.
+    Profile,
+    /// Shown by the test events of the log type; the first rule whose events hold the column.
+    Events(String),
+    /// No event holds it: guessed from how these rules use it.
+    Guessed(Vec<String>),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Profile => f.write_str("profile"),
+            Origin::Events(r) => write!(f, "events of rule {r}"),
+            Origin::Guessed(rs) => write!(f, "guessed from rule {}", rs.join(", ")),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedColumn {
+    pub ty: ColumnType,
+    pub origin: Origin,
+}
+
+/// One log type's columns, resolved once for a whole rule set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogTypeSchema {
+    pub columns: BTreeMap<String, ResolvedColumn>,
+}
+
+impl LogTypeSchema {
+    /// The column types, for a backend.
+    pub fn table(&self) -> TableSchema {
+        TableSchema {
+            columns: self
+                .columns
+                .iter()
+                .map(|(k, c)| (k.clone(), c.ty))
+                .collect(),
+            complete: false,
+        }
+    }
+
+    /// The columns known from the profile or from events (not only guessed from rules): what
+    /// an "unknown field" warning may be checked against. Empty when nothing is known.
+    pub fn known(&self) -> impl Iterator<Item = &str> {
+        self.columns
+            .iter()
+            .filter(|(_, c)| !matches!(c.origin, Origin::Guessed(_)))
+            .map(|(k, _)| k.as_str())
+    }
+}
+
+/// Every log type's schema for a rule set: profile-declared columns win; then what all test
+/// events of the log type, across every rule, show; then a guess from the rules for columns no
+/// event holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SchemaSet {
+    pub log_types: BTreeMap<String, LogTypeSchema>,
+}
+
+/// One rule as schema resolution sees it: the rule (with the profile's renames applied) and
+/// its test events (renamed the same way), in test order.
+pub struct RuleInput<'a> {
+    pub rule: &'a crate::rule::Rule,
+    pub events: Vec<Value>,
+}
+
+/// A test event whose value cannot be held by the column type the profile declares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contradiction {
+    /// Index into the `RuleInput`s.
+    pub rule: usize,
+    /// Index of the test in the rule.
+    pub test: usize,
+    pub log_type: String,
+    pub column: String,
+    pub declared: ColumnType,
+    pub value: Value,
+}
+
+impl ColumnType {
+    /// The name a profile uses for the type.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::Text => "text",
+            ColumnType::Integer => "integer",
+            ColumnType::Real => "real",
+            ColumnType::Boolean => "boolean",
+            ColumnType::Json => "json",
+        }
+    }
+
+    /// Whether a column of this type holds `v` as it is (JSON null fits every column).
+    pub fn holds(self, v: &Value) -> bool {
+        match (self, v) {
+            (ColumnType::Json, _) | (_, Value::Null) => true,
+            (ColumnType::Text, Value::String(_)) => true,
+            (ColumnType::Integer, Value::Number(n)) => n.is_i64(),
+            (ColumnType::Real, Value::Number(_)) => true,
+            (ColumnType::Boolean, Value::Bool(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+/// What a JSON value is, in words (for diagnostics).
+pub fn describe(v: &Value) -> String {
+    let mut text = v.to_string();
+    if text.chars().count() > 40 {
+        text = format!("{}...", text.chars().take(37).collect::<String>());
+    }
+    let kind = match v {
+        Value::Null => "null",
+        Value::Bool(_) => "the boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "the integer",
+        Value::Number(_) => "the number",
+        Value::String(_) => "the string",
+        Value::Array(_) => "the array",
+        Value::Object(_) => "the object",
+    };
+    format!("{kind} {text}")
+}
+
+impl SchemaSet {
+    /// Resolves every log type the rules name. `declared` gives a log type's profile columns.
+    /// Values that contradict a declared column are returned (and leave the column as declared).
+    pub fn resolve(
+        inputs: &[RuleInput<'_>],
+        declared: &dyn Fn(&str) -> Option<BTreeMap<String, ColumnType>>,
+    ) -> (SchemaSet, Vec<Contradiction>) {
+        let mut log_types: Vec<&str> = inputs
+            .iter()
+            .flat_map(|i| i.rule.log_types.iter().map(String::as_str))
+            .collect();
+        log_types.sort_unstable();
+        log_types.dedup();
+        let mut set = SchemaSet::default();
+        let mut contradictions = Vec::new();
+        for lt in log_types {
+            let decl = declared(lt).unwrap_or_default();
+            let mut columns: BTreeMap<String, ResolvedColumn> = decl
+                .iter()
+                .map(|(k, t)| {
+                    (
+                        k.clone(),
+                        ResolvedColumn {
+                            ty: *t,
+                            origin: Origin::Profile,
+                        },
+                    )
+                })
+                .collect();
+            let mut builder = SchemaBuilder::default();
+            let mut first: BTreeMap<String, String> = BTreeMap::new();
+            let mut guesses: BTreeMap<String, (ColumnType, Vec<String>)> = BTreeMap::new();
+            for (ri, input) in inputs.iter().enumerate() {
+                if !input.rule.log_types.iter().any(|l| l == lt) {
+                    continue;
+                }
+                for (ti, ev) in input.events.iter().enumerate() {
+                    let Value::Object(map) = ev else { continue };
+                    for (k, v) in map {
+                        match decl.get(k) {
+                            Some(t) if !t.holds(v) => contradictions.push(Contradiction {
+                                rule: ri,
+                                test: ti,
+                                log_type: lt.to_string(),
+                                column: k.clone(),
+                                declared: *t,
+                                value: v.clone(),
+                            }),
+                            Some(_) => {}
+                            None => {
+                                builder.add_kind(k, Kind::of(v));
+                                first
+                                    .entry(k.clone())
+                                    .or_insert_with(|| input.rule.rule_id.clone());
+                            }
+                        }
+                    }
+                }
+                for (k, t) in crate::backend::inferred_schema(input.rule).columns {
+                    let g = guesses.entry(k).or_insert((t, Vec::new()));
+                    if g.0 != t {
+                        g.0 = ColumnType::Json;
+                    }
+                    g.1.push(input.rule.rule_id.clone());
+                }
+            }
+            for (k, ty) in builder.finish().columns {
+                let origin = Origin::Events(first.remove(&k).unwrap_or_default());
+                columns.insert(k, ResolvedColumn { ty, origin });
+            }
+            for (k, (ty, mut rules)) in guesses {
+                rules.dedup();
+                columns.entry(k).or_insert(ResolvedColumn {
+                    ty,
+                    origin: Origin::Guessed(rules),
+                });
+            }
+            set.log_types
+                .insert(lt.to_string(), LogTypeSchema { columns });
+        }
+        (set, contradictions)
+    }
+}
+
+/// Whether two column names reach one column on a SQL dialect: the dialects whose identifiers
+/// ignore case (SQLite, DuckDB, BigQuery, Databricks) compare them case-blind; the others by
+/// the name the dialect resolves the identifier to (Snowflake upper-cases an unquoted one,
+/// PostgreSQL lower-cases it, ClickHouse keeps it).
+pub fn same_column(d: &dyn crate::backend::sql::dialect::Dialect, a: &str, b: &str) -> bool {
+    let resolved = |name: &str| {
+        let q = d.quote_ident(name);
+        match q.chars().next() {
+            Some('"' | '`') => q[1..q.len() - 1].to_string(),
+            _ => match d.name() {
+                "snowflake" => q.to_uppercase(),
+                "postgres" => q.to_lowercase(),
+                _ => q,
+            },
+        }
+    };
+    match d.name() {
+        "sqlite" | "duckdb" | "bigquery" | "databricks" => {
+            a != b && a.to_lowercase() == b.to_lowercase()
+        }
+        _ => a != b && resolved(a) == resolved(b),
+    }
+}
+
+/// Groups of columns that `same_column` cannot tell apart, each sorted, of two or more.
+pub fn case_collisions<'a>(
+    d: &dyn crate::backend::sql::dialect::Dialect,
+    columns: impl IntoIterator<Item = &'a str>,
+) -> Vec<Vec<&'a str>> {
+    let mut groups: Vec<Vec<&str>> = Vec::new();
+    for c in columns {
+        match groups.iter_mut().find(|g| same_column(d, g[0], c)) {
+            Some(g) => g.push(c),
+            None => groups.push(vec![c]),
+        }
+    }
+    groups.retain(|g| g.len() > 1);
+    for g in &mut groups {
+        g.sort_unstable();
+    }
+    groups
+}
+
+/// The embedded engines' names for colliding columns: in each group the first name (in byte
+/// order) stays, the others become `name~2`, `name~3`, ... (a name no event key takes in
+/// practice and that both SQLite and DuckDB accept quoted).
+pub fn case_aliases(groups: &[Vec<&str>]) -> Vec<(String, String)> {
+    groups
+        .iter()
+        .flat_map(|g| {
+            g.iter()
+                .enumerate()
+                .skip(1)
+                .map(|(i, c)| (c.to_string(), format!("{c}~{}", i + 1)))
+        })
+        .collect()
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Use {
     Json,
@@ -369,6 +638,95 @@ mod inference_tests {
         assert_eq!(
             infer(r#"ip in_cidr "10.0.0.0/8""#).columns.get("ip"),
             Some(&ColumnType::Text)
+        );
+    }
+}
+
+#[cfg(test)]
+mod resolution_tests {
+    use super::*;
+    use crate::rule::{Rule, load_str};
+
+    fn rule(id: &str, condition: &str, logs: &[&str]) -> Rule {
+        let mut text = format!(
+            "RuleID: {id}\nLogTypes: [Gravitational.TeleportAudit]\nCondition: |\n  {condition}\nTests:\n"
+        );
+        for (i, log) in logs.iter().enumerate() {
+            text.push_str(&format!(
+                "  - Name: t{i}\n    ExpectedResult: false\n    Log: {log}\n"
+            ));
+        }
+        load_str(&format!("{id}.yml"), text)
+            .rule()
+            .unwrap_or_else(|| panic!("{id} loads"))
+            .clone()
+    }
+
+    #[test]
+    fn the_profile_wins_then_every_rules_events_then_guesses() {
+        let a = rule("A", "success eq true", &[r#"{success: true, uid: "u"}"#]);
+        // Another rule's event holds a string: the column is JSON for both rules.
+        let b = rule("B", "code eq \"x\"", &[r#"{success: "false", code: "T1"}"#]);
+        // No event has `argv` or `ei`: guessed from the rules that read them.
+        let c = rule("C", "argv eq \"-l\"\n  ei gt 5", &[r#"{uid: 42}"#]);
+        let inputs: Vec<RuleInput<'_>> = [&a, &b, &c]
+            .iter()
+            .map(|r| RuleInput {
+                rule: r,
+                events: r.tests.iter().map(|t| t.log.clone()).collect(),
+            })
+            .collect();
+        let declared = |_: &str| Some(BTreeMap::from([("uid".to_string(), ColumnType::Text)]));
+        let (set, contradictions) = SchemaSet::resolve(&inputs, &declared);
+        let s = &set.log_types["Gravitational.TeleportAudit"];
+        let col = |k: &str| s.columns.get(k).cloned().map(|c| (c.ty, c.origin));
+        assert_eq!(col("uid"), Some((ColumnType::Text, Origin::Profile)));
+        assert_eq!(
+            col("success"),
+            Some((ColumnType::Json, Origin::Events("A".into())))
+        );
+        assert_eq!(
+            col("code"),
+            Some((ColumnType::Text, Origin::Events("B".into())))
+        );
+        assert_eq!(
+            col("argv"),
+            Some((ColumnType::Text, Origin::Guessed(vec!["C".into()])))
+        );
+        assert_eq!(
+            col("ei"),
+            Some((ColumnType::Real, Origin::Guessed(vec!["C".into()])))
+        );
+        // C's `uid: 42` contradicts the declared text column; A's string does not.
+        assert_eq!(contradictions.len(), 1);
+        let k = &contradictions[0];
+        assert_eq!((k.rule, k.test, k.column.as_str()), (2, 0, "uid"));
+        assert_eq!(k.declared, ColumnType::Text);
+        // Known (for unknown-field warnings): profile and event columns, not guesses.
+        let known: Vec<&str> = s.known().collect();
+        assert_eq!(known, ["code", "success", "uid"]);
+    }
+
+    #[test]
+    fn case_collisions_by_dialect() {
+        use crate::backend::sql::SqlDialect;
+        let cols = ["s", "S", "user", "User", "USER", "other"];
+        let groups = |d: SqlDialect| case_collisions(d.dialect(), cols.iter().copied());
+        assert_eq!(
+            groups(SqlDialect::Sqlite),
+            vec![vec!["S", "s"], vec!["USER", "User", "user"]]
+        );
+        assert_eq!(groups(SqlDialect::Postgres), Vec::<Vec<&str>>::new());
+        assert_eq!(groups(SqlDialect::Clickhouse), Vec::<Vec<&str>>::new());
+        // Snowflake upper-cases what it leaves unquoted.
+        assert!(!groups(SqlDialect::Snowflake).is_empty());
+        assert_eq!(
+            case_aliases(&groups(SqlDialect::Duckdb)),
+            [
+                ("s".to_string(), "s~2".to_string()),
+                ("User".to_string(), "User~2".to_string()),
+                ("user".to_string(), "user~3".to_string())
+            ]
         );
     }
 }

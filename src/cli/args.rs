@@ -69,6 +69,8 @@ pub enum Command {
         profile: Option<String>,
         #[command(flatten)]
         tests: MinTests,
+        #[command(flatten)]
+        deny: Deny,
     },
     /// Run every rule's Tests and report failures; ends with `N passed, M failed`.
     Test {
@@ -98,6 +100,12 @@ pub enum Command {
         /// The DuckDB binary for `--engine duckdb` (default: `duckdb` on PATH).
         #[arg(long, value_name = "PATH")]
         duckdb: Option<PathBuf>,
+        /// The profile whose renames and column types the engine's query is compiled with:
+        /// the engine runs the query `compile --profile` prints for its dialect.
+        #[arg(long, value_name = "NAME|FILE", default_value = "default")]
+        profile: String,
+        #[command(flatten)]
+        deny: Deny,
     },
     /// Compile rules to queries: one per rule, preceded by a comment line with its RuleID.
     Compile {
@@ -134,6 +142,29 @@ pub enum Command {
         /// `sentinel`) or a profile file (YAML; see the README).
         #[arg(long, value_name = "NAME|FILE", default_value = "default")]
         profile: String,
+        #[command(flatten)]
+        deny: Deny,
+    },
+    /// Infer each log type's columns and their types from sample logs (JSON Lines or JSON
+    /// arrays, `.gz` too) and print them as a profile (YAML) to commit and pass with --profile.
+    Schema {
+        /// A log file to read; repeat the flag, or separate files with commas.
+        #[arg(long, required = true, value_delimiter = ',', value_name = "FILE")]
+        events: Vec<PathBuf>,
+        /// Treat every event as this log type (e.g. `AWS.CloudTrail`).
+        #[arg(long, value_name = "LOG_TYPE", conflicts_with = "log_type_field")]
+        log_type: Option<String>,
+        /// The top-level field that names each event's log type.
+        #[arg(long, value_name = "FIELD", default_value = "p_log_type")]
+        log_type_field: String,
+        /// A profile file to merge into: its settings and the columns it declares are kept
+        /// (its `fields:` renames apply to the events), inferred columns are added. The merged
+        /// profile is printed; the file is not changed.
+        #[arg(long, value_name = "FILE")]
+        merge: Option<PathBuf>,
+        /// Stop at the first malformed line (exit 1) instead of reporting and skipping it.
+        #[arg(long)]
+        strict: bool,
     },
     /// Run rules over local log files (JSON Lines or JSON arrays, `.gz` too) and report, per
     /// rule, how many events match and which.
@@ -207,6 +238,21 @@ pub enum Command {
         #[arg(long, value_name = "NAME|FILE")]
         profile: Option<String>,
     },
+}
+
+/// `--deny warnings`, for `check`, `compile` and `test`.
+#[derive(Clone, Copy, Debug, clap::Args)]
+pub struct Deny {
+    /// `warnings`: exit 1 when any warning was reported (for CI). Without it, warnings are
+    /// printed but never change the exit status.
+    #[arg(long = "deny", value_enum, value_name = "WHAT")]
+    pub deny: Option<DenyWhat>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DenyWhat {
+    /// Every warning (`W....` codes) is a failure.
+    Warnings,
 }
 
 /// `--min-tests`, for `check` and `test`.
@@ -311,6 +357,9 @@ pub enum Stage {
     Plan,
     /// The query for `--target` (and `--dialect`, `--profile`).
     Query,
+    /// The schema of the rule's log types, resolved from the profile (`--profile`), the test
+    /// events and the rule, with where each column's type came from.
+    Schema,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

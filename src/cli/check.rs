@@ -22,7 +22,7 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
     if out.format == OutputFormat::Junit {
         return out.fatal("--output-format junit is for `ruleqc test` results");
     }
-    let combos = match combinations(out, opts) {
+    let mut combos = match combinations(out, opts) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -33,9 +33,19 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
     let loaded = &set.loaded;
     let mut errors = 0;
     let mut bad_files = 0;
-    let mut warnings = 0;
+    // The schemas of the profile checked against (the default one without --target).
+    let (schema_errors, mut warnings) = match &mut combos {
+        Some((profile, _)) => super::schema::resolve(out, profile, loaded),
+        None => match crate::profile::Profile::built_in("default") {
+            Some(mut p) => super::schema::resolve(out, &mut p, loaded),
+            None => Default::default(),
+        },
+    };
     for l in loaded {
         let mut n = out.report(l);
+        if l.rule().is_some_and(|r| schema_errors.contains(&r.rule_id)) {
+            n += 1;
+        }
         if let (Some(rule), Some((profile, combos))) = (l.rule(), &combos) {
             for (target, dialect) in combos {
                 if *target == Target::Kql {

@@ -93,6 +93,7 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         check,
         prune,
         profile,
+        deny: _,
     } = command
     else {
         unreachable!("called for `compile`")
@@ -164,6 +165,9 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         Ok(set) => set.loaded,
         Err(code) => return code,
     };
+    let mut profile = profile;
+    let (conflicting, _) = super::schema::resolve(out, &mut profile, &loaded);
+    let mut failed = !conflicting.is_empty();
     if let Some(m) = super::no_rule_matches(filters, &loaded) {
         return out.fatal(&m);
     }
@@ -172,7 +176,6 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
     // output directory), so that the same rules give the same bytes however their paths were
     // typed and wherever ruleqc runs.
     let out_base = out_dir.as_deref().map(absolute);
-    let mut failed = false;
     let mut text = String::new();
     let mut items = Vec::new();
     let mut artifacts = Vec::new();
@@ -184,7 +187,7 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
             failed = true;
             continue;
         };
-        if !selected(&rule.rule_id) {
+        if !selected(&rule.rule_id) || conflicting.contains(&rule.rule_id) {
             continue;
         }
         let stable;

@@ -14,7 +14,7 @@ pub fn run(
     dialect: Option<SqlDialect>,
     profile: Option<&str>,
 ) -> i32 {
-    if stage != Stage::Query {
+    if !matches!(stage, Stage::Query | Stage::Schema) {
         let given = [
             target.map(|_| "--target"),
             dialect.map(|_| "--dialect"),
@@ -34,7 +34,7 @@ pub fn run(
         ));
     }
     let dialect = dialect.unwrap_or(SqlDialect::Duckdb);
-    let profile = match out.profile(profile.unwrap_or("default")) {
+    let mut profile = match out.profile(profile.unwrap_or("default")) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -55,12 +55,34 @@ pub fn run(
         out.report(l);
         return EXIT_FINDINGS;
     };
+    if !super::schema::resolve(out, &mut profile, &loaded)
+        .0
+        .is_empty()
+    {
+        return EXIT_FINDINGS;
+    }
     let text = match stage {
         Stage::Ast => crate::explain::ast_tree(&rule.condition.ast),
         Stage::Ir => rule.condition.ir.pretty(),
         Stage::Plan => {
             crate::backend::plan::lower(&rule.condition.ir, &crate::backend::inferred_schema(rule))
                 .to_string()
+        }
+        Stage::Schema => {
+            let set = match target {
+                Target::Kql => profile.kql.as_ref().and_then(|k| k.resolved.clone()),
+                _ => profile.sql.as_ref().and_then(|s| s.resolved.clone()),
+            };
+            match set {
+                Some(set) => super::schema::describe_set(&set, &rule.log_types),
+                None => {
+                    return out.fatal(&format!(
+                        "profile `{}` has no `{}` section",
+                        profile.name,
+                        target.name()
+                    ));
+                }
+            }
         }
         Stage::Query => match super::compile::compile_one(rule, target, dialect, &profile) {
             Ok(q) => format!("{q}\n"),

@@ -27,6 +27,7 @@ mod compile;
 mod explain;
 mod report;
 mod run;
+mod schema;
 mod test;
 
 use std::io::{IsTerminal, Write};
@@ -67,6 +68,7 @@ pub fn main() -> i32 {
             dialect,
             profile,
             tests,
+            ..
         } => {
             let targets: Vec<_> = target.iter().map(|t| t.target()).collect();
             let opts = check::CheckOptions {
@@ -86,6 +88,8 @@ pub fn main() -> i32 {
             format,
             engine,
             duckdb,
+            profile,
+            ..
         } => {
             match (format, out.format) {
                 (None, _) => {}
@@ -111,11 +115,13 @@ pub fn main() -> i32 {
                 min_tests: tests.min_tests,
                 coverage: *coverage,
                 min_coverage: *min_coverage,
+                profile,
             };
             test::run(&out, paths, &opts)
         }
         Command::Compile { .. } => compile::run(&out, &cli.command),
         Command::Run { .. }
+        | Command::Schema { .. }
         | Command::Explain { .. }
         | Command::List { .. }
         | Command::Completions { .. }
@@ -128,6 +134,7 @@ pub fn main() -> i32 {
             ))
         }
         Command::Run { .. } => run::run(&out, &cli.command),
+        Command::Schema { .. } => schema::run(&out, &cli.command),
         Command::List { what } => list(*what),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -171,6 +178,20 @@ pub fn main() -> i32 {
         } => explain::run(&out, file, *stage, *target, *dialect, profile.as_deref()),
     };
     written(std::io::stdout().flush());
+    let deny = match &cli.command {
+        Command::Check { deny, .. }
+        | Command::Test { deny, .. }
+        | Command::Compile { deny, .. } => deny.deny.is_some(),
+        _ => false,
+    };
+    let warnings = out.warnings.get();
+    if deny && code == EXIT_OK && warnings > 0 {
+        errln!(
+            "error: {warnings} warning{} and --deny warnings",
+            if warnings == 1 { "" } else { "s" }
+        );
+        return EXIT_FINDINGS;
+    }
     code
 }
 
@@ -254,6 +275,8 @@ pub struct Output {
     pub quiet: bool,
     pub discovery: crate::rule::Discovery,
     findings: std::cell::RefCell<Vec<report::Finding>>,
+    /// Warnings reported so far (for `--deny warnings`).
+    warnings: std::cell::Cell<usize>,
 }
 
 impl Output {
@@ -285,6 +308,7 @@ impl Output {
                 exclude: cli.exclude.clone(),
             },
             findings: Default::default(),
+            warnings: Default::default(),
         }
     }
 
@@ -309,6 +333,9 @@ impl Output {
     /// workflow command on stderr (`github`, which the runner reads there too), or kept for the
     /// document printed at the end.
     fn report_one(&self, path: &str, text: &str, d: &crate::diag::Diagnostic) {
+        if d.severity == crate::diag::Severity::Warning {
+            self.warnings.set(self.warnings.get() + 1);
+        }
         match self.format {
             OutputFormat::Human | OutputFormat::Short => {
                 errln!("{}", diag::render(d, path, text, self.style));

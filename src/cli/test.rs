@@ -12,7 +12,7 @@ use super::{EXIT_FINDINGS, EXIT_OK, Output};
 use crate::diag::{Severity, line_col};
 use crate::engine::{Engine, EngineError};
 use crate::rule::{Loaded, Rule};
-use crate::testing::{CoverItem, coverage, glob_match, run_rule_tests, trace};
+use crate::testing::{CoverItem, coverage, glob_match, run_rule_tests_with, trace};
 
 /// `test`'s options besides the paths.
 pub struct TestOptions<'a> {
@@ -22,6 +22,8 @@ pub struct TestOptions<'a> {
     pub min_tests: Option<usize>,
     pub coverage: bool,
     pub min_coverage: Option<u8>,
+    /// `--profile`: what the engine's query is compiled with.
+    pub profile: &'a str,
 }
 
 /// Reports a rule with fewer tests than `--min-tests` (an error) or, without it, with none (a
@@ -85,6 +87,22 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
         Err(code) => return code,
     };
     let loaded = &set.loaded;
+    let mut profile = match out.profile(opts.profile) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    if opts.engine != EngineChoice::None {
+        let dialect = match opts.engine {
+            EngineChoice::Duckdb => "duckdb",
+            _ => "sqlite",
+        };
+        if let Err(m) = profile.sql(dialect) {
+            return out.fatal(&format!(
+                "{m}: --engine {dialect} runs the query compiled for --dialect {dialect}"
+            ));
+        }
+    }
+    let (conflicting, schema_warnings) = super::schema::resolve(out, &mut profile, loaded);
     let mut engine: Option<Box<dyn Engine>> = match opts.engine {
         EngineChoice::None => None,
         EngineChoice::Sqlite => match crate::engine::sqlite::Sqlite::new() {
@@ -106,8 +124,10 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
     }
     let human = out.human();
 
-    let (mut passed, mut failed, mut bugs, mut warnings) = (0usize, 0usize, 0usize, 0usize);
+    let (mut passed, mut failed, mut bugs) = (0usize, 0usize, 0usize);
+    let mut warnings = schema_warnings;
     let mut bad_files: Vec<&str> = Vec::new();
+    let mut schema_errors = 0usize;
     let mut few = 0usize;
     let (mut covered, mut outcomes) = (0usize, 0usize);
     let mut below: Vec<(String, usize)> = Vec::new();
@@ -148,7 +168,16 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
             Some(Severity::Warning) => warnings += 1,
             None => {}
         }
-        let run = run_rule_tests(rule, engine.as_mut().map(|e| &mut **e as &mut dyn Engine));
+        if conflicting.contains(&rule.rule_id) {
+            // Reported by `resolve`: the events are not what the deployed query would see.
+            schema_errors += 1;
+            continue;
+        }
+        let run = run_rule_tests_with(
+            rule,
+            engine.as_mut().map(|e| &mut **e as &mut dyn Engine),
+            &profile,
+        );
         if let Some(e) = &run.engine_error {
             bugs += 1;
             if human {
@@ -179,7 +208,7 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
                 if human {
                     outln!("{m}");
                     if let Some(sql) = &run.engine_sql {
-                        outln!("  condition as run: {sql}");
+                        outln!("  query as run: {sql}");
                     }
                 }
                 problem = Some(m);
@@ -268,6 +297,9 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
         if let Some(e) = &run.engine_error {
             rule_json["engine_error"] = json!(e);
         }
+        if let Some(q) = &run.engine_sql {
+            rule_json["query"] = json!(q);
+        }
         if want_coverage {
             let items = coverage(rule);
             let (c, n) = (
@@ -324,6 +356,12 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
             names.join(", ")
         ));
     }
+    if schema_errors > 0 {
+        summary.push_str(&format!(
+            "; {schema_errors} rule{} with test events the profile's column types cannot hold",
+            plural(schema_errors)
+        ));
+    }
     if few > 0 {
         summary.push_str(&format!("; {few} rule{} with too few tests", plural(few)));
     }
@@ -343,6 +381,7 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
                 "summary": {
                     "passed": passed, "failed": failed, "rules_with_errors": bad_files.len(),
                     "compiler_bugs": bugs, "warnings": warnings, "too_few_tests": few,
+                    "schema_errors": schema_errors,
                 },
             });
             if want_coverage {
@@ -370,7 +409,13 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
             }
         }
     }
-    if failed > 0 || !bad_files.is_empty() || few > 0 || min_failed.is_some() {
+    if failed > 0
+        || bugs > 0
+        || !bad_files.is_empty()
+        || few > 0
+        || min_failed.is_some()
+        || schema_errors > 0
+    {
         EXIT_FINDINGS
     } else {
         EXIT_OK

@@ -92,6 +92,14 @@ impl Engine for DuckDb {
         "duckdb"
     }
 
+    fn rows_returning(
+        &mut self,
+        table: &EventTable<'_>,
+        query: &str,
+    ) -> Result<Vec<usize>, EngineError> {
+        self.rows_returning_batched(table, query)
+    }
+
     fn matching_rows(
         &mut self,
         table: &EventTable<'_>,
@@ -184,6 +192,72 @@ impl Engine for DuckDb {
 }
 
 impl DuckDb {
+    /// `Engine::rows_returning` in one DuckDB process: the events are loaded once into a
+    /// staging table, and for each event the table is recreated holding that event alone
+    /// (without the row-number column) before the query runs as written.
+    fn rows_returning_batched(
+        &mut self,
+        table: &EventTable<'_>,
+        query: &str,
+    ) -> Result<Vec<usize>, EngineError> {
+        const STAGING: &str = "__ruleqc_events";
+        let columns: Vec<(&str, ColumnType)> = table
+            .schema
+            .columns
+            .iter()
+            .map(|(k, t)| (k.as_str(), *t))
+            .collect();
+        let mut lines = String::new();
+        for (i, ev) in table.events.iter().enumerate() {
+            lines.push_str(&event_line(i, ev, &columns)?);
+            lines.push('\n');
+        }
+        let file = TempFile::new(lines.as_bytes()).map_err(|e| {
+            EngineError::Failed(format!("duckdb: cannot write the events file: {e}"))
+        })?;
+        let create = create_table_sql(STAGING, &columns, &file.path);
+        let mut script = format!("{create};\nSELECT -1;\n");
+        for i in 0..table.events.len() {
+            script.push_str(&format!(
+                "CREATE OR REPLACE TABLE {name} AS SELECT * EXCLUDE ({row}) FROM {STAGING} WHERE {row} = {i};\n\
+                 SELECT {i} WHERE EXISTS (\n{query}\n);\nSELECT {};\n",
+                -(i as i64) - 2,
+                name = table.name,
+                row = quote_ident(ROW_COLUMN),
+            ));
+        }
+        let (ok, status, stdout, stderr) = self.run(&script)?;
+        drop(file);
+        let (mut rows, mut loaded, mut done) = (Vec::new(), false, 0usize);
+        for line in stdout.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            match line.parse::<i64>() {
+                Ok(n) if n >= 0 => rows.push(n as usize),
+                Ok(-1) => loaded = true,
+                Ok(_) => done += 1,
+                Err(_) => {
+                    return Err(EngineError::Failed(format!(
+                        "duckdb: unexpected output line {line:?} (stderr: {})",
+                        stderr.trim()
+                    )));
+                }
+            }
+        }
+        if ok && loaded && done == table.events.len() {
+            rows.sort_unstable();
+            return Ok(rows);
+        }
+        let err = if stderr.trim().is_empty() {
+            format!("no error message ({status})")
+        } else {
+            stderr.trim().to_string()
+        };
+        Err(EngineError::Failed(if loaded {
+            format!("duckdb: the query failed on event {done}: {err}\nquery: {query}")
+        } else {
+            format!("duckdb: loading the events failed: {err}\nSQL: {create}")
+        }))
+    }
+
     /// Runs a whole script (SQL and dot commands) on a fresh in-memory database and returns
     /// its standard output; a failing statement is an error with DuckDB's message.
     pub fn run_script(&self, script: &str) -> Result<String, EngineError> {

@@ -51,4 +51,25 @@ pub trait Engine {
         table: &EventTable<'_>,
         conditions: &[String],
     ) -> Result<Vec<Vec<usize>>, EngineError>;
+
+    /// The events for which `query` (a whole query reading the table, run as written) returns
+    /// a row when that event is alone in the table: the rows a deployed query would alert on.
+    fn rows_returning(
+        &mut self,
+        table: &EventTable<'_>,
+        query: &str,
+    ) -> Result<Vec<usize>, EngineError> {
+        let condition = [format!("EXISTS (\n{query}\n)")];
+        let mut out = Vec::new();
+        for (i, ev) in table.events.iter().enumerate() {
+            let one = EventTable {
+                events: std::slice::from_ref(ev),
+                ..table.clone()
+            };
+            if !self.matching_rows(&one, &condition)?[0].is_empty() {
+                out.push(i);
+            }
+        }
+        Ok(out)
+    }
 }

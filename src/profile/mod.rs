@@ -24,9 +24,15 @@
 //!     AWS.CloudTrail: {connector_id: AWS, data_types: [AWSCloudTrail]}
 //! ```
 
+pub mod diagnostics;
+pub mod write;
+
 use std::collections::BTreeMap;
 
-use crate::backend::schema::ColumnType;
+use crate::backend::schema::{
+    ColumnType, Contradiction, RuleInput, SchemaSet, TableSchema, case_aliases, case_collisions,
+};
+use crate::backend::sql::dialect::Dialect;
 use crate::backend::sql::{Placement, TimeFilter, default_table_name};
 use crate::diag::{Diagnostic, closest};
 use crate::ir::{FieldPath, Node, Step};
@@ -139,6 +145,8 @@ pub struct KqlProfile {
     pub time_column: Option<String>,
     pub log_types: BTreeMap<String, SqlLogType>,
     pub renames: Vec<(FieldPath, String)>,
+    /// The rule set's schemas, once `Profile::resolve_schemas` ran.
+    pub resolved: Option<std::sync::Arc<SchemaSet>>,
 }
 
 impl KqlProfile {
@@ -156,13 +164,7 @@ impl KqlProfile {
                 .replace("{log_type}", log_type),
             (None, None) => return Err(unplaced(profile, rule, log_type, "kql")),
         };
-        let schema = entry.filter(|e| !e.columns.is_empty()).map(|e| {
-            let mut s = crate::backend::inferred_schema(rule);
-            for (k, t) in &e.columns {
-                s.columns.insert(k.clone(), *t);
-            }
-            s
-        });
+        let schema = resolved_schema(self.resolved.as_deref(), entry, rule, log_type);
         Ok(crate::backend::kql::Placement {
             table,
             schema,
@@ -203,6 +205,69 @@ pub struct SqlProfile {
     pub renames: Vec<(FieldPath, String)>,
     /// The only dialect this profile is meant for, if any.
     pub dialect: Option<&'static str>,
+    /// The rule set's schemas, once `Profile::resolve_schemas` ran.
+    pub resolved: Option<std::sync::Arc<SchemaSet>>,
+}
+
+/// A log type's column types for a rule: the rule set's resolved schema when there is one (the
+/// rule's own guesses only for columns it lacks), else the profile's declared columns over the
+/// rule's guesses, else `None` (the backend guesses).
+fn resolved_schema(
+    resolved: Option<&SchemaSet>,
+    entry: Option<&SqlLogType>,
+    rule: &Rule,
+    log_type: &str,
+) -> Option<TableSchema> {
+    let mut s = crate::backend::inferred_schema(rule);
+    match resolved.and_then(|r| r.log_types.get(log_type)) {
+        Some(r) => {
+            for (k, c) in &r.columns {
+                s.columns.insert(k.clone(), c.ty);
+            }
+        }
+        None => {
+            let e = entry.filter(|e| !e.columns.is_empty())?;
+            for (k, t) in &e.columns {
+                s.columns.insert(k.clone(), *t);
+            }
+        }
+    }
+    Some(s)
+}
+
+/// The event as a table row under the profile's renames: a renamed one-key path moves its
+/// column, a deeper one copies the value it reaches to its column.
+pub fn rename_event(
+    event: &serde_json::Value,
+    renames: &[(FieldPath, String)],
+) -> serde_json::Value {
+    let serde_json::Value::Object(map) = event else {
+        return event.clone();
+    };
+    if renames.is_empty() {
+        return event.clone();
+    }
+    let mut out = map.clone();
+    for (from, _) in renames {
+        if let [Step::Key(k)] = from.0.as_slice() {
+            out.remove(k);
+        }
+    }
+    for (from, to) in renames {
+        if let Some(v) = crate::ir::eval::resolve(from, event) {
+            out.insert(to.clone(), v.clone());
+        }
+    }
+    serde_json::Value::Object(out)
+}
+
+/// A test event contradicting a declared column, found while resolving a profile's schemas.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchemaConflict {
+    pub contradiction: Contradiction,
+    /// The event's top-level key the column comes from (the column itself, or the first key of
+    /// the path the profile renames to it).
+    pub key: String,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -277,6 +342,58 @@ impl Profile {
         })
     }
 
+    /// Resolves, once for the whole rule set, the schema of every log type the rules use, for
+    /// the SQL and the KQL sections (each with its own renames and declared columns). Returns
+    /// the test events that contradict a declared column type, each once.
+    pub fn resolve_schemas(&mut self, rules: &[&Rule]) -> Vec<SchemaConflict> {
+        let mut conflicts: Vec<SchemaConflict> = Vec::new();
+        let mut run = |renames: &[(FieldPath, String)],
+                       log_types: &BTreeMap<String, SqlLogType>|
+         -> SchemaSet {
+            let renamed: Vec<Rule> = rules.iter().map(|r| rename_rule(r, renames)).collect();
+            let inputs: Vec<RuleInput<'_>> = renamed
+                .iter()
+                .map(|r| RuleInput {
+                    rule: r,
+                    events: r
+                        .tests
+                        .iter()
+                        .map(|t| rename_event(&t.log, renames))
+                        .collect(),
+                })
+                .collect();
+            let (set, found) =
+                SchemaSet::resolve(&inputs, &|lt| log_types.get(lt).map(|e| e.columns.clone()));
+            for c in found {
+                let key = renames
+                    .iter()
+                    .find(|(_, to)| *to == c.column)
+                    .and_then(|(from, _)| match from.0.first() {
+                        Some(Step::Key(k)) => Some(k.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| c.column.clone());
+                let dup = conflicts.iter().any(|o| {
+                    (o.contradiction.rule, o.contradiction.test, &o.key) == (c.rule, c.test, &key)
+                });
+                if !dup {
+                    conflicts.push(SchemaConflict {
+                        contradiction: c,
+                        key,
+                    });
+                }
+            }
+            set
+        };
+        if let Some(sql) = &mut self.sql {
+            sql.resolved = Some(std::sync::Arc::new(run(&sql.renames, &sql.log_types)));
+        }
+        if let Some(kql) = &mut self.kql {
+            kql.resolved = Some(std::sync::Arc::new(run(&kql.renames, &kql.log_types)));
+        }
+        conflicts
+    }
+
     /// The Splunk section, or an error naming the profile.
     pub fn splunk(&self) -> Result<&SplunkProfile, String> {
         self.splunk
@@ -343,14 +460,7 @@ impl SqlProfile {
             (Some(c), false) => Some(TimeFilter::Column(c)),
             (None, _) => None,
         };
-        let schema = entry.filter(|e| !e.columns.is_empty()).map(|e| {
-            // Declared columns, the rest inferred as usual.
-            let mut s = crate::backend::inferred_schema(rule);
-            for (k, t) in &e.columns {
-                s.columns.insert(k.clone(), *t);
-            }
-            s
-        });
+        let schema = resolved_schema(self.resolved.as_deref(), entry, rule, log_type);
         Ok(Placement {
             table: table.split('.').map(str::to_string).collect(),
             schema,
@@ -363,7 +473,144 @@ impl SqlProfile {
     pub fn rename(&self, rule: &Rule) -> Rule {
         rename_rule(rule, &self.renames)
     }
+
+    /// The columns of `log_type` that dialect `d` cannot tell apart by name (SPEC §3.2), in
+    /// groups: the resolved schema's, plus what `rule` (renamed) reads.
+    fn collisions(&self, rule: &Rule, log_type: &str, d: &dyn Dialect) -> Vec<Vec<String>> {
+        let mut names: std::collections::BTreeSet<String> = crate::backend::inferred_schema(rule)
+            .columns
+            .into_keys()
+            .collect();
+        if let Some(r) = self
+            .resolved
+            .as_ref()
+            .and_then(|r| r.log_types.get(log_type))
+        {
+            names.extend(r.columns.keys().cloned());
+        }
+        case_collisions(d, names.iter().map(String::as_str))
+            .into_iter()
+            .map(|g| g.into_iter().map(str::to_string).collect())
+            .collect()
+    }
+
+    /// The embedded engines' aliases for `log_type`'s colliding columns on dialect `d`
+    /// (`case_aliases`); none on the other dialects.
+    pub fn case_aliases(
+        &self,
+        rule: &Rule,
+        log_type: &str,
+        d: &dyn Dialect,
+    ) -> Vec<(String, String)> {
+        if !EMBEDDED.contains(&d.name()) {
+            return Vec::new();
+        }
+        let groups = self.collisions(rule, log_type, d);
+        let refs: Vec<Vec<&str>> = groups
+            .iter()
+            .map(|g| g.iter().map(String::as_str).collect())
+            .collect();
+        case_aliases(&refs)
+    }
+
+    /// The rule as dialect `d` reads it: the profile's renames, then, on the embedded engines'
+    /// dialects (SQLite, DuckDB), each column that differs only in case from another column of
+    /// its log type read under its alias (`name~2`, ...), so the two stay apart. On a warehouse
+    /// dialect that would read two such columns through one identifier, E0405 names both.
+    pub fn rename_for(&self, rule: &Rule, d: &dyn Dialect) -> Result<Rule, Diagnostic> {
+        let renamed = self.rename(rule);
+        let reads: Vec<String> = crate::backend::inferred_schema(&renamed)
+            .columns
+            .into_keys()
+            .collect();
+        let mut aliases = Vec::new();
+        for lt in &renamed.log_types {
+            for group in self.collisions(&renamed, lt, d) {
+                let read: Vec<&String> = group.iter().filter(|c| reads.contains(c)).collect();
+                if read.is_empty() {
+                    continue;
+                }
+                if !EMBEDDED.contains(&d.name()) {
+                    let names: Vec<String> = group.iter().map(|c| format!("`{c}`")).collect();
+                    let (span, label) = match first_read(&renamed.condition.ir, &group) {
+                        Some(s) => (rule.condition.to_file(s), "reads one of them"),
+                        None => (rule.spans.rule_id.clone(), "this rule"),
+                    };
+                    return Err(Diagnostic::error(
+                        "E0405",
+                        format!(
+                            "{} are different fields of {lt}, but {} reads them through one column name",
+                            names.join(" and "),
+                            d.name()
+                        ),
+                        span,
+                    )
+                    .with_label(label)
+                    .with_help(format!(
+                        "{} does not tell these column names apart; rename one of them with the profile's `fields:` (rule `{}`)",
+                        d.name(),
+                        rule.rule_id
+                    )));
+                }
+            }
+            aliases.extend(self.case_aliases(&renamed, lt, d));
+        }
+        let aliases: Vec<(FieldPath, String)> = aliases
+            .into_iter()
+            .map(|(from, to)| (FieldPath(vec![Step::Key(from)]), to))
+            .collect();
+        Ok(rename_rule(&renamed, &aliases))
+    }
+
+    /// `placement` for dialect `d`: the schema's colliding columns under their aliases, as
+    /// `rename_for` reads them.
+    pub fn placement_in(
+        &self,
+        profile: &str,
+        rule: &Rule,
+        log_type: &str,
+        d: &dyn Dialect,
+    ) -> Result<Placement, Diagnostic> {
+        let mut p = self.placement(profile, rule, log_type)?;
+        let aliases = self.case_aliases(rule, log_type, d);
+        if let Some(s) = p.schema.as_mut() {
+            for (from, to) in aliases {
+                if let Some(t) = s.columns.remove(&from) {
+                    s.columns.insert(to, t);
+                }
+            }
+        }
+        Ok(p)
+    }
 }
+
+/// The first predicate (outside quantifier bodies) that reads one of `columns`.
+fn first_read(node: &Node, columns: &[String]) -> Option<crate::syntax::ast::Span> {
+    let reads = |p: &FieldPath| matches!(p.0.first(), Some(Step::Key(k)) if columns.contains(k));
+    match node {
+        Node::And(v) | Node::Or(v) => v.iter().find_map(|n| first_read(n, columns)),
+        Node::Not(n) => first_read(n, columns),
+        Node::Leaf(l) => reads(&l.path).then_some(l.span),
+        Node::Any { path, body } | Node::All { path, body } => {
+            if reads(path) {
+                first_leaf(body)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+fn first_leaf(node: &Node) -> Option<crate::syntax::ast::Span> {
+    match node {
+        Node::Leaf(l) => Some(l.span),
+        Node::And(v) | Node::Or(v) => v.iter().find_map(first_leaf),
+        Node::Not(n) | Node::Any { body: n, .. } | Node::All { body: n, .. } => first_leaf(n),
+    }
+}
+
+/// The dialects of the embedded engines, whose tables ruleqc builds itself.
+const EMBEDDED: &[&str] = &["sqlite", "duckdb"];
 
 /// The rule with each renamed field path (in the condition and the output fields) replaced by
 /// its column.
@@ -498,6 +745,7 @@ pub fn parse(path: &str, text: &str) -> Result<Profile, Vec<Diagnostic>> {
                         time_column: s.time_column,
                         log_types: s.log_types,
                         renames: s.renames,
+                        resolved: None,
                     })
                 }
                 Some("splunk") => profile.splunk = parse_splunk(v, &mut out),

@@ -1,0 +1,166 @@
+//! Diagnostics about a rule set against its resolved schemas: test events that contradict a
+//! profile's column types (E0406, errors) and condition fields the log type's schema does not
+//! have (W0601, warnings).
+
+use std::ops::Range;
+
+use super::{Profile, SchemaConflict, rename_rule};
+use crate::backend::schema::{SchemaSet, describe};
+use crate::diag::{Diagnostic, Severity, closest};
+use crate::ir::{Node, Step};
+use crate::rule::Rule;
+use crate::rule::yaml::{self, Kind};
+
+/// One rule file as the schema checks see it.
+pub struct RuleFile<'a> {
+    pub rule: &'a Rule,
+    /// The file's text, to point into a test's `Log`.
+    pub text: &'a str,
+}
+
+/// Resolves `profile`'s schemas over `rules` (`Profile::resolve_schemas`) and returns, per
+/// rule (by index), its schema diagnostics: E0406 errors, then W0601 warnings.
+pub fn schema_diagnostics(
+    profile: &mut Profile,
+    rules: &[RuleFile<'_>],
+) -> Vec<(usize, Diagnostic)> {
+    let only: Vec<&Rule> = rules.iter().map(|r| r.rule).collect();
+    let conflicts = profile.resolve_schemas(&only);
+    let mut out: Vec<(usize, Diagnostic)> = conflicts
+        .iter()
+        .map(|c| {
+            let f = &rules[c.contradiction.rule];
+            (
+                c.contradiction.rule,
+                contradiction(f.rule, f.text, c, &profile.name),
+            )
+        })
+        .collect();
+    if let Some(sql) = &profile.sql
+        && let Some(set) = &sql.resolved
+    {
+        for (i, f) in rules.iter().enumerate() {
+            for d in unknown_fields(f.rule, &rename_rule(f.rule, &sql.renames), set) {
+                out.push((i, d));
+            }
+        }
+    }
+    out
+}
+
+/// E0406: a test event's value that the profile's column type cannot hold.
+fn contradiction(rule: &Rule, text: &str, c: &SchemaConflict, profile: &str) -> Diagnostic {
+    let k = &c.contradiction;
+    let test = &rule.tests[k.test];
+    let span = field_span(text, k.test, &c.key).unwrap_or(test.span.start..test.span.start);
+    let column = if c.key == k.column {
+        format!("`{}`", k.column)
+    } else {
+        format!("`{}` (column `{}`)", c.key, k.column)
+    };
+    Diagnostic::error(
+        "E0406",
+        format!(
+            "test `{}` of rule `{}` gives {column} {}, but profile {profile} declares it {} for {}",
+            test.name,
+            rule.rule_id,
+            describe(&k.value),
+            k.declared.name(),
+            k.log_type
+        ),
+        span,
+    )
+    .with_label(format!("not a {} value", k.declared.name()))
+    .with_help(
+        "a query deployed against that column would never see this value; fix the event, or \
+         declare the column `json` if its values differ in type",
+    )
+}
+
+/// Where the top-level key `key` of test number `test`'s `Log` is in a rule file.
+pub fn field_span(text: &str, test: usize, key: &str) -> Option<Range<usize>> {
+    let root = yaml::parse(text).ok()??;
+    let entry = |n: &yaml::Node, name: &str| -> Option<(yaml::Node, yaml::Node)> {
+        match &n.kind {
+            Kind::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.scalar_text() == Some(name))
+                .cloned(),
+            _ => None,
+        }
+    };
+    let (_, tests) = entry(&root, "Tests")?;
+    let Kind::Seq(items) = &tests.kind else {
+        return None;
+    };
+    let (_, log) = entry(items.get(test)?, "Log")?;
+    Some(entry(&log, key)?.0.span)
+}
+
+/// W0601: each top-level column the condition reads (as renamed by the profile) that its log
+/// type's schema does not have, once per column, at its first predicate. Only for log types
+/// whose columns are known from the profile or from test events.
+fn unknown_fields(rule: &Rule, renamed: &Rule, set: &SchemaSet) -> Vec<Diagnostic> {
+    let mut reads: Vec<(String, crate::syntax::ast::Span)> = Vec::new();
+    top_level_reads(&renamed.condition.ir, &mut reads);
+    let mut out = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for lt in &renamed.log_types {
+        let Some(schema) = set.log_types.get(lt) else {
+            continue;
+        };
+        let known: Vec<&str> = schema.known().collect();
+        if known.is_empty() {
+            continue;
+        }
+        for (key, span) in &reads {
+            if known.contains(&key.as_str()) || seen.contains(&key.as_str()) {
+                continue;
+            }
+            seen.push(key);
+            let mut d = Diagnostic {
+                severity: Severity::Warning,
+                code: "W0601",
+                message: format!("unknown field `{key}` for {lt}"),
+                span: Some(rule.condition.to_file(*span)),
+                label: Some("no test event or profile column has it".into()),
+                help: Some(format!(
+                    "the field is missing in every event of {lt} that the rule set's tests show; \
+                     if it is real, add a test event that has it (rule `{}`)",
+                    rule.rule_id
+                )),
+            };
+            if let Some(c) = closest(key, known.iter().copied()) {
+                d.message = format!("unknown field `{key}` for {lt}; did you mean `{c}`?");
+            }
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// The top-level keys the condition reads outside quantifier bodies, with the predicate.
+fn top_level_reads(node: &Node, out: &mut Vec<(String, crate::syntax::ast::Span)>) {
+    match node {
+        Node::And(v) | Node::Or(v) => v.iter().for_each(|n| top_level_reads(n, out)),
+        Node::Not(n) => top_level_reads(n, out),
+        Node::Leaf(l) => {
+            if let Some(Step::Key(k)) = l.path.0.first() {
+                out.push((k.clone(), l.span));
+            }
+        }
+        Node::Any { path, body } | Node::All { path, body } => {
+            if let (Some(Step::Key(k)), Some(span)) = (path.0.first(), first_span(body)) {
+                out.push((k.clone(), span));
+            }
+        }
+    }
+}
+
+fn first_span(node: &Node) -> Option<crate::syntax::ast::Span> {
+    match node {
+        Node::Leaf(l) => Some(l.span),
+        Node::And(v) | Node::Or(v) => v.iter().find_map(first_span),
+        Node::Not(n) | Node::Any { body: n, .. } | Node::All { body: n, .. } => first_span(n),
+    }
+}
