@@ -242,19 +242,15 @@ pub fn engine_sql_dialect(engine: &str) -> SqlDialect {
     match engine {
         "duckdb" => SqlDialect::Duckdb,
         "postgres" => SqlDialect::Postgres,
+        "clickhouse" => SqlDialect::Clickhouse,
+        "spark" => SqlDialect::Databricks,
         _ => SqlDialect::Sqlite,
     }
 }
 
 /// The SQL dialect an engine speaks.
 pub fn engine_dialect(engine: &str) -> &'static dyn crate::backend::sql::dialect::Dialect {
-    match engine {
-        "duckdb" => SqlDialect::Duckdb.dialect(),
-        "postgres" => SqlDialect::Postgres.dialect(),
-        "clickhouse" => SqlDialect::Clickhouse.dialect(),
-        "spark" => SqlDialect::Databricks.dialect(),
-        _ => SqlDialect::Sqlite.dialect(),
-    }
+    engine_sql_dialect(engine).dialect()
 }
 
 /// One part of a condition that coverage tracks: a leaf predicate, or an `any`/`all`

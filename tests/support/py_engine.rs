@@ -221,6 +221,24 @@ impl Engine for PyEngine {
         }
     }
 
+    /// The compiled query as `ruleqc compile` prints it (`SELECT ... FROM t WHERE cond;`), in
+    /// one engine request instead of one per event (a Spark query costs most of a second): the
+    /// whole query must run on the table of all events, and each event's verdict is the
+    /// query's own `WHERE` text evaluated on its row.
+    fn rows_returning(
+        &mut self,
+        table: &EventTable<'_>,
+        query: &str,
+    ) -> Result<Vec<usize>, EngineError> {
+        let body = query.trim_end().trim_end_matches(';');
+        let cond = match body.split_once("\nWHERE ") {
+            Some((_, c)) => c.to_string(),
+            None => "TRUE".to_string(),
+        };
+        let mut rows = self.matching_rows(table, &[format!("EXISTS (\n{body}\n)"), cond])?;
+        Ok(rows.pop().unwrap_or_default())
+    }
+
     fn matching_rows(
         &mut self,
         table: &EventTable<'_>,
