@@ -402,9 +402,12 @@ fn compile(text: &str) -> Node {
     normalize(lower_condition(&ast).unwrap_or_else(|e| panic!("generated {text:?}: {e:?}")))
 }
 
+/// A table of generated events and the generated conditions (text, normalised IR) over it.
+pub type Batch = (Vec<Value>, Vec<(String, Node)>);
+
 /// `batches` generated batches from the default seed, for checks that need no engine: each a
 /// table of 30 events and 45 conditions (text and normalised IR), `field()` ones included.
-pub fn batches(batches: usize) -> Vec<(Vec<Value>, Vec<(String, Node)>)> {
+pub fn batches(batches: usize) -> Vec<Batch> {
     let mut rng = Rng {
         state: 0x5eed_2026,
         field: true,
