@@ -481,3 +481,58 @@ fn keyword_search_without_a_raw_field_is_an_error_for_that_rule_only() {
     assert_eq!((line, col), (8, 11));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The example profiles in docs/sigma/ load and place a Windows rule where their comments say.
+#[test]
+fn documented_example_profiles_work() {
+    let out = support::cli::ruleqc(&[
+        "--sigma-profile",
+        "docs/sigma/splunk.yml",
+        "compile",
+        "--target",
+        "splunk",
+        "--profile",
+        "docs/sigma/splunk-target.yml",
+        "tests/sigma/suite/rules/whoami.yml",
+    ]);
+    let stdout = support::cli::stdout(&out);
+    assert!(out.status.success(), "{}", support::cli::stderr(&out));
+    assert!(
+        stdout.contains(r#"sourcetype="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational""#)
+            && stdout.contains("EventCode"),
+        "{stdout}"
+    );
+    let out = support::cli::ruleqc(&[
+        "--sigma-profile",
+        "docs/sigma/sentinel.yml",
+        "compile",
+        "--target",
+        "kql",
+        "--profile",
+        "docs/sigma/sentinel-target.yml",
+        "tests/sigma/suite/rules/whoami.yml",
+    ]);
+    let stdout = support::cli::stdout(&out);
+    assert!(out.status.success(), "{}", support::cli::stderr(&out));
+    assert!(
+        stdout.contains("DeviceProcessEvents\n") && stdout.contains("InitiatingProcessFolderPath"),
+        "{stdout}"
+    );
+    // A profile with a mistake stops the run with its position.
+    let dir = support::cli::scratch("sigma", "badprofile");
+    let bad = dir.join("p.yml");
+    std::fs::write(&bad, "field_template: \"x\"\n").unwrap();
+    let out = support::cli::ruleqc(&[
+        "--sigma-profile",
+        bad.to_str().unwrap(),
+        "check",
+        "tests/sigma/suite",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        support::cli::stderr(&out).contains("p.yml:1:17: `field_template` must contain `{field}`"),
+        "{}",
+        support::cli::stderr(&out)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

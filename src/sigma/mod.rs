@@ -22,6 +22,10 @@ pub use samples::Samples;
 /// Parses `text` and returns its root when it is a Sigma rule: a mapping with `detection` and
 /// `logsource`, or with `correlation` (which is then reported as unsupported).
 pub fn sniff(text: &str) -> Option<Node> {
+    // Most files are ruleqc rules: no YAML parse for them.
+    if !(text.contains("detection") && text.contains("logsource") || text.contains("correlation")) {
+        return None;
+    }
     let root = yaml::parse(text).ok()??;
     let Kind::Map(entries) = &root.kind else {
         return None;

@@ -44,6 +44,9 @@ pub struct Problem {
 
 /// Is this YAML an `info.yml` of regression samples?
 pub fn is_info(text: &str) -> bool {
+    if !text.contains("rule_metadata") {
+        return false;
+    }
     let Ok(Some(root)) = yaml::parse(text) else {
         return false;
     };
