@@ -169,7 +169,7 @@ enum Pred {
     Contains(String),
     /// Any value at all (`*`).
     Present,
-    /// A regex (search); `ci` says whether `(?i)` was added.
+    /// A regex (search); `(?i)` is added when the item is case-insensitive.
     Regex(String),
     Cmp(&'static str, String),
     Cidr(String),
@@ -602,9 +602,6 @@ impl<'a> Lowerer<'a> {
             )
             .with_label_mut(format!("found {}", bad.kind_name()));
             return None;
-        }
-        if m.all && items.len() == 1 && !matches!(value.kind, Kind::Seq(_)) {
-            // Sigma forbids `all` on one value; it changes nothing, so ruleqc accepts it.
         }
         self.values(field, &m, &items, key)
     }
