@@ -32,7 +32,7 @@ for target in "splunk" "kql" "sql duckdb" "sql sqlite" "sql postgres" "sql snowf
 done
 
 # Regression samples: each event must fire on the reference evaluator and on SQLite.
-if "$RULEQC" --quiet test "$SIGMA/rules" "$SIGMA/regression_data" --engine sqlite >"$tmp/test.txt" 2>/dev/null; then
+if "$RULEQC" test "$SIGMA/rules" "$SIGMA/regression_data" --engine sqlite >"$tmp/test.txt" 2>/dev/null; then
     echo "regression samples: $(tail -1 "$tmp/test.txt") (reference evaluator and SQLite)"
 else
     grep -E '^(FAIL|COMPILER BUG)' "$tmp/test.txt" || true
