@@ -18,6 +18,7 @@ pub mod package;
 pub mod profile;
 pub mod rule;
 pub mod run;
+pub mod sigma;
 pub mod syntax;
 pub mod testing;
 

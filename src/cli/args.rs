@@ -47,6 +47,12 @@ pub struct Cli {
     /// directories are always skipped.
     #[arg(long, global = true, value_name = "GLOB")]
     pub exclude: Vec<String>,
+
+    /// The Sigma profile Sigma rules are read with: log sources -> log types, field names ->
+    /// event paths, implied conditions, `|expand` values, the raw-message field. A built-in
+    /// name (`windows-json`, the default) or a file (YAML; see docs/sigma.md).
+    #[arg(long, global = true, value_name = "NAME|FILE")]
+    pub sigma_profile: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -41,8 +41,15 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
             None => Default::default(),
         },
     };
+    // Errors by code, for the summary's count by reason.
+    let mut by_code: std::collections::BTreeMap<&'static str, usize> = Default::default();
     for l in loaded {
         let mut n = out.report(l);
+        if let Err(ds) = &l.result {
+            for d in ds {
+                *by_code.entry(d.code).or_default() += 1;
+            }
+        }
         if l.rule().is_some_and(|r| schema_errors.contains(&r.rule_id)) {
             n += 1;
         }
@@ -72,6 +79,7 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
                     Err(mut d) => {
                         which(&mut d);
                         out.report_one(&l.file.path, &l.file.text, &d);
+                        *by_code.entry(d.code).or_default() += 1;
                         n += 1;
                     }
                 }
@@ -122,6 +130,11 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
                     errln!("note: {}: skipped, {}", s.path, s.reason);
                 }
                 outln!("{summary}");
+                if !by_code.is_empty() {
+                    let reasons: Vec<String> =
+                        by_code.iter().map(|(c, n)| format!("{c} {n}")).collect();
+                    outln!("errors by code: {}", reasons.join(", "));
+                }
             }
         }
     }

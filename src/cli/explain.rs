@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::{SqlDialect, Stage, Target};
 use super::{EXIT_FINDINGS, EXIT_OK, Output};
-use crate::rule::load_paths;
+use crate::rule::load_paths_with;
 
 pub fn run(
     out: &Output,
@@ -44,7 +44,7 @@ pub fn run(
             file.display()
         ));
     }
-    let loaded = match load_paths(&[PathBuf::from(file)]) {
+    let loaded = match load_paths_with(&[PathBuf::from(file)], &out.discovery).map(|s| s.loaded) {
         Ok(l) => l,
         Err(e) => return out.fatal(&e),
     };

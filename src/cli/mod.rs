@@ -306,6 +306,7 @@ impl Output {
             quiet: cli.quiet,
             discovery: crate::rule::Discovery {
                 exclude: cli.exclude.clone(),
+                sigma_profile: cli.sigma_profile.clone(),
             },
             findings: Default::default(),
             warnings: Default::default(),

@@ -84,6 +84,9 @@ pub struct Discovery {
     /// with `/` matches the path relative to the searched directory, or as displayed. `*` stays
     /// within a name, `**` crosses directories.
     pub exclude: Vec<String>,
+    /// `--sigma-profile`: the Sigma profile (built-in name or file) Sigma rules are read with;
+    /// `None` is the built-in `windows-json`.
+    pub sigma_profile: Option<String>,
 }
 
 /// A YAML file found in a directory that is not a rule, and why.
@@ -236,12 +239,61 @@ fn not_a_rule(text: &str) -> Option<String> {
 pub fn load_paths_with(paths: &[PathBuf], how: &Discovery) -> Result<LoadedSet, String> {
     let files = discover_with(paths, how)?;
     let mut set = LoadedSet::default();
-    let loaded = &mut set.loaded;
+    let mut texts = Vec::new();
     for (f, named) in files {
         let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        texts.push((f, named, String::from_utf8(bytes)));
+    }
+    // Sigma regression samples first, so that each Sigma rule finds its own.
+    let mut samples = crate::sigma::Samples::default();
+    let mut is_sample = vec![false; texts.len()];
+    for (i, (f, _, text)) in texts.iter().enumerate() {
+        if let Ok(text) = text
+            && crate::sigma::samples::is_info(text)
+        {
+            is_sample[i] = true;
+            for p in crate::sigma::samples::read_info(f, text, &mut samples) {
+                set.loaded.push(Loaded {
+                    file: SourceFile {
+                        path: p.path,
+                        text: p.text,
+                    },
+                    result: Err(vec![p.diagnostic]),
+                    rule_id_span: None,
+                });
+            }
+        }
+    }
+    let sigma_profile = match &how.sigma_profile {
+        Some(arg) => crate::sigma::SigmaProfile::load(arg)?,
+        None => crate::sigma::SigmaProfile::built_in(),
+    };
+    let loaded = &mut set.loaded;
+    for ((f, named, text), sample) in texts.into_iter().zip(is_sample) {
         let path = f.display().to_string();
-        match String::from_utf8(bytes) {
+        if sample {
+            set.skipped.push(Skipped {
+                path,
+                reason: "Sigma regression samples (info.yml)".into(),
+            });
+            continue;
+        }
+        match text {
             Ok(text) => {
+                let text = match text.strip_prefix('\u{feff}') {
+                    Some(rest) => rest.to_string(),
+                    None => text,
+                };
+                if let Some(root) = crate::sigma::sniff(&text) {
+                    let (result, rule_id_span) =
+                        crate::sigma::load(&path, &text, &root, &sigma_profile, &samples);
+                    loaded.push(Loaded {
+                        file: SourceFile { path, text },
+                        result,
+                        rule_id_span,
+                    });
+                    continue;
+                }
                 if !named && let Some(reason) = not_a_rule(&text) {
                     set.skipped.push(Skipped { path, reason });
                     continue;
