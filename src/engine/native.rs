@@ -450,18 +450,30 @@ pub fn run(
                 loop {
                     let next = work_rx.lock().map(|rx| rx.recv());
                     let Ok(Ok((seq, chunk))) = next else { return };
-                    let mut out = Outcome::default();
-                    match chunk {
-                        Chunk::Lines { file, first, data } => {
-                            program.lines(&names[file], first, &data, &mut out)
-                        }
-                        Chunk::Events(events) => {
-                            for ev in events {
-                                program.event(&ev, &mut || ev.clone(), &mut out);
+                    // A panic in a worker is an error for the run, never a hang: the
+                    // collector would otherwise wait for this chunk forever.
+                    let work = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        let mut out = Outcome::default();
+                        match chunk {
+                            Chunk::Lines { file, first, data } => {
+                                program.lines(&names[file], first, &data, &mut out)
+                            }
+                            Chunk::Events(events) => {
+                                for ev in events {
+                                    program.event(&ev, &mut || ev.clone(), &mut out);
+                                }
                             }
                         }
-                    }
-                    if done_tx.send((seq, Message::Done(out))).is_err() {
+                        out
+                    }));
+                    let msg = match work {
+                        Ok(out) => Message::Done(out),
+                        Err(_) => Message::Failed(format!(
+                            "internal error: the native engine failed on input chunk {seq}; \
+                             please report it (--engine sqlite runs the same rules)"
+                        )),
+                    };
+                    if done_tx.send((seq, msg)).is_err() {
                         return;
                     }
                 }
