@@ -803,12 +803,13 @@ pub fn run_sqlite(
 
     for p in planned {
         let rule = rules[p.rule];
-        // The rule's events in input order, over all its log types.
+        // The rule's events: per log type in the order the rule names them, each in input
+        // order (the order the other engines report matches in).
         let mut events: Vec<(i64, String)> = Vec::new();
         for t in &p.tables {
             let mut stmt = conn
                 .prepare(&format!(
-                    "SELECT {ORDER_COLUMN}, {EVENT_COLUMN} FROM {}",
+                    "SELECT {ORDER_COLUMN}, {EVENT_COLUMN} FROM {} ORDER BY 1",
                     data[t.log_type.as_str()]
                 ))
                 .map_err(err)?;
@@ -818,7 +819,6 @@ pub fn run_sqlite(
                 .map_err(err)?;
             events.extend(rows);
         }
-        events.sort_unstable_by_key(|(n, _)| *n);
         record_executed(&rule.rule_id, &p.query)?;
         let sql = format!("SELECT EXISTS (\n{}\n)", p.query);
         let mut stmt = conn
