@@ -221,10 +221,45 @@ pub fn read_events<E: Event>(
     on_event: &mut dyn FnMut(E) -> ControlFlow<()>,
     on_bad: &mut dyn FnMut(BadLine) -> ControlFlow<()>,
 ) -> std::io::Result<ControlFlow<()>> {
+    read_events_at(path, progress, &mut |e, _| on_event(e), on_bad)
+}
+
+/// Where an event is in its file: its line (JSON Lines) or its element (a JSON array).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Position {
+    Line(u64),
+    Element(u64),
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Position::Line(n) => write!(f, "{n}"),
+            Position::Element(n) => write!(f, "event {n} of the array"),
+        }
+    }
+}
+
+/// `read_events`, with each event's position in its file.
+pub fn read_events_at<E: Event>(
+    path: &Path,
+    progress: &indicatif::ProgressBar,
+    on_event: &mut dyn FnMut(E, Position) -> ControlFlow<()>,
+    on_bad: &mut dyn FnMut(BadLine) -> ControlFlow<()>,
+) -> std::io::Result<ControlFlow<()>> {
     let name = path.display().to_string();
     let mut reader = open(path, progress)?;
     if starts_array(&mut reader)? {
-        return read_array(reader, &name, on_event, on_bad);
+        let mut element = 0u64;
+        return read_array(
+            reader,
+            &name,
+            &mut |e| {
+                element += 1;
+                on_event(e, Position::Element(element))
+            },
+            on_bad,
+        );
     }
     let mut bytes = Vec::new();
     let mut number = 0u64;
@@ -253,7 +288,7 @@ pub fn read_events<E: Event>(
             continue;
         }
         let flow = match serde_json::from_str::<E>(text) {
-            Ok(v) if v.is_object() => on_event(v),
+            Ok(v) if v.is_object() => on_event(v, Position::Line(number)),
             Ok(_) => on_bad(BadLine {
                 file: name.clone(),
                 line: number,
@@ -476,12 +511,167 @@ const EVENT_COLUMN: &str = "__ruleqc_event";
 /// an event's own `rowid` key would shadow.)
 const ORDER_COLUMN: &str = "__ruleqc_n";
 
-/// Runs `rules` on the embedded SQLite: loads the events into a temporary database file, then
-/// runs each rule's query. Matches go to `on_match` in rule order.
+/// One query `run` executes on an embedded engine: the text `ruleqc compile` prints for the
+/// rule, the dialect and the profile, and the tables it reads.
+#[derive(Clone, Debug)]
+pub struct Planned {
+    /// Index into the rules.
+    pub rule: usize,
+    /// The query, byte for byte as `ruleqc compile` prints it (without the `;`).
+    pub query: String,
+    /// Per log type the rule reads: the table's name as the query writes it, and its columns.
+    pub tables: Vec<PlannedTable>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PlannedTable {
+    pub log_type: String,
+    pub name: String,
+    pub schema: TableSchema,
+    /// Event keys read under another column name (case-colliding keys: `s` and `S~2`).
+    pub aliases: Vec<(crate::ir::FieldPath, String)>,
+}
+
+/// The queries `run --engine sqlite|duckdb` executes: for each rule, what `ruleqc compile
+/// --dialect D --profile P` prints (the profile's schemas resolved over the rule set first),
+/// and the tables, typed by the same schema, that the events are loaded into.
+pub fn plan(
+    rules: &[&Rule],
+    profile: &crate::profile::Profile,
+    dialect: SqlDialect,
+) -> Result<Vec<Planned>, String> {
+    let d = dialect.dialect();
+    let p = profile.sql(dialect.name())?;
+    let mut out = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let fail = |e: crate::diag::Diagnostic| {
+            format!(
+                "{}: cannot compile for {}: {}",
+                rule.rule_id,
+                dialect.name(),
+                e.message
+            )
+        };
+        let query = crate::compile::compile(rule, crate::compile::Target::Sql(dialect), profile)
+            .map_err(fail)?;
+        let read = p.rename_for(rule, d).map_err(fail)?;
+        let mut tables = Vec::new();
+        for lt in &rule.log_types {
+            let placement = p.placement_in(&profile.name, &read, lt, d).map_err(fail)?;
+            if placement.table.len() != 1 {
+                return Err(format!(
+                    "{}: profile {} places {lt} in `{}`; run creates its tables unqualified, so \
+                     use a profile whose table names have no `.`",
+                    rule.rule_id,
+                    profile.name,
+                    placement.table.join(".")
+                ));
+            }
+            tables.push(PlannedTable {
+                log_type: lt.clone(),
+                name: d.quote_ident(&placement.table[0]),
+                schema: placement
+                    .schema
+                    .unwrap_or_else(|| crate::backend::inferred_schema(&read)),
+                aliases: p
+                    .case_aliases(&read, lt, d)
+                    .into_iter()
+                    .map(|(from, to)| (crate::ir::FieldPath(vec![crate::ir::Step::Key(from)]), to))
+                    .collect(),
+            });
+        }
+        out.push(Planned {
+            rule: i,
+            query,
+            tables,
+        });
+    }
+    Ok(out)
+}
+
+/// With `RULEQC_RUN_QUERIES=FILE` set, each query an embedded engine is about to execute is
+/// appended to FILE as a JSON line `{"rule_id": ..., "query": ...}`: the very text executed,
+/// for the test that checks it equals what `ruleqc compile` prints.
+fn record_executed(rule_id: &str, query: &str) -> Result<(), String> {
+    let Some(path) = std::env::var_os("RULEQC_RUN_QUERIES") else {
+        return Ok(());
+    };
+    use std::io::Write;
+    let line = serde_json::json!({"rule_id": rule_id, "query": query});
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| writeln!(f, "{line}"))
+        .map_err(|e| format!("RULEQC_RUN_QUERIES={}: {e}", Path::new(&path).display()))
+}
+
+/// One table per log type for all planned queries: the union of the columns the rules' tables
+/// declare (the rule-set schema gives every rule the same type for a column).
+fn merged_tables(planned: &[Planned]) -> Result<BTreeMap<String, PlannedTable>, String> {
+    let mut tables: BTreeMap<String, PlannedTable> = BTreeMap::new();
+    for t in planned.iter().flat_map(|p| &p.tables) {
+        match tables.get_mut(&t.log_type) {
+            None => {
+                tables.insert(t.log_type.clone(), t.clone());
+            }
+            Some(m) => {
+                if m.name != t.name {
+                    return Err(format!(
+                        "{} is placed in two tables, {} and {}",
+                        t.log_type, m.name, t.name
+                    ));
+                }
+                for (k, ty) in &t.schema.columns {
+                    m.schema.columns.entry(k.clone()).or_insert(*ty);
+                }
+                for a in &t.aliases {
+                    if !m.aliases.contains(a) {
+                        m.aliases.push(a.clone());
+                    }
+                }
+            }
+        }
+    }
+    Ok(tables)
+}
+
+/// An event's row under a table's columns, or an error naming the file and the position of an
+/// event whose value the column's type cannot hold (never a silent cast).
+fn checked_row(
+    table: &PlannedTable,
+    ev: &Value,
+    file: &Path,
+    at: Position,
+) -> Result<Value, String> {
+    let row = crate::profile::rename_event(ev, &table.aliases);
+    for (k, ty) in &table.schema.columns {
+        if let Some(v) = row.get(k.as_str())
+            && !ty.holds(v)
+        {
+            return Err(format!(
+                "{}:{at}: field `{k}` of this {} event holds {}, but the rule set's schema types \
+                 column `{k}` as {} (declare it in the profile's `columns:` or fix the event)",
+                file.display(),
+                table.log_type,
+                crate::backend::schema::describe(v),
+                ty.name()
+            ));
+        }
+    }
+    Ok(row)
+}
+
+/// Runs the planned queries on the embedded SQLite. The events are loaded, typed by the
+/// planned schemas, into a temporary database file; each log type's table, under the name the
+/// query reads, is a view showing only the event being checked, and each rule's query runs as
+/// written once per event of its log types: an event matches when the query returns a row with
+/// it alone in the table, as a deployed query alerts on it. Matches go to `on_match` in rule
+/// order, then input order.
 pub fn run_sqlite(
     opts: &Options<'_>,
     rules: &[&Rule],
-    scan: &Scan,
+    planned: &[Planned],
     on_match: &mut dyn FnMut(Match),
 ) -> Result<(), String> {
     use rusqlite::types::Value as SqlValue;
@@ -505,61 +695,92 @@ pub fn run_sqlite(
     conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
         .map_err(err)?;
     crate::engine::sqlite::register_functions(&conn).map_err(err)?;
+    let current = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(-1));
+    {
+        let current = current.clone();
+        conn.create_scalar_function(
+            "__ruleqc_current",
+            0,
+            rusqlite::functions::FunctionFlags::SQLITE_UTF8,
+            move |_| Ok(current.load(std::sync::atomic::Ordering::Relaxed)),
+        )
+        .map_err(err)?;
+    }
 
-    let tables: BTreeMap<&str, String> = scan
-        .schemas
+    let tables = merged_tables(planned)?;
+    // log type -> its data table's name.
+    let data: BTreeMap<&str, String> = tables
         .keys()
-        .map(|t| (t.as_str(), d.quote_ident(&default_table_name(t))))
+        .enumerate()
+        .map(|(i, lt)| (lt.as_str(), format!("__ruleqc_data_{i}")))
         .collect();
     let tx = conn.transaction().map_err(err)?;
-    for (lt, schema) in &scan.schemas {
-        let mut defs: Vec<String> = schema
+    for (lt, t) in &tables {
+        let cols: Vec<String> = t.schema.columns.keys().map(|k| d.quote_ident(k)).collect();
+        let mut defs: Vec<String> = t
+            .schema
             .columns
             .iter()
-            .map(|(k, t)| format!("{} {}", d.quote_ident(k), d.column_type(*t)))
+            .map(|(k, ty)| format!("{} {}", d.quote_ident(k), d.column_type(*ty)))
             .collect();
         defs.push(format!("{EVENT_COLUMN} TEXT"));
         defs.push(format!("{ORDER_COLUMN} INTEGER PRIMARY KEY"));
+        let shown = if cols.is_empty() {
+            "NULL AS __ruleqc_none".to_string()
+        } else {
+            cols.join(", ")
+        };
         tx.execute_batch(&format!(
-            "CREATE TABLE {} ({});",
-            tables[lt.as_str()],
-            defs.join(", ")
+            "CREATE TABLE {data} ({defs});\n\
+             CREATE TEMP VIEW {name} AS SELECT {shown} FROM {data} WHERE {ORDER_COLUMN} = __ruleqc_current();",
+            data = data[lt.as_str()],
+            defs = defs.join(", "),
+            name = t.name,
         ))
         .map_err(err)?;
     }
     {
         let mut inserts = HashMap::new();
-        for (lt, schema) in &scan.schemas {
-            // The event's columns, its text, and NULL for the ordinal (SQLite numbers it).
-            let marks = vec!["?"; schema.columns.len() + 2].join(", ");
+        for (lt, t) in &tables {
+            let marks = vec!["?"; t.schema.columns.len() + 2].join(", ");
             let stmt = tx
                 .prepare(&format!(
                     "INSERT INTO {} VALUES ({marks})",
-                    tables[lt.as_str()]
+                    data[lt.as_str()]
                 ))
                 .map_err(err)?;
-            inserts.insert(lt.clone(), (stmt, schema));
+            inserts.insert(lt.clone(), (stmt, t));
         }
         let pb = progress_bar(opts.files, opts.progress, "loading");
         let mut failure = None;
+        let mut n = 0i64;
         for f in opts.files {
-            let _ = read_events(
+            let _ = read_events_at(
                 f,
                 &pb,
-                &mut |ev| {
+                &mut |ev: Value, at| {
+                    n += 1;
                     let Some(lt) = opts.log_type_of.of(&ev) else {
                         return ControlFlow::Continue(());
                     };
-                    let Some((stmt, schema)) = inserts.get_mut(lt) else {
+                    let Some((stmt, t)) = inserts.get_mut(lt) else {
                         return ControlFlow::Continue(());
                     };
-                    let mut vals: Vec<SqlValue> = schema
+                    let row = match checked_row(t, &ev, f, at) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            failure = Some(e);
+                            return ControlFlow::Break(());
+                        }
+                    };
+                    let mut vals: Vec<SqlValue> = t
+                        .schema
                         .columns
                         .iter()
-                        .map(|(k, t)| crate::engine::sqlite::sql_value(*t, ev.get(k.as_str())))
+                        .map(|(k, ty)| crate::engine::sqlite::sql_value(*ty, row.get(k.as_str())))
                         .collect();
                     vals.push(SqlValue::Text(ev.to_string()));
-                    vals.push(SqlValue::Null);
+                    vals.push(SqlValue::Integer(n));
                     match stmt.execute(rusqlite::params_from_iter(vals)) {
                         Ok(_) => ControlFlow::Continue(()),
                         Err(e) => {
@@ -580,26 +801,38 @@ pub fn run_sqlite(
     }
     tx.commit().map_err(err)?;
 
-    for (i, rule) in rules.iter().enumerate() {
-        for lt in &rule.log_types {
-            let (Some(schema), Some(table)) = (scan.schemas.get(lt), tables.get(lt.as_str()))
-            else {
-                continue;
-            };
-            let cond = render_condition(&rule.condition.ir, d, schema, table).map_err(|u| {
-                format!("{}: cannot compile for SQLite: {}", rule.rule_id, u.reason)
-            })?;
-            let sql =
-                format!("SELECT {EVENT_COLUMN} FROM {table} WHERE {cond} ORDER BY {ORDER_COLUMN}");
+    for p in planned {
+        let rule = rules[p.rule];
+        // The rule's events: per log type in the order the rule names them, each in input
+        // order (the order the other engines report matches in).
+        let mut events: Vec<(i64, String)> = Vec::new();
+        for t in &p.tables {
             let mut stmt = conn
-                .prepare(&sql)
-                .map_err(|e| format!("{}: {e}\n{sql}", rule.rule_id))?;
-            let mut rows = stmt.query([]).map_err(err)?;
-            while let Some(row) = rows.next().map_err(err)? {
-                let text: String = row.get(0).map_err(err)?;
+                .prepare(&format!(
+                    "SELECT {ORDER_COLUMN}, {EVENT_COLUMN} FROM {} ORDER BY 1",
+                    data[t.log_type.as_str()]
+                ))
+                .map_err(err)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .and_then(|rows| rows.collect::<Result<Vec<(i64, String)>, _>>())
+                .map_err(err)?;
+            events.extend(rows);
+        }
+        record_executed(&rule.rule_id, &p.query)?;
+        let sql = format!("SELECT EXISTS (\n{}\n)", p.query);
+        let mut stmt = conn
+            .prepare(&sql)
+            .map_err(|e| format!("{}: SQLite: {e}\n{}", rule.rule_id, p.query))?;
+        for (n, text) in events {
+            current.store(n, std::sync::atomic::Ordering::Relaxed);
+            let hit: bool = stmt
+                .query_row([], |r| r.get(0))
+                .map_err(|e| format!("{}: SQLite: {e}\n{}", rule.rule_id, p.query))?;
+            if hit {
                 let event: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
                 on_match(Match {
-                    rule: i,
+                    rule: p.rule,
                     event: project(rule, event),
                 });
             }

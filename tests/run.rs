@@ -236,8 +236,10 @@ impl Rng {
 }
 
 /// Generated events: the rules' test events, mutated at every level (a value swapped with the
-/// same key's value in another event of the log type, replaced by null or another type,
-/// removed, or an array emptied). Every engine must give the reference evaluator's matches,
+/// same key's value in another event of the log type, replaced by null or, below the top
+/// level, by another type, removed, or an array emptied). A top-level value keeps a type its
+/// column holds: the SQL engines load the events typed by the rule set's schema and reject an
+/// event that contradicts it (`run_rejects_a_value_its_column_cannot_hold`). Every engine must give the reference evaluator's matches,
 /// and all of them the same bytes; `--engine verify` must find no disagreement.
 #[test]
 fn engines_agree_on_generated_events() {
@@ -271,6 +273,7 @@ fn engines_agree_on_generated_events() {
         lt: &str,
         v: &mut Value,
         seen: &BTreeMap<(String, String), Vec<Value>>,
+        top: bool,
     ) {
         match v {
             Value::Object(m) => {
@@ -281,13 +284,13 @@ fn engines_agree_on_generated_events() {
                             m.remove(&k);
                         }
                         1 => m[&k] = Value::Null,
-                        2 => m[&k] = json!(rng.below(3) as i64 - 1),
-                        3 => m[&k] = json!("x"),
+                        2 if !top => m[&k] = json!(rng.below(3) as i64 - 1),
+                        3 if !top => m[&k] = json!("x"),
                         4 | 5 => {
                             let pool = &seen[&(lt.to_string(), k.clone())];
                             m[&k] = pool[rng.below(pool.len())].clone();
                         }
-                        _ => mutate(rng, lt, m.get_mut(&k).unwrap(), seen),
+                        _ => mutate(rng, lt, m.get_mut(&k).unwrap(), seen, false),
                     }
                 }
             }
@@ -296,7 +299,7 @@ fn engines_agree_on_generated_events() {
                     items.clear();
                 }
                 for x in items {
-                    mutate(rng, lt, x, seen);
+                    mutate(rng, lt, x, seen, false);
                 }
             }
             _ => {}
@@ -308,7 +311,7 @@ fn engines_agree_on_generated_events() {
         for e in &events {
             let mut e = e.clone();
             let lt = e["p_log_type"].as_str().unwrap().to_string();
-            mutate(&mut rng, &lt, &mut e, &seen);
+            mutate(&mut rng, &lt, &mut e, &seen, true);
             generated.push(e);
         }
     }
@@ -393,4 +396,80 @@ fn chunks_keep_line_numbers_and_matches() {
         outputs[0] == outputs[1],
         "native and sqlite print different bytes"
     );
+}
+
+/// `run --profile`: a renamed field is read from the event key the profile maps it to, by the
+/// native engine and by the compiled SQL alike, so events stored under the profile's column
+/// names give the matches the original events give without the profile.
+#[test]
+fn profile_renames_reach_every_engine() {
+    let (events, expected) = corpus();
+    let dir = scratch("profile-renames");
+    let renamed: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            let m = e.as_object_mut().unwrap();
+            if let Some(v) = m.remove("eventSource") {
+                m.insert("event_source".into(), v);
+            }
+            e
+        })
+        .collect();
+    assert_ne!(renamed, events, "the corpus has eventSource fields");
+    let file = dir.join("renamed.jsonl");
+    std::fs::write(&file, jsonl(&renamed)).unwrap();
+    let profile = dir.join("profile.yml");
+    std::fs::write(
+        &profile,
+        "sql:\n  table: \"{table}\"\n  fields:\n    eventSource: event_source\n",
+    )
+    .unwrap();
+    let mut outputs = Vec::new();
+    for engine in ["native", "sqlite", "verify"] {
+        let (got, o) = matches(engine, &[&file], &["--profile", profile.to_str().unwrap()]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{engine}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(nonzero(&got), nonzero(&expected), "{engine}");
+        outputs.push(String::from_utf8(o.stdout).unwrap());
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    // Without the profile the rules read `eventSource`, which these events lack.
+    let (got, _) = matches("sqlite", &[&file], &[]);
+    assert_ne!(nonzero(&got), nonzero(&expected));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// The SQL engines load events typed by the rule set's schema: a value its column's type cannot
+/// hold is an error naming the file and line, with nothing printed, never a silent cast.
+#[test]
+fn run_rejects_a_value_its_column_cannot_hold() {
+    let dir = scratch("mistyped");
+    let file = dir.join("events.jsonl");
+    std::fs::write(
+        &file,
+        "{\"p_log_type\": \"AWS.CloudTrail\", \"eventName\": \"ConsoleLogin\"}\n\
+         {\"p_log_type\": \"AWS.CloudTrail\", \"eventName\": 5}\n",
+    )
+    .unwrap();
+    let (_, o) = matches("sqlite", &[&file], &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}:2: field `eventName` of this AWS.CloudTrail event holds the integer 5, but the \
+             rule set's schema types column `eventName` as text",
+            file.display()
+        )),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty());
+    // The native engine reads the event as it is: no rule matches an integer eventName.
+    let (_, o) = matches("native", &[&file], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    std::fs::remove_dir_all(dir).ok();
 }

@@ -121,6 +121,77 @@ fn test_runs_byte_for_byte_what_compile_prints() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// The queries `run --engine ENGINE --profile PROFILE` executed, by rule id (what it records
+/// under `RULEQC_RUN_QUERIES`).
+fn ran(
+    engine: &str,
+    profile: &str,
+    dir: &std::path::Path,
+) -> Result<BTreeMap<String, String>, String> {
+    let events = dir.join("events.jsonl");
+    std::fs::write(
+        &events,
+        "{\"p_log_type\": \"AWS.CloudTrail\", \"eventName\": \"x\"}\n",
+    )
+    .unwrap();
+    let log = dir.join(format!("ran-{engine}.jsonl"));
+    std::fs::remove_file(&log).ok();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_ruleqc"))
+        .args(["run", "--engine", engine, "--profile", profile, "--events"])
+        .arg(&events)
+        .arg("rules")
+        .env("RULEQC_RUN_QUERIES", &log)
+        .output()
+        .unwrap();
+    if !o.status.success() {
+        return Err(stderr(&o));
+    }
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let id = v["rule_id"].as_str().unwrap().to_string();
+        let q = v["query"].as_str().unwrap().to_string();
+        assert!(out.insert(id.clone(), q).is_none(), "{id} ran twice");
+    }
+    Ok(out)
+}
+
+#[test]
+fn run_executes_byte_for_byte_what_compile_prints() {
+    let dir = scratch("schema", "run-identity");
+    let user = dir.join("profile.yml");
+    std::fs::write(&user, USER_PROFILE).unwrap();
+    let mut profiles: Vec<String> = BUILT_IN.iter().map(|p| p.to_string()).collect();
+    profiles.push(user.display().to_string());
+    let mut compared = 0;
+    for profile in &profiles {
+        for engine in ["sqlite"] {
+            match (compiled(engine, profile), ran(engine, profile, &dir)) {
+                (Ok(c), Ok(r)) => {
+                    assert_eq!(c.len(), r.len(), "{profile} on {engine}");
+                    for (id, q) in &c {
+                        assert_eq!(Some(q), r.get(id), "{id} with {profile} on {engine}");
+                        compared += 1;
+                    }
+                }
+                // A profile that cannot place rules for the dialect fails both ways, for the
+                // same reason.
+                (Err(c), Err(r)) => {
+                    let first = c.lines().next().unwrap_or("").trim_start_matches("error: ");
+                    assert!(!first.is_empty() && r.contains(first), "{c}\n---\n{r}");
+                }
+                (c, r) => panic!("{profile} on {engine}: compile {c:?}\nrun {r:?}"),
+            }
+        }
+    }
+    // default and the user profile over every rule.
+    assert!(compared >= 2 * 45, "{compared}");
+    let r = ran("sqlite", &user.display().to_string(), &dir).unwrap();
+    assert!(r.values().any(|q| q.contains("user_arn")));
+    std::fs::remove_dir_all(dir).ok();
+}
+
 fn rules() -> Vec<Rule> {
     load_paths(&["rules".into()])
         .unwrap()

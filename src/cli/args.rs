@@ -207,6 +207,11 @@ pub enum Command {
         /// Only rules whose RuleID matches; `*` is a wildcard. Repeatable.
         #[arg(long = "rule", value_name = "ID")]
         rules: Vec<String>,
+        /// A built-in profile name or a profile file: its field renames (a renamed field is
+        /// read from the event key the profile maps it to) and column types apply, and the SQL
+        /// engines run the very query `ruleqc compile --profile` prints.
+        #[arg(long, value_name = "NAME|FILE", default_value = "default")]
+        profile: String,
     },
     /// List what ruleqc supports: `targets`, SQL `dialects`, or built-in `profiles` (with
     /// the targets each can place rules for). One per line, name first.

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::args::{Command, RunEngine, RunFormat};
 use super::{EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Output, written};
+use crate::backend::sql::SqlDialect;
 use crate::engine::native;
 use crate::rule::Rule;
 use crate::run::{LogTypeOf, Options, Scan, run_duckdb, run_sqlite, scan};
@@ -22,6 +23,7 @@ pub fn run(out: &Output, command: &Command) -> i32 {
         format,
         strict,
         rules: filters,
+        profile,
     } = command
     else {
         unreachable!("called for `run`")
@@ -35,10 +37,25 @@ pub fn run(out: &Output, command: &Command) -> i32 {
         Ok(set) => set.loaded,
         Err(code) => return code,
     };
-    let mut rule_errors = false;
+    let mut profile = match out.profile(profile) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let dialect = match engine {
+        RunEngine::Duckdb => SqlDialect::Duckdb,
+        RunEngine::Native | RunEngine::Sqlite | RunEngine::Verify => SqlDialect::Sqlite,
+    };
+    // The SQL section's renames are what every engine reads the events through.
+    if let Err(m) = profile.sql(dialect.name()) {
+        return out.fatal(&m);
+    }
+    // Over every rule that loaded, as `compile` resolves them.
+    let (conflicting, _) = super::schema::resolve(out, &mut profile, &loaded);
+    let mut rule_errors = !conflicting.is_empty();
     let mut rules: Vec<&Rule> = Vec::new();
     for l in &loaded {
         match l.rule() {
+            Some(r) if conflicting.contains(&r.rule_id) => {}
             Some(r) if filters.is_empty() || filters.iter().any(|f| glob_match(f, &r.rule_id)) => {
                 rules.push(r)
             }
@@ -59,6 +76,21 @@ pub fn run(out: &Output, command: &Command) -> i32 {
         },
         RunEngine::Native | RunEngine::Sqlite | RunEngine::Verify => None,
     };
+    // The rules as they read the events: renamed fields are the keys the profile maps them to.
+    let renamed: Vec<Rule> = match &profile.sql {
+        Some(sql) => rules.iter().map(|r| sql.rename(r)).collect(),
+        None => rules.iter().map(|r| (*r).clone()).collect(),
+    };
+    let planned = match engine {
+        RunEngine::Native => Vec::new(),
+        RunEngine::Sqlite | RunEngine::Duckdb | RunEngine::Verify => {
+            match crate::run::plan(&rules, &profile, dialect) {
+                Ok(p) => p,
+                Err(e) => return out.fatal(&e),
+            }
+        }
+    };
+    let rules: Vec<&Rule> = renamed.iter().collect();
     let log_type_of = match log_type {
         Some(t) => LogTypeOf::Fixed(t.clone()),
         None => LogTypeOf::Field(log_type_field.clone()),
@@ -100,7 +132,7 @@ pub fn run(out: &Output, command: &Command) -> i32 {
             Ok(None) => return stopped(),
             Err(e) => return out.fatal(&e),
         },
-        RunEngine::Verify => match verify(&opts, &rules, &wanted, &mut on_match) {
+        RunEngine::Verify => match verify(&opts, &rules, &wanted, &planned, &mut on_match) {
             Ok(Some((s, agree))) => {
                 bug = agree.err();
                 (s, Ok(()))
@@ -116,7 +148,7 @@ pub fn run(out: &Output, command: &Command) -> i32 {
             };
             let result = match &duck {
                 Some(d) => run_duckdb(&opts, &rules, &scanned, d, &mut on_match),
-                None => run_sqlite(&opts, &rules, &scanned, &mut on_match),
+                None => run_sqlite(&opts, &rules, &planned, &mut on_match),
             };
             (scanned, result)
         }
@@ -202,6 +234,7 @@ fn verify(
     opts: &Options<'_>,
     rules: &[&Rule],
     wanted: &[String],
+    planned: &[crate::run::Planned],
     on_match: &mut dyn FnMut(crate::run::Match),
 ) -> Result<Option<(Scan, Result<(), String>)>, String> {
     let mut ours = Vec::new();
@@ -219,7 +252,7 @@ fn verify(
         return Ok(None);
     };
     let mut theirs = Vec::new();
-    run_sqlite(opts, rules, &sql_scan, &mut |m| {
+    run_sqlite(opts, rules, planned, &mut |m| {
         theirs.push((m.rule, m.event))
     })?;
     let mut diffs = native::disagreements(rules, &ours, &theirs);
