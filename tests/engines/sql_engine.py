@@ -38,6 +38,12 @@ def clickhouse():
             # Positional rows, so odd column names never meet the format's key matching.
             data = "\n".join(json.dumps(r, ensure_ascii=False) for r in req["rows"])
             s.query(f"INSERT INTO {table} FORMAT JSONCompactEachRow\n{data}")
+        # Whole queries that must run (their rows are not needed).
+        for i, q in enumerate(req.get("queries", [])):
+            try:
+                s.query(q)
+            except Exception as e:  # noqa: BLE001 - the message is the answer
+                raise RuntimeError(f"query {i}: {e}") from None
         out = []
         for i, cond in enumerate(req["conditions"]):
             try:
@@ -91,6 +97,13 @@ def spark():
         df.createOrReplaceTempView("__ruleqc_load")
         select = ", ".join([f"r AS {ROW}"] + [f"c{i} AS {name}" for i, (name, _) in enumerate(cols)])
         spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {table} AS SELECT {select} FROM __ruleqc_load")
+        # Whole queries that must be valid: `spark.sql` parses and analyses a query (names,
+        # types, functions) when it is called; running it would cost a Spark job each.
+        for i, q in enumerate(req.get("queries", [])):
+            try:
+                spark.sql(q)
+            except Exception as e:  # noqa: BLE001 - the message is the answer
+                raise RuntimeError(f"query {i}: {e}") from None
         if not req["conditions"]:
             return []
         # One query for every condition: a row's flags, one per condition.

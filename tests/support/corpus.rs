@@ -25,10 +25,6 @@ const KNOWN_DIVERGENCES: &[(&str, &str)] = &[
     // double 9007199254740992.0 reads back as the integer 2^53 and compares exactly.
     (
         "spark",
-        "Conformance.Number.Near2p53Nested :: a double 2^53 is not less than the integer 2^53+1",
-    ),
-    (
-        "spark",
         "Conformance.Number.Near2p53Nested :: the double 2^53 equals it as doubles",
     ),
 ];

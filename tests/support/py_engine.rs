@@ -223,8 +223,9 @@ impl Engine for PyEngine {
 
     /// The compiled query as `ruleqc compile` prints it (`SELECT ... FROM t WHERE cond;`), in
     /// one engine request instead of one per event (a Spark query costs most of a second): the
-    /// whole query must run on the table of all events, and each event's verdict is the
-    /// query's own `WHERE` text evaluated on its row.
+    /// whole query must run on the table of all events (on Spark: parse and analyse, which
+    /// resolves every name, type and function), and each event's verdict is the query's own
+    /// `WHERE` text evaluated on its row.
     fn rows_returning(
         &mut self,
         table: &EventTable<'_>,
@@ -235,7 +236,7 @@ impl Engine for PyEngine {
             Some((_, c)) => c.to_string(),
             None => "TRUE".to_string(),
         };
-        let mut rows = self.matching_rows(table, &[format!("EXISTS (\n{body}\n)"), cond])?;
+        let mut rows = self.rows_with(table, &[cond], &[body.to_string()])?;
         Ok(rows.pop().unwrap_or_default())
     }
 
@@ -243,6 +244,18 @@ impl Engine for PyEngine {
         &mut self,
         table: &EventTable<'_>,
         conditions: &[String],
+    ) -> Result<Vec<Vec<usize>>, EngineError> {
+        self.rows_with(table, conditions, &[])
+    }
+}
+
+impl PyEngine {
+    /// `matching_rows`, and whole `queries` that must be valid on the same table.
+    fn rows_with(
+        &mut self,
+        table: &EventTable<'_>,
+        conditions: &[String],
+        queries: &[String],
     ) -> Result<Vec<Vec<usize>>, EngineError> {
         let name = self.kind.arg();
         let d = self.kind.dialect().dialect();
@@ -292,6 +305,7 @@ impl Engine for PyEngine {
             "columns": columns,
             "rows": rows,
             "conditions": conditions,
+            "queries": queries,
         }))?;
         if let Some(e) = answer.get("error").and_then(Value::as_str) {
             return Err(EngineError::Failed(format!("{name}: {e}")));
