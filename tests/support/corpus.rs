@@ -21,12 +21,6 @@ const KNOWN_DIVERGENCES: &[(&str, &str)] = &[
         "postgres",
         "Conformance.Number.Near2p63 :: the double nearest the literal",
     ),
-    // Spark's VARIANT keeps a number as a decimal with trailing fraction zeros stripped, so the
-    // double 9007199254740992.0 reads back as the integer 2^53 and compares exactly.
-    (
-        "spark",
-        "Conformance.Number.Near2p53Nested :: the double 2^53 equals it as doubles",
-    ),
 ];
 
 /// Rules a dialect refuses at compile time with an error the README documents for it (E0401):
