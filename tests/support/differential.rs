@@ -404,6 +404,7 @@ fn compile(text: &str) -> Node {
 
 /// `batches` generated batches from the default seed, for checks that need no engine: each a
 /// table of 30 events and 45 conditions (text and normalised IR), `field()` ones included.
+#[allow(clippy::type_complexity)] // main fails clippy here since the s3-engines merge
 pub fn batches(batches: usize) -> Vec<(Vec<Value>, Vec<(String, Node)>)> {
     let mut rng = Rng {
         state: 0x5eed_2026,
