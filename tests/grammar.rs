@@ -714,3 +714,56 @@ fn field_references_lower_with_their_scope() {
         "not ip in_cidr [\"10.0.0.0/8\", \"2001:db8::/32\"]  [true when missing]\n"
     );
 }
+
+/// The characters string literals, raw strings and quoted names accept, at the edges of the
+/// ranges the grammar spells out (`grammar/condition.pest`).
+#[test]
+fn literal_character_sets() {
+    let string = |text: &str| match predicate(&format!("x eq {text}")).value.unwrap().kind {
+        LiteralKind::String { value, .. } => value,
+        other => panic!("not a string: {other:?}"),
+    };
+    let edges = " !#[]^_`\u{7f}\u{80}\u{ffff}\u{10000}\u{10ffff}é";
+    assert_eq!(string(&format!("\"{edges}\"")), edges);
+    assert_eq!(
+        string(&format!("r\"{edges}\\\u{0}\u{b}\u{c}\u{1f}\"")),
+        format!("{edges}\\\u{0}\u{b}\u{c}\u{1f}")
+    );
+    // Control characters are not allowed raw in a string; CR and LF end a raw string's line.
+    for bad in [
+        "\"a\u{0}b\"",
+        "\"a\u{1f}b\"",
+        "\"a\tb\"",
+        "r\"a\rb\"",
+        "\"a\\qb\"",
+    ] {
+        fails(&format!("x eq {bad}"));
+    }
+    let name = |text: &str| match &parse_path(text).expect("path").segments[0] {
+        Segment::Key(k) => k.clone(),
+        other => panic!("not a key: {other:?}"),
+    };
+    assert_eq!(
+        name("`a``b c.d \"\u{0}\u{b}\u{7f}\u{10ffff}`"),
+        "a`b c.d \"\u{0}\u{b}\u{7f}\u{10ffff}"
+    );
+    for bad in ["`a\rb`", "`a\nb`", "`a`b`"] {
+        assert!(parse_path(bad).is_err(), "{bad:?}");
+    }
+}
+
+/// Failing conditions at the nesting limit are rejected quickly: no alternative re-parses a
+/// nested body after it failed (pest runs without a call limit, see `syntax::parse`).
+#[test]
+fn failures_at_the_nesting_limit_stay_linear() {
+    let quantifiers = format!("{}a is_null{}", "any xs (".repeat(64), ")".repeat(63));
+    fails(&quantifiers);
+    let groups = format!("{}a is_null{} and", "not (".repeat(32), ")".repeat(32));
+    fails(&groups);
+    let lists = "(".repeat(63) + "a in [1, 2, \"x\" " + &")".repeat(63);
+    fails(&lists);
+    let wide = vec![format!("{}a eq \"x\"{}", "any xs (".repeat(60), ")".repeat(60)); 200]
+        .join(" or ")
+        + " or";
+    fails(&wide);
+}

@@ -1,5 +1,6 @@
 //! `ruleqc compile`: rules -> queries.
 
+use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
 
 use serde_json::json;
@@ -12,6 +13,9 @@ use crate::package::{self, Artifact};
 use crate::profile::Profile;
 use crate::rule::Rule;
 use crate::testing::glob_match;
+
+/// Bytes of text output gathered before they are written to stdout.
+const STDOUT_CHUNK: usize = 1 << 16;
 
 /// One rule's query for a target, placed by the profile.
 pub fn compile_one(
@@ -176,6 +180,12 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
     // output directory), so that the same rules give the same bytes however their paths were
     // typed and wherever ruleqc runs.
     let out_base = out_dir.as_deref().map(absolute);
+    // Without --out, text queries go to stdout in chunks as they are made, so the output
+    // does not pile up in memory; artifacts are only kept when --out writes them (or for the
+    // one ARM template), and JSON items only for --format json.
+    let keep_artifacts = out_dir.is_some();
+    let stream_text = out_dir.is_none() && matches!(format, CompileFormat::Text);
+    let keep_items = out_dir.is_none() && matches!(format, CompileFormat::Json);
     let mut text = String::new();
     let mut items = Vec::new();
     let mut artifacts = Vec::new();
@@ -214,31 +224,40 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
                 )),
             };
             match (target, format) {
+                (Target::Sql, _) if !keep_artifacts => {}
                 (Target::Sql, _) => {
                     artifacts.push(crate::package::sql_file::artifact(rule, dialect.name(), &q));
                     if profile.name == "panther" {
                         artifacts.extend(crate::package::panther::artifacts(rule, &q));
                     }
                 }
-                (Target::Splunk, _) => stanzas.push((
-                    rule.rule_id.clone(),
-                    crate::package::savedsearches::stanza_with(
+                (Target::Splunk, _) => {
+                    // Made also without --out: its errors are reported either way.
+                    let stanza = crate::package::savedsearches::stanza_with(
                         rule,
                         &q,
                         profile.splunk().map_err(packaging)?,
                     )
-                    .map_err(packaging)?,
-                )),
+                    .map_err(packaging)?;
+                    if keep_artifacts {
+                        stanzas.push((rule.rule_id.clone(), stanza));
+                    }
+                }
                 (Target::Kql, CompileFormat::Arm) => arm.push((
                     rule.rule_id.clone(),
                     crate::package::sentinel::arm_resource_with(rule, &q, &profile)
                         .map_err(packaging)?,
                 )),
-                (Target::Kql, _) => artifacts.push(Artifact {
-                    name: format!("{}.yaml", rule.rule_id),
-                    contents: crate::package::sentinel::yaml_with(rule, &q, &profile)
-                        .map_err(packaging)?,
-                }),
+                (Target::Kql, _) => {
+                    let contents = crate::package::sentinel::yaml_with(rule, &q, &profile)
+                        .map_err(packaging)?;
+                    if keep_artifacts {
+                        artifacts.push(Artifact {
+                            name: format!("{}.yaml", rule.rule_id),
+                            contents,
+                        });
+                    }
+                }
             }
             Ok(q)
         });
@@ -247,18 +266,27 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
                 if let Some(w) = size_warning(&q) {
                     out.report_one(&l.file.path, &l.file.text, &w);
                 }
-                let (comment, end) = match target {
-                    Target::Sql => (format!("-- {}", rule.rule_id), ";"),
-                    Target::Kql => (format!("// {}", rule.rule_id), ""),
-                    Target::Splunk => (format!("```{}```", rule.rule_id), ""),
-                };
-                text.push_str(&format!("{comment}\n{q}{end}\n\n"));
-                items.push(json!({
-                    "rule_id": rule.rule_id,
-                    "target": target.name(),
-                    "dialect": (target == Target::Sql).then(|| dialect.name()),
-                    "query": q,
-                }));
+                if stream_text {
+                    let id = &rule.rule_id;
+                    match target {
+                        Target::Sql => write!(text, "-- {id}\n{q};\n\n"),
+                        Target::Kql => write!(text, "// {id}\n{q}\n\n"),
+                        Target::Splunk => write!(text, "```{id}```\n{q}\n\n"),
+                    }
+                    .expect("writing to a String");
+                    if text.len() >= STDOUT_CHUNK {
+                        out!("{text}");
+                        text.clear();
+                    }
+                }
+                if keep_items {
+                    items.push(json!({
+                        "rule_id": rule.rule_id,
+                        "target": target.name(),
+                        "dialect": (target == Target::Sql).then(|| dialect.name()),
+                        "query": q,
+                    }));
+                }
             }
             Err(d) => {
                 out.report_one(&l.file.path, &l.file.text, &d);

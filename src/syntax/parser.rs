@@ -1,8 +1,7 @@
 //! Condition text -> AST: the pest grammar in `grammar/condition.pest`, precedence by pest's
 //! `PrattParser`, and errors a rule author can read.
 
-use std::num::NonZeroUsize;
-use std::sync::{LazyLock, Once};
+use std::sync::LazyLock;
 
 use pest::Parser as _;
 use pest::error::{ErrorVariant, InputLocation};
@@ -26,15 +25,12 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
         .op(Op::prefix(Rule::not_op))
 });
 
-fn set_limits() {
-    static ONCE: Once = Once::new();
-    // A bound on pest's work per parse, so no input can make it run away.
-    ONCE.call_once(|| pest::set_call_limit(NonZeroUsize::new(20_000_000)));
-}
-
 /// Parses a whole condition. Spans in the result and in errors are byte offsets in `text`.
+///
+/// pest runs without a call limit (its per-call tracker costs time on every rule): `prepare`
+/// rejects nesting deeper than [`MAX_NESTING`], and no alternative in the grammar re-parses a
+/// nested body after it failed, so the work stays linear in the text's length at bounded depth.
 pub fn parse(text: &str) -> Result<Expr, Diagnostic> {
-    set_limits();
     let prepared = prepare(text)?;
     let mut pairs = ConditionParser::parse(Rule::condition, &prepared)
         .map_err(|e| syntax_error(&prepared, e))?;
@@ -57,7 +53,6 @@ pub fn parse(text: &str) -> Result<Expr, Diagnostic> {
 
 /// Parses a field path on its own (`SummaryAttributes`, `OutputFields`).
 pub fn parse_path(text: &str) -> Result<Path, Diagnostic> {
-    set_limits();
     let mut pairs =
         ConditionParser::parse(Rule::path_only, text).map_err(|e| syntax_error(text, e))?;
     let path = pairs
