@@ -7,17 +7,11 @@ use ruleqc::backend::schema::{ColumnType, TableSchema};
 use ruleqc::engine::{Engine, EngineError, EventTable};
 use serde_json::{Value, json};
 use support::postgres::Postgres;
+use support::schema;
 
 /// The shared server; when PostgreSQL is missing the test fails with the install message.
 fn pg() -> Postgres {
     Postgres::new().unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn schema(cols: &[(&str, ColumnType)]) -> TableSchema {
-    TableSchema {
-        columns: cols.iter().map(|(k, t)| (k.to_string(), *t)).collect(),
-        complete: true,
-    }
 }
 
 fn run(
@@ -25,13 +19,7 @@ fn run(
     events: &[Value],
     conditions: &[&str],
 ) -> Result<Vec<Vec<usize>>, EngineError> {
-    let table = EventTable {
-        name: "events",
-        schema,
-        events,
-    };
-    let conds: Vec<String> = conditions.iter().map(|c| c.to_string()).collect();
-    pg().matching_rows(&table, &conds)
+    support::matching(&mut pg(), schema, events, conditions)
 }
 
 #[test]

@@ -7,19 +7,13 @@ mod support;
 
 use ruleqc::backend::schema::{ColumnType, TableSchema};
 use ruleqc::backend::sql::{SqlDialect, render_condition};
-use ruleqc::engine::{Engine, EngineError, EventTable};
+use ruleqc::engine::{Engine, EngineError};
 use serde_json::{Value, json};
 use support::py_engine::{Kind, PyEngine};
+use support::schema;
 
 fn spark() -> PyEngine {
     PyEngine::new(Kind::Spark).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn schema(cols: &[(&str, ColumnType)]) -> TableSchema {
-    TableSchema {
-        columns: cols.iter().map(|(k, t)| (k.to_string(), *t)).collect(),
-        complete: true,
-    }
 }
 
 fn run(
@@ -27,13 +21,7 @@ fn run(
     events: &[Value],
     conditions: &[&str],
 ) -> Result<Vec<Vec<usize>>, EngineError> {
-    let table = EventTable {
-        name: "events",
-        schema,
-        events,
-    };
-    let conds: Vec<String> = conditions.iter().map(|c| c.to_string()).collect();
-    spark().matching_rows(&table, &conds)
+    support::matching(&mut spark(), schema, events, conditions)
 }
 
 #[test]
