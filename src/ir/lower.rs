@@ -577,11 +577,9 @@ impl Visitor for PortableCheck {
                 | ast::AssertionKind::NotWordBoundary => Ok(()),
                 _ => Err("a word-start/word-end assertion (`\\<`, `\\>`, `\\b{...}`)"),
             },
-            Ast::Flags(f) if has_crlf(&f.flags) => Err("the `R` (CRLF) flag"),
+            Ast::Flags(f) => portable_flags(&f.flags),
             Ast::Group(g) => match &g.kind {
-                ast::GroupKind::NonCapturing(flags) if has_crlf(flags) => {
-                    Err("the `R` (CRLF) flag")
-                }
+                ast::GroupKind::NonCapturing(flags) => portable_flags(flags),
                 _ => Ok(()),
             },
             _ => Ok(()),
@@ -607,11 +605,20 @@ impl Visitor for PortableCheck {
     }
 }
 
-fn has_crlf(flags: &ast::Flags) -> bool {
-    flags
-        .items
-        .iter()
-        .any(|i| matches!(i.kind, ast::FlagsItemKind::Flag(ast::Flag::CRLF)))
+/// SPEC §3.4 allows the flags `i`, `m`, `s` and `x` (and their negation); the `regex` crate's
+/// own `U` (swap greed), `u` (Unicode off) and `R` (CRLF) have no equivalent on every target.
+fn portable_flags(flags: &ast::Flags) -> Result<(), &'static str> {
+    for item in &flags.items {
+        match item.kind {
+            ast::FlagsItemKind::Flag(ast::Flag::CRLF) => return Err("the `R` (CRLF) flag"),
+            ast::FlagsItemKind::Flag(ast::Flag::SwapGreed) => {
+                return Err("the `U` (swap greed) flag");
+            }
+            ast::FlagsItemKind::Flag(ast::Flag::Unicode) => return Err("the `u` (Unicode) flag"),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -632,6 +639,13 @@ mod tests {
             assert_eq!(e.code, "E0307", "{source}");
         }
         let p = check_regex("^ab+c$", Span::new(0, 1)).expect("valid");
+        for flag in ["(?U)a+", "(?-u)a", "x(?R:a)", "(?iU)a"] {
+            let e = check_regex(flag, Span::new(0, 1)).expect_err(flag);
+            assert!(e.message.contains("not every target supports"), "{flag}");
+        }
+        for ok in ["(?i)a", "(?ims-x)a", "(?x: a )", "(?s)."] {
+            check_regex(ok, Span::new(0, 1)).expect(ok);
+        }
         assert!(p.regex.get().is_none(), "built only when evaluated");
         assert!(p.regex().is_match("abbc") && !p.regex().is_match("ac"));
     }
