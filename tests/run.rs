@@ -426,7 +426,7 @@ fn profile_renames_reach_every_engine() {
     )
     .unwrap();
     let mut outputs = Vec::new();
-    for engine in ["native", "sqlite", "verify"] {
+    for engine in ["native", "sqlite", "duckdb", "verify"] {
         let (got, o) = matches(engine, &[&file], &["--profile", profile.to_str().unwrap()]);
         assert_eq!(
             o.status.code(),
@@ -437,7 +437,9 @@ fn profile_renames_reach_every_engine() {
         assert_eq!(nonzero(&got), nonzero(&expected), "{engine}");
         outputs.push(String::from_utf8(o.stdout).unwrap());
     }
-    assert_eq!(outputs[0], outputs[1]);
+    for o in &outputs[1..] {
+        assert_eq!(&outputs[0], o);
+    }
     // Without the profile the rules read `eventSource`, which these events lack.
     let (got, _) = matches("sqlite", &[&file], &[]);
     assert_ne!(nonzero(&got), nonzero(&expected));
@@ -456,18 +458,30 @@ fn run_rejects_a_value_its_column_cannot_hold() {
          {\"p_log_type\": \"AWS.CloudTrail\", \"eventName\": 5}\n",
     )
     .unwrap();
-    let (_, o) = matches("sqlite", &[&file], &[]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains(&format!(
-            "{}:2: field `eventName` of this AWS.CloudTrail event holds the integer 5, but the \
-             rule set's schema types column `eventName` as text",
-            file.display()
-        )),
-        "{err}"
-    );
-    assert!(o.stdout.is_empty());
+    // The same event as the second element of a JSON array.
+    let array = dir.join("events.json");
+    std::fs::write(
+        &array,
+        "[{\"p_log_type\": \"AWS.CloudTrail\", \"eventName\": \"ConsoleLogin\"},\n \
+         {\"p_log_type\": \"AWS.CloudTrail\", \"eventName\": 5}]\n",
+    )
+    .unwrap();
+    for (f, at) in [(&file, "2"), (&array, "event 2 of the array")] {
+        for engine in ["sqlite", "duckdb"] {
+            let (_, o) = matches(engine, &[f], &[]);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(1), "{engine}: {err}");
+            assert!(
+                err.contains(&format!(
+                    "{}:{at}: field `eventName` of this AWS.CloudTrail event holds the integer 5, \
+                     but the rule set's schema types column `eventName` as text",
+                    f.display()
+                )),
+                "{engine}: {err}"
+            );
+            assert!(o.stdout.is_empty(), "{engine}");
+        }
+    }
     // The native engine reads the event as it is: no rule matches an integer eventName.
     let (_, o) = matches("native", &[&file], &[]);
     assert_eq!(o.status.code(), Some(0));

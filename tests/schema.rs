@@ -166,7 +166,7 @@ fn run_executes_byte_for_byte_what_compile_prints() {
     profiles.push(user.display().to_string());
     let mut compared = 0;
     for profile in &profiles {
-        for engine in ["sqlite"] {
+        for engine in ["sqlite", "duckdb"] {
             match (compiled(engine, profile), ran(engine, profile, &dir)) {
                 (Ok(c), Ok(r)) => {
                     assert_eq!(c.len(), r.len(), "{profile} on {engine}");
@@ -185,10 +185,12 @@ fn run_executes_byte_for_byte_what_compile_prints() {
             }
         }
     }
-    // default and the user profile over every rule.
-    assert!(compared >= 2 * 45, "{compared}");
-    let r = ran("sqlite", &user.display().to_string(), &dir).unwrap();
-    assert!(r.values().any(|q| q.contains("user_arn")));
+    // default and the user profile, on two engines, over every rule.
+    assert!(compared >= 4 * 45, "{compared}");
+    for engine in ["sqlite", "duckdb"] {
+        let r = ran(engine, &user.display().to_string(), &dir).unwrap();
+        assert!(r.values().any(|q| q.contains("user_arn")), "{engine}");
+    }
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -340,6 +342,32 @@ fn case_colliding_keys_stay_apart_on_the_embedded_engines() {
         let items: Vec<Value> = serde_json::from_str(&stdout(&o)).unwrap();
         assert_eq!(items[0]["query"].as_str(), Some(ran.as_str()), "{engine}");
         assert!(ran.contains("~2"), "{ran}");
+        // `run` loads `S` under its alias too: only the first event matches.
+        let events = dir.join("events.jsonl");
+        std::fs::write(
+            &events,
+            "{\"s\": \"upper\", \"S\": \"lower\"}\n{\"S\": \"upper\", \"s\": \"lower\", \"n\": 2}\n{\"s\": \"lower\"}\n",
+        )
+        .unwrap();
+        let ev = events.display().to_string();
+        let o = ruleqc(&[
+            "run",
+            "--engine",
+            engine,
+            "--log-type",
+            "Custom.Case",
+            "--format",
+            "jsonl",
+            "--events",
+            &ev,
+            &r,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{engine}: {}", stderr(&o));
+        assert_eq!(
+            stdout(&o),
+            "{\"event\":{\"S\":\"upper\",\"n\":2,\"s\":\"lower\"},\"rule_id\":\"Test.Case\"}\n",
+            "{engine}"
+        );
     }
     let o = ruleqc(&["compile", "--dialect", "bigquery", &r]);
     assert_eq!(o.status.code(), Some(1));

@@ -111,7 +111,9 @@ pub enum Kind {
         wide: bool,
     },
     Float,
-    /// An array, an object, or an integer beyond `i64`.
+    /// An integer beyond `i64` (a number, but too wide for an integer column).
+    Huge,
+    /// An array or an object.
     Other,
 }
 
@@ -125,6 +127,7 @@ impl Kind {
                 wide: n.as_i64().is_some_and(|x| x.unsigned_abs() >= 1 << 53),
             },
             Value::Number(n) if n.is_f64() => Kind::Float,
+            Value::Number(_) => Kind::Huge,
             _ => Kind::Other,
         }
     }
@@ -171,7 +174,8 @@ impl SchemaBuilder {
                 s.wide_int |= wide;
             }
             Kind::Float => s.f = true,
-            Kind::Other => s.other = true,
+            // Kept exact as JSON, like arrays and objects.
+            Kind::Huge | Kind::Other => s.other = true,
         }
         s.non_null |= kind != Kind::Null;
     }
@@ -315,6 +319,22 @@ impl ColumnType {
             (ColumnType::Boolean, Value::Bool(_)) => true,
             _ => false,
         }
+    }
+
+    /// `holds`, for a value known only by its kind: the same answer for every value of a kind.
+    pub fn holds_kind(self, kind: Kind) -> bool {
+        matches!(
+            (self, kind),
+            (ColumnType::Json, _)
+                | (_, Kind::Null)
+                | (ColumnType::Text, Kind::Str)
+                | (ColumnType::Integer, Kind::Int { .. })
+                | (
+                    ColumnType::Real,
+                    Kind::Int { .. } | Kind::Float | Kind::Huge
+                )
+                | (ColumnType::Boolean, Kind::Bool)
+        )
     }
 }
 
@@ -582,6 +602,34 @@ mod tests {
         assert_eq!(t("big"), Some(ColumnType::Json));
         assert_eq!(t("w"), Some(ColumnType::Json));
         assert_eq!(t("absent"), None);
+    }
+
+    /// `run` checks values by kind in its first pass and by value when loading SQLite: the
+    /// two must give one answer.
+    #[test]
+    fn holds_kind_agrees_with_holds() {
+        let values = [
+            json!(null),
+            json!("s"),
+            json!(true),
+            json!(1),
+            json!(-9007199254740993i64),
+            json!(18446744073709551615u64),
+            json!(1.5),
+            json!([1]),
+            json!({"a": 1}),
+        ];
+        for ty in [
+            ColumnType::Text,
+            ColumnType::Integer,
+            ColumnType::Real,
+            ColumnType::Boolean,
+            ColumnType::Json,
+        ] {
+            for v in &values {
+                assert_eq!(ty.holds_kind(Kind::of(v)), ty.holds(v), "{ty:?} {v}");
+            }
+        }
     }
 }
 
