@@ -462,3 +462,59 @@ fn schema_infers_a_profile_that_compile_and_test_take() {
     assert!(stdout(&o).contains("        \"n\": real"), "{}", stdout(&o));
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// `explain --stage plan` lowers on the schema `compile` uses (the profile's renames, then the
+/// resolved schema: declared types, then what the events show), not on the rule's own guess;
+/// `--stage query` prints what `compile` prints.
+#[test]
+fn explain_plan_and_query_use_the_resolved_schema() {
+    let dir = scratch("schema", "explain");
+    let rule = dir.join("argv.yml");
+    // Guessed from the rule alone, `argv` is text and `pid` real; the event holds an array and
+    // an integer.
+    std::fs::write(
+        &rule,
+        "RuleID: Test.Argv\nLogTypes: [Custom.Proc]\nSeverity: Low\nCondition: |\n  argv eq \"-l\"\n  pid gt 5\nTests:\n  - Name: array\n    ExpectedResult: false\n    Log: {argv: [\"-l\"], pid: 7}\n",
+    )
+    .unwrap();
+    let profile = dir.join("profile.yml");
+    std::fs::write(
+        &profile,
+        "sql:\n  table: \"{table}\"\n  log_types:\n    Custom.Proc:\n      columns: {pid: real}\n  fields:\n    argv: args\n",
+    )
+    .unwrap();
+    let (r, p) = (rule.display().to_string(), profile.display().to_string());
+    let o = ruleqc(&["explain", &r, "--stage", "plan"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "and\n  argv:Json eq [\"-l\"]\n  pid:Integer gt [5]\n"
+    );
+    let o = ruleqc(&["explain", &r, "--stage", "plan", "--profile", &p]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "and\n  args:Json eq [\"-l\"]\n  pid:Real gt [5]\n"
+    );
+    for extra in [&[][..], &["--profile", p.as_str()][..]] {
+        let mut args = vec![
+            "explain",
+            r.as_str(),
+            "--stage",
+            "query",
+            "--dialect",
+            "postgres",
+        ];
+        args.extend(extra);
+        let explained = stdout(&ruleqc(&args));
+        let mut args = vec!["compile", "--dialect", "postgres", r.as_str()];
+        args.extend(extra);
+        let compiled = stdout(&ruleqc(&args));
+        assert!(
+            compiled.contains(&format!("\n{};\n", explained.trim_end())),
+            "{explained}\n---\n{compiled}"
+        );
+        assert!(explained.contains("jsonb"), "{explained}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
