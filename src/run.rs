@@ -541,7 +541,10 @@ pub struct Planned {
 #[derive(Clone, Debug)]
 pub struct PlannedTable {
     pub log_type: String,
+    /// As the query writes it (`aws_cloudtrail`, `security.cloudtrail`).
     pub name: String,
+    /// The database (SQLite schema) of a qualified name: `security` for `security.cloudtrail`.
+    pub database: Option<String>,
     pub schema: TableSchema,
     /// Event keys read under another column name (case-colliding keys: `s` and `S~2`).
     pub aliases: Vec<(crate::ir::FieldPath, String)>,
@@ -591,18 +594,46 @@ pub fn plan(
         let mut tables = Vec::new();
         for lt in &rule.log_types {
             let placement = p.placement_in(&profile.name, &read, lt, d).map_err(fail)?;
-            if placement.table.len() != 1 {
+            // SQLite attaches a database for a schema-qualified table; DuckDB binds each event
+            // to the name the query reads with a CTE, which cannot be qualified.
+            let most = if dialect == SqlDialect::Sqlite { 2 } else { 1 };
+            if placement.table.len() > most {
+                let key = if p.log_types.get(lt).is_some_and(|e| e.table.is_some()) {
+                    format!("`sql.log_types.{lt}.table`")
+                } else {
+                    "`sql.table`".to_string()
+                };
                 return Err(format!(
-                    "{}: profile {} places {lt} in `{}`; run creates its tables unqualified, so \
-                     use a profile whose table names have no `.`",
+                    "{}: profile {} places {lt} in `{}` ({key}); {}",
                     rule.rule_id,
                     profile.name,
-                    placement.table.join(".")
+                    placement.table.join("."),
+                    if most == 2 {
+                        format!(
+                            "run --engine sqlite creates `table` or `database.table`, so give \
+                             {key} at most two parts"
+                        )
+                    } else {
+                        format!(
+                            "run --engine duckdb needs a table name without a database, so give \
+                             {key} a name without a `.` (or run with --engine sqlite)"
+                        )
+                    },
                 ));
             }
             tables.push(PlannedTable {
                 log_type: lt.clone(),
-                name: d.quote_ident(&placement.table[0]),
+                name: placement
+                    .table
+                    .iter()
+                    .map(|part| d.quote_ident(part))
+                    .collect::<Vec<_>>()
+                    .join("."),
+                database: placement
+                    .table
+                    .first()
+                    .filter(|_| placement.table.len() == 2)
+                    .cloned(),
                 schema: placement
                     .schema
                     .unwrap_or_else(|| crate::backend::inferred_schema(&read)),
@@ -695,6 +726,14 @@ fn checked_row(
     Ok(row)
 }
 
+/// A data table's name in the database of its log type's table.
+fn qualified(t: &PlannedTable, data: &str) -> String {
+    match &t.database {
+        Some(db) => format!("{}.{data}", SqlDialect::Sqlite.dialect().quote_ident(db)),
+        None => data.to_string(),
+    }
+}
+
 /// Runs the planned queries on the embedded SQLite. The events are loaded, typed by the
 /// planned schemas, into a temporary database file; each log type's table, under the name the
 /// query reads, is a view showing only the event being checked, and each rule's query runs as
@@ -747,6 +786,22 @@ pub fn run_sqlite(
         .enumerate()
         .map(|(i, lt)| (lt.as_str(), format!("__ruleqc_data_{i}")))
         .collect();
+    // Each database a qualified table name needs, attached empty (in memory; `main` and
+    // `temp` are there already).
+    let mut attached: Vec<&str> = Vec::new();
+    for t in tables.values() {
+        if let Some(db) = t.database.as_deref()
+            && !["main", "temp"].contains(&db.to_ascii_lowercase().as_str())
+            && !attached.iter().any(|a| a.eq_ignore_ascii_case(db))
+        {
+            conn.execute_batch(&format!(
+                "ATTACH DATABASE ':memory:' AS {}",
+                d.quote_ident(db)
+            ))
+            .map_err(err)?;
+            attached.push(db);
+        }
+    }
     let tx = conn.transaction().map_err(err)?;
     for (lt, t) in &tables {
         let cols: Vec<String> = t.schema.columns.keys().map(|k| d.quote_ident(k)).collect();
@@ -763,9 +818,15 @@ pub fn run_sqlite(
         } else {
             cols.join(", ")
         };
+        // A qualified name's view lives in its database, with the data it shows (a view
+        // outside `temp` reads only its own database).
+        let (view, data_in) = match &t.database {
+            None => ("TEMP VIEW".to_string(), String::new()),
+            Some(db) => ("VIEW".to_string(), format!("{}.", d.quote_ident(db))),
+        };
         tx.execute_batch(&format!(
-            "CREATE TABLE {data} ({defs});\n\
-             CREATE TEMP VIEW {name} AS SELECT {shown} FROM {data} WHERE {ORDER_COLUMN} = __ruleqc_current();",
+            "CREATE TABLE {data_in}{data} ({defs});\n\
+             CREATE {view} {name} AS SELECT {shown} FROM {data} WHERE {ORDER_COLUMN} = __ruleqc_current();",
             data = data[lt.as_str()],
             defs = defs.join(", "),
             name = t.name,
@@ -779,7 +840,7 @@ pub fn run_sqlite(
             let stmt = tx
                 .prepare(&format!(
                     "INSERT INTO {} VALUES ({marks})",
-                    data[lt.as_str()]
+                    qualified(t, &data[lt.as_str()])
                 ))
                 .map_err(err)?;
             inserts.insert(lt.clone(), (stmt, t));
@@ -843,7 +904,7 @@ pub fn run_sqlite(
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {ORDER_COLUMN}, {EVENT_COLUMN} FROM {} ORDER BY 1",
-                    data[t.log_type.as_str()]
+                    qualified(&tables[t.log_type.as_str()], &data[t.log_type.as_str()])
                 ))
                 .map_err(err)?;
             let rows = stmt

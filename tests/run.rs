@@ -487,3 +487,52 @@ fn run_rejects_a_value_its_column_cannot_hold() {
     assert_eq!(o.status.code(), Some(0));
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A profile's qualified table names: SQLite (and `verify`) attach the database the name
+/// gives (`security.{table}`; `main` and `temp` are there already) and find the known matches;
+/// a name SQLite cannot create, or any qualified name on DuckDB, is an error naming the
+/// profile key that gives it.
+#[test]
+fn qualified_table_names_from_a_profile() {
+    let (events, expected) = corpus();
+    let dir = scratch("qualified");
+    let file = dir.join("events.jsonl");
+    std::fs::write(&file, jsonl(&events)).unwrap();
+    let two = dir.join("two.yml");
+    std::fs::write(
+        &two,
+        "sql:\n  table: \"security.{table}\"\n  log_types:\n    Okta.SystemLog: {table: main.okta}\n    GitHub.Audit: {table: temp.gh}\n",
+    )
+    .unwrap();
+    let mut outputs = Vec::new();
+    for engine in ["native", "sqlite", "verify"] {
+        let (got, o) = matches(engine, &[&file], &["--profile", two.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{engine}: {err}");
+        assert_eq!(nonzero(&got), nonzero(&expected), "{engine}");
+        outputs.push(o.stdout);
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    let (_, o) = matches("duckdb", &[&file], &["--profile", two.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("places AWS.CloudTrail in `security.aws_cloudtrail` (`sql.table`); run --engine duckdb needs a table name without a database"),
+        "{err}"
+    );
+    let three = dir.join("three.yml");
+    std::fs::write(
+        &three,
+        "sql:\n  table: \"{table}\"\n  log_types:\n    Okta.SystemLog: {table: warehouse.security.okta}\n",
+    )
+    .unwrap();
+    let (_, o) = matches("sqlite", &[&file], &["--profile", three.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("places Okta.SystemLog in `warehouse.security.okta` (`sql.log_types.Okta.SystemLog.table`); run --engine sqlite creates `table` or `database.table`"),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty());
+    std::fs::remove_dir_all(dir).ok();
+}
