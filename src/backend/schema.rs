@@ -244,6 +244,45 @@ pub struct ResolvedColumn {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogTypeSchema {
     pub columns: BTreeMap<String, ResolvedColumn>,
+    /// The keys the test events show in the objects below the top level, by where the object
+    /// is (`userIdentity` → `arn`, `type`, ...): what an "unknown field" warning checks a
+    /// nested path against.
+    pub objects: BTreeMap<Place, std::collections::BTreeSet<String>>,
+}
+
+/// A place inside an event below its top level: object keys, and `None` for an array's
+/// elements (any index).
+pub type Place = Vec<Option<String>>;
+
+/// Records the keys of every object inside `v`, which is at `at`.
+fn collect_objects(
+    v: &Value,
+    at: &mut Place,
+    out: &mut BTreeMap<Place, std::collections::BTreeSet<String>>,
+) {
+    match v {
+        Value::Object(map) => {
+            let keys = out.entry(at.clone()).or_default();
+            for k in map.keys() {
+                if !keys.contains(k) {
+                    keys.insert(k.clone());
+                }
+            }
+            for (k, child) in map {
+                at.push(Some(k.clone()));
+                collect_objects(child, at, out);
+                at.pop();
+            }
+        }
+        Value::Array(items) => {
+            at.push(None);
+            for item in items {
+                collect_objects(item, at, out);
+            }
+            at.pop();
+        }
+        _ => {}
+    }
 }
 
 impl LogTypeSchema {
@@ -388,6 +427,7 @@ impl SchemaSet {
             let mut builder = SchemaBuilder::default();
             let mut first: BTreeMap<String, String> = BTreeMap::new();
             let mut guesses: BTreeMap<String, (ColumnType, Vec<String>)> = BTreeMap::new();
+            let mut objects = BTreeMap::new();
             for (ri, input) in inputs.iter().enumerate() {
                 if !input.rule.log_types.iter().any(|l| l == lt) {
                     continue;
@@ -395,6 +435,7 @@ impl SchemaSet {
                 for (ti, ev) in input.events.iter().enumerate() {
                     let Value::Object(map) = ev else { continue };
                     for (k, v) in map {
+                        collect_objects(v, &mut vec![Some(k.clone())], &mut objects);
                         match decl.get(k) {
                             Some(t) if !t.holds(v) => contradictions.push(Contradiction {
                                 rule: ri,
@@ -434,7 +475,7 @@ impl SchemaSet {
                 });
             }
             set.log_types
-                .insert(lt.to_string(), LogTypeSchema { columns });
+                .insert(lt.to_string(), LogTypeSchema { columns, objects });
         }
         (set, contradictions)
     }
