@@ -462,11 +462,11 @@ pub fn scan(
                         let b = builders.entry(t.to_string()).or_default();
                         let table = typed.and_then(|ts| ts.get(t));
                         if let Shape::Object(fields) = &ev {
-                            for (k, kind, _) in fields {
+                            for (k, kind, text) in fields {
                                 b.add_kind(k, *kind);
                                 if let Some(table) = table
                                     && scan.mistyped.is_none()
-                                    && !table.holds(k, *kind)
+                                    && !table.holds(k, *kind, text.as_deref())
                                 {
                                     scan.mistyped = Some((f.clone(), at));
                                 }
@@ -559,12 +559,13 @@ impl PlannedTable {
             .map_or(key, |(_, to)| to.as_str())
     }
 
-    /// Whether the table's column for `key` (if it has one) holds a value of this kind.
-    fn holds(&self, key: &str, kind: Kind) -> bool {
+    /// Whether the table's column for `key` (if it has one) holds a value of this kind (and
+    /// text, for a string).
+    fn holds(&self, key: &str, kind: Kind, text: Option<&str>) -> bool {
         self.schema
             .columns
             .get(self.column_of(key))
-            .is_none_or(|ty| ty.holds_kind(kind))
+            .is_none_or(|ty| ty.holds_kind(kind, text))
     }
 }
 
@@ -970,7 +971,7 @@ pub fn run_duckdb(
         .iter()
         .map(|f| lit(&f.display().to_string()))
         .collect::<Result<_, _>>()?;
-    let mut sql = String::from("SET preserve_insertion_order = true;\n");
+    let mut sql = String::from("SET preserve_insertion_order = true;\nSET TimeZone = 'UTC';\n");
     let source = format!(
         "read_json_objects([{}], format = 'auto', ignore_errors = true) AS r(j)",
         files.join(", ")
@@ -1034,6 +1035,10 @@ pub fn run_duckdb(
                 ColumnType::Integer => format!("CAST({text} AS BIGINT)"),
                 ColumnType::Real => format!("CAST({text} AS DOUBLE)"),
                 ColumnType::Boolean => format!("CAST({text} AS BOOLEAN)"),
+                // The first pass accepted the text (`timestamp::parse`); DuckDB reads those
+                // forms once `t`/`z` are upper case, an offset-less one in the session's time
+                // zone, set to UTC.
+                ColumnType::Timestamp => format!("CAST(upper({text}) AS TIMESTAMPTZ)"),
                 ColumnType::Json => x,
             };
             cols.push(format!("{expr} AS {}", d.quote_ident(c)));

@@ -536,3 +536,103 @@ fn qualified_table_names_from_a_profile() {
     assert!(o.stdout.is_empty());
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// `run` with a profile's `timestamp` time column: SQLite and DuckDB load the instant each
+/// event's text stands for and keep what the lookback filter keeps (the last hour), whatever
+/// the spelling; a value that is not a timestamp is the error naming file and line.
+#[test]
+fn timestamp_time_column_on_both_sql_engines() {
+    use ruleqc::backend::schema::timestamp::Instant;
+    let dir = scratch("timestamps");
+    let rule = dir.join("rule.yml");
+    std::fs::write(
+        &rule,
+        "RuleID: Test.Time\nLogTypes: [Custom.Auth]\nSeverity: Low\nCondition: |\n  action eq \"login\"\nTests:\n  - Name: a login\n    ExpectedResult: true\n    Log: {action: login}\n",
+    )
+    .unwrap();
+    let profile = dir.join("profile.yml");
+    std::fs::write(
+        &profile,
+        "sql:\n  table: \"{table}\"\n  log_types:\n    Custom.Auth:\n      time_column: ts\n      columns: {ts: timestamp}\n",
+    )
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let at = |ago: i64| Instant::from_unix_seconds(now - ago);
+    let lines = [
+        json!({"n": 1, "action": "login", "ts": at(300).rfc3339()}),
+        json!({"n": 2, "action": "login", "ts": at(7200).rfc3339()}),
+        json!({"n": 3, "action": "login", "ts": at(300).sqlite_text().replace(' ', "t") + "z"}),
+        json!({"n": 4, "action": "login", "ts": at(300 + 3600).sqlite_text() + "-01:00"}),
+        json!({"n": 5, "action": "login", "ts": at(7200 - 3600).sqlite_text() + "+01:00"}),
+        json!({"n": 6, "action": "login"}),
+    ];
+    let file = dir.join("events.jsonl");
+    std::fs::write(&file, jsonl(&lines)).unwrap();
+    let args = [
+        "--log-type",
+        "Custom.Auth",
+        "--profile",
+        profile.to_str().unwrap(),
+    ];
+    let run = |engine: &str, events: &Path| {
+        ruleqc(&[
+            "run",
+            "--format",
+            "jsonl",
+            "--engine",
+            engine,
+            args[0],
+            args[1],
+            args[2],
+            args[3],
+            "--events",
+            events.to_str().unwrap(),
+            rule.to_str().unwrap(),
+        ])
+    };
+    for engine in ["sqlite", "duckdb"] {
+        let o = run(engine, &file);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{engine}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let got: Vec<u64> = String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["event"]["n"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(got, [1, 3, 4], "{engine}");
+    }
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        jsonl(&[
+            json!({"action": "login", "ts": at(300).rfc3339()}),
+            json!({"action": "login", "ts": "yesterday"}),
+        ]),
+    )
+    .unwrap();
+    for engine in ["sqlite", "duckdb"] {
+        let o = run(engine, &bad);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{engine}: {err}");
+        assert!(
+            err.contains(&format!(
+                "{}:2: field `ts` of this Custom.Auth event holds the string \"yesterday\", but \
+                 the rule set's schema types column `ts` as timestamp",
+                bad.display()
+            )),
+            "{engine}: {err}"
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

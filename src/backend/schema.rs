@@ -9,6 +9,8 @@ use serde_json::Value;
 
 use crate::ir::{FieldOp, FieldPath, Node, Step, Test};
 
+pub mod timestamp;
+
 /// The SQL type of a top-level column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ColumnType {
@@ -21,6 +23,9 @@ pub enum ColumnType {
     Boolean,
     /// A semi-structured column holding any JSON value (objects, arrays, mixed types).
     Json,
+    /// Instants, from RFC 3339 strings (`timestamp::parse`). Only declared in a profile,
+    /// never inferred: the events show strings.
+    Timestamp,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -345,6 +350,7 @@ impl ColumnType {
             ColumnType::Real => "real",
             ColumnType::Boolean => "boolean",
             ColumnType::Json => "json",
+            ColumnType::Timestamp => "timestamp",
         }
     }
 
@@ -356,12 +362,16 @@ impl ColumnType {
             (ColumnType::Integer, Value::Number(n)) => n.is_i64(),
             (ColumnType::Real, Value::Number(_)) => true,
             (ColumnType::Boolean, Value::Bool(_)) => true,
+            (ColumnType::Timestamp, Value::String(s)) => timestamp::parse(s).is_some(),
             _ => false,
         }
     }
 
-    /// `holds`, for a value known only by its kind: the same answer for every value of a kind.
-    pub fn holds_kind(self, kind: Kind) -> bool {
+    /// `holds`, for a value known by its kind and, for a string, its text.
+    pub fn holds_kind(self, kind: Kind, text: Option<&str>) -> bool {
+        if self == ColumnType::Timestamp && kind == Kind::Str {
+            return text.is_some_and(|t| timestamp::parse(t).is_some());
+        }
         matches!(
             (self, kind),
             (ColumnType::Json, _)
@@ -659,8 +669,10 @@ mod tests {
             json!(1.5),
             json!([1]),
             json!({"a": 1}),
+            json!("2026-12-01T22:05:09Z"),
         ];
         for ty in [
+            ColumnType::Timestamp,
             ColumnType::Text,
             ColumnType::Integer,
             ColumnType::Real,
@@ -668,7 +680,11 @@ mod tests {
             ColumnType::Json,
         ] {
             for v in &values {
-                assert_eq!(ty.holds_kind(Kind::of(v)), ty.holds(v), "{ty:?} {v}");
+                assert_eq!(
+                    ty.holds_kind(Kind::of(v), v.as_str()),
+                    ty.holds(v),
+                    "{ty:?} {v}"
+                );
             }
         }
     }
