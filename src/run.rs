@@ -1,11 +1,13 @@
 //! `ruleqc run`: rules over local log files (JSON Lines or JSON arrays, `.gz` too).
 //!
 //! The input is streamed twice and never held in memory: the first pass reports malformed
-//! lines and derives each log type's table schema from the data; the second loads the events
-//! into the engine (a temporary SQLite database on disk, or DuckDB reading the files itself).
-//! Every rule is then compiled against its table's schema and run once. That is
-//! `--engine sqlite|duckdb`; the default engine (`engine::native`) reads the input once and
-//! evaluates the rules itself, with this module's reader for JSON arrays and gzip.
+//! lines, derives each log type's schema from the data and finds values their column's type
+//! cannot hold; the second loads the events into the engine (a temporary SQLite database on
+//! disk, or DuckDB reading the files itself) in tables typed by the rule set's schema. Each
+//! rule's query, exactly as `ruleqc compile` prints it for the dialect and profile, then runs
+//! on them. That is `--engine sqlite|duckdb`; the default engine (`engine::native`) reads the
+//! input once and evaluates the rules itself, with this module's reader for JSON arrays and
+//! gzip.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -17,7 +19,7 @@ use serde::de::{Deserializer as _, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::backend::schema::{ColumnType, Kind, SchemaBuilder, TableSchema};
-use crate::backend::sql::{SqlDialect, default_table_name, render_condition};
+use crate::backend::sql::SqlDialect;
 use crate::rule::Rule;
 
 /// How an event's log type is found.
@@ -137,13 +139,13 @@ impl<'de> Visitor<'de> for Visit {
         Ok(Seen::Value(Kind::Bool, None))
     }
     fn visit_i64<E>(self, n: i64) -> Result<Seen, E> {
-        let wide = n.unsigned_abs() > 1 << 53;
+        let wide = n.unsigned_abs() >= 1 << 53;
         Ok(Seen::Value(Kind::Int { wide }, None))
     }
     fn visit_u64<E>(self, n: u64) -> Result<Seen, E> {
         Ok(match i64::try_from(n) {
-            Ok(n) => Seen::Value(Kind::Int { wide: n > 1 << 53 }, None),
-            Err(_) => Seen::Value(Kind::Other, None),
+            Ok(n) => Seen::Value(Kind::Int { wide: n >= 1 << 53 }, None),
+            Err(_) => Seen::Value(Kind::Huge, None),
         })
     }
     fn visit_f64<E>(self, _: f64) -> Result<Seen, E> {
@@ -401,6 +403,9 @@ pub struct Scan {
     /// Events without a log type (no string in the log-type field).
     pub no_log_type: u64,
     pub schemas: BTreeMap<String, TableSchema>,
+    /// The first event with a top-level value its column's type cannot hold, when the scan
+    /// was given the tables to check against.
+    pub mistyped: Option<(PathBuf, Position)>,
 }
 
 pub struct Options<'a> {
@@ -434,27 +439,37 @@ pub(crate) fn progress_bar(files: &[PathBuf], show: bool, label: &str) -> indica
 }
 
 /// First pass: malformed lines (reported through `on_bad`) and the schema of each wanted log
-/// type. `Err` for I/O errors; `Ok(None)` when `--strict` stopped at a malformed line.
+/// type; with `typed` (tables by log type), the first event whose value its column's type
+/// cannot hold (`Scan::mistyped`). `Err` for I/O errors; `Ok(None)` when `--strict` stopped at
+/// a malformed line.
 pub fn scan(
     opts: &Options<'_>,
     wanted: &[String],
+    typed: Option<&BTreeMap<String, PlannedTable>>,
     on_bad: &mut dyn FnMut(&BadLine),
 ) -> Result<Option<Scan>, String> {
     let mut builders: HashMap<String, SchemaBuilder> = HashMap::new();
     let mut scan = Scan::default();
     let pb = progress_bar(opts.files, opts.progress, "reading");
     for f in opts.files {
-        let flow = read_events(
+        let flow = read_events_at(
             f,
             &pb,
-            &mut |ev: Shape| {
+            &mut |ev: Shape, at| {
                 match opts.log_type_of.of_shape(&ev) {
                     Some(t) if wanted.iter().any(|w| w == t) => {
                         scan.events += 1;
                         let b = builders.entry(t.to_string()).or_default();
+                        let table = typed.and_then(|ts| ts.get(t));
                         if let Shape::Object(fields) = &ev {
-                            for (k, kind, _) in fields {
+                            for (k, kind, text) in fields {
                                 b.add_kind(k, *kind);
+                                if let Some(table) = table
+                                    && scan.mistyped.is_none()
+                                    && !table.holds(k, *kind, text.as_deref())
+                                {
+                                    scan.mistyped = Some((f.clone(), at));
+                                }
                             }
                         }
                     }
@@ -526,10 +541,32 @@ pub struct Planned {
 #[derive(Clone, Debug)]
 pub struct PlannedTable {
     pub log_type: String,
+    /// As the query writes it (`aws_cloudtrail`, `security.cloudtrail`).
     pub name: String,
+    /// The database (SQLite schema) of a qualified name: `security` for `security.cloudtrail`.
+    pub database: Option<String>,
     pub schema: TableSchema,
     /// Event keys read under another column name (case-colliding keys: `s` and `S~2`).
     pub aliases: Vec<(crate::ir::FieldPath, String)>,
+}
+
+impl PlannedTable {
+    /// The column an event's top-level key is loaded into.
+    fn column_of<'a>(&'a self, key: &'a str) -> &'a str {
+        self.aliases
+            .iter()
+            .find(|(from, _)| matches!(from.0.as_slice(), [crate::ir::Step::Key(k)] if k == key))
+            .map_or(key, |(_, to)| to.as_str())
+    }
+
+    /// Whether the table's column for `key` (if it has one) holds a value of this kind (and
+    /// text, for a string).
+    fn holds(&self, key: &str, kind: Kind, text: Option<&str>) -> bool {
+        self.schema
+            .columns
+            .get(self.column_of(key))
+            .is_none_or(|ty| ty.holds_kind(kind, text))
+    }
 }
 
 /// The queries `run --engine sqlite|duckdb` executes: for each rule, what `ruleqc compile
@@ -558,18 +595,46 @@ pub fn plan(
         let mut tables = Vec::new();
         for lt in &rule.log_types {
             let placement = p.placement_in(&profile.name, &read, lt, d).map_err(fail)?;
-            if placement.table.len() != 1 {
+            // SQLite attaches a database for a schema-qualified table; DuckDB binds each event
+            // to the name the query reads with a CTE, which cannot be qualified.
+            let most = if dialect == SqlDialect::Sqlite { 2 } else { 1 };
+            if placement.table.len() > most {
+                let key = if p.log_types.get(lt).is_some_and(|e| e.table.is_some()) {
+                    format!("`sql.log_types.{lt}.table`")
+                } else {
+                    "`sql.table`".to_string()
+                };
                 return Err(format!(
-                    "{}: profile {} places {lt} in `{}`; run creates its tables unqualified, so \
-                     use a profile whose table names have no `.`",
+                    "{}: profile {} places {lt} in `{}` ({key}); {}",
                     rule.rule_id,
                     profile.name,
-                    placement.table.join(".")
+                    placement.table.join("."),
+                    if most == 2 {
+                        format!(
+                            "run --engine sqlite creates `table` or `database.table`, so give \
+                             {key} at most two parts"
+                        )
+                    } else {
+                        format!(
+                            "run --engine duckdb needs a table name without a database, so give \
+                             {key} a name without a `.` (or run with --engine sqlite)"
+                        )
+                    },
                 ));
             }
             tables.push(PlannedTable {
                 log_type: lt.clone(),
-                name: d.quote_ident(&placement.table[0]),
+                name: placement
+                    .table
+                    .iter()
+                    .map(|part| d.quote_ident(part))
+                    .collect::<Vec<_>>()
+                    .join("."),
+                database: placement
+                    .table
+                    .first()
+                    .filter(|_| placement.table.len() == 2)
+                    .cloned(),
                 schema: placement
                     .schema
                     .unwrap_or_else(|| crate::backend::inferred_schema(&read)),
@@ -608,7 +673,7 @@ fn record_executed(rule_id: &str, query: &str) -> Result<(), String> {
 
 /// One table per log type for all planned queries: the union of the columns the rules' tables
 /// declare (the rule-set schema gives every rule the same type for a column).
-fn merged_tables(planned: &[Planned]) -> Result<BTreeMap<String, PlannedTable>, String> {
+pub fn merged_tables(planned: &[Planned]) -> Result<BTreeMap<String, PlannedTable>, String> {
     let mut tables: BTreeMap<String, PlannedTable> = BTreeMap::new();
     for t in planned.iter().flat_map(|p| &p.tables) {
         match tables.get_mut(&t.log_type) {
@@ -660,6 +725,14 @@ fn checked_row(
         }
     }
     Ok(row)
+}
+
+/// A data table's name in the database of its log type's table.
+fn qualified(t: &PlannedTable, data: &str) -> String {
+    match &t.database {
+        Some(db) => format!("{}.{data}", SqlDialect::Sqlite.dialect().quote_ident(db)),
+        None => data.to_string(),
+    }
 }
 
 /// Runs the planned queries on the embedded SQLite. The events are loaded, typed by the
@@ -714,6 +787,22 @@ pub fn run_sqlite(
         .enumerate()
         .map(|(i, lt)| (lt.as_str(), format!("__ruleqc_data_{i}")))
         .collect();
+    // Each database a qualified table name needs, attached empty (in memory; `main` and
+    // `temp` are there already).
+    let mut attached: Vec<&str> = Vec::new();
+    for t in tables.values() {
+        if let Some(db) = t.database.as_deref()
+            && !["main", "temp"].contains(&db.to_ascii_lowercase().as_str())
+            && !attached.iter().any(|a| a.eq_ignore_ascii_case(db))
+        {
+            conn.execute_batch(&format!(
+                "ATTACH DATABASE ':memory:' AS {}",
+                d.quote_ident(db)
+            ))
+            .map_err(err)?;
+            attached.push(db);
+        }
+    }
     let tx = conn.transaction().map_err(err)?;
     for (lt, t) in &tables {
         let cols: Vec<String> = t.schema.columns.keys().map(|k| d.quote_ident(k)).collect();
@@ -730,9 +819,15 @@ pub fn run_sqlite(
         } else {
             cols.join(", ")
         };
+        // A qualified name's view lives in its database, with the data it shows (a view
+        // outside `temp` reads only its own database).
+        let (view, data_in) = match &t.database {
+            None => ("TEMP VIEW".to_string(), String::new()),
+            Some(db) => ("VIEW".to_string(), format!("{}.", d.quote_ident(db))),
+        };
         tx.execute_batch(&format!(
-            "CREATE TABLE {data} ({defs});\n\
-             CREATE TEMP VIEW {name} AS SELECT {shown} FROM {data} WHERE {ORDER_COLUMN} = __ruleqc_current();",
+            "CREATE TABLE {data_in}{data} ({defs});\n\
+             CREATE {view} {name} AS SELECT {shown} FROM {data} WHERE {ORDER_COLUMN} = __ruleqc_current();",
             data = data[lt.as_str()],
             defs = defs.join(", "),
             name = t.name,
@@ -746,7 +841,7 @@ pub fn run_sqlite(
             let stmt = tx
                 .prepare(&format!(
                     "INSERT INTO {} VALUES ({marks})",
-                    data[lt.as_str()]
+                    qualified(t, &data[lt.as_str()])
                 ))
                 .map_err(err)?;
             inserts.insert(lt.clone(), (stmt, t));
@@ -810,7 +905,7 @@ pub fn run_sqlite(
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {ORDER_COLUMN}, {EVENT_COLUMN} FROM {} ORDER BY 1",
-                    data[t.log_type.as_str()]
+                    qualified(&tables[t.log_type.as_str()], &data[t.log_type.as_str()])
                 ))
                 .map_err(err)?;
             let rows = stmt
@@ -841,15 +936,29 @@ pub fn run_sqlite(
     Ok(())
 }
 
-/// Runs `rules` with the DuckDB binary reading the files itself (`read_json_objects`).
+/// Runs the planned queries with the DuckDB binary, which reads the files itself
+/// (`read_json_objects`) into one table per log type, typed by the planned schemas (a value
+/// its column cannot hold stops the run before loading, as on SQLite; the first pass found it).
+///
+/// Each rule's query runs as written, once per log type it reads, for every event of that log
+/// type at once: `SELECT ... FROM data AS ev WHERE EXISTS (WITH <table> AS (SELECT ev.<columns>)
+/// SELECT 1 FROM (<query>))`. Inside the `EXISTS` the name the query reads is a one-row table
+/// holding only the outer event (the rule's other tables are empty), so an event matches when
+/// the query returns a row with it alone in the table, as on SQLite, whatever the query's
+/// shape; DuckDB decorrelates the subquery into one join instead of running it per event.
 pub fn run_duckdb(
     opts: &Options<'_>,
     rules: &[&Rule],
+    planned: &[Planned],
     scan: &Scan,
     duckdb: &crate::engine::duckdb::DuckDb,
     on_match: &mut dyn FnMut(Match),
 ) -> Result<(), String> {
     let d = SqlDialect::Duckdb.dialect();
+    let tables = merged_tables(planned)?;
+    if let Some((file, at)) = &scan.mistyped {
+        return Err(mistyped(opts, &tables, file, *at));
+    }
     let lit = |s: &str| d.string_literal(s).map_err(|u| u.reason);
     // A top-level key's JSONPath, as a string literal.
     let key_path = |k: &str| {
@@ -862,7 +971,7 @@ pub fn run_duckdb(
         .iter()
         .map(|f| lit(&f.display().to_string()))
         .collect::<Result<_, _>>()?;
-    let mut sql = String::from("SET preserve_insertion_order = true;\n");
+    let mut sql = String::from("SET preserve_insertion_order = true;\nSET TimeZone = 'UTC';\n");
     let source = format!(
         "read_json_objects([{}], format = 'auto', ignore_errors = true) AS r(j)",
         files.join(", ")
@@ -871,35 +980,68 @@ pub fn run_duckdb(
     // once (with the log type, when a field names it) and each table's columns come from one
     // list-valued json_extract per event: one parse of each event for the log type, one for
     // the columns, whatever the number of log types and columns.
-    let log_type = match opts.log_type_of {
-        LogTypeOf::Fixed(_) => String::new(),
-        LogTypeOf::Field(f) => format!(", json_extract_string(j, {}) AS lt", key_path(f)?),
+    let (log_type, objects) = match opts.log_type_of {
+        // Without a log-type field, what is not an object is not an event (the first pass
+        // reported it); with one, such a value has no log type and no table takes it.
+        LogTypeOf::Fixed(_) => (String::new(), " WHERE json_type(j) = 'OBJECT'"),
+        LogTypeOf::Field(f) => (
+            format!(", json_extract_string(j, {}) AS lt", key_path(f)?),
+            "",
+        ),
     };
     // The raw table's rowid is the event's place in the input, kept in every table so that
-    // matches come out in input order (as with the embedded engine) however DuckDB plans the
+    // matches come out in input order (as with the native engine) however DuckDB plans the
     // query.
     sql.push_str(&format!(
-        "CREATE TEMP TABLE __ruleqc_raw AS SELECT j{log_type} FROM {source};\n"
+        "CREATE TEMP TABLE __ruleqc_raw AS SELECT j{log_type} FROM {source}{objects};\n"
     ));
-    let mut tables = BTreeMap::new();
-    for (lt, schema) in &scan.schemas {
-        let table = d.quote_ident(&default_table_name(lt));
+    // log type -> its data table's name.
+    let data: BTreeMap<&str, String> = tables
+        .keys()
+        .enumerate()
+        .map(|(i, lt)| (lt.as_str(), format!("__ruleqc_data_{i}")))
+        .collect();
+    for (lt, t) in &tables {
+        // Each column from the event key it is loaded from (an aliased key under its alias).
+        let keys: BTreeMap<&str, &str> = t
+            .schema
+            .columns
+            .keys()
+            .map(|c| {
+                let key = t
+                    .aliases
+                    .iter()
+                    .find(|(_, to)| to == c)
+                    .and_then(|(from, _)| match from.0.as_slice() {
+                        [crate::ir::Step::Key(k)] => Some(k.as_str()),
+                        _ => None,
+                    })
+                    .unwrap_or(c.as_str());
+                (c.as_str(), key)
+            })
+            .collect();
         let mut cols = vec![format!("n AS {ORDER_COLUMN}, j AS {EVENT_COLUMN}")];
         let mut paths = Vec::new();
-        for (k, t) in &schema.columns {
-            paths.push(key_path(k)?);
+        for (c, ty) in &t.schema.columns {
+            paths.push(key_path(keys[c.as_str()])?);
             // `x[i]` is exactly `json_extract(j, path)`, and `json_extract_string(x[i], '$')`
             // exactly `json_extract_string(j, path)`, nulls, escapes and numbers included.
+            // Every value fits its column (checked by the first pass), so a cast that fails
+            // is an error, never a NULL.
             let x = format!("x[{}]", paths.len());
             let text = format!("json_extract_string({x}, '$')");
-            let expr = match t {
+            let expr = match ty {
                 ColumnType::Text => text,
-                ColumnType::Integer => format!("TRY_CAST({text} AS BIGINT)"),
-                ColumnType::Real => format!("TRY_CAST({text} AS DOUBLE)"),
-                ColumnType::Boolean => format!("TRY_CAST({text} AS BOOLEAN)"),
+                ColumnType::Integer => format!("CAST({text} AS BIGINT)"),
+                ColumnType::Real => format!("CAST({text} AS DOUBLE)"),
+                ColumnType::Boolean => format!("CAST({text} AS BOOLEAN)"),
+                // The first pass accepted the text (`timestamp::parse`); DuckDB reads those
+                // forms once `t`/`z` are upper case, an offset-less one in the session's time
+                // zone, set to UTC.
+                ColumnType::Timestamp => format!("CAST(upper({text}) AS TIMESTAMPTZ)"),
                 ColumnType::Json => x,
             };
-            cols.push(format!("{expr} AS {}", d.quote_ident(k)));
+            cols.push(format!("{expr} AS {}", d.quote_ident(c)));
         }
         let filter = match opts.log_type_of {
             LogTypeOf::Fixed(_) => String::new(),
@@ -911,23 +1053,50 @@ pub fn run_duckdb(
             format!(", json_extract(j, [{}]) AS x", paths.join(", "))
         };
         sql.push_str(&format!(
-            "CREATE TABLE {table} AS SELECT {} FROM (SELECT rowid AS n, j{extract} FROM __ruleqc_raw{filter});\n",
+            "CREATE TABLE {} AS SELECT {} FROM (SELECT rowid AS n, j{extract} FROM __ruleqc_raw{filter});\n",
+            data[lt.as_str()],
             cols.join(", "),
         ));
-        tables.insert(lt.clone(), table);
     }
     sql.push_str("DROP TABLE __ruleqc_raw;\n");
     sql.push_str(".mode jsonlines\n");
-    for (i, rule) in rules.iter().enumerate() {
-        for lt in &rule.log_types {
-            let (Some(schema), Some(table)) = (scan.schemas.get(lt), tables.get(lt)) else {
-                continue;
-            };
-            let cond = render_condition(&rule.condition.ir, d, schema, table).map_err(|u| {
-                format!("{}: cannot compile for DuckDB: {}", rule.rule_id, u.reason)
-            })?;
+    const EV: &str = "__ruleqc_ev";
+    for p in planned {
+        let rule = rules[p.rule];
+        record_executed(&rule.rule_id, &p.query)?;
+        // Per log type in the order the rule names them, each in input order.
+        for t in &p.tables {
+            let ctes: Vec<String> = p
+                .tables
+                .iter()
+                .map(|other| {
+                    let columns = &tables[other.log_type.as_str()].schema.columns;
+                    let body = if columns.is_empty() {
+                        "SELECT NULL AS __ruleqc_none".to_string()
+                    } else if other.log_type == t.log_type {
+                        let cols: Vec<String> = columns
+                            .keys()
+                            .map(|c| format!("{EV}.{0} AS {0}", d.quote_ident(c)))
+                            .collect();
+                        format!("SELECT {}", cols.join(", "))
+                    } else {
+                        let cols: Vec<String> = columns.keys().map(|c| d.quote_ident(c)).collect();
+                        format!(
+                            "SELECT {} FROM {} LIMIT 0",
+                            cols.join(", "),
+                            data[other.log_type.as_str()]
+                        )
+                    };
+                    format!("{} AS ({body})", other.name)
+                })
+                .collect();
             sql.push_str(&format!(
-                "SELECT {i} AS q, CAST({EVENT_COLUMN} AS VARCHAR) AS e FROM {table} WHERE {cond} ORDER BY {ORDER_COLUMN};\n"
+                "SELECT {i} AS q, CAST({EVENT_COLUMN} AS VARCHAR) AS e FROM {table} AS {EV} \
+                 WHERE EXISTS (WITH {ctes} SELECT 1 FROM (\n{query}\n)) ORDER BY {ORDER_COLUMN};\n",
+                i = p.rule,
+                table = data[t.log_type.as_str()],
+                ctes = ctes.join(", "),
+                query = p.query,
             ));
         }
     }
@@ -952,6 +1121,37 @@ pub fn run_duckdb(
     Ok(())
 }
 
+/// The error for the event the first pass found mistyped: the file is read again up to it (only
+/// on this path) so that the message shows the value, as `checked_row` words it.
+fn mistyped(
+    opts: &Options<'_>,
+    tables: &BTreeMap<String, PlannedTable>,
+    file: &Path,
+    at: Position,
+) -> String {
+    let mut message = None;
+    let _ = read_events_at(
+        file,
+        &indicatif::ProgressBar::hidden(),
+        &mut |ev: Value, here| {
+            if here != at {
+                return ControlFlow::Continue(());
+            }
+            if let Some(t) = opts.log_type_of.of(&ev).and_then(|lt| tables.get(lt)) {
+                message = checked_row(t, &ev, file, at).err();
+            }
+            ControlFlow::Break(())
+        },
+        &mut |_| ControlFlow::Continue(()),
+    );
+    message.unwrap_or_else(|| {
+        format!(
+            "{}:{at}: a field of this event holds a value its column's type cannot hold",
+            file.display()
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -963,6 +1163,7 @@ mod tests {
         let lines = [
             r#"{"a": 1, "b": "x", "c": null, "d": true, "e": 1.5, "f": [1, {"g": 2}], "h": {}}"#,
             r#"{"big": 9007199254740993, "neg": -9007199254740993, "huge": 18446744073709551615}"#,
+            r#"{"edge": 9007199254740992, "below": 9007199254740991, "nedge": -9007199254740992}"#,
             r#"{"k": 1, "k": "last"}"#,
             r#"{"s": "esc \" \\ \u00e9 \ud83d\ude00"}"#,
             r#"{"a": {"b": 1e400}}"#,

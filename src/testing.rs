@@ -89,24 +89,45 @@ pub fn test_tables(
         let mut placement = p.placement_in(&profile.name, &read, lt, d)?;
         // The deployed query keeps only events of its lookback window: a test event without
         // the time column is one that just arrived. SQLite compares the column as text with
-        // `datetime('now', ...)`; the other engines would need a timestamp column.
+        // `datetime('now', ...)` (a `timestamp` column holds that text); the other engines
+        // need a timestamp column, which one the events do not show becomes.
         let mut now: Option<(String, String)> = None;
-        match (&placement.time_filter, dialect) {
-            (None, _) => {}
-            (Some(TimeFilter::Column(c)), SqlDialect::Sqlite) => {
-                if let Some(s) = placement.schema.as_mut() {
-                    s.columns.entry(c.clone()).or_insert(ColumnType::Text);
+        match &placement.time_filter {
+            None => {}
+            Some(TimeFilter::Column(c)) => {
+                let ty = match placement.schema.as_mut() {
+                    Some(s) => Some(*s.columns.entry(c.clone()).or_insert(
+                        if dialect == SqlDialect::Sqlite {
+                            ColumnType::Text
+                        } else {
+                            ColumnType::Timestamp
+                        },
+                    )),
+                    None => None,
+                };
+                if dialect != SqlDialect::Sqlite && ty != Some(ColumnType::Timestamp) {
+                    return Err(Diagnostic::error(
+                        "E0402",
+                        format!(
+                            "profile {} filters {lt} by time on `{c}`, which the test table on {} \
+                             types as {}; declare `{c}: timestamp` in the profile's columns for \
+                             {lt} (or use --engine sqlite)",
+                            profile.name,
+                            dialect.name(),
+                            ty.map_or("nothing", ColumnType::name)
+                        ),
+                        rule.spans.rule_id.clone(),
+                    ));
                 }
                 now = Some((c.clone(), utc_now()));
             }
-            (Some(_), _) => {
+            Some(TimeFilter::PantherMacro) => {
                 return Err(Diagnostic::error(
                     "E0402",
                     format!(
-                        "profile {} filters {lt} by time; the test table on {} has no timestamp \
-                         column to hold the test events' arrival (use --engine sqlite)",
+                        "profile {} filters {lt} with Panther's p_occurs_since macro, which only \
+                         Panther defines",
                         profile.name,
-                        dialect.name()
                     ),
                     rule.spans.rule_id.clone(),
                 ));
@@ -215,26 +236,7 @@ pub fn run_rule_tests_with(
 
 /// The current UTC time as SQLite's `datetime()` writes it (`2026-12-01 22:05:09`).
 fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    crate::backend::schema::timestamp::Instant::now().sqlite_text()
 }
 
 /// The `--dialect` an engine speaks.

@@ -74,7 +74,7 @@ fn schema_diagnostics_render_as_reviewed() {
         .filter(|p| p.file_name().is_some_and(|n| n != "profile.yml"))
         .collect();
     files.sort();
-    assert_eq!(files.len(), 3);
+    assert_eq!(files.len(), 5);
     for file in files {
         let text = std::fs::read_to_string(&file).expect("read");
         let path = file.to_string_lossy().replace('\\', "/");

@@ -199,6 +199,7 @@ fn typed_columns(schema: &TableSchema) -> Vec<Value> {
                 ColumnType::Real => "DOUBLE",
                 ColumnType::Boolean => "BOOL",
                 ColumnType::Json => "JSON",
+                ColumnType::Timestamp => "TIMESTAMP",
             };
             // The dialect's own name for the type, so the two cannot drift apart.
             assert_eq!(

@@ -426,7 +426,7 @@ fn profile_renames_reach_every_engine() {
     )
     .unwrap();
     let mut outputs = Vec::new();
-    for engine in ["native", "sqlite", "verify"] {
+    for engine in ["native", "sqlite", "duckdb", "verify"] {
         let (got, o) = matches(engine, &[&file], &["--profile", profile.to_str().unwrap()]);
         assert_eq!(
             o.status.code(),
@@ -437,7 +437,9 @@ fn profile_renames_reach_every_engine() {
         assert_eq!(nonzero(&got), nonzero(&expected), "{engine}");
         outputs.push(String::from_utf8(o.stdout).unwrap());
     }
-    assert_eq!(outputs[0], outputs[1]);
+    for o in &outputs[1..] {
+        assert_eq!(&outputs[0], o);
+    }
     // Without the profile the rules read `eventSource`, which these events lack.
     let (got, _) = matches("sqlite", &[&file], &[]);
     assert_ne!(nonzero(&got), nonzero(&expected));
@@ -456,20 +458,181 @@ fn run_rejects_a_value_its_column_cannot_hold() {
          {\"p_log_type\": \"AWS.CloudTrail\", \"eventName\": 5}\n",
     )
     .unwrap();
-    let (_, o) = matches("sqlite", &[&file], &[]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains(&format!(
-            "{}:2: field `eventName` of this AWS.CloudTrail event holds the integer 5, but the \
-             rule set's schema types column `eventName` as text",
-            file.display()
-        )),
-        "{err}"
-    );
-    assert!(o.stdout.is_empty());
+    // The same event as the second element of a JSON array.
+    let array = dir.join("events.json");
+    std::fs::write(
+        &array,
+        "[{\"p_log_type\": \"AWS.CloudTrail\", \"eventName\": \"ConsoleLogin\"},\n \
+         {\"p_log_type\": \"AWS.CloudTrail\", \"eventName\": 5}]\n",
+    )
+    .unwrap();
+    for (f, at) in [(&file, "2"), (&array, "event 2 of the array")] {
+        for engine in ["sqlite", "duckdb"] {
+            let (_, o) = matches(engine, &[f], &[]);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(1), "{engine}: {err}");
+            assert!(
+                err.contains(&format!(
+                    "{}:{at}: field `eventName` of this AWS.CloudTrail event holds the integer 5, \
+                     but the rule set's schema types column `eventName` as text",
+                    f.display()
+                )),
+                "{engine}: {err}"
+            );
+            assert!(o.stdout.is_empty(), "{engine}");
+        }
+    }
     // The native engine reads the event as it is: no rule matches an integer eventName.
     let (_, o) = matches("native", &[&file], &[]);
     assert_eq!(o.status.code(), Some(0));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// A profile's qualified table names: SQLite (and `verify`) attach the database the name
+/// gives (`security.{table}`; `main` and `temp` are there already) and find the known matches;
+/// a name SQLite cannot create, or any qualified name on DuckDB, is an error naming the
+/// profile key that gives it.
+#[test]
+fn qualified_table_names_from_a_profile() {
+    let (events, expected) = corpus();
+    let dir = scratch("qualified");
+    let file = dir.join("events.jsonl");
+    std::fs::write(&file, jsonl(&events)).unwrap();
+    let two = dir.join("two.yml");
+    std::fs::write(
+        &two,
+        "sql:\n  table: \"security.{table}\"\n  log_types:\n    Okta.SystemLog: {table: main.okta}\n    GitHub.Audit: {table: temp.gh}\n",
+    )
+    .unwrap();
+    let mut outputs = Vec::new();
+    for engine in ["native", "sqlite", "verify"] {
+        let (got, o) = matches(engine, &[&file], &["--profile", two.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{engine}: {err}");
+        assert_eq!(nonzero(&got), nonzero(&expected), "{engine}");
+        outputs.push(o.stdout);
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    let (_, o) = matches("duckdb", &[&file], &["--profile", two.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("places AWS.CloudTrail in `security.aws_cloudtrail` (`sql.table`); run --engine duckdb needs a table name without a database"),
+        "{err}"
+    );
+    let three = dir.join("three.yml");
+    std::fs::write(
+        &three,
+        "sql:\n  table: \"{table}\"\n  log_types:\n    Okta.SystemLog: {table: warehouse.security.okta}\n",
+    )
+    .unwrap();
+    let (_, o) = matches("sqlite", &[&file], &["--profile", three.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("places Okta.SystemLog in `warehouse.security.okta` (`sql.log_types.Okta.SystemLog.table`); run --engine sqlite creates `table` or `database.table`"),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty());
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// `run` with a profile's `timestamp` time column: SQLite and DuckDB load the instant each
+/// event's text stands for and keep what the lookback filter keeps (the last hour), whatever
+/// the spelling; a value that is not a timestamp is the error naming file and line.
+#[test]
+fn timestamp_time_column_on_both_sql_engines() {
+    use ruleqc::backend::schema::timestamp::Instant;
+    let dir = scratch("timestamps");
+    let rule = dir.join("rule.yml");
+    std::fs::write(
+        &rule,
+        "RuleID: Test.Time\nLogTypes: [Custom.Auth]\nSeverity: Low\nCondition: |\n  action eq \"login\"\nTests:\n  - Name: a login\n    ExpectedResult: true\n    Log: {action: login}\n",
+    )
+    .unwrap();
+    let profile = dir.join("profile.yml");
+    std::fs::write(
+        &profile,
+        "sql:\n  table: \"{table}\"\n  log_types:\n    Custom.Auth:\n      time_column: ts\n      columns: {ts: timestamp}\n",
+    )
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let at = |ago: i64| Instant::from_unix_seconds(now - ago);
+    let lines = [
+        json!({"n": 1, "action": "login", "ts": at(300).rfc3339()}),
+        json!({"n": 2, "action": "login", "ts": at(7200).rfc3339()}),
+        json!({"n": 3, "action": "login", "ts": at(300).sqlite_text().replace(' ', "t") + "z"}),
+        json!({"n": 4, "action": "login", "ts": at(300 + 3600).sqlite_text() + "-01:00"}),
+        json!({"n": 5, "action": "login", "ts": at(7200 - 3600).sqlite_text() + "+01:00"}),
+        json!({"n": 6, "action": "login"}),
+    ];
+    let file = dir.join("events.jsonl");
+    std::fs::write(&file, jsonl(&lines)).unwrap();
+    let args = [
+        "--log-type",
+        "Custom.Auth",
+        "--profile",
+        profile.to_str().unwrap(),
+    ];
+    let run = |engine: &str, events: &Path| {
+        ruleqc(&[
+            "run",
+            "--format",
+            "jsonl",
+            "--engine",
+            engine,
+            args[0],
+            args[1],
+            args[2],
+            args[3],
+            "--events",
+            events.to_str().unwrap(),
+            rule.to_str().unwrap(),
+        ])
+    };
+    for engine in ["sqlite", "duckdb"] {
+        let o = run(engine, &file);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{engine}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let got: Vec<u64> = String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["event"]["n"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(got, [1, 3, 4], "{engine}");
+    }
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        jsonl(&[
+            json!({"action": "login", "ts": at(300).rfc3339()}),
+            json!({"action": "login", "ts": "yesterday"}),
+        ]),
+    )
+    .unwrap();
+    for engine in ["sqlite", "duckdb"] {
+        let o = run(engine, &bad);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{engine}: {err}");
+        assert!(
+            err.contains(&format!(
+                "{}:2: field `ts` of this Custom.Auth event holds the string \"yesterday\", but \
+                 the rule set's schema types column `ts` as timestamp",
+                bad.display()
+            )),
+            "{engine}: {err}"
+        );
+    }
     std::fs::remove_dir_all(dir).ok();
 }

@@ -166,7 +166,7 @@ fn run_executes_byte_for_byte_what_compile_prints() {
     profiles.push(user.display().to_string());
     let mut compared = 0;
     for profile in &profiles {
-        for engine in ["sqlite"] {
+        for engine in ["sqlite", "duckdb"] {
             match (compiled(engine, profile), ran(engine, profile, &dir)) {
                 (Ok(c), Ok(r)) => {
                     assert_eq!(c.len(), r.len(), "{profile} on {engine}");
@@ -185,10 +185,12 @@ fn run_executes_byte_for_byte_what_compile_prints() {
             }
         }
     }
-    // default and the user profile over every rule.
-    assert!(compared >= 2 * 45, "{compared}");
-    let r = ran("sqlite", &user.display().to_string(), &dir).unwrap();
-    assert!(r.values().any(|q| q.contains("user_arn")));
+    // default and the user profile, on two engines, over every rule.
+    assert!(compared >= 4 * 45, "{compared}");
+    for engine in ["sqlite", "duckdb"] {
+        let r = ran(engine, &user.display().to_string(), &dir).unwrap();
+        assert!(r.values().any(|q| q.contains("user_arn")), "{engine}");
+    }
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -340,6 +342,32 @@ fn case_colliding_keys_stay_apart_on_the_embedded_engines() {
         let items: Vec<Value> = serde_json::from_str(&stdout(&o)).unwrap();
         assert_eq!(items[0]["query"].as_str(), Some(ran.as_str()), "{engine}");
         assert!(ran.contains("~2"), "{ran}");
+        // `run` loads `S` under its alias too: only the first event matches.
+        let events = dir.join("events.jsonl");
+        std::fs::write(
+            &events,
+            "{\"s\": \"upper\", \"S\": \"lower\"}\n{\"S\": \"upper\", \"s\": \"lower\", \"n\": 2}\n{\"s\": \"lower\"}\n",
+        )
+        .unwrap();
+        let ev = events.display().to_string();
+        let o = ruleqc(&[
+            "run",
+            "--engine",
+            engine,
+            "--log-type",
+            "Custom.Case",
+            "--format",
+            "jsonl",
+            "--events",
+            &ev,
+            &r,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{engine}: {}", stderr(&o));
+        assert_eq!(
+            stdout(&o),
+            "{\"event\":{\"S\":\"upper\",\"n\":2,\"s\":\"lower\"},\"rule_id\":\"Test.Case\"}\n",
+            "{engine}"
+        );
     }
     let o = ruleqc(&["compile", "--dialect", "bigquery", &r]);
     assert_eq!(o.status.code(), Some(1));
@@ -432,5 +460,201 @@ fn schema_infers_a_profile_that_compile_and_test_take() {
         "Okta.SystemLog",
     ]);
     assert!(stdout(&o).contains("        \"n\": real"), "{}", stdout(&o));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// `explain --stage plan` lowers on the schema `compile` uses (the profile's renames, then the
+/// resolved schema: declared types, then what the events show), not on the rule's own guess;
+/// `--stage query` prints what `compile` prints.
+#[test]
+fn explain_plan_and_query_use_the_resolved_schema() {
+    let dir = scratch("schema", "explain");
+    let rule = dir.join("argv.yml");
+    // Guessed from the rule alone, `argv` is text and `pid` real; the event holds an array and
+    // an integer.
+    std::fs::write(
+        &rule,
+        "RuleID: Test.Argv\nLogTypes: [Custom.Proc]\nSeverity: Low\nCondition: |\n  argv eq \"-l\"\n  pid gt 5\nTests:\n  - Name: array\n    ExpectedResult: false\n    Log: {argv: [\"-l\"], pid: 7}\n",
+    )
+    .unwrap();
+    let profile = dir.join("profile.yml");
+    std::fs::write(
+        &profile,
+        "sql:\n  table: \"{table}\"\n  log_types:\n    Custom.Proc:\n      columns: {pid: real}\n  fields:\n    argv: args\n",
+    )
+    .unwrap();
+    let (r, p) = (rule.display().to_string(), profile.display().to_string());
+    let o = ruleqc(&["explain", &r, "--stage", "plan"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "and\n  argv:Json eq [\"-l\"]\n  pid:Integer gt [5]\n"
+    );
+    let o = ruleqc(&["explain", &r, "--stage", "plan", "--profile", &p]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "and\n  args:Json eq [\"-l\"]\n  pid:Real gt [5]\n"
+    );
+    for extra in [&[][..], &["--profile", p.as_str()][..]] {
+        let mut args = vec![
+            "explain",
+            r.as_str(),
+            "--stage",
+            "query",
+            "--dialect",
+            "postgres",
+        ];
+        args.extend(extra);
+        let explained = stdout(&ruleqc(&args));
+        let mut args = vec!["compile", "--dialect", "postgres", r.as_str()];
+        args.extend(extra);
+        let compiled = stdout(&ruleqc(&args));
+        assert!(
+            compiled.contains(&format!("\n{};\n", explained.trim_end())),
+            "{explained}\n---\n{compiled}"
+        );
+        assert!(explained.contains("jsonb"), "{explained}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// A profile's `timestamp` column: loaded as the instant its RFC 3339 text stands for (any
+/// offset, a space for the `T`, no offset meaning UTC), null-tested exactly, and compared by the
+/// lookback filter of the profile's `time_column` as an instant, on SQLite, DuckDB and
+/// PostgreSQL alike.
+fn timestamps_hold(engine: &mut dyn Engine, dialect: SqlDialect) {
+    use ruleqc::backend::schema::timestamp::Instant;
+    let text = "RuleID: Test.Time\nLogTypes: [Custom.Auth]\nSeverity: Low\nCondition: |\n  action eq \"login\"\n  ts is_not_null\n";
+    let rule = ruleqc::rule::load_str("time.yml", text.to_string())
+        .rule()
+        .expect("loads")
+        .clone();
+    let mut profile = ruleqc::profile::parse(
+        "profile.yml",
+        "sql:\n  table: \"{table}\"\n  log_types:\n    Custom.Auth:\n      time_column: ts\n      columns: {ts: timestamp}\n",
+    )
+    .expect("parses");
+    assert!(profile.resolve_schemas(&[&rule]).is_empty());
+    let q = compile(&rule, Target::Sql(dialect), &profile).unwrap_or_else(|d| panic!("{d:?}"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let at = |secs_ago: i64| Instant::from_unix_seconds(now - secs_ago);
+    // Five minutes ago in three spellings, and in UTC+01:30; ten minutes ago with microseconds
+    // (lower case `t`/`z`); two hours ago (outside the 60-minute lookback, in UTC-05:00 the
+    // wall clock says three hours ago); null; missing.
+    let plus = at(300 - 5400).sqlite_text();
+    let minus = at(7200 + 5 * 3600).rfc3339().replace('Z', "-05:00");
+    let events: Vec<Value> = [
+        serde_json::json!({"action": "login", "ts": at(300).rfc3339()}),
+        serde_json::json!({"action": "login", "ts": at(300).sqlite_text()}),
+        serde_json::json!({"action": "login", "ts": format!("{plus}+01:30")}),
+        serde_json::json!({"action": "login", "ts": at(600).rfc3339().replace('T', "t").replace('Z', ".250001z")}),
+        serde_json::json!({"action": "login", "ts": minus}),
+        serde_json::json!({"action": "logout", "ts": at(300).rfc3339()}),
+        serde_json::json!({"action": "login", "ts": null}),
+        serde_json::json!({"action": "login"}),
+    ]
+    .into();
+    let schema = TableSchema {
+        columns: BTreeMap::from([
+            (
+                "action".to_string(),
+                ruleqc::backend::schema::ColumnType::Text,
+            ),
+            (
+                "ts".to_string(),
+                ruleqc::backend::schema::ColumnType::Timestamp,
+            ),
+        ]),
+        complete: true,
+    };
+    let table = EventTable {
+        name: "custom_auth",
+        schema: &schema,
+        events: &events,
+    };
+    let rows = engine
+        .rows_returning(&table, &q)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{q}", engine.name()));
+    assert_eq!(rows, [0, 1, 2, 3], "{}\n{q}", engine.name());
+}
+
+#[test]
+fn timestamp_columns_sqlite() {
+    timestamps_hold(
+        &mut ruleqc::engine::sqlite::Sqlite::new().unwrap(),
+        SqlDialect::Sqlite,
+    );
+}
+
+#[test]
+fn timestamp_columns_duckdb() {
+    timestamps_hold(
+        &mut ruleqc::engine::duckdb::DuckDb::new(None).unwrap_or_else(|e| panic!("{e}")),
+        SqlDialect::Duckdb,
+    );
+}
+
+#[test]
+fn timestamp_columns_postgres() {
+    timestamps_hold(
+        &mut support::postgres::Postgres::new().unwrap_or_else(|e| panic!("{e}")),
+        SqlDialect::Postgres,
+    );
+}
+
+/// `test --engine duckdb` with a profile time column: the test table gets a timestamp column
+/// (an event without it has just arrived), so the deployed query, lookback included, runs; a
+/// time column the profile types as text cannot be compared with DuckDB's clock, and says so.
+#[test]
+fn test_on_duckdb_takes_a_timestamp_time_column() {
+    let dir = scratch("schema", "duck-time");
+    let rule = dir.join("rule.yml");
+    std::fs::write(
+        &rule,
+        "RuleID: Test.Time\nLogTypes: [Custom.Auth]\nSeverity: Low\nCondition: |\n  action eq \"login\"\nTests:\n  - Name: a login\n    ExpectedResult: true\n    Log: {action: login}\n  - Name: a logout\n    ExpectedResult: false\n    Log: {action: logout}\n",
+    )
+    .unwrap();
+    let r = rule.display().to_string();
+    for (columns, ok) in [
+        ("{ts: timestamp}", true),
+        ("{}", true),
+        ("{ts: text}", false),
+    ] {
+        let profile = dir.join("profile.yml");
+        std::fs::write(
+            &profile,
+            format!("sql:\n  table: \"{{table}}\"\n  log_types:\n    Custom.Auth:\n      time_column: ts\n      columns: {columns}\n"),
+        )
+        .unwrap();
+        let p = profile.display().to_string();
+        let o = ruleqc(&[
+            "test",
+            "--engine",
+            "duckdb",
+            "--profile",
+            &p,
+            "--output-format",
+            "json",
+            &r,
+        ]);
+        let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        if ok {
+            assert_eq!(o.status.code(), Some(0), "{columns}: {}", stdout(&o));
+            assert_eq!(doc["summary"]["passed"], 2, "{columns}");
+            let q = doc["rules"][0]["query"].as_str().unwrap();
+            assert!(q.contains("ts >= now() - INTERVAL 60 MINUTE"), "{q}");
+        } else {
+            assert_ne!(o.status.code(), Some(0), "{columns}");
+            assert!(
+                stdout(&o).contains("declare `ts: timestamp`"),
+                "{columns}: {}",
+                stdout(&o)
+            );
+        }
+    }
     std::fs::remove_dir_all(dir).ok();
 }

@@ -49,6 +49,7 @@ pub fn kql_type(ty: ColumnType) -> &'static str {
         ColumnType::Real => "real",
         ColumnType::Boolean => "bool",
         ColumnType::Json => "dynamic",
+        ColumnType::Timestamp => "datetime",
     }
 }
 
@@ -747,6 +748,8 @@ impl<'a> Cx<'a> {
                     ColumnType::Text => text_test(&col, &c.op)?,
                     ColumnType::Integer | ColumnType::Real => number_column_test(&col, &c.op),
                     ColumnType::Boolean => bool_column_test(&col, &c.op),
+                    // Only null tests reach a timestamp column (the profile's check).
+                    ColumnType::Timestamp => number_column_test(&col, &c.op),
                     ColumnType::Json => unreachable!("JSON columns are read as dynamic values"),
                 }
             }

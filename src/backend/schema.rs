@@ -9,6 +9,8 @@ use serde_json::Value;
 
 use crate::ir::{FieldOp, FieldPath, Node, Step, Test};
 
+pub mod timestamp;
+
 /// The SQL type of a top-level column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ColumnType {
@@ -21,6 +23,9 @@ pub enum ColumnType {
     Boolean,
     /// A semi-structured column holding any JSON value (objects, arrays, mixed types).
     Json,
+    /// Instants, from RFC 3339 strings (`timestamp::parse`). Only declared in a profile,
+    /// never inferred: the events show strings.
+    Timestamp,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -111,7 +116,9 @@ pub enum Kind {
         wide: bool,
     },
     Float,
-    /// An array, an object, or an integer beyond `i64`.
+    /// An integer beyond `i64` (a number, but too wide for an integer column).
+    Huge,
+    /// An array or an object.
     Other,
 }
 
@@ -125,6 +132,7 @@ impl Kind {
                 wide: n.as_i64().is_some_and(|x| x.unsigned_abs() >= 1 << 53),
             },
             Value::Number(n) if n.is_f64() => Kind::Float,
+            Value::Number(_) => Kind::Huge,
             _ => Kind::Other,
         }
     }
@@ -171,7 +179,8 @@ impl SchemaBuilder {
                 s.wide_int |= wide;
             }
             Kind::Float => s.f = true,
-            Kind::Other => s.other = true,
+            // Kept exact as JSON, like arrays and objects.
+            Kind::Huge | Kind::Other => s.other = true,
         }
         s.non_null |= kind != Kind::Null;
     }
@@ -240,6 +249,45 @@ pub struct ResolvedColumn {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogTypeSchema {
     pub columns: BTreeMap<String, ResolvedColumn>,
+    /// The keys the test events show in the objects below the top level, by where the object
+    /// is (`userIdentity` → `arn`, `type`, ...): what an "unknown field" warning checks a
+    /// nested path against.
+    pub objects: BTreeMap<Place, std::collections::BTreeSet<String>>,
+}
+
+/// A place inside an event below its top level: object keys, and `None` for an array's
+/// elements (any index).
+pub type Place = Vec<Option<String>>;
+
+/// Records the keys of every object inside `v`, which is at `at`.
+fn collect_objects(
+    v: &Value,
+    at: &mut Place,
+    out: &mut BTreeMap<Place, std::collections::BTreeSet<String>>,
+) {
+    match v {
+        Value::Object(map) => {
+            let keys = out.entry(at.clone()).or_default();
+            for k in map.keys() {
+                if !keys.contains(k) {
+                    keys.insert(k.clone());
+                }
+            }
+            for (k, child) in map {
+                at.push(Some(k.clone()));
+                collect_objects(child, at, out);
+                at.pop();
+            }
+        }
+        Value::Array(items) => {
+            at.push(None);
+            for item in items {
+                collect_objects(item, at, out);
+            }
+            at.pop();
+        }
+        _ => {}
+    }
 }
 
 impl LogTypeSchema {
@@ -302,6 +350,7 @@ impl ColumnType {
             ColumnType::Real => "real",
             ColumnType::Boolean => "boolean",
             ColumnType::Json => "json",
+            ColumnType::Timestamp => "timestamp",
         }
     }
 
@@ -313,8 +362,28 @@ impl ColumnType {
             (ColumnType::Integer, Value::Number(n)) => n.is_i64(),
             (ColumnType::Real, Value::Number(_)) => true,
             (ColumnType::Boolean, Value::Bool(_)) => true,
+            (ColumnType::Timestamp, Value::String(s)) => timestamp::parse(s).is_some(),
             _ => false,
         }
+    }
+
+    /// `holds`, for a value known by its kind and, for a string, its text.
+    pub fn holds_kind(self, kind: Kind, text: Option<&str>) -> bool {
+        if self == ColumnType::Timestamp && kind == Kind::Str {
+            return text.is_some_and(|t| timestamp::parse(t).is_some());
+        }
+        matches!(
+            (self, kind),
+            (ColumnType::Json, _)
+                | (_, Kind::Null)
+                | (ColumnType::Text, Kind::Str)
+                | (ColumnType::Integer, Kind::Int { .. })
+                | (
+                    ColumnType::Real,
+                    Kind::Int { .. } | Kind::Float | Kind::Huge
+                )
+                | (ColumnType::Boolean, Kind::Bool)
+        )
     }
 }
 
@@ -368,6 +437,7 @@ impl SchemaSet {
             let mut builder = SchemaBuilder::default();
             let mut first: BTreeMap<String, String> = BTreeMap::new();
             let mut guesses: BTreeMap<String, (ColumnType, Vec<String>)> = BTreeMap::new();
+            let mut objects = BTreeMap::new();
             for (ri, input) in inputs.iter().enumerate() {
                 if !input.rule.log_types.iter().any(|l| l == lt) {
                     continue;
@@ -375,6 +445,7 @@ impl SchemaSet {
                 for (ti, ev) in input.events.iter().enumerate() {
                     let Value::Object(map) = ev else { continue };
                     for (k, v) in map {
+                        collect_objects(v, &mut vec![Some(k.clone())], &mut objects);
                         match decl.get(k) {
                             Some(t) if !t.holds(v) => contradictions.push(Contradiction {
                                 rule: ri,
@@ -414,7 +485,7 @@ impl SchemaSet {
                 });
             }
             set.log_types
-                .insert(lt.to_string(), LogTypeSchema { columns });
+                .insert(lt.to_string(), LogTypeSchema { columns, objects });
         }
         (set, contradictions)
     }
@@ -582,6 +653,40 @@ mod tests {
         assert_eq!(t("big"), Some(ColumnType::Json));
         assert_eq!(t("w"), Some(ColumnType::Json));
         assert_eq!(t("absent"), None);
+    }
+
+    /// `run` checks values by kind in its first pass and by value when loading SQLite: the
+    /// two must give one answer.
+    #[test]
+    fn holds_kind_agrees_with_holds() {
+        let values = [
+            json!(null),
+            json!("s"),
+            json!(true),
+            json!(1),
+            json!(-9007199254740993i64),
+            json!(18446744073709551615u64),
+            json!(1.5),
+            json!([1]),
+            json!({"a": 1}),
+            json!("2026-12-01T22:05:09Z"),
+        ];
+        for ty in [
+            ColumnType::Timestamp,
+            ColumnType::Text,
+            ColumnType::Integer,
+            ColumnType::Real,
+            ColumnType::Boolean,
+            ColumnType::Json,
+        ] {
+            for v in &values {
+                assert_eq!(
+                    ty.holds_kind(Kind::of(v), v.as_str()),
+                    ty.holds(v),
+                    "{ty:?} {v}"
+                );
+            }
+        }
     }
 }
 

@@ -14,7 +14,7 @@ pub fn run(
     dialect: Option<SqlDialect>,
     profile: Option<&str>,
 ) -> i32 {
-    if !matches!(stage, Stage::Query | Stage::Schema) {
+    if !matches!(stage, Stage::Query | Stage::Schema | Stage::Plan) {
         let given = [
             target.map(|_| "--target"),
             dialect.map(|_| "--dialect"),
@@ -22,7 +22,7 @@ pub fn run(
         ];
         if let Some(flag) = given.into_iter().flatten().next() {
             return out.fatal(&format!(
-                "{flag} only changes `--stage query`; add `--stage query` or drop {flag}"
+                "{flag} only changes `--stage query`, `plan` and `schema`; add one of them or drop {flag}"
             ));
         }
     }
@@ -64,10 +64,13 @@ pub fn run(
     let text = match stage {
         Stage::Ast => crate::explain::ast_tree(&rule.condition.ast),
         Stage::Ir => rule.condition.ir.pretty(),
-        Stage::Plan => {
-            crate::backend::plan::lower(&rule.condition.ir, &crate::backend::inferred_schema(rule))
-                .to_string()
-        }
+        Stage::Plan => match plan(rule, target, dialect, &profile) {
+            Ok(text) => text,
+            Err(d) => {
+                out.report_one(&l.file.path, &l.file.text, &d);
+                return EXIT_FINDINGS;
+            }
+        },
         Stage::Schema => {
             let set = match target {
                 Target::Kql => profile.kql.as_ref().and_then(|k| k.resolved.clone()),
@@ -94,4 +97,56 @@ pub fn run(
     };
     out!("{text}");
     EXIT_OK
+}
+
+/// `--stage plan`: the lowering plan `compile` builds for the target, on the schema it uses
+/// (the profile's renames, then the rule set's resolved schema of each log type), one plan per
+/// log type the rule reads, each headed by its log type when there are several.
+fn plan(
+    rule: &crate::rule::Rule,
+    target: Target,
+    dialect: SqlDialect,
+    profile: &crate::profile::Profile,
+) -> Result<String, crate::diag::Diagnostic> {
+    use crate::backend::schema::TableSchema;
+    let e0402 = |m: String| crate::diag::Diagnostic::error("E0402", m, rule.spans.rule_id.clone());
+    // The rule as the target reads it, and each log type's schema.
+    let (read, schemas): (crate::rule::Rule, Vec<Option<TableSchema>>) = match target {
+        Target::Sql => {
+            let p = profile.sql(dialect.name()).map_err(e0402)?;
+            let d = dialect.dialect();
+            let read = p.rename_for(rule, d)?;
+            let schemas = rule
+                .log_types
+                .iter()
+                .map(|lt| Ok(p.placement_in(&profile.name, &read, lt, d)?.schema))
+                .collect::<Result<_, crate::diag::Diagnostic>>()?;
+            (read, schemas)
+        }
+        Target::Kql => {
+            let p = profile.kql().map_err(e0402)?;
+            let read = p.rename(rule);
+            let schemas = rule
+                .log_types
+                .iter()
+                .map(|lt| Ok(p.placement(&profile.name, &read, lt)?.schema))
+                .collect::<Result<_, crate::diag::Diagnostic>>()?;
+            (read, schemas)
+        }
+        // SPL reads fields by name, with no column types.
+        Target::Splunk => {
+            let read = profile.splunk().map_err(e0402)?.rename(rule);
+            let n = rule.log_types.len();
+            (read, vec![Some(TableSchema::default()); n])
+        }
+    };
+    let mut text = String::new();
+    for (lt, schema) in rule.log_types.iter().zip(schemas) {
+        let schema = schema.unwrap_or_else(|| crate::backend::inferred_schema(&read));
+        if rule.log_types.len() > 1 {
+            text.push_str(&format!("-- {lt}\n"));
+        }
+        text.push_str(&crate::backend::plan::lower(&read.condition.ir, &schema).to_string());
+    }
+    Ok(text)
 }

@@ -141,13 +141,20 @@ pub fn run(out: &Output, command: &Command) -> i32 {
             Err(e) => return out.fatal(&e),
         },
         RunEngine::Sqlite | RunEngine::Duckdb => {
-            let scanned = match scan(&opts, &wanted, &mut on_bad) {
+            let typed = match &duck {
+                Some(_) => match crate::run::merged_tables(&planned) {
+                    Ok(t) => Some(t),
+                    Err(e) => return out.fatal(&e),
+                },
+                None => None,
+            };
+            let scanned = match scan(&opts, &wanted, typed.as_ref(), &mut on_bad) {
                 Ok(Some(s)) => s,
                 Ok(None) => return stopped(),
                 Err(e) => return out.fatal(&e),
             };
             let result = match &duck {
-                Some(d) => run_duckdb(&opts, &rules, &scanned, d, &mut on_match),
+                Some(d) => run_duckdb(&opts, &rules, &planned, &scanned, d, &mut on_match),
                 None => run_sqlite(&opts, &rules, &planned, &mut on_match),
             };
             (scanned, result)
@@ -248,7 +255,7 @@ fn verify(
         return Ok(None);
     };
     // The malformed lines were reported by the native pass.
-    let Some(sql_scan) = scan(opts, wanted, &mut |_| {})? else {
+    let Some(sql_scan) = scan(opts, wanted, None, &mut |_| {})? else {
         return Ok(None);
     };
     let mut theirs = Vec::new();

@@ -13,6 +13,7 @@
 //! | `Real`    | the number                    | `DOUBLE`                       |
 //! | `Boolean` | the boolean                   | `BOOLEAN`                      |
 //! | `Json`    | the value's JSON *text*, as a string | `JSON` (`CAST(... AS JSON)`) |
+//! | `Timestamp` | the instant as RFC 3339 in UTC | `TIMESTAMPTZ` (`CAST(... AS TIMESTAMPTZ)`) |
 //!
 //! `Json` columns travel as raw JSON text read as `VARCHAR` and then cast to `JSON`, which keeps
 //! the text verbatim: numbers stay exactly as written (9007199254740993 stays that integer,
@@ -326,6 +327,15 @@ fn event_line(i: usize, ev: &Value, columns: &[(&str, ColumnType)]) -> Result<St
             (ColumnType::Integer, Value::Number(n)) => n.is_i64(),
             (ColumnType::Real, Value::Number(_)) => true,
             (ColumnType::Boolean, Value::Bool(_)) => true,
+            (ColumnType::Timestamp, Value::String(t)) => {
+                match crate::backend::schema::timestamp::parse(t) {
+                    Some(at) => {
+                        line.insert(format!("c{c}"), Value::String(at.rfc3339()));
+                        continue;
+                    }
+                    None => false,
+                }
+            }
             _ => false,
         };
         if !fits {
@@ -351,6 +361,8 @@ fn create_table_sql(name: &str, columns: &[(&str, ColumnType)], file: &Path) -> 
             ColumnType::Real => ("DOUBLE", format!("c{c}")),
             ColumnType::Boolean => ("BOOLEAN", format!("c{c}")),
             ColumnType::Json => ("VARCHAR", format!("CAST(c{c} AS JSON)")),
+            // RFC 3339 in UTC (`event_line`), whatever the session's time zone.
+            ColumnType::Timestamp => ("VARCHAR", format!("CAST(c{c} AS TIMESTAMPTZ)")),
         };
         select.push(format!("{expr} AS {}", quote_ident(col)));
         types.push(format!("c{c}: '{read_as}'"));

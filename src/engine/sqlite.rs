@@ -79,6 +79,12 @@ pub fn sql_value(ty: ColumnType, v: Option<&Value>) -> SqlValue {
             n.as_f64().map_or(SqlValue::Null, SqlValue::Real)
         }
         (ColumnType::Boolean, Some(Value::Bool(b))) => SqlValue::Integer(i64::from(*b)),
+        // The UTC text SQLite's `datetime()` writes, so that the lookback filter compares
+        // instants.
+        (ColumnType::Timestamp, Some(Value::String(s))) => {
+            crate::backend::schema::timestamp::parse(s)
+                .map_or(SqlValue::Null, |t| SqlValue::Text(t.sqlite_text()))
+        }
         // The schema was derived from these events, so types agree; anything else is missing.
         _ => SqlValue::Null,
     }

@@ -135,8 +135,104 @@ fn unknown_fields(rule: &Rule, renamed: &Rule, set: &SchemaSet) -> Vec<Diagnosti
             }
             out.push(d);
         }
+        // Below the top level: a key that an object the events show never has.
+        let mut places = Vec::new();
+        nested_reads(&renamed.condition.ir, &mut Vec::new(), &mut places);
+        let mut seen_nested: Vec<String> = Vec::new();
+        for (place, span) in places {
+            let Some((parent, key)) = (1..place.len()).find_map(|i| {
+                let key = place[i].as_deref()?;
+                let keys = schema.objects.get(&place[..i])?;
+                (!keys.contains(key)).then_some((&place[..i], key))
+            }) else {
+                continue;
+            };
+            let shown = display_place(parent, Some(key));
+            if seen_nested.contains(&shown) {
+                continue;
+            }
+            let keys = &schema.objects[parent];
+            let mut message = format!("unknown field `{shown}` for {lt}");
+            if let Some(c) = closest(key, keys.iter().map(String::as_str)) {
+                message.push_str(&format!(
+                    "; did you mean `{}`?",
+                    display_place(parent, Some(c))
+                ));
+            }
+            out.push(Diagnostic {
+                severity: Severity::Warning,
+                code: "W0601",
+                message,
+                span: Some(rule.condition.to_file(span)),
+                label: Some(format!(
+                    "no `{}` in a test event has it",
+                    display_place(parent, None)
+                )),
+                help: Some(format!(
+                    "the test events of {lt} across the rule set show `{}` with the keys {}; if \
+                     the field is real, add a test event that has it (rule `{}`)",
+                    display_place(parent, None),
+                    listed(keys),
+                    rule.rule_id
+                )),
+            });
+            seen_nested.push(shown);
+        }
     }
     out
+}
+
+/// Up to eight keys, quoted, for a help line.
+fn listed(keys: &std::collections::BTreeSet<String>) -> String {
+    let mut names: Vec<String> = keys.iter().take(8).map(|k| format!("`{k}`")).collect();
+    if keys.len() > 8 {
+        names.push(format!("... ({} in all)", keys.len()));
+    }
+    names.join(", ")
+}
+
+/// A place in the condition's path syntax (`resources[*].type`), with `key` after it.
+fn display_place(place: &[Option<String>], key: Option<&str>) -> String {
+    use crate::syntax::ast::Segment;
+    let segments: Vec<Segment> = place
+        .iter()
+        .map(|s| match s {
+            Some(k) => Segment::Key(k.clone()),
+            None => Segment::AnyElement,
+        })
+        .chain(key.map(|k| Segment::Key(k.to_string())))
+        .collect();
+    crate::syntax::ast::display_segments(&segments)
+}
+
+/// Every path the condition reads, from the event's top level (a quantifier's body below its
+/// array's elements; an index as any element), with its predicate.
+fn nested_reads(
+    node: &Node,
+    prefix: &mut Vec<Option<String>>,
+    out: &mut Vec<(Vec<Option<String>>, crate::syntax::ast::Span)>,
+) {
+    let full = |prefix: &[Option<String>], path: &crate::ir::FieldPath| {
+        let mut place = prefix.to_vec();
+        place.extend(path.0.iter().map(|s| match s {
+            Step::Key(k) => Some(k.clone()),
+            Step::Index(_) => None,
+        }));
+        place
+    };
+    match node {
+        Node::And(v) | Node::Or(v) => v.iter().for_each(|n| nested_reads(n, prefix, out)),
+        Node::Not(n) => nested_reads(n, prefix, out),
+        Node::Leaf(l) => out.push((full(prefix, &l.path), l.span)),
+        Node::Any { path, body } | Node::All { path, body } => {
+            let mut inner = full(prefix, path);
+            if let Some(span) = first_span(body) {
+                out.push((inner.clone(), span));
+            }
+            inner.push(None);
+            nested_reads(body, &mut inner, out);
+        }
+    }
 }
 
 /// The top-level keys the condition reads outside quantifier bodies, with the predicate.

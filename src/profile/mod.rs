@@ -165,6 +165,7 @@ impl KqlProfile {
             (None, None) => return Err(unplaced(profile, rule, log_type, "kql")),
         };
         let schema = resolved_schema(self.resolved.as_deref(), entry, rule, log_type);
+        timestamp_reads(profile, rule, log_type, schema.as_ref())?;
         Ok(crate::backend::kql::Placement {
             table,
             schema,
@@ -212,6 +213,81 @@ pub struct SqlProfile {
 /// A log type's column types for a rule: the rule set's resolved schema when there is one (the
 /// rule's own guesses only for columns it lacks), else the profile's declared columns over the
 /// rule's guesses, else `None` (the backend guesses).
+/// E0407: a predicate that reads a `timestamp` column other than to test it for null or
+/// empty. The table holds the instant, not the event's text that the rule language compares
+/// (SPEC §3.4: `eq` and the string operators on the string, `gt`..`le` only on numbers), so
+/// no target could check it exactly: `"2026-12-01T22:05:09Z"` and
+/// `"2026-12-01T23:05:09+01:00"` are one instant but two strings.
+fn timestamp_reads(
+    profile: &str,
+    rule: &Rule,
+    log_type: &str,
+    schema: Option<&TableSchema>,
+) -> Result<(), Diagnostic> {
+    let Some(schema) = schema else {
+        return Ok(());
+    };
+    let is_timestamp = |p: &FieldPath| match p.0.first() {
+        Some(Step::Key(k)) if schema.columns.get(k) == Some(&ColumnType::Timestamp) => {
+            Some(k.clone())
+        }
+        _ => None,
+    };
+    fn walk(
+        node: &Node,
+        depth: usize,
+        check: &dyn Fn(&FieldPath) -> Option<String>,
+    ) -> Option<(String, crate::syntax::ast::Span)> {
+        match node {
+            Node::And(v) | Node::Or(v) => v.iter().find_map(|n| walk(n, depth, check)),
+            Node::Not(n) => walk(n, depth, check),
+            Node::Any { path, body } | Node::All { path, body } => {
+                let here = if depth == 0 { check(path) } else { None };
+                match here {
+                    Some(c) => Some((c, first_leaf(body)?)),
+                    None => walk(body, depth + 1, check),
+                }
+            }
+            Node::Leaf(l) => {
+                if depth == 0
+                    && let Some(c) = check(&l.path)
+                {
+                    let null_test =
+                        matches!(l.test, crate::ir::Test::IsNull | crate::ir::Test::IsEmpty);
+                    if !(null_test && l.path.0.len() == 1) {
+                        return Some((c, l.span));
+                    }
+                }
+                if let crate::ir::Test::Field(_, r) = &l.test
+                    && r.up == depth
+                    && let Some(c) = check(&r.path)
+                {
+                    return Some((c, l.span));
+                }
+                None
+            }
+        }
+    }
+    let Some((column, span)) = walk(&rule.condition.ir, 0, &is_timestamp) else {
+        return Ok(());
+    };
+    Err(Diagnostic::error(
+        "E0407",
+        format!(
+            "`{column}` is a timestamp column of {log_type} in profile {profile}: the table holds \
+             its instant, not the event's text, so this predicate cannot be checked exactly"
+        ),
+        rule.condition.to_file(span),
+    )
+    .with_label("compares a timestamp column")
+    .with_help(format!(
+        "a timestamp column is only tested with is_null, is_not_null, is_empty or is_not_empty; \
+         declare `{column}: text` to compare its text, or filter by time with the profile's \
+         `time_column` (rule `{}`)",
+        rule.rule_id
+    )))
+}
+
 fn resolved_schema(
     resolved: Option<&SchemaSet>,
     entry: Option<&SqlLogType>,
@@ -461,6 +537,7 @@ impl SqlProfile {
             (None, _) => None,
         };
         let schema = resolved_schema(self.resolved.as_deref(), entry, rule, log_type);
+        timestamp_reads(profile, rule, log_type, schema.as_ref())?;
         Ok(Placement {
             table: table.split('.').map(str::to_string).collect(),
             schema,
@@ -964,6 +1041,9 @@ fn parse_sql(node: &YNode, out: &mut Vec<Diagnostic>) -> Option<SqlProfile> {
                                         "real" | "double" | "float" => ColumnType::Real,
                                         "boolean" | "bool" => ColumnType::Boolean,
                                         "json" | "variant" => ColumnType::Json,
+                                        "timestamp" | "timestamptz" | "datetime" => {
+                                            ColumnType::Timestamp
+                                        }
                                         other => {
                                             out.push(
                                                 err(
@@ -972,7 +1052,7 @@ fn parse_sql(node: &YNode, out: &mut Vec<Diagnostic>) -> Option<SqlProfile> {
                                                     v2,
                                                 )
                                                 .with_help(
-                                                    "use text, integer, real, boolean or json",
+                                                    "use text, integer, real, boolean, timestamp or json",
                                                 ),
                                             );
                                             continue;

@@ -230,6 +230,9 @@ fn event_object(
             (ColumnType::Integer, Value::Number(n)) => n.is_i64(),
             (ColumnType::Real, Value::Number(_)) => true,
             (ColumnType::Boolean, Value::Bool(_)) => true,
+            (ColumnType::Timestamp, Value::String(t)) => {
+                ruleqc::backend::schema::timestamp::parse(t).is_some()
+            }
             _ => false,
         };
         if !fits {
@@ -238,7 +241,16 @@ fn event_object(
                  {ty:?}"
             )));
         }
-        row.insert(format!("c{c}"), v.clone());
+        // A timestamp as RFC 3339 in UTC, read the same whatever the session's time zone.
+        let v = match (ty, v) {
+            (ColumnType::Timestamp, Value::String(t)) => Value::String(
+                ruleqc::backend::schema::timestamp::parse(t)
+                    .expect("checked")
+                    .rfc3339(),
+            ),
+            _ => v.clone(),
+        };
+        row.insert(format!("c{c}"), v);
     }
     Ok(Value::Object(row))
 }
@@ -257,6 +269,7 @@ fn load_sql(name: &str, columns: &[(&str, ColumnType)], payload: &str) -> String
             ),
             ColumnType::Boolean => ("boolean", format!("(e ->> 'c{c}')::boolean")),
             ColumnType::Json => ("jsonb", format!("e -> 'c{c}'")),
+            ColumnType::Timestamp => ("timestamptz", format!("(e ->> 'c{c}')::timestamptz")),
         };
         defs.push(format!("{} {sql_type}", quote_ident(col)));
         exprs.push(expr);

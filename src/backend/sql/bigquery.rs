@@ -111,6 +111,7 @@ impl Dialect for BigQuery {
             ColumnType::Real => "FLOAT64",
             ColumnType::Boolean => "BOOL",
             ColumnType::Json => "JSON",
+            ColumnType::Timestamp => "TIMESTAMP",
         }
     }
 

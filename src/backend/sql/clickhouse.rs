@@ -98,6 +98,7 @@ impl Dialect for ClickHouse {
             ColumnType::Real => "Nullable(Float64)",
             ColumnType::Boolean => "Nullable(Bool)",
             ColumnType::Json => "Nullable(String)",
+            ColumnType::Timestamp => "Nullable(DateTime64(6, 'UTC'))",
         }
     }
 

@@ -134,6 +134,7 @@ impl Dialect for Databricks {
             ColumnType::Real => "DOUBLE",
             ColumnType::Boolean => "BOOLEAN",
             ColumnType::Json => "STRING",
+            ColumnType::Timestamp => "TIMESTAMP",
         }
     }
 

@@ -96,6 +96,7 @@ impl Dialect for DuckDb {
             ColumnType::Real => "DOUBLE",
             ColumnType::Boolean => "BOOLEAN",
             ColumnType::Json => "JSON",
+            ColumnType::Timestamp => "TIMESTAMPTZ",
         }
     }
 

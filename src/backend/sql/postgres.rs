@@ -61,6 +61,7 @@ impl Dialect for Postgres {
             ColumnType::Real => "double precision",
             ColumnType::Boolean => "boolean",
             ColumnType::Json => "jsonb",
+            ColumnType::Timestamp => "timestamptz",
         }
     }
 

@@ -86,6 +86,7 @@ impl Dialect for Snowflake {
             ColumnType::Real => "DOUBLE",
             ColumnType::Boolean => "BOOLEAN",
             ColumnType::Json => "VARIANT",
+            ColumnType::Timestamp => "TIMESTAMP_TZ",
         }
     }
 

@@ -86,6 +86,7 @@ impl Dialect for Sqlite {
             ColumnType::Real => "REAL",
             ColumnType::Boolean => "BOOLEAN",
             ColumnType::Json => "TEXT",
+            ColumnType::Timestamp => "TEXT",
         }
     }
 
