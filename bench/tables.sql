@@ -28,7 +28,7 @@ SELECT
   pick(['us-east-1','us-east-1','us-west-2','eu-west-1','ap-southeast-2'], i, 3) AS awsRegion,
   ip(i, 4) AS sourceIPAddress,
   pick(['aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64.ubuntu.22','Boto3/1.34.70 md/Botocore#1.34.70 ua/2.0 os/linux#6.1','console.amazonaws.com','terraform-provider-aws/5.40.0 (+https://registry.terraform.io)','AWS Internal'], i, 8) AS userAgent,
-  CASE WHEN rnd(i, 9, 100) < 92 THEN NULL WHEN rnd(i, 9, 100) < 98 THEN '"AccessDenied"' ELSE '""' END::JSON AS errorCode,
+  CASE WHEN rnd(i, 9, 100) < 92 THEN NULL WHEN rnd(i, 9, 100) < 98 THEN 'AccessDenied' ELSE '' END AS errorCode,
   format('{{"type":"{}","principalId":"AIDA{}","arn":"arn:aws:iam::123456789012:{}","accountId":"123456789012","userName":"user{}","sessionContext":{{"attributes":{{"mfaAuthenticated":"{}","creationDate":"{}"}}}}}}',
          skew(['AssumedRole','IAMUser','AWSService'], ['Root'], i, 10, 5), rnd(i, 11, 1000000), 'user/user' || rnd(i, 12, 5000), rnd(i, 12, 5000), pick(['true','false'], i, 13), ts(i))::JSON AS userIdentity,
   CASE rnd(i, 13, 6)

@@ -469,6 +469,11 @@ pub trait Dialect: Sync {
         format!("COALESCE({expr}, {})", self.bool_literal(default))
     }
 
+    /// `expr` equals one of `literals` (SQL literals, at least two).
+    fn in_list(&self, expr: &str, literals: &[String]) -> String {
+        format!("{expr} IN ({})", literals.join(", "))
+    }
+
     /// Lower-case a text expression (the `~` forms).
     fn lower(&self, expr: &str) -> String {
         format!("lower({expr})")

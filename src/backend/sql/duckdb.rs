@@ -59,6 +59,23 @@ impl DuckDb {
     fn jtype(&self, r: &JsonRef) -> Spelled {
         Ok(format!("json_type({})", self.args(r)?))
     }
+
+    /// The JSON value at `r` is an integer within 64 bits.
+    fn is_integer(&self, r: &JsonRef) -> Spelled {
+        Ok(format!(
+            "list_contains(['BIGINT', 'UBIGINT'], {})",
+            self.jtype(r)?
+        ))
+    }
+}
+
+/// Whether `expr` is a column name (plain or quoted), not a computed expression.
+fn is_column(expr: &str) -> bool {
+    is_plain_identifier(expr)
+        || expr.len() >= 2
+            && expr.starts_with('"')
+            && expr.ends_with('"')
+            && !expr[1..expr.len() - 1].replace("\"\"", "").contains('"')
 }
 
 impl Dialect for DuckDb {
@@ -80,6 +97,19 @@ impl Dialect for DuckDb {
 
     fn ends_with_expr(&self, hay: &str, needle: &str) -> String {
         format!("ends_with({hay}, {needle})")
+    }
+
+    // DuckDB rewrites `f(x) IN (a, b, c)` with up to four literals into `f(x) = a OR f(x) = b
+    // OR ..`, which calls `f` once per literal: a JSON function parses the document again for
+    // each (BENCHMARKS.md section 4a). `list_contains` calls it once, with the same result
+    // (NULL when `expr` is NULL, which the renderer treats as IN's NULL). A bare column keeps
+    // `IN`, which DuckDB applies while scanning.
+    fn in_list(&self, expr: &str, literals: &[String]) -> String {
+        if is_column(expr) {
+            format!("{expr} IN ({})", literals.join(", "))
+        } else {
+            format!("list_contains([{}], {expr})", literals.join(", "))
+        }
     }
 
     fn regex_search(&self, hay: &str, pattern: &str) -> Spelled {
@@ -104,7 +134,7 @@ impl Dialect for DuckDb {
         let t = self.jtype(r)?;
         Ok(match kind {
             JsonKind::String => format!("{t} = 'VARCHAR'"),
-            JsonKind::Number => format!("{t} IN ('BIGINT', 'UBIGINT', 'DOUBLE')"),
+            JsonKind::Number => format!("list_contains(['BIGINT', 'UBIGINT', 'DOUBLE'], {t})"),
             JsonKind::Bool => format!("{t} = 'BOOLEAN'"),
             JsonKind::Array => format!("{t} = 'ARRAY'"),
         })
@@ -122,18 +152,20 @@ impl Dialect for DuckDb {
         Ok(if n.is_i64() || n.is_u64() {
             // Integers compare exactly (HUGEINT holds every i64 and u64); doubles as doubles.
             format!(
-                "({t} IN ('BIGINT', 'UBIGINT') AND TRY_CAST({text} AS HUGEINT) {sym} {lit} OR {t} = 'DOUBLE' AND TRY_CAST({text} AS DOUBLE) {sym} {lit})"
+                "({} AND TRY_CAST({text} AS HUGEINT) {sym} {lit} OR {t} = 'DOUBLE' AND TRY_CAST({text} AS DOUBLE) {sym} {lit})",
+                self.is_integer(r)?
             )
         } else {
             format!(
-                "({t} IN ('BIGINT', 'UBIGINT', 'DOUBLE') AND TRY_CAST({text} AS DOUBLE) {sym} {lit})"
+                "({} AND TRY_CAST({text} AS DOUBLE) {sym} {lit})",
+                self.json_is(r, JsonKind::Number)?
             )
         })
     }
 
     /// `BIGINT`/`UBIGINT` are integers without fraction or exponent within 64 bits.
     fn json_is_integer(&self, r: &JsonRef) -> Spelled {
-        Ok(format!("{} IN ('BIGINT', 'UBIGINT')", self.jtype(r)?))
+        self.is_integer(r)
     }
 
     /// HUGEINT holds every `i64` and `u64` exactly.
@@ -163,7 +195,7 @@ impl Dialect for DuckDb {
 
     fn json_is_empty(&self, r: &JsonRef) -> Spelled {
         Ok(format!(
-            "{} = 'NULL' OR CAST(json_extract({}) AS VARCHAR) IN ('\"\"', '[]', '{{}}')",
+            "{} = 'NULL' OR list_contains(['\"\"', '[]', '{{}}'], CAST(json_extract({}) AS VARCHAR))",
             self.jtype(r)?,
             self.args(r)?
         ))
@@ -196,5 +228,33 @@ impl Dialect for DuckDb {
 
     fn element_ref(&self, _r: &JsonRef, alias: &str) -> JsonRef {
         JsonRef::new(alias.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lits(xs: &[&str]) -> Vec<String> {
+        xs.iter().map(|x| format!("'{x}'")).collect()
+    }
+
+    #[test]
+    fn a_value_list_over_a_column_stays_in_and_over_an_expression_is_list_contains() {
+        let d = DuckDb;
+        let ab = lits(&["a", "b"]);
+        assert_eq!(d.in_list("eventName", &ab), "eventName IN ('a', 'b')");
+        assert_eq!(d.in_list("\"user\"", &ab), "\"user\" IN ('a', 'b')");
+        assert_eq!(d.in_list("\"a \"\"b\"", &ab), "\"a \"\"b\" IN ('a', 'b')");
+        assert_eq!(
+            d.in_list("lower(\"action\")", &ab),
+            "list_contains(['a', 'b'], lower(\"action\"))"
+        );
+        assert_eq!(
+            d.in_list("json_extract_string(location, '$.country')", &ab),
+            "list_contains(['a', 'b'], json_extract_string(location, '$.country'))"
+        );
+        // Two quoted names side by side are not one column.
+        assert!(!is_column("\"a\" || \"b\""));
     }
 }

@@ -256,7 +256,7 @@ impl Sql<'_> {
                 for v in values {
                     lits.push(self.lit(v)?);
                 }
-                format!("{hay} IN ({})", lits.join(", "))
+                d.in_list(&hay, &lits)
             }
             StrOp::Contains => d.contains(&hay, &self.lit(first)?, first.chars().count()),
             StrOp::StartsWith => d.starts_with(&hay, &self.lit(first)?, first.chars().count()),
