@@ -89,11 +89,11 @@ pub fn render_placed_query(
     if plain.chars().count() <= crate::package::sentinel::limits::QUERY {
         return Ok(plain);
     }
-    let compact = render_placed(rule, placement_for, true)?;
-    Ok(if compact.chars().count() < plain.chars().count() {
-        compact
-    } else {
-        plain
+    // The plain query stands (and the artifact reports its length) if the compact form is not
+    // shorter or cannot be written.
+    Ok(match render_placed(rule, placement_for, true) {
+        Ok(compact) if compact.chars().count() < plain.chars().count() => compact,
+        _ => plain,
     })
 }
 
