@@ -536,3 +536,61 @@ fn documented_example_profiles_work() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A rule whose KQL query is longer than a Sentinel analytics rule takes is written in its
+/// compact form (lists merged into one regex, ranges into Kusto's range functions), which fits
+/// and passes Kusto.Language's semantic check.
+#[test]
+fn long_lists_get_the_compact_kql_form_that_kusto_accepts() {
+    let out = support::cli::ruleqc(&[
+        "compile",
+        "--target",
+        "kql",
+        "--format",
+        "json",
+        "tests/sigma/long/long_lists.yml",
+    ]);
+    let stdout = support::cli::stdout(&out);
+    assert!(out.status.success(), "{}", support::cli::stderr(&out));
+    let compiled: Value = serde_json::from_str(&stdout).expect("JSON output");
+    let query = compiled[0]["query"].as_str().expect("a query").to_string();
+    let n = query.chars().count();
+    assert!(n <= 10_000, "{n} characters:\n{query}");
+    for part in [
+        "ipv4_is_in_any_range(tostring(Event.EventData.DestinationIp), dynamic([\"10.0.0.0/16\"",
+        "ipv6_is_in_any_range(",
+        "\"0:0:0:0:0:0:0:1/128\"",
+        "matches regex @\"(?i)",
+        "(?-i:[Ss])",
+    ] {
+        assert!(query.contains(part), "{part} not in\n{query}");
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let package = root.join("tests/kql/node_modules/@kusto/language-service-next");
+    assert!(
+        package.join("Kusto.Language.Bridge.js").is_file(),
+        "run `npm ci --prefix tests/kql` (the KQL validator's package)"
+    );
+    let request = json!({
+        "id": 1,
+        "query": query,
+        "table": "windows_network_connection_CL",
+        "columns": {"Event": "dynamic"},
+    });
+    let mut child = std::process::Command::new("node")
+        .arg(root.join("tests/kql/validate.js"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs the KQL validator");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "{request}").expect("write the request");
+    }
+    let answer = child.wait_with_output().expect("the validator answers");
+    let line = String::from_utf8_lossy(&answer.stdout);
+    let answer: Value = serde_json::from_str(line.lines().next().expect("one answer"))
+        .expect("the validator answers JSON");
+    assert_eq!(answer["diagnostics"], json!([]), "{query}");
+}

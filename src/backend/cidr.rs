@@ -25,6 +25,67 @@ pub fn pattern(ranges: &[Cidr]) -> String {
     format!("^(?:{})$", alts.join("|"))
 }
 
+/// An anchored regex matching exactly the texts SPEC §3.7 reads as an IPv4 address: a dotted
+/// quad without leading zeros (`std::net::Ipv4Addr`'s syntax).
+pub fn ipv4_text() -> String {
+    format!("^{}$", any_ipv4())
+}
+
+/// An anchored regex matching exactly the texts SPEC §3.7 reads as an IPv6 address: the RFC 4291
+/// forms (1–4 hex digits a group, at most one `::` standing for at least one zero group, the
+/// last 32 bits optionally a dotted quad), without a zone id (`std::net::Ipv6Addr`'s syntax).
+/// Written with counted repetitions: `p` groups before `::` and `q` after, `p + q` at most 7
+/// (at most 5 before a dotted quad, which is two groups).
+pub fn ipv6_text() -> String {
+    const H: &str = "[0-9A-Fa-f]{1,4}";
+    let mut alts = vec![format!("(?:{H}:){{7}}{H}"), format!("(?:{H}:){{1,7}}:")];
+    // `::` after p ≥ 1 groups, followed by 1..=j groups, p ≤ 7 - j.
+    for j in 1..=6 {
+        let before = if j == 6 {
+            format!("{H}:")
+        } else {
+            format!("(?:{H}:){{1,{}}}", 7 - j)
+        };
+        let after = if j == 1 {
+            format!(":{H}")
+        } else {
+            format!("(?::{H}){{1,{j}}}")
+        };
+        alts.push(format!("{before}{after}"));
+    }
+    alts.push(format!(":(?:(?::{H}){{1,7}}|:)"));
+    // Before a dotted quad: six groups, or `::` with p + q ≤ 5 groups around it.
+    let mut tails = vec![format!("(?:{H}:){{6}}"), format!("::(?:{H}:){{0,5}}")];
+    for q in 0..=4 {
+        let after = match q {
+            0 => String::new(),
+            1 => format!("{H}:"),
+            _ => format!("(?:{H}:){{{q}}}"),
+        };
+        tails.push(format!("(?:{H}:){{1,{}}}:{after}", 5 - q));
+    }
+    alts.push(format!("(?:{}){}", tails.join("|"), any_ipv4()));
+    format!("^(?:{})$", alts.join("|"))
+}
+
+/// Any dotted quad without leading zeros (unanchored).
+fn any_ipv4() -> String {
+    const OCTET: &str = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+    format!("{OCTET}(?:\\.{OCTET}){{3}}")
+}
+
+/// A range in the form every address parser reads the same way: a dotted quad for IPv4, eight
+/// hex groups (no `::`, no dotted quad) for IPv6, then `/length`.
+pub fn plain_text(range: &Cidr) -> String {
+    match range.addr {
+        IpAddr::V4(a) => format!("{a}/{}", range.prefix),
+        IpAddr::V6(a) => {
+            let groups: Vec<String> = a.segments().iter().map(|g| format!("{g:x}")).collect();
+            format!("{}/{}", groups.join(":"), range.prefix)
+        }
+    }
+}
+
 /// The values of a `bits`-wide field whose top `fixed` bits equal those of `value`.
 fn block(value: u128, bits: u32, fixed: u32) -> (u128, u128) {
     let free = bits - fixed;
@@ -454,5 +515,111 @@ mod tests {
                 assert_eq!(r4.is_match(&s), reference(&[&v4], &s), "{v4} on {s}");
             }
         }
+    }
+
+    /// The address guards accept exactly what `std::net` parses (SPEC §3.7's address texts).
+    #[test]
+    fn address_guards_match_the_parsers() {
+        let v4 = regex::Regex::new(&ipv4_text()).unwrap();
+        let v6 = regex::Regex::new(&ipv6_text()).unwrap();
+        let mut inputs: Vec<String> = [
+            "10.0.0.0",
+            "255.255.255.255",
+            "256.0.0.1",
+            "010.0.0.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "0.0.0.0",
+            "1.2.3.04",
+            " 1.2.3.4",
+            "1.2.3.4 ",
+            "::",
+            "::1",
+            "1::",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7:8:9",
+            "1::2::3",
+            ":1::",
+            "1:::2",
+            "::ffff:1.2.3.4",
+            "1:2:3:4:5:6:1.2.3.4",
+            "1:2:3:4:5:6:7:1.2.3.4",
+            "1::1.2.3.4",
+            "1:2:3:4:5::1.2.3.4",
+            "1:2:3:4:5:6::1.2.3.4",
+            "::1:2:3:4:5:1.2.3.4",
+            "::1:2:3:4:5:6:1.2.3.4",
+            "12345::",
+            "fe80::1%eth0",
+            "FE80::A",
+            "g::",
+            "1.2.3.4::",
+            "::1.2.3",
+            "::01.2.3.4",
+            "1:2:3:4:5:6:7",
+            ":",
+            "",
+            "0:0:0:0:0:0:0:0",
+            "00000::",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Every way of writing some addresses: each split of eight groups around `::`.
+        for groups in [
+            [1u16, 0, 0, 0xabcd, 0, 0, 0, 9],
+            [0, 0, 0, 0, 0, 0, 0, 0],
+            [0xffff; 8],
+        ] {
+            let g: Vec<String> = groups.iter().map(|v| format!("{v:x}")).collect();
+            inputs.push(g.join(":"));
+            inputs.push(format!("{}:255.0.10.1", g[..6].join(":")));
+            for k in 0..=8 {
+                for m in 0..=(8 - k) {
+                    inputs.push(format!("{}::{}", g[..k].join(":"), g[8 - m..].join(":")));
+                    if m >= 2 {
+                        let tail = g[8 - m..6].join(":");
+                        let sep = if tail.is_empty() { "" } else { ":" };
+                        inputs.push(format!("{}::{tail}{sep}9.8.7.6", g[..k].join(":")));
+                    }
+                }
+            }
+        }
+        for s in &inputs {
+            assert_eq!(
+                v4.is_match(s),
+                s.parse::<std::net::Ipv4Addr>().is_ok(),
+                "v4 {s:?}"
+            );
+            assert_eq!(
+                v6.is_match(s),
+                s.parse::<std::net::Ipv6Addr>().is_ok(),
+                "v6 {s:?}"
+            );
+        }
+        for n in 0..=300 {
+            for s in [
+                format!("{n}.1.1.1"),
+                format!("0{n}.1.1.1"),
+                format!("1.1.1.{n}"),
+            ] {
+                assert_eq!(
+                    v4.is_match(&s),
+                    s.parse::<std::net::Ipv4Addr>().is_ok(),
+                    "{s}"
+                );
+            }
+        }
+        for r in ["::ffff:10.0.0.0/104", "2001:db8::/32", "10.1.0.0/16"] {
+            let c = Cidr::parse(r).unwrap();
+            let again = Cidr::parse(&plain_text(&c)).unwrap();
+            assert_eq!((again.addr, again.prefix), (c.addr, c.prefix), "{r}");
+        }
+        assert_eq!(
+            plain_text(&Cidr::parse("::1/128").unwrap()),
+            "0:0:0:0:0:0:0:1/128"
+        );
     }
 }

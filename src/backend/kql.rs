@@ -24,6 +24,7 @@
 use std::cell::{Cell, RefCell};
 
 use crate::backend::Unsupported;
+use crate::backend::cidr;
 use crate::backend::plan::{
     self, Base, Check, Cond, FieldTest, Ints, JsonPath, Kind, Op, Piece, Prec, Quant, Spell, StrOp,
     Val,
@@ -32,7 +33,7 @@ use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::{ColumnType, TableSchema};
 use crate::backend::{inferred_schema, unsupported};
 use crate::diag::Diagnostic;
-use crate::ir::{CmpOp, Node, Step};
+use crate::ir::{Cidr, CmpOp, Node, Step, Test};
 use crate::rule::Rule;
 
 /// The default Sentinel table for a log type: `.` → `_` and the custom-log suffix `_CL`
@@ -78,19 +79,46 @@ pub struct Placement {
     pub time_column: Option<String>,
 }
 
-/// The KQL query with each log type placed by `placement_for` (a profile).
+/// The KQL query with each log type placed by `placement_for` (a profile). A query longer than
+/// a Sentinel analytics rule takes (10,000 characters) is written again in its compact form
+/// (see [`Compact`]), which is used when it is shorter.
 pub fn render_placed_query(
     rule: &Rule,
     placement_for: &dyn Fn(&str) -> Result<Placement, Diagnostic>,
 ) -> Result<String, Diagnostic> {
+    let plain = render_placed(rule, placement_for, false)?;
+    if plain.chars().count() <= crate::package::sentinel::limits::QUERY {
+        return Ok(plain);
+    }
+    // The plain query stands (and the artifact reports its length) if the compact form is not
+    // shorter or cannot be written.
+    Ok(match render_placed(rule, placement_for, true) {
+        Ok(compact) if compact.chars().count() < plain.chars().count() => compact,
+        _ => plain,
+    })
+}
+
+fn render_placed(
+    rule: &Rule,
+    placement_for: &dyn Fn(&str) -> Result<Placement, Diagnostic>,
+    compact: bool,
+) -> Result<String, Diagnostic> {
+    let merged;
+    let ir = if compact {
+        merged = crate::backend::compact::merge_lists(&rule.condition.ir);
+        &merged
+    } else {
+        &rule.condition.ir
+    };
     let mut parts = Vec::new();
     for log_type in &rule.log_types {
         let placement = placement_for(log_type)?;
         let schema = placement.schema.unwrap_or_else(|| inferred_schema(rule));
-        let cx = Cx::new(&schema);
-        let filter = cx
-            .filter(&rule.condition.ir)
-            .map_err(|u| unsupported(rule, u))?;
+        let mut cx = Cx::new(&schema);
+        if compact {
+            cx.compact = Compact::of(ir);
+        }
+        let filter = cx.filter(ir).map_err(|u| unsupported(rule, u))?;
         let mut lines = vec![quote_ident(&placement.table)];
         if let Some(t) = &placement.time_column {
             lines.push(format!(
@@ -510,6 +538,7 @@ impl Filter {
 
 struct Cx<'a> {
     schema: &'a TableSchema,
+    compact: Compact,
     quantifiers: Cell<usize>,
     /// `mv-apply` groups collected per scope: the query, then each enclosing quantifier body.
     scopes: RefCell<Vec<Vec<Group>>>,
@@ -656,6 +685,7 @@ impl<'a> Cx<'a> {
     fn new(schema: &'a TableSchema) -> Self {
         Cx {
             schema,
+            compact: Compact::default(),
             quantifiers: Cell::new(0),
             scopes: RefCell::new(vec![Vec::new()]),
         }
@@ -736,6 +766,21 @@ impl<'a> Cx<'a> {
 
     /// The positive and the negated form of a check.
     fn pair(&self, c: &Check, elements: &Elements) -> Result<Pair, Unsupported> {
+        if let Op::Regex(p) = &c.op
+            && let Some(ranges) = self.compact.cidr.get(&p.source)
+        {
+            return Ok(match &c.val {
+                Val::Column { name, .. } => cidr_test(&quote_ident(name), ranges)?,
+                Val::Json(j) => {
+                    let x = self.dynamic(j, elements)?;
+                    let t = cidr_test(&format!("tostring({x})"), ranges)?;
+                    Pair::new(
+                        and(vec![B::atom(format!("gettype({x}) == \"string\"")), t.pos]),
+                        or(vec![B::atom(format!("gettype({x}) != \"string\"")), t.neg]),
+                    )
+                }
+            });
+        }
         if let Op::Field { test, other } = &c.op {
             let a = self.side(&c.val, elements)?;
             let b = self.side(other, elements)?;
@@ -1043,6 +1088,68 @@ impl Spell for Cx<'_> {
         out.push_str(if any { " > 0" } else { " == 0" });
         Ok(Piece::Text(Prec::Cmp))
     }
+}
+
+/// The compact form of a query (for Sentinel's 10,000 characters): the condition's lists merged
+/// (`backend::compact`), and `in_cidr` written with Kusto's own range functions.
+#[derive(Default)]
+struct Compact {
+    /// The ranges of each `in_cidr` leaf, by the regex the plan made of them.
+    cidr: std::collections::HashMap<String, Vec<Cidr>>,
+}
+
+impl Compact {
+    fn of(ir: &Node) -> Compact {
+        fn walk(n: &Node, out: &mut std::collections::HashMap<String, Vec<Cidr>>) {
+            match n {
+                Node::And(items) | Node::Or(items) => items.iter().for_each(|i| walk(i, out)),
+                Node::Not(inner) => walk(inner, out),
+                Node::Any { body, .. } | Node::All { body, .. } => walk(body, out),
+                Node::Leaf(l) => {
+                    if let Test::InCidr(ranges) = &l.test {
+                        out.insert(cidr::pattern(ranges), ranges.clone());
+                    }
+                }
+            }
+        }
+        let mut cidr = std::collections::HashMap::new();
+        walk(ir, &mut cidr);
+        Compact { cidr }
+    }
+}
+
+/// `in_cidr` on a `string` expression with `ipv4_is_in_any_range` / `ipv6_is_in_any_range`:
+/// each family's ranges in one call, behind a regex that admits exactly SPEC's address texts of
+/// that family (SPEC §3.7: no leading zeros, no zone id, IPv4 only in IPv4 ranges). On such a
+/// text Kusto's parse cannot fail, so the call is never null and its negation is two-valued.
+/// Ranges are written as dotted quads and eight hex groups (`cidr::plain_text`).
+fn cidr_test(x: &str, ranges: &[Cidr]) -> Result<Pair, Unsupported> {
+    let mut pos = Vec::new();
+    let mut neg = Vec::new();
+    for (v4, guard, function) in [
+        (true, cidr::ipv4_text(), "ipv4_is_in_any_range"),
+        (false, cidr::ipv6_text(), "ipv6_is_in_any_range"),
+    ] {
+        let family: Vec<String> = ranges
+            .iter()
+            .filter(|r| r.addr.is_ipv4() == v4)
+            .map(|r| format!("\"{}\"", cidr::plain_text(r)))
+            .collect();
+        if family.is_empty() {
+            continue;
+        }
+        let re = verbatim_literal(&regexp::translate(&guard, Flavour::Re2)?.pattern);
+        let call = format!("{function}({x}, dynamic([{}]))", family.join(", "));
+        pos.push(B::Expr(
+            format!("{x} matches regex {re} and {call}"),
+            Prec::And,
+        ));
+        neg.push(B::Expr(
+            format!("not({x} matches regex {re}) or not({call})"),
+            Prec::Or,
+        ));
+    }
+    Ok(Pair::new(or(pos), and(neg)))
 }
 
 /// A test on a `string` expression, which is never null (a missing string is `""`).

@@ -2,6 +2,7 @@
 //! as query text for a target (`sql`, `spl`, `kql`).
 
 pub mod cidr;
+pub mod compact;
 pub mod kql;
 pub mod plan;
 pub mod regexp;
