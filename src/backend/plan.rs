@@ -714,6 +714,151 @@ fn scalar_op(
     }
 }
 
+// ---- facts for a target's search and projection ----------------------------------------------
+
+/// One step of a path from the row: a key, an index, or every element of an array (the
+/// element a quantifier visits).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hop {
+    Key(String),
+    Index(u64),
+    Each,
+}
+
+/// A condition every row the plan keeps satisfies (a superset of the plan), made only of
+/// "the value at this path is one of these scalars" facts: for a target that can narrow the
+/// rows with a cheap search before it applies the exact filter (SPL's search terms).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Implied {
+    And(Vec<Implied>),
+    Or(Vec<Implied>),
+    /// The value at `path` (some element's, where the path has [`Hop::Each`]) is one of
+    /// `values`, compared case-sensitively and by type.
+    OneOf {
+        path: Vec<Hop>,
+        values: Vec<Scalar>,
+    },
+}
+
+/// The paths of the elements of the enclosing quantifiers: (quantifier id, path from the row).
+type Elements = Vec<(usize, Vec<Hop>)>;
+
+/// The path from the row to `v`; `None` for a path into an element no scope visits.
+fn hops(v: &Val, elements: &Elements) -> Option<Vec<Hop>> {
+    let (mut path, steps) = match v {
+        Val::Column { name, .. } => return Some(vec![Hop::Key(name.clone())]),
+        Val::Json(JsonPath {
+            base: Base::Column(c),
+            steps,
+        }) => (vec![Hop::Key(c.clone())], steps),
+        Val::Json(JsonPath {
+            base: Base::Element(id),
+            steps,
+        }) => (
+            elements.iter().rev().find(|(e, _)| e == id)?.1.clone(),
+            steps,
+        ),
+    };
+    path.extend(steps.iter().map(|s| match s {
+        Step::Key(k) => Hop::Key(k.clone()),
+        Step::Index(i) => Hop::Index(*i),
+    }));
+    Some(path)
+}
+
+/// The array a quantifier visits, and its element, as paths from the row.
+fn element_path(q: &Quant, elements: &Elements) -> Option<Vec<Hop>> {
+    let mut p = hops(&Val::Json(q.array.clone()), elements)?;
+    p.push(Hop::Each);
+    Some(p)
+}
+
+/// What every row `c` keeps satisfies, as [`Implied`] facts: positive, case-sensitive
+/// equality with strings, numbers or booleans (a boolean kind test is "true or false"), and
+/// some element of an `any` doing so. `None` when nothing of that shape is implied.
+pub fn implied(c: &Cond) -> Option<Implied> {
+    fn go(c: &Cond, elements: &mut Elements) -> Option<Implied> {
+        match c {
+            Cond::Const(_) => None,
+            Cond::And(items) => {
+                let mut facts: Vec<Implied> =
+                    items.iter().filter_map(|i| go(i, elements)).collect();
+                match facts.len() {
+                    0 => None,
+                    1 => facts.pop(),
+                    _ => Some(Implied::And(facts)),
+                }
+            }
+            Cond::Or(items) => Some(Implied::Or(
+                items
+                    .iter()
+                    .map(|i| go(i, elements))
+                    .collect::<Option<_>>()?,
+            )),
+            Cond::Check(ch) if !ch.negated => {
+                let values = match &ch.op {
+                    Op::Str {
+                        op: StrOp::Eq,
+                        values,
+                        ci: false,
+                        ..
+                    } => values.iter().map(|v| Scalar::Str(v.clone())).collect(),
+                    Op::Num { cmp: None, values } => {
+                        values.iter().map(|n| Scalar::Num(n.clone())).collect()
+                    }
+                    Op::Bool(b) => vec![Scalar::Bool(*b)],
+                    Op::Kind(Kind::Bool) => vec![Scalar::Bool(true), Scalar::Bool(false)],
+                    _ => return None,
+                };
+                Some(Implied::OneOf {
+                    path: hops(&ch.val, elements)?,
+                    values,
+                })
+            }
+            Cond::Check(_) => None,
+            // Some element satisfies the body, so what the body implies holds of some element.
+            Cond::Quant(q) if q.exists => {
+                let path = element_path(q, elements)?;
+                elements.push((q.id, path));
+                let fact = go(&q.body, elements);
+                elements.pop();
+                fact
+            }
+            Cond::Quant(_) => None,
+        }
+    }
+    go(c, &mut Vec::new())
+}
+
+/// Every value the plan reads, as a path from the row, and whether it is read as an array
+/// (a quantifier's array); each in the order the plan reads it. A target that projects output
+/// fields uses it to see which of them the query reads as arrays or objects.
+pub fn reads(c: &Cond) -> Vec<(Vec<Hop>, bool)> {
+    fn go(c: &Cond, elements: &mut Elements, out: &mut Vec<(Vec<Hop>, bool)>) {
+        match c {
+            Cond::Const(_) => {}
+            Cond::And(items) | Cond::Or(items) => items.iter().for_each(|i| go(i, elements, out)),
+            Cond::Check(ch) => {
+                out.extend(hops(&ch.val, elements).map(|p| (p, false)));
+                if let Op::Field { other, .. } = &ch.op {
+                    out.extend(hops(other, elements).map(|p| (p, false)));
+                }
+            }
+            Cond::Quant(q) => {
+                out.extend(hops(&Val::Json(q.array.clone()), elements).map(|p| (p, true)));
+                if let Some(path) = element_path(q, elements) {
+                    elements.push((q.id, path));
+                    go(&q.body, elements, out);
+                    elements.pop();
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    go(c, &mut Vec::new(), &mut out);
+    out
+}
+
 // ---- writing --------------------------------------------------------------------------------
 
 /// How loosely a written piece binds, loosest first: an operand that binds more loosely than
@@ -1091,6 +1236,76 @@ mod tests {
         assert_eq!(scalar("any xs (@.k ne \"a\")"), None);
         assert_eq!(scalar("any xs (@.k is_null)"), None);
         assert_eq!(scalar("any xs (@.k eq \"a\" and @.j eq \"b\")"), None);
+    }
+
+    #[test]
+    fn implied_facts_are_a_superset() {
+        use ColumnType::*;
+        let key = |k: &str| Hop::Key(k.into());
+        let s = |v: &str| Scalar::Str(v.into());
+        // An `and` keeps what it can; an `or` needs every operand; `~`, negation and `all`
+        // imply nothing.
+        assert_eq!(
+            implied(&plan(
+                "a eq \"x\" and b contains \"y\" and any xs (@.k in [\"p\", \"p\", \"q\"])",
+                &[("a", Text), ("b", Json), ("xs", Json)]
+            )),
+            Some(Implied::And(vec![
+                Implied::OneOf {
+                    path: vec![key("a")],
+                    values: vec![s("x")]
+                },
+                Implied::OneOf {
+                    path: vec![key("xs"), Hop::Each, key("k")],
+                    values: vec![s("p"), s("q")]
+                },
+            ]))
+        );
+        assert_eq!(
+            implied(&plan("a eq \"x\" or a eq~ \"y\"", &[("a", Json)])),
+            None
+        );
+        assert_eq!(
+            implied(&plan(
+                "b in [true, false] or n eq 2",
+                &[("b", Json), ("n", Json)]
+            )),
+            Some(Implied::Or(vec![
+                Implied::OneOf {
+                    path: vec![key("b")],
+                    values: vec![Scalar::Bool(true), Scalar::Bool(false)]
+                },
+                Implied::OneOf {
+                    path: vec![key("n")],
+                    values: vec![Scalar::Num(2.into())]
+                },
+            ]))
+        );
+        assert_eq!(implied(&plan("not a eq \"x\"", &[("a", Json)])), None);
+        assert_eq!(implied(&plan("all xs (@ eq \"x\")", &[("xs", Json)])), None);
+    }
+
+    #[test]
+    fn reads_give_paths_from_the_row() {
+        use ColumnType::*;
+        let key = |k: &str| Hop::Key(k.into());
+        assert_eq!(
+            reads(&plan(
+                "u.name eq \"x\" or all xs (@[2] gt 1 and @.k eq \"y\")",
+                &[("u", Json), ("xs", Json)]
+            )),
+            vec![
+                (vec![key("u"), key("name")], false),
+                (vec![key("xs")], true),
+                (vec![key("xs"), Hop::Each, Hop::Index(2)], false),
+                (vec![key("xs"), Hop::Each, key("k")], false),
+            ]
+        );
+        // Both sides of a `field()` comparison are read.
+        assert_eq!(
+            reads(&plan("a gt field(b)", &[("a", Integer), ("b", Integer)])),
+            vec![(vec![key("a")], false), (vec![key("b")], false)]
+        );
     }
 
     /// A speller that writes a check as its column name, or as `x | y` (an `or`) for a column
