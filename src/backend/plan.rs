@@ -289,6 +289,34 @@ fn beyond_i64(n: &Number) -> Option<std::cmp::Ordering> {
     None
 }
 
+/// SPEC §3.4 for a 64-bit integer value (a typed integer column, or an integer where the
+/// target holds integers as 64 bits) against the literal `n` under `cmp` (`None`: equality):
+/// `Some(Ok(i))` compares exactly with `i`; `Some(Err(b))` when every such integer gives the
+/// answer `b` (`n` above `i64::MAX`, or equality with a fraction); `None` when the two compare
+/// as doubles (a fraction ordered against an integer).
+pub fn integer_cmp(cmp: Option<CmpOp>, n: &Number) -> Option<Result<i64, bool>> {
+    if let Some(i) = n.as_i64() {
+        return Some(Ok(i));
+    }
+    match (beyond_i64(n), cmp) {
+        // Above every 64-bit integer.
+        (Some(_), c) => Some(Err(matches!(c, Some(CmpOp::Lt | CmpOp::Le)))),
+        (None, None) => Some(Err(false)),
+        (None, Some(_)) => None,
+    }
+}
+
+/// Whether comparing any 64-bit integer, converted to a double, with `n` gives SPEC §3.4's
+/// answer: `n` is a fraction (compared as a double anyway) or an integer of magnitude below
+/// 2^53 (every double near it is an integer, so rounding the other side keeps the order).
+pub fn double_cmp_is_exact(n: &Number) -> bool {
+    match (n.as_i64(), n.as_u64()) {
+        (Some(i), _) => i.unsigned_abs() < 1 << 53,
+        (None, Some(_)) => false,
+        (None, None) => true,
+    }
+}
+
 impl Lowerer<'_> {
     /// `element`: the id of the quantifier whose element is the root, or `None` for the row.
     fn node(&mut self, node: &Node, element: Option<usize>) -> Cond {
@@ -554,13 +582,11 @@ fn op_for(test: &Test, ci: bool, ty: Option<ColumnType>) -> Option<Op> {
             if !num_ok {
                 return None;
             }
-            if ty == Some(ColumnType::Integer) && beyond_i64(n) == Some(std::cmp::Ordering::Greater)
+            if ty == Some(ColumnType::Integer)
+                && let Some(Err(every)) = integer_cmp(Some(*op), n)
             {
                 // Above every value the column can hold.
-                return match op {
-                    CmpOp::Lt | CmpOp::Le => Some(Op::Kind(Kind::Number)),
-                    CmpOp::Gt | CmpOp::Ge => None,
-                };
+                return every.then_some(Op::Kind(Kind::Number));
             }
             Some(Op::Num {
                 cmp: Some(*op),
@@ -886,6 +912,81 @@ pub enum Piece {
     Text(Prec),
 }
 
+/// A piece a target spells apart from the query buffer (one part of a compound test built
+/// from several parts, such as KQL's type check and comparison), joined with [`join`] by the
+/// same rules [`write`] applies to a plan's junctions.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Part {
+    Const(bool),
+    Text(String, Prec),
+}
+
+impl Part {
+    /// Text that binds like a call or a name.
+    pub fn atom(s: impl Into<String>) -> Part {
+        Part::Text(s.into(), Prec::Atom)
+    }
+
+    /// The text (`true`/`false` for a constant).
+    pub fn text(&self) -> &str {
+        match self {
+            Part::Const(true) => "true",
+            Part::Const(false) => "false",
+            Part::Text(s, _) => s,
+        }
+    }
+
+    /// As an operand of an `and` (`and` true) or an `or`, parenthesised as [`write`] would.
+    pub fn operand(&self, and: bool, group: bool) -> String {
+        match self {
+            Part::Text(s, p) if needs_parens(*p, and, group) => format!("({s})"),
+            other => other.text().to_string(),
+        }
+    }
+}
+
+/// Whether an operand of binding strength `p` is parenthesised inside an `and` (`and` true) or
+/// an `or`: when it binds more loosely, or (with `group`, or when the junctions differ) when it
+/// is a junction itself. An `and` inside an `or` is always parenthesised (clearer to read).
+fn needs_parens(p: Prec, and: bool, group: bool) -> bool {
+    let own = if and { Prec::And } else { Prec::Or };
+    p < own || (p <= Prec::And && (group || p != own))
+}
+
+/// `parts` joined with `sep` as an `and` (`and` true) or an `or`: constants dropped or deciding
+/// the whole, operands parenthesised by [`needs_parens`], one operand left as it is.
+pub fn join(parts: Vec<Part>, and: bool, sep: &str, group: bool) -> Part {
+    let mut kept = Vec::with_capacity(parts.len());
+    for p in parts {
+        match p {
+            Part::Const(b) if b == and => {}
+            Part::Const(b) => return Part::Const(b),
+            t => kept.push(t),
+        }
+    }
+    match kept.len() {
+        0 => Part::Const(and),
+        1 => kept.pop().expect("one part"),
+        _ => {
+            let mut out = String::new();
+            for (i, p) in kept.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(sep);
+                }
+                match p {
+                    Part::Text(s, p) if needs_parens(*p, and, group) => {
+                        out.push('(');
+                        out.push_str(s);
+                        out.push(')');
+                    }
+                    p => out.push_str(p.text()),
+                }
+            }
+            Part::Text(out, if and { Prec::And } else { Prec::Or })
+        }
+    }
+}
+
 /// A backend's spelling of a plan.
 pub trait Spell {
     /// What the spelling needs to know about where it is (the row, an element, ...).
@@ -938,13 +1039,15 @@ pub fn write_junction<S: Spell>(
     scope: &S::Scope,
     out: &mut String,
 ) -> Result<Piece, Unsupported> {
-    let own = if and { Prec::And } else { Prec::Or };
+    let group = s.group_junctions();
     let start = out.len();
-    // (offset where the operand starts, its precedence)
-    let mut written: Vec<(usize, Prec)> = Vec::new();
+    // The operands written so far, and where the first one starts and whether it was put in
+    // parentheses (undone if it stays the only one).
+    let mut written = 0;
+    let mut first: Option<(usize, bool, Prec)> = None;
     for item in items {
         let mark = out.len();
-        if !written.is_empty() {
+        if written > 0 {
             out.push_str(sep);
         }
         let at = out.len();
@@ -954,28 +1057,31 @@ pub fn write_junction<S: Spell>(
                 out.truncate(start);
                 return Ok(Piece::Const(b));
             }
-            Piece::Text(p) => written.push((at, p)),
+            Piece::Text(p) => {
+                // The operand is the end of the buffer: opening its parenthesis moves only
+                // the operand's own text.
+                let wrap = needs_parens(p, and, group);
+                if wrap {
+                    out.insert(at, '(');
+                    out.push(')');
+                }
+                if written == 0 {
+                    first = Some((at, wrap, p));
+                }
+                written += 1;
+            }
         }
     }
-    match written.len() {
-        0 => Ok(Piece::Const(and)),
-        1 => Ok(Piece::Text(written[0].1)),
-        _ => {
-            // From the last operand back, so earlier offsets stay valid.
-            for i in (0..written.len()).rev() {
-                let (at, p) = written[i];
-                let looser = p < own;
-                let grouped = p <= Prec::And && (s.group_junctions() || p != own);
-                if looser || grouped {
-                    let end = written
-                        .get(i + 1)
-                        .map_or(out.len(), |(next, _)| next - sep.len());
-                    out.insert(end, ')');
-                    out.insert(at, '(');
-                }
+    match (written, first) {
+        (0, _) => Ok(Piece::Const(and)),
+        (1, Some((at, wrap, p))) => {
+            if wrap {
+                out.pop();
+                out.remove(at);
             }
-            Ok(Piece::Text(own))
+            Ok(Piece::Text(p))
         }
+        _ => Ok(Piece::Text(if and { Prec::And } else { Prec::Or })),
     }
 }
 
