@@ -25,12 +25,11 @@
 
 use std::fmt;
 
-use serde_json::{Number, Value, json};
+use serde_json::Number;
 
 use crate::backend::Unsupported;
 use crate::backend::schema::{ColumnType, TableSchema};
-use crate::ir::eval::{eval, simple_lowercase};
-use crate::ir::normalize::normalize;
+use crate::ir::eval::simple_lowercase;
 use crate::ir::{Cidr, CmpOp, FieldOp, FieldPath, Leaf, Node, Pattern, Scalar, Step, Test};
 use crate::syntax::ast::Span;
 
@@ -200,10 +199,6 @@ pub struct Quant {
     /// Never `Const(false)` (that folds the quantifier); `Const(true)` asks whether the array
     /// has an element at all.
     pub body: Box<Cond>,
-    /// Some when the body reads one value of the element and nothing else, so that the
-    /// element's scalar values at that path decide the quantifier (for a target that searches
-    /// a flattened list of values rather than visiting elements: SPL).
-    pub scalar: Option<ScalarBody>,
     /// The first predicate in the body, for positions in errors.
     pub span: Span,
 }
@@ -257,7 +252,7 @@ pub fn lower(node: &Node, schema: &TableSchema) -> Cond {
         next: 0,
         outer: Vec::new(),
     }
-    .node(node, None)
+    .node(node, None, false)
 }
 
 /// Where an output field is read in a row of a table with this schema; `None` when the field
@@ -319,15 +314,22 @@ pub fn double_cmp_is_exact(n: &Number) -> bool {
 
 impl Lowerer<'_> {
     /// `element`: the id of the quantifier whose element is the root, or `None` for the row.
-    fn node(&mut self, node: &Node, element: Option<usize>) -> Cond {
+    /// `neg`: lower `not node` (negation pushed to the leaves as `normalize` does, without
+    /// building the negated IR).
+    fn node(&mut self, node: &Node, element: Option<usize>, neg: bool) -> Cond {
         match node {
-            Node::And(items) => Cond::and(items.iter().map(|i| self.node(i, element)).collect()),
-            Node::Or(items) => Cond::or(items.iter().map(|i| self.node(i, element)).collect()),
+            Node::And(items) | Node::Or(items) => {
+                let and = matches!(node, Node::And(_)) != neg;
+                Cond::junction(
+                    items.iter().map(|i| self.node(i, element, neg)).collect(),
+                    and,
+                )
+            }
             // Only reached if a caller skipped `normalize`.
-            Node::Not(_) => self.node(&normalize(node.clone()), element),
-            Node::Leaf(leaf) => self.leaf(leaf, element),
-            Node::Any { path, body } => self.quantifier(path, body, element, true),
-            Node::All { path, body } => self.quantifier(path, body, element, false),
+            Node::Not(inner) => self.node(inner, element, !neg),
+            Node::Leaf(leaf) => self.leaf(leaf, element, leaf.negated != neg),
+            Node::Any { path, body } => self.quantifier(path, body, element, true, neg),
+            Node::All { path, body } => self.quantifier(path, body, element, false, neg),
         }
     }
 
@@ -364,47 +366,45 @@ impl Lowerer<'_> {
         }
     }
 
+    /// `any` (or `all`) `path (body)`, negated when `neg`: `not any P (B)` is "no element
+    /// satisfies B", `all P (B)` is "no element satisfies not B", `not all P (B)` is "some
+    /// element satisfies not B".
     fn quantifier(
         &mut self,
         path: &FieldPath,
         body: &Node,
         element: Option<usize>,
         any: bool,
+        neg: bool,
     ) -> Cond {
+        let exists = any != neg;
         let array = match self.resolve(path, element) {
             Some(Val::Json(j)) => j,
             // Missing, or a scalar column: not an array, so no element.
-            _ => return Cond::Const(!any),
-        };
-        // `any` reads the body as it is; `all` reads the normalised `not body`.
-        let negated;
-        let ir: &Node = if any {
-            body
-        } else {
-            negated = normalize(Node::Not(Box::new(body.clone())));
-            &negated
+            _ => return Cond::Const(!exists),
         };
         self.next += 1;
         let id = self.next;
         self.outer.push(element);
-        let inner = self.node(ir, Some(id));
+        let inner = self.node(body, Some(id), !any);
         self.outer.pop();
         match inner {
-            Cond::Const(false) => Cond::Const(!any),
+            Cond::Const(false) => Cond::Const(!exists),
             inner => Cond::Quant(Quant {
                 id,
                 array,
-                exists: any,
+                exists,
                 body: Box::new(inner),
-                span: first_span(ir),
-                scalar: scalar_body(ir),
+                span: first_span(body),
             }),
         }
     }
 
-    fn leaf(&mut self, leaf: &Leaf, element: Option<usize>) -> Cond {
+    /// The leaf, negated when `negated` (the leaf's own negation with any pushed onto it).
+    fn leaf(&mut self, leaf: &Leaf, element: Option<usize>, negated: bool) -> Cond {
         let Some(val) = self.resolve(&leaf.path, element) else {
-            return Cond::Const(leaf.true_when_missing());
+            // SPEC §3.6: only `is_null`/`is_empty` hold on a missing field; negation flips it.
+            return Cond::Const(matches!(leaf.test, Test::IsNull | Test::IsEmpty) != negated);
         };
         let ty = match &val {
             Val::Column { ty, .. } => Some(*ty),
@@ -418,7 +418,7 @@ impl Lowerer<'_> {
                 self.outer.len().checked_sub(r.up).map(|i| self.outer[i])
             };
             let Some(other) = root.and_then(|root| self.resolve(&r.path, root)) else {
-                return Cond::Const(leaf.negated);
+                return Cond::Const(negated);
             };
             let checks = field_tests(*op, leaf.case_insensitive, ty, &other)
                 .into_iter()
@@ -429,13 +429,13 @@ impl Lowerer<'_> {
                             test,
                             other: other.clone(),
                         },
-                        negated: leaf.negated,
+                        negated,
                         span: leaf.span,
                     })
                 })
                 .collect();
             // Not (a or b) is (not a) and (not b); no kind left folds to the leaf's constant.
-            return if leaf.negated {
+            return if negated {
                 Cond::and(checks)
             } else {
                 Cond::or(checks)
@@ -445,91 +445,92 @@ impl Lowerer<'_> {
             Some(op) => Cond::Check(Check {
                 val,
                 op,
-                negated: leaf.negated,
+                negated,
                 span: leaf.span,
             }),
             // The value can never pass the test: the positive leaf is false.
-            None => Cond::Const(leaf.negated),
+            None => Cond::Const(negated),
         }
     }
 }
 
-/// The body's [`ScalarBody`], if it reads one scalar of the element.
-fn scalar_body(body: &Node) -> Option<ScalarBody> {
-    fn single(node: &Node, seen: &mut Option<FieldPath>) -> bool {
-        match node {
-            Node::And(items) | Node::Or(items) => items.iter().all(|i| single(i, seen)),
-            Node::Leaf(l) if !matches!(l.test, Test::IsNull | Test::IsEmpty | Test::Field(..)) => {
-                match seen {
-                    Some(p) => *p == l.path,
-                    None => {
-                        *seen = Some(l.path.clone());
+impl Quant {
+    /// Some when the body reads one value of the element and nothing else, so that the
+    /// element's scalar values at that path decide the quantifier (for a target that searches
+    /// a flattened list of values rather than visiting elements: SPL).
+    pub fn scalar(&self) -> Option<ScalarBody> {
+        /// Every check reads the same path of this quantifier's element, with a test that
+        /// asks for a kind (not null/empty, not `field()`).
+        fn single<'a>(c: &'a Cond, id: usize, seen: &mut Option<&'a [Step]>) -> bool {
+            match c {
+                Cond::And(items) | Cond::Or(items) => items.iter().all(|i| single(i, id, seen)),
+                Cond::Check(ch)
+                    if !matches!(ch.op, Op::IsNull | Op::IsEmpty | Op::Field { .. }) =>
+                {
+                    match &ch.val {
+                        Val::Json(JsonPath {
+                            base: Base::Element(e),
+                            steps,
+                        }) if *e == id => match seen {
+                            Some(p) => *p == steps.as_slice(),
+                            None => {
+                                *seen = Some(steps);
+                                true
+                            }
+                        },
+                        _ => false,
+                    }
+                }
+                _ => false,
+            }
+        }
+        /// False when the value is missing, null, an object or an array: a positive check
+        /// asks for a string, number or boolean; a negated one is then true.
+        fn false_off_scalars(c: &Cond) -> bool {
+            match c {
+                Cond::And(items) => items.iter().any(false_off_scalars),
+                Cond::Or(items) => items.iter().all(false_off_scalars),
+                Cond::Check(ch) => !ch.negated,
+                _ => false,
+            }
+        }
+        fn one_of(c: &Cond, out: &mut Vec<Scalar>) -> bool {
+            match c {
+                Cond::Or(items) => items.iter().all(|i| one_of(i, out)),
+                Cond::Check(ch) if !ch.negated => match &ch.op {
+                    Op::Str {
+                        op: StrOp::Eq,
+                        values,
+                        ci: false,
+                        ..
+                    } => {
+                        out.extend(values.iter().map(|v| Scalar::Str(v.clone())));
                         true
                     }
-                }
-            }
-            _ => false,
-        }
-    }
-    let mut seen = None;
-    if !single(body, &mut seen) {
-        return None;
-    }
-    let path = seen?;
-    // False for a missing value, null, objects and arrays (empty or not) at `path`.
-    let values = [
-        None,
-        Some(Value::Null),
-        Some(json!({})),
-        Some(json!([])),
-        Some(json!({"k": "v"})),
-        Some(json!(["v"])),
-    ];
-    let false_off_scalars = values.into_iter().all(|v| {
-        let element = match (path.is_root(), v) {
-            (true, None) => return true,
-            (true, Some(v)) => v,
-            (false, None) => json!({}),
-            (false, Some(v)) => {
-                let mut cur = v;
-                for step in path.0.iter().rev() {
-                    if let Step::Key(k) = step {
-                        cur = json!({ k.clone(): cur });
+                    Op::Bool(b) => {
+                        out.push(Scalar::Bool(*b));
+                        true
                     }
-                }
-                cur
-            }
-        };
-        !eval(body, &element)
-    });
-    if !false_off_scalars {
-        return None;
-    }
-    fn one_of(x: &Node, out: &mut Vec<Scalar>) -> bool {
-        match x {
-            Node::Or(items) => items.iter().all(|i| one_of(i, out)),
-            Node::Leaf(l) if !l.negated && !l.case_insensitive => {
-                let items: &[Scalar] = match &l.test {
-                    Test::Eq(s) => std::slice::from_ref(s),
-                    Test::In(list) => list,
-                    _ => return false,
-                };
-                for s in items {
-                    match s {
-                        Scalar::Str(_) | Scalar::Bool(_) => out.push(s.clone()),
-                        Scalar::Num(_) => return false,
+                    Op::Kind(Kind::Bool) => {
+                        out.extend([Scalar::Bool(true), Scalar::Bool(false)]);
+                        true
                     }
-                }
-                true
+                    _ => false,
+                },
+                _ => false,
             }
-            _ => false,
         }
+        let mut seen = None;
+        if !single(&self.body, self.id, &mut seen) || !false_off_scalars(&self.body) {
+            return None;
+        }
+        let path = FieldPath(seen?.to_vec());
+        let mut alternatives = Vec::new();
+        Some(ScalarBody {
+            path,
+            one_of: one_of(&self.body, &mut alternatives).then_some(alternatives),
+        })
     }
-    let mut alternatives = Vec::new();
-    Some(ScalarBody {
-        path,
-        one_of: one_of(body, &mut alternatives).then_some(alternatives),
-    })
 }
 
 fn first_span(node: &Node) -> Span {
@@ -1200,7 +1201,7 @@ mod tests {
 
     fn plan(text: &str, cols: &[(&str, ColumnType)]) -> Cond {
         let ast = parse(text).expect("parses");
-        let ir = normalize(lower_condition(&ast).expect("lowers"));
+        let ir = crate::ir::normalize::normalize(lower_condition(&ast).expect("lowers"));
         let schema = TableSchema {
             columns: cols.iter().map(|(k, t)| (k.to_string(), *t)).collect(),
             complete: true,
@@ -1322,7 +1323,7 @@ mod tests {
     fn quantifiers_say_when_one_scalar_decides_them() {
         use ColumnType::*;
         let scalar = |text: &str| match plan(text, &[("xs", Json)]) {
-            Cond::Quant(q) => q.scalar,
+            Cond::Quant(q) => q.scalar(),
             other => panic!("{other:?}"),
         };
         let s = |v: &str| Scalar::Str(v.into());
@@ -1342,6 +1343,31 @@ mod tests {
         assert_eq!(scalar("any xs (@.k ne \"a\")"), None);
         assert_eq!(scalar("any xs (@.k is_null)"), None);
         assert_eq!(scalar("any xs (@.k eq \"a\" and @.j eq \"b\")"), None);
+        // A negated test beside a positive one on the same path is still false off scalars.
+        assert_eq!(
+            scalar("any xs (@.k eq \"a\" and @.k ne \"b\")").map(|b| b.one_of),
+            Some(None)
+        );
+        assert_eq!(scalar("any xs (@.k eq \"a\" or @.k ne \"b\")"), None);
+    }
+
+    #[test]
+    fn negation_is_pushed_while_lowering() {
+        use ColumnType::*;
+        let cols = [("a", Json), ("xs", Json), ("n", Integer)];
+        let schema = TableSchema {
+            columns: cols.iter().map(|(k, t)| (k.to_string(), *t)).collect(),
+            complete: true,
+        };
+        for text in [
+            "not (a eq 1 and any xs (@ eq 2 or not @.k is_null))",
+            "not all xs (not any @.ys (@ gt 1) or n lt 18446744073709551615)",
+            "not (a ne field(n) or all xs (@ eq field(n)))",
+        ] {
+            let raw = lower_condition(&parse(text).expect("parses")).expect("lowers");
+            let normalised = crate::ir::normalize::normalize(raw.clone());
+            assert_eq!(lower(&raw, &schema), lower(&normalised, &schema), "{text}");
+        }
     }
 
     #[test]
@@ -1516,7 +1542,6 @@ mod tests {
             },
             exists: true,
             body: Box::new(Cond::Const(true)),
-            scalar: None,
             span: Span { start: 4, end: 7 },
         });
         let e = write(&Toy { group: true }, &c, &(), &mut String::new()).unwrap_err();

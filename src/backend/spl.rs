@@ -584,7 +584,7 @@ impl Cx {
             };
             q = inner;
         }
-        let Some(scalar) = &q.scalar else {
+        let Some(scalar) = q.scalar() else {
             return Ok(None);
         };
         let Some(rel) = extracted_name(&scalar.path)? else {
@@ -679,7 +679,7 @@ impl Cx {
         let Some(plan::ScalarBody {
             path: r,
             one_of: Some(one_of),
-        }) = &q.scalar
+        }) = q.scalar()
         else {
             return Err(Unsupported::new(reason.into()));
         };
@@ -699,7 +699,7 @@ impl Cx {
         if chained || !r.is_root() {
             // `{}` then the keys: every element's value at `r`, as one JSON array.
             values.parts.push(Part::All);
-            values = values.join(r);
+            values = values.join(&r);
         }
         if values
             .parts
