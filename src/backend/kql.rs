@@ -1017,11 +1017,12 @@ fn text_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
 
 /// A test on a `dynamic` value: the JSON type is checked first.
 fn dynamic_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
-    let is_string = format!("gettype({x}) == \"string\"");
-    let not_string = format!("gettype({x}) != \"string\"");
-    let is_bool = format!("gettype({x}) == \"bool\"");
-    let not_bool = format!("gettype({x}) != \"bool\"");
-    let text = format!("tostring({x})");
+    // Each spelled only where an arm uses it.
+    let is_string = || format!("gettype({x}) == \"string\"");
+    let not_string = || format!("gettype({x}) != \"string\"");
+    let is_bool = || format!("gettype({x}) == \"bool\"");
+    let not_bool = || format!("gettype({x}) != \"bool\"");
+    let text = || format!("tostring({x})");
     Ok(match op {
         Op::IsNull => Pair::new(
             B::atom(format!("isnull({x})")),
@@ -1031,6 +1032,7 @@ fn dynamic_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
             // `tostring()` is "" exactly for null and for the string "" (every other value
             // prints as something), and prints an empty array or object as `[]` / `{}`;
             // `gettype()` keeps the strings "[]" and "{}" out. No part is ever null.
+            let text = text();
             let container = format!("gettype({x}) in (\"array\", \"dictionary\")");
             let not_container = format!("gettype({x}) !in (\"array\", \"dictionary\")");
             Pair::new(
@@ -1046,23 +1048,23 @@ fn dynamic_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
                 ),
             )
         }
-        Op::Kind(Kind::String) => Pair::new(B::atom(is_string), B::atom(not_string)),
-        Op::Kind(Kind::Bool) => Pair::new(B::atom(is_bool), B::atom(not_bool)),
+        Op::Kind(Kind::String) => Pair::new(B::atom(is_string()), B::atom(not_string())),
+        Op::Kind(Kind::Bool) => Pair::new(B::atom(is_bool()), B::atom(not_bool())),
         Op::Kind(Kind::Number) => Pair::new(
             B::atom(format!("gettype({x}) in {NUMBER_TYPES}")),
             B::atom(format!("gettype({x}) !in {NUMBER_TYPES}")),
         ),
         Op::Str { .. } | Op::Regex(_) => {
-            let t = text_test(&text, op)?;
+            let t = text_test(&text(), op)?;
             Pair::new(
-                and(vec![B::atom(is_string), t.pos]),
-                or(vec![B::atom(not_string), t.neg]),
+                and(vec![B::atom(is_string()), t.pos]),
+                or(vec![B::atom(not_string()), t.neg]),
             )
         }
         Op::Num { cmp, values } => dynamic_number(x, *cmp, values),
         Op::Bool(b) => Pair::new(
-            B::Text(format!("{is_bool} and tobool({x}) == {b}"), Prec::And),
-            B::Text(format!("{not_bool} or tobool({x}) != {b}"), Prec::Or),
+            B::Text(format!("{} and tobool({x}) == {b}", is_bool()), Prec::And),
+            B::Text(format!("{} or tobool({x}) != {b}", not_bool()), Prec::Or),
         ),
         Op::Field { .. } => unreachable!("`pair` spells field() with `field_pair`"),
     })
