@@ -202,7 +202,16 @@ fn is_unsafe(c: char) -> bool {
 
 /// `"..."` with `\` and `"` escaped; `s` must hold no unsafe character.
 fn quote_plain(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if matches!(c, '\\' | '"') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
 }
 
 /// An eval expression whose value is exactly `s`: an escaped literal, with unsafe characters
