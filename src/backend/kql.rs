@@ -26,8 +26,8 @@ use std::cell::{Cell, RefCell};
 use crate::backend::Unsupported;
 use crate::backend::cidr;
 use crate::backend::plan::{
-    self, Base, Check, Cond, FieldTest, Ints, JsonPath, Kind, Op, Piece, Prec, Quant, Spell, StrOp,
-    Val,
+    self, Base, Check, Cond, FieldTest, Ints, JsonPath, Kind, Op, Part, Piece, Prec, Quant, Spell,
+    StrOp, Val,
 };
 use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::{ColumnType, TableSchema};
@@ -415,79 +415,19 @@ fn real_literal(n: &serde_json::Number) -> String {
     format!("{f:?}")
 }
 
-/// Integers a double holds exactly, with room for rounding to keep order (|n| < 2^53): for
-/// these, comparing `toreal(x)` with `n` gives the exact integer answer for any `long` x.
-fn double_safe(n: &serde_json::Number) -> bool {
-    match (n.as_i64(), n.as_u64()) {
-        (Some(i), _) => i.unsigned_abs() < 1 << 53,
-        (None, Some(_)) => false,
-        // Not an integer: SPEC compares it as a double anyway.
-        (None, None) => true,
-    }
-}
-
 // ---- the renderer ---------------------------------------------------------------------------
 
-/// A rendered boolean.
-#[derive(Clone, Debug, PartialEq)]
-enum B {
-    Const(bool),
-    Expr(String, Prec),
-}
-
-impl B {
-    fn atom(s: impl Into<String>) -> B {
-        B::Expr(s.into(), Prec::Atom)
-    }
-
-    /// As an operand of `and` (`and` true) or `or`: anything with another top-level operator
-    /// is parenthesised (`and` binds tighter than `or` in KQL, but the parentheses read better).
-    fn operand(&self, and: bool) -> String {
-        match self {
-            B::Const(b) => b.to_string(),
-            B::Expr(s, p) if *p > Prec::And => s.clone(),
-            B::Expr(s, Prec::And) if and => s.clone(),
-            B::Expr(s, Prec::Or) if !and => s.clone(),
-            B::Expr(s, _) => format!("({s})"),
-        }
-    }
-
-    fn text(&self) -> String {
-        match self {
-            B::Const(b) => b.to_string(),
-            B::Expr(s, _) => s.clone(),
-        }
-    }
-}
+/// A spelled part of a compound test; parts are joined by `plan::join`, the junction rules
+/// the plan writer uses (`and` binds tighter than `or` in KQL, but an `and` inside an `or` is
+/// parenthesised to read better).
+type B = Part;
 
 fn and(parts: Vec<B>) -> B {
-    junction(parts, true)
+    plan::join(parts, true, " and ", false)
 }
 
 fn or(parts: Vec<B>) -> B {
-    junction(parts, false)
-}
-
-fn junction(parts: Vec<B>, is_and: bool) -> B {
-    let mut kept = Vec::new();
-    for p in parts {
-        match p {
-            B::Const(b) if b == is_and => {}
-            B::Const(b) => return B::Const(b),
-            e => kept.push(e),
-        }
-    }
-    match kept.len() {
-        0 => B::Const(is_and),
-        1 => kept.pop().expect("one part"),
-        _ => B::Expr(
-            kept.iter()
-                .map(|p| p.operand(is_and))
-                .collect::<Vec<_>>()
-                .join(if is_and { " and " } else { " or " }),
-            if is_and { Prec::And } else { Prec::Or },
-        ),
-    }
+    plan::join(parts, false, " or ", false)
 }
 
 /// A test and its negation, both two-valued where the negation is concerned (a positive form
@@ -710,7 +650,7 @@ impl<'a> Cx<'a> {
                         helpers: Vec::new(),
                     });
                 }
-                Piece::Text(p) => rendered.push(B::Expr(out, p)),
+                Piece::Text(p) => rendered.push(B::Text(out, p)),
             }
         }
         let groups = self.scopes.borrow_mut().pop().expect("the query scope");
@@ -720,7 +660,7 @@ impl<'a> Cx<'a> {
             .collect();
         let (mut pre, mut post) = (Vec::new(), Vec::new());
         for b in rendered {
-            if all_counts.iter().any(|c| mentions(&b.text(), c)) {
+            if all_counts.iter().any(|c| mentions(b.text(), c)) {
                 post.push(b);
             } else {
                 pre.push(b);
@@ -731,16 +671,12 @@ impl<'a> Cx<'a> {
             .into_iter()
             .filter_map(|g| g.render(&post_text))
             .collect();
-        let join = |parts: Vec<B>| match parts.as_slice() {
-            [] => None,
-            [one] => Some(one.text()),
-            _ => Some(
-                parts
-                    .iter()
-                    .map(|p| p.operand(true))
-                    .collect::<Vec<_>>()
-                    .join("\n    and "),
-            ),
+        let join = |parts: Vec<B>| {
+            (!parts.is_empty()).then(|| {
+                plan::join(parts, true, "\n    and ", false)
+                    .text()
+                    .to_string()
+            })
         };
         Ok(Filter {
             pre: join(pre),
@@ -838,8 +774,8 @@ impl Side {
                 B::atom(format!("gettype({x}) !in {types}")),
             ),
             None => Pair::new(
-                B::Expr(format!("gettype({x}) == {types}"), Prec::Cmp),
-                B::Expr(format!("gettype({x}) != {types}"), Prec::Cmp),
+                B::Text(format!("gettype({x}) == {types}"), Prec::Cmp),
+                B::Text(format!("gettype({x}) != {types}"), Prec::Cmp),
             ),
             Some(ColumnType::Text) if cols.contains(&ColumnType::Text) => Pair::new(
                 B::atom(format!("isnotempty({x})")),
@@ -888,7 +824,7 @@ impl Side {
 /// negated form: both sides have the kind and the test holds. Numbers compare as `long`s when
 /// both are integers (`int`/`long`), as `real`s otherwise.
 fn field_pair(test: FieldTest, a: &Side, b: &Side) -> Pair {
-    let cmp = |x: String, sym: &str, y: String| B::Expr(format!("{x} {sym} {y}"), Prec::Cmp);
+    let cmp = |x: String, sym: &str, y: String| B::Text(format!("{x} {sym} {y}"), Prec::Cmp);
     match test {
         FieldTest::Str { op, ci } => {
             let (p, n) = string_ops(op, false, ci);
@@ -990,7 +926,7 @@ impl Spell for Cx<'_> {
         let pair = self.pair(c, elements)?;
         Ok(match if c.negated { pair.neg } else { pair.pos } {
             B::Const(b) => Piece::Const(b),
-            B::Expr(s, p) => {
+            B::Text(s, p) => {
                 out.push_str(&s);
                 Piece::Text(p)
             }
@@ -1056,9 +992,9 @@ impl Spell for Cx<'_> {
                     Piece::Text(Prec::Or)
                 });
             }
-            Piece::Text(p) => B::Expr(body, p),
+            Piece::Text(p) => B::Text(body, p),
         };
-        let pred = b.operand(true);
+        let pred = b.operand(true, false);
         let nested: Vec<Rendered> = nested.into_iter().filter_map(|g| g.render(&pred)).collect();
         let mut scopes = self.scopes.borrow_mut();
         let scope = scopes.last_mut().expect("a scope");
@@ -1140,11 +1076,11 @@ fn cidr_test(x: &str, ranges: &[Cidr]) -> Result<Pair, Unsupported> {
         }
         let re = verbatim_literal(&regexp::translate(&guard, Flavour::Re2)?.pattern);
         let call = format!("{function}({x}, dynamic([{}]))", family.join(", "));
-        pos.push(B::Expr(
+        pos.push(B::Text(
             format!("{x} matches regex {re} and {call}"),
             Prec::And,
         ));
-        neg.push(B::Expr(
+        neg.push(B::Text(
             format!("not({x} matches regex {re}) or not({call})"),
             Prec::Or,
         ));
@@ -1191,11 +1127,12 @@ fn text_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
 
 /// A test on a `dynamic` value: the JSON type is checked first.
 fn dynamic_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
-    let is_string = format!("gettype({x}) == \"string\"");
-    let not_string = format!("gettype({x}) != \"string\"");
-    let is_bool = format!("gettype({x}) == \"bool\"");
-    let not_bool = format!("gettype({x}) != \"bool\"");
-    let text = format!("tostring({x})");
+    // Each spelled only where an arm uses it.
+    let is_string = || format!("gettype({x}) == \"string\"");
+    let not_string = || format!("gettype({x}) != \"string\"");
+    let is_bool = || format!("gettype({x}) == \"bool\"");
+    let not_bool = || format!("gettype({x}) != \"bool\"");
+    let text = || format!("tostring({x})");
     Ok(match op {
         Op::IsNull => Pair::new(
             B::atom(format!("isnull({x})")),
@@ -1205,14 +1142,15 @@ fn dynamic_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
             // `tostring()` is "" exactly for null and for the string "" (every other value
             // prints as something), and prints an empty array or object as `[]` / `{}`;
             // `gettype()` keeps the strings "[]" and "{}" out. No part is ever null.
+            let text = text();
             let container = format!("gettype({x}) in (\"array\", \"dictionary\")");
             let not_container = format!("gettype({x}) !in (\"array\", \"dictionary\")");
             Pair::new(
-                B::Expr(
+                B::Text(
                     format!("{text} == \"\" or ({container} and {text} in (\"[]\", \"{{}}\"))"),
                     Prec::Or,
                 ),
-                B::Expr(
+                B::Text(
                     format!(
                         "{text} != \"\" and ({not_container} or {text} !in (\"[]\", \"{{}}\"))"
                     ),
@@ -1220,23 +1158,23 @@ fn dynamic_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
                 ),
             )
         }
-        Op::Kind(Kind::String) => Pair::new(B::atom(is_string), B::atom(not_string)),
-        Op::Kind(Kind::Bool) => Pair::new(B::atom(is_bool), B::atom(not_bool)),
+        Op::Kind(Kind::String) => Pair::new(B::atom(is_string()), B::atom(not_string())),
+        Op::Kind(Kind::Bool) => Pair::new(B::atom(is_bool()), B::atom(not_bool())),
         Op::Kind(Kind::Number) => Pair::new(
             B::atom(format!("gettype({x}) in {NUMBER_TYPES}")),
             B::atom(format!("gettype({x}) !in {NUMBER_TYPES}")),
         ),
         Op::Str { .. } | Op::Regex(_) => {
-            let t = text_test(&text, op)?;
+            let t = text_test(&text(), op)?;
             Pair::new(
-                and(vec![B::atom(is_string), t.pos]),
-                or(vec![B::atom(not_string), t.neg]),
+                and(vec![B::atom(is_string()), t.pos]),
+                or(vec![B::atom(not_string()), t.neg]),
             )
         }
         Op::Num { cmp, values } => dynamic_number(x, *cmp, values),
         Op::Bool(b) => Pair::new(
-            B::Expr(format!("{is_bool} and tobool({x}) == {b}"), Prec::And),
-            B::Expr(format!("{not_bool} or tobool({x}) != {b}"), Prec::Or),
+            B::Text(format!("{} and tobool({x}) == {b}", is_bool()), Prec::And),
+            B::Text(format!("{} or tobool({x}) != {b}", not_bool()), Prec::Or),
         ),
         Op::Field { .. } => unreachable!("`pair` spells field() with `field_pair`"),
     })
@@ -1244,7 +1182,7 @@ fn dynamic_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
 
 /// `long`/`real` columns: null when missing, so the negation tests for null first.
 fn number_column_test(col: &str, op: &Op) -> Pair {
-    let null_or = |s: String| B::Expr(format!("isnull({col}) or {s}"), Prec::Or);
+    let null_or = |s: String| B::Text(format!("isnull({col}) or {s}"), Prec::Or);
     match op {
         Op::IsNull | Op::IsEmpty => Pair::new(
             B::atom(format!("isnull({col})")),
@@ -1287,7 +1225,7 @@ fn bool_column_test(col: &str, op: &Op) -> Pair {
         ),
         Op::Bool(b) => Pair::new(
             B::atom(format!("{col} == {b}")),
-            B::Expr(format!("isnull({col}) or {col} != {b}"), Prec::Or),
+            B::Text(format!("isnull({col}) or {col} != {b}"), Prec::Or),
         ),
         _ => unreachable!("the plan folds non-boolean tests on boolean columns"),
     }
@@ -1300,7 +1238,7 @@ fn bool_column_test(col: &str, op: &Op) -> Pair {
 fn dynamic_number(x: &str, op: Option<CmpOp>, nums: &[serde_json::Number]) -> Pair {
     let is_num = format!("gettype({x}) in {NUMBER_TYPES}");
     let not_num = format!("gettype({x}) !in {NUMBER_TYPES}");
-    if nums.iter().all(double_safe) {
+    if nums.iter().all(plan::double_cmp_is_exact) {
         let lits: Vec<String> = nums.iter().map(number_literal).collect();
         let (pos, neg) = match (op, lits.as_slice()) {
             (None, [one]) | (Some(_), [one]) => (
@@ -1316,8 +1254,8 @@ fn dynamic_number(x: &str, op: Option<CmpOp>, nums: &[serde_json::Number]) -> Pa
             }
         };
         return Pair::new(
-            B::Expr(format!("{is_num} and {pos}"), Prec::And),
-            B::Expr(format!("{not_num} or {neg}"), Prec::Or),
+            B::Text(format!("{is_num} and {pos}"), Prec::And),
+            B::Text(format!("{not_num} or {neg}"), Prec::Or),
         );
     }
     // One pair per literal: integers (`int`, `long`) exactly, fractions as doubles.
@@ -1337,30 +1275,39 @@ fn dynamic_wide_number(x: &str, op: Option<CmpOp>, n: &serde_json::Number) -> (B
     let is_frac = format!("gettype({x}) in {FRACTION_TYPES}");
     let not_frac = format!("gettype({x}) !in {FRACTION_TYPES}");
     let real = real_literal(n);
-    let frac_pos = B::Expr(
+    let frac_pos = B::Text(
         format!("{is_frac} and toreal({x}) {} {real}", cmp_op(op)),
         Prec::And,
     );
-    let frac_neg = B::Expr(
+    let frac_neg = B::Text(
         format!("{not_frac} or toreal({x}) {} {real}", cmp_complement(op)),
         Prec::Or,
     );
-    let (int_pos, int_neg) = match n.as_i64() {
-        Some(i) => (
-            B::Expr(
+    let (int_pos, int_neg) = match plan::integer_cmp(op, n) {
+        Some(Ok(i)) => (
+            B::Text(
                 format!("{is_int} and tolong({x}) {} {i}", cmp_op(op)),
                 Prec::And,
             ),
-            B::Expr(
+            B::Text(
                 format!("{not_int} or tolong({x}) {} {i}", cmp_complement(op)),
                 Prec::Or,
             ),
         ),
-        // Above every `long`: only `lt`/`le` hold for an integer value.
-        None => match op {
-            Some(CmpOp::Lt | CmpOp::Le) => (B::atom(is_int), B::atom(not_int)),
-            _ => (B::Const(false), B::Const(true)),
-        },
+        // Every `long` gives the same answer (the plan decides which).
+        Some(Err(true)) => (B::atom(is_int), B::atom(not_int)),
+        Some(Err(false)) => (B::Const(false), B::Const(true)),
+        // A fraction ordered against an integer: as doubles.
+        None => (
+            B::Text(
+                format!("{is_int} and toreal({x}) {} {real}", cmp_op(op)),
+                Prec::And,
+            ),
+            B::Text(
+                format!("{not_int} or toreal({x}) {} {real}", cmp_complement(op)),
+                Prec::Or,
+            ),
+        ),
     };
     (or(vec![int_pos, frac_pos]), and(vec![int_neg, frac_neg]))
 }
@@ -1409,7 +1356,7 @@ mod tests {
     }
 
     fn texts(p: &Pair) -> (String, String) {
-        (p.pos.operand(true), p.neg.operand(false))
+        (p.pos.operand(true, false), p.neg.operand(false, false))
     }
 
     #[test]
@@ -1498,9 +1445,9 @@ mod tests {
             number_literal(&n("18446744073709551615")),
             "1.8446744073709552e19"
         );
-        assert!(double_safe(&n("9007199254740991")));
-        assert!(!double_safe(&n("9007199254740992")));
-        assert!(!double_safe(&n("-9007199254740993")));
-        assert!(double_safe(&n("0.1")));
+        assert!(plan::double_cmp_is_exact(&n("9007199254740991")));
+        assert!(!plan::double_cmp_is_exact(&n("9007199254740992")));
+        assert!(!plan::double_cmp_is_exact(&n("-9007199254740993")));
+        assert!(plan::double_cmp_is_exact(&n("0.1")));
     }
 }

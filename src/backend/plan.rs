@@ -25,12 +25,11 @@
 
 use std::fmt;
 
-use serde_json::{Number, Value, json};
+use serde_json::Number;
 
 use crate::backend::Unsupported;
 use crate::backend::schema::{ColumnType, TableSchema};
-use crate::ir::eval::{eval, simple_lowercase};
-use crate::ir::normalize::normalize;
+use crate::ir::eval::simple_lowercase;
 use crate::ir::{Cidr, CmpOp, FieldOp, FieldPath, Leaf, Node, Pattern, Scalar, Step, Test};
 use crate::syntax::ast::Span;
 
@@ -200,10 +199,6 @@ pub struct Quant {
     /// Never `Const(false)` (that folds the quantifier); `Const(true)` asks whether the array
     /// has an element at all.
     pub body: Box<Cond>,
-    /// Some when the body reads one value of the element and nothing else, so that the
-    /// element's scalar values at that path decide the quantifier (for a target that searches
-    /// a flattened list of values rather than visiting elements: SPL).
-    pub scalar: Option<ScalarBody>,
     /// The first predicate in the body, for positions in errors.
     pub span: Span,
 }
@@ -257,7 +252,7 @@ pub fn lower(node: &Node, schema: &TableSchema) -> Cond {
         next: 0,
         outer: Vec::new(),
     }
-    .node(node, None)
+    .node(node, None, false)
 }
 
 /// Where an output field is read in a row of a table with this schema; `None` when the field
@@ -289,17 +284,52 @@ fn beyond_i64(n: &Number) -> Option<std::cmp::Ordering> {
     None
 }
 
+/// SPEC §3.4 for a 64-bit integer value (a typed integer column, or an integer where the
+/// target holds integers as 64 bits) against the literal `n` under `cmp` (`None`: equality):
+/// `Some(Ok(i))` compares exactly with `i`; `Some(Err(b))` when every such integer gives the
+/// answer `b` (`n` above `i64::MAX`, or equality with a fraction); `None` when the two compare
+/// as doubles (a fraction ordered against an integer).
+pub fn integer_cmp(cmp: Option<CmpOp>, n: &Number) -> Option<Result<i64, bool>> {
+    if let Some(i) = n.as_i64() {
+        return Some(Ok(i));
+    }
+    match (beyond_i64(n), cmp) {
+        // Above every 64-bit integer.
+        (Some(_), c) => Some(Err(matches!(c, Some(CmpOp::Lt | CmpOp::Le)))),
+        (None, None) => Some(Err(false)),
+        (None, Some(_)) => None,
+    }
+}
+
+/// Whether comparing any 64-bit integer, converted to a double, with `n` gives SPEC §3.4's
+/// answer: `n` is a fraction (compared as a double anyway) or an integer of magnitude below
+/// 2^53 (every double near it is an integer, so rounding the other side keeps the order).
+pub fn double_cmp_is_exact(n: &Number) -> bool {
+    match (n.as_i64(), n.as_u64()) {
+        (Some(i), _) => i.unsigned_abs() < 1 << 53,
+        (None, Some(_)) => false,
+        (None, None) => true,
+    }
+}
+
 impl Lowerer<'_> {
     /// `element`: the id of the quantifier whose element is the root, or `None` for the row.
-    fn node(&mut self, node: &Node, element: Option<usize>) -> Cond {
+    /// `neg`: lower `not node` (negation pushed to the leaves as `normalize` does, without
+    /// building the negated IR).
+    fn node(&mut self, node: &Node, element: Option<usize>, neg: bool) -> Cond {
         match node {
-            Node::And(items) => Cond::and(items.iter().map(|i| self.node(i, element)).collect()),
-            Node::Or(items) => Cond::or(items.iter().map(|i| self.node(i, element)).collect()),
+            Node::And(items) | Node::Or(items) => {
+                let and = matches!(node, Node::And(_)) != neg;
+                Cond::junction(
+                    items.iter().map(|i| self.node(i, element, neg)).collect(),
+                    and,
+                )
+            }
             // Only reached if a caller skipped `normalize`.
-            Node::Not(_) => self.node(&normalize(node.clone()), element),
-            Node::Leaf(leaf) => self.leaf(leaf, element),
-            Node::Any { path, body } => self.quantifier(path, body, element, true),
-            Node::All { path, body } => self.quantifier(path, body, element, false),
+            Node::Not(inner) => self.node(inner, element, !neg),
+            Node::Leaf(leaf) => self.leaf(leaf, element, leaf.negated != neg),
+            Node::Any { path, body } => self.quantifier(path, body, element, true, neg),
+            Node::All { path, body } => self.quantifier(path, body, element, false, neg),
         }
     }
 
@@ -336,47 +366,45 @@ impl Lowerer<'_> {
         }
     }
 
+    /// `any` (or `all`) `path (body)`, negated when `neg`: `not any P (B)` is "no element
+    /// satisfies B", `all P (B)` is "no element satisfies not B", `not all P (B)` is "some
+    /// element satisfies not B".
     fn quantifier(
         &mut self,
         path: &FieldPath,
         body: &Node,
         element: Option<usize>,
         any: bool,
+        neg: bool,
     ) -> Cond {
+        let exists = any != neg;
         let array = match self.resolve(path, element) {
             Some(Val::Json(j)) => j,
             // Missing, or a scalar column: not an array, so no element.
-            _ => return Cond::Const(!any),
-        };
-        // `any` reads the body as it is; `all` reads the normalised `not body`.
-        let negated;
-        let ir: &Node = if any {
-            body
-        } else {
-            negated = normalize(Node::Not(Box::new(body.clone())));
-            &negated
+            _ => return Cond::Const(!exists),
         };
         self.next += 1;
         let id = self.next;
         self.outer.push(element);
-        let inner = self.node(ir, Some(id));
+        let inner = self.node(body, Some(id), !any);
         self.outer.pop();
         match inner {
-            Cond::Const(false) => Cond::Const(!any),
+            Cond::Const(false) => Cond::Const(!exists),
             inner => Cond::Quant(Quant {
                 id,
                 array,
-                exists: any,
+                exists,
                 body: Box::new(inner),
-                span: first_span(ir),
-                scalar: scalar_body(ir),
+                span: first_span(body),
             }),
         }
     }
 
-    fn leaf(&mut self, leaf: &Leaf, element: Option<usize>) -> Cond {
+    /// The leaf, negated when `negated` (the leaf's own negation with any pushed onto it).
+    fn leaf(&mut self, leaf: &Leaf, element: Option<usize>, negated: bool) -> Cond {
         let Some(val) = self.resolve(&leaf.path, element) else {
-            return Cond::Const(leaf.true_when_missing());
+            // SPEC §3.6: only `is_null`/`is_empty` hold on a missing field; negation flips it.
+            return Cond::Const(matches!(leaf.test, Test::IsNull | Test::IsEmpty) != negated);
         };
         let ty = match &val {
             Val::Column { ty, .. } => Some(*ty),
@@ -390,7 +418,7 @@ impl Lowerer<'_> {
                 self.outer.len().checked_sub(r.up).map(|i| self.outer[i])
             };
             let Some(other) = root.and_then(|root| self.resolve(&r.path, root)) else {
-                return Cond::Const(leaf.negated);
+                return Cond::Const(negated);
             };
             let checks = field_tests(*op, leaf.case_insensitive, ty, &other)
                 .into_iter()
@@ -401,13 +429,13 @@ impl Lowerer<'_> {
                             test,
                             other: other.clone(),
                         },
-                        negated: leaf.negated,
+                        negated,
                         span: leaf.span,
                     })
                 })
                 .collect();
             // Not (a or b) is (not a) and (not b); no kind left folds to the leaf's constant.
-            return if leaf.negated {
+            return if negated {
                 Cond::and(checks)
             } else {
                 Cond::or(checks)
@@ -417,91 +445,92 @@ impl Lowerer<'_> {
             Some(op) => Cond::Check(Check {
                 val,
                 op,
-                negated: leaf.negated,
+                negated,
                 span: leaf.span,
             }),
             // The value can never pass the test: the positive leaf is false.
-            None => Cond::Const(leaf.negated),
+            None => Cond::Const(negated),
         }
     }
 }
 
-/// The body's [`ScalarBody`], if it reads one scalar of the element.
-fn scalar_body(body: &Node) -> Option<ScalarBody> {
-    fn single(node: &Node, seen: &mut Option<FieldPath>) -> bool {
-        match node {
-            Node::And(items) | Node::Or(items) => items.iter().all(|i| single(i, seen)),
-            Node::Leaf(l) if !matches!(l.test, Test::IsNull | Test::IsEmpty | Test::Field(..)) => {
-                match seen {
-                    Some(p) => *p == l.path,
-                    None => {
-                        *seen = Some(l.path.clone());
+impl Quant {
+    /// Some when the body reads one value of the element and nothing else, so that the
+    /// element's scalar values at that path decide the quantifier (for a target that searches
+    /// a flattened list of values rather than visiting elements: SPL).
+    pub fn scalar(&self) -> Option<ScalarBody> {
+        /// Every check reads the same path of this quantifier's element, with a test that
+        /// asks for a kind (not null/empty, not `field()`).
+        fn single<'a>(c: &'a Cond, id: usize, seen: &mut Option<&'a [Step]>) -> bool {
+            match c {
+                Cond::And(items) | Cond::Or(items) => items.iter().all(|i| single(i, id, seen)),
+                Cond::Check(ch)
+                    if !matches!(ch.op, Op::IsNull | Op::IsEmpty | Op::Field { .. }) =>
+                {
+                    match &ch.val {
+                        Val::Json(JsonPath {
+                            base: Base::Element(e),
+                            steps,
+                        }) if *e == id => match seen {
+                            Some(p) => *p == steps.as_slice(),
+                            None => {
+                                *seen = Some(steps);
+                                true
+                            }
+                        },
+                        _ => false,
+                    }
+                }
+                _ => false,
+            }
+        }
+        /// False when the value is missing, null, an object or an array: a positive check
+        /// asks for a string, number or boolean; a negated one is then true.
+        fn false_off_scalars(c: &Cond) -> bool {
+            match c {
+                Cond::And(items) => items.iter().any(false_off_scalars),
+                Cond::Or(items) => items.iter().all(false_off_scalars),
+                Cond::Check(ch) => !ch.negated,
+                _ => false,
+            }
+        }
+        fn one_of(c: &Cond, out: &mut Vec<Scalar>) -> bool {
+            match c {
+                Cond::Or(items) => items.iter().all(|i| one_of(i, out)),
+                Cond::Check(ch) if !ch.negated => match &ch.op {
+                    Op::Str {
+                        op: StrOp::Eq,
+                        values,
+                        ci: false,
+                        ..
+                    } => {
+                        out.extend(values.iter().map(|v| Scalar::Str(v.clone())));
                         true
                     }
-                }
-            }
-            _ => false,
-        }
-    }
-    let mut seen = None;
-    if !single(body, &mut seen) {
-        return None;
-    }
-    let path = seen?;
-    // False for a missing value, null, objects and arrays (empty or not) at `path`.
-    let values = [
-        None,
-        Some(Value::Null),
-        Some(json!({})),
-        Some(json!([])),
-        Some(json!({"k": "v"})),
-        Some(json!(["v"])),
-    ];
-    let false_off_scalars = values.into_iter().all(|v| {
-        let element = match (path.is_root(), v) {
-            (true, None) => return true,
-            (true, Some(v)) => v,
-            (false, None) => json!({}),
-            (false, Some(v)) => {
-                let mut cur = v;
-                for step in path.0.iter().rev() {
-                    if let Step::Key(k) = step {
-                        cur = json!({ k.clone(): cur });
+                    Op::Bool(b) => {
+                        out.push(Scalar::Bool(*b));
+                        true
                     }
-                }
-                cur
-            }
-        };
-        !eval(body, &element)
-    });
-    if !false_off_scalars {
-        return None;
-    }
-    fn one_of(x: &Node, out: &mut Vec<Scalar>) -> bool {
-        match x {
-            Node::Or(items) => items.iter().all(|i| one_of(i, out)),
-            Node::Leaf(l) if !l.negated && !l.case_insensitive => {
-                let items: &[Scalar] = match &l.test {
-                    Test::Eq(s) => std::slice::from_ref(s),
-                    Test::In(list) => list,
-                    _ => return false,
-                };
-                for s in items {
-                    match s {
-                        Scalar::Str(_) | Scalar::Bool(_) => out.push(s.clone()),
-                        Scalar::Num(_) => return false,
+                    Op::Kind(Kind::Bool) => {
+                        out.extend([Scalar::Bool(true), Scalar::Bool(false)]);
+                        true
                     }
-                }
-                true
+                    _ => false,
+                },
+                _ => false,
             }
-            _ => false,
         }
+        let mut seen = None;
+        if !single(&self.body, self.id, &mut seen) || !false_off_scalars(&self.body) {
+            return None;
+        }
+        let path = FieldPath(seen?.to_vec());
+        let mut alternatives = Vec::new();
+        Some(ScalarBody {
+            path,
+            one_of: one_of(&self.body, &mut alternatives).then_some(alternatives),
+        })
     }
-    let mut alternatives = Vec::new();
-    Some(ScalarBody {
-        path,
-        one_of: one_of(body, &mut alternatives).then_some(alternatives),
-    })
 }
 
 fn first_span(node: &Node) -> Span {
@@ -554,13 +583,11 @@ fn op_for(test: &Test, ci: bool, ty: Option<ColumnType>) -> Option<Op> {
             if !num_ok {
                 return None;
             }
-            if ty == Some(ColumnType::Integer) && beyond_i64(n) == Some(std::cmp::Ordering::Greater)
+            if ty == Some(ColumnType::Integer)
+                && let Some(Err(every)) = integer_cmp(Some(*op), n)
             {
                 // Above every value the column can hold.
-                return match op {
-                    CmpOp::Lt | CmpOp::Le => Some(Op::Kind(Kind::Number)),
-                    CmpOp::Gt | CmpOp::Ge => None,
-                };
+                return every.then_some(Op::Kind(Kind::Number));
             }
             Some(Op::Num {
                 cmp: Some(*op),
@@ -714,6 +741,151 @@ fn scalar_op(
     }
 }
 
+// ---- facts for a target's search and projection ----------------------------------------------
+
+/// One step of a path from the row: a key, an index, or every element of an array (the
+/// element a quantifier visits).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hop {
+    Key(String),
+    Index(u64),
+    Each,
+}
+
+/// A condition every row the plan keeps satisfies (a superset of the plan), made only of
+/// "the value at this path is one of these scalars" facts: for a target that can narrow the
+/// rows with a cheap search before it applies the exact filter (SPL's search terms).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Implied {
+    And(Vec<Implied>),
+    Or(Vec<Implied>),
+    /// The value at `path` (some element's, where the path has [`Hop::Each`]) is one of
+    /// `values`, compared case-sensitively and by type.
+    OneOf {
+        path: Vec<Hop>,
+        values: Vec<Scalar>,
+    },
+}
+
+/// The paths of the elements of the enclosing quantifiers: (quantifier id, path from the row).
+type Elements = Vec<(usize, Vec<Hop>)>;
+
+/// The path from the row to `v`; `None` for a path into an element no scope visits.
+fn hops(v: &Val, elements: &Elements) -> Option<Vec<Hop>> {
+    let (mut path, steps) = match v {
+        Val::Column { name, .. } => return Some(vec![Hop::Key(name.clone())]),
+        Val::Json(JsonPath {
+            base: Base::Column(c),
+            steps,
+        }) => (vec![Hop::Key(c.clone())], steps),
+        Val::Json(JsonPath {
+            base: Base::Element(id),
+            steps,
+        }) => (
+            elements.iter().rev().find(|(e, _)| e == id)?.1.clone(),
+            steps,
+        ),
+    };
+    path.extend(steps.iter().map(|s| match s {
+        Step::Key(k) => Hop::Key(k.clone()),
+        Step::Index(i) => Hop::Index(*i),
+    }));
+    Some(path)
+}
+
+/// The array a quantifier visits, and its element, as paths from the row.
+fn element_path(q: &Quant, elements: &Elements) -> Option<Vec<Hop>> {
+    let mut p = hops(&Val::Json(q.array.clone()), elements)?;
+    p.push(Hop::Each);
+    Some(p)
+}
+
+/// What every row `c` keeps satisfies, as [`Implied`] facts: positive, case-sensitive
+/// equality with strings, numbers or booleans (a boolean kind test is "true or false"), and
+/// some element of an `any` doing so. `None` when nothing of that shape is implied.
+pub fn implied(c: &Cond) -> Option<Implied> {
+    fn go(c: &Cond, elements: &mut Elements) -> Option<Implied> {
+        match c {
+            Cond::Const(_) => None,
+            Cond::And(items) => {
+                let mut facts: Vec<Implied> =
+                    items.iter().filter_map(|i| go(i, elements)).collect();
+                match facts.len() {
+                    0 => None,
+                    1 => facts.pop(),
+                    _ => Some(Implied::And(facts)),
+                }
+            }
+            Cond::Or(items) => Some(Implied::Or(
+                items
+                    .iter()
+                    .map(|i| go(i, elements))
+                    .collect::<Option<_>>()?,
+            )),
+            Cond::Check(ch) if !ch.negated => {
+                let values = match &ch.op {
+                    Op::Str {
+                        op: StrOp::Eq,
+                        values,
+                        ci: false,
+                        ..
+                    } => values.iter().map(|v| Scalar::Str(v.clone())).collect(),
+                    Op::Num { cmp: None, values } => {
+                        values.iter().map(|n| Scalar::Num(n.clone())).collect()
+                    }
+                    Op::Bool(b) => vec![Scalar::Bool(*b)],
+                    Op::Kind(Kind::Bool) => vec![Scalar::Bool(true), Scalar::Bool(false)],
+                    _ => return None,
+                };
+                Some(Implied::OneOf {
+                    path: hops(&ch.val, elements)?,
+                    values,
+                })
+            }
+            Cond::Check(_) => None,
+            // Some element satisfies the body, so what the body implies holds of some element.
+            Cond::Quant(q) if q.exists => {
+                let path = element_path(q, elements)?;
+                elements.push((q.id, path));
+                let fact = go(&q.body, elements);
+                elements.pop();
+                fact
+            }
+            Cond::Quant(_) => None,
+        }
+    }
+    go(c, &mut Vec::new())
+}
+
+/// Every value the plan reads, as a path from the row, and whether it is read as an array
+/// (a quantifier's array); each in the order the plan reads it. A target that projects output
+/// fields uses it to see which of them the query reads as arrays or objects.
+pub fn reads(c: &Cond) -> Vec<(Vec<Hop>, bool)> {
+    fn go(c: &Cond, elements: &mut Elements, out: &mut Vec<(Vec<Hop>, bool)>) {
+        match c {
+            Cond::Const(_) => {}
+            Cond::And(items) | Cond::Or(items) => items.iter().for_each(|i| go(i, elements, out)),
+            Cond::Check(ch) => {
+                out.extend(hops(&ch.val, elements).map(|p| (p, false)));
+                if let Op::Field { other, .. } = &ch.op {
+                    out.extend(hops(other, elements).map(|p| (p, false)));
+                }
+            }
+            Cond::Quant(q) => {
+                out.extend(hops(&Val::Json(q.array.clone()), elements).map(|p| (p, true)));
+                if let Some(path) = element_path(q, elements) {
+                    elements.push((q.id, path));
+                    go(&q.body, elements, out);
+                    elements.pop();
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    go(c, &mut Vec::new(), &mut out);
+    out
+}
+
 // ---- writing --------------------------------------------------------------------------------
 
 /// How loosely a written piece binds, loosest first: an operand that binds more loosely than
@@ -739,6 +911,81 @@ pub enum Piece {
     Const(bool),
     /// Text of this binding strength.
     Text(Prec),
+}
+
+/// A piece a target spells apart from the query buffer (one part of a compound test built
+/// from several parts, such as KQL's type check and comparison), joined with [`join`] by the
+/// same rules [`write`] applies to a plan's junctions.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Part {
+    Const(bool),
+    Text(String, Prec),
+}
+
+impl Part {
+    /// Text that binds like a call or a name.
+    pub fn atom(s: impl Into<String>) -> Part {
+        Part::Text(s.into(), Prec::Atom)
+    }
+
+    /// The text (`true`/`false` for a constant).
+    pub fn text(&self) -> &str {
+        match self {
+            Part::Const(true) => "true",
+            Part::Const(false) => "false",
+            Part::Text(s, _) => s,
+        }
+    }
+
+    /// As an operand of an `and` (`and` true) or an `or`, parenthesised as [`write`] would.
+    pub fn operand(&self, and: bool, group: bool) -> String {
+        match self {
+            Part::Text(s, p) if needs_parens(*p, and, group) => format!("({s})"),
+            other => other.text().to_string(),
+        }
+    }
+}
+
+/// Whether an operand of binding strength `p` is parenthesised inside an `and` (`and` true) or
+/// an `or`: when it binds more loosely, or (with `group`, or when the junctions differ) when it
+/// is a junction itself. An `and` inside an `or` is always parenthesised (clearer to read).
+fn needs_parens(p: Prec, and: bool, group: bool) -> bool {
+    let own = if and { Prec::And } else { Prec::Or };
+    p < own || (p <= Prec::And && (group || p != own))
+}
+
+/// `parts` joined with `sep` as an `and` (`and` true) or an `or`: constants dropped or deciding
+/// the whole, operands parenthesised by [`needs_parens`], one operand left as it is.
+pub fn join(parts: Vec<Part>, and: bool, sep: &str, group: bool) -> Part {
+    let mut kept = Vec::with_capacity(parts.len());
+    for p in parts {
+        match p {
+            Part::Const(b) if b == and => {}
+            Part::Const(b) => return Part::Const(b),
+            t => kept.push(t),
+        }
+    }
+    match kept.len() {
+        0 => Part::Const(and),
+        1 => kept.pop().expect("one part"),
+        _ => {
+            let mut out = String::new();
+            for (i, p) in kept.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(sep);
+                }
+                match p {
+                    Part::Text(s, p) if needs_parens(*p, and, group) => {
+                        out.push('(');
+                        out.push_str(s);
+                        out.push(')');
+                    }
+                    p => out.push_str(p.text()),
+                }
+            }
+            Part::Text(out, if and { Prec::And } else { Prec::Or })
+        }
+    }
 }
 
 /// A backend's spelling of a plan.
@@ -793,13 +1040,15 @@ pub fn write_junction<S: Spell>(
     scope: &S::Scope,
     out: &mut String,
 ) -> Result<Piece, Unsupported> {
-    let own = if and { Prec::And } else { Prec::Or };
+    let group = s.group_junctions();
     let start = out.len();
-    // (offset where the operand starts, its precedence)
-    let mut written: Vec<(usize, Prec)> = Vec::new();
+    // The operands written so far, and where the first one starts and whether it was put in
+    // parentheses (undone if it stays the only one).
+    let mut written = 0;
+    let mut first: Option<(usize, bool, Prec)> = None;
     for item in items {
         let mark = out.len();
-        if !written.is_empty() {
+        if written > 0 {
             out.push_str(sep);
         }
         let at = out.len();
@@ -809,28 +1058,31 @@ pub fn write_junction<S: Spell>(
                 out.truncate(start);
                 return Ok(Piece::Const(b));
             }
-            Piece::Text(p) => written.push((at, p)),
+            Piece::Text(p) => {
+                // The operand is the end of the buffer: opening its parenthesis moves only
+                // the operand's own text.
+                let wrap = needs_parens(p, and, group);
+                if wrap {
+                    out.insert(at, '(');
+                    out.push(')');
+                }
+                if written == 0 {
+                    first = Some((at, wrap, p));
+                }
+                written += 1;
+            }
         }
     }
-    match written.len() {
-        0 => Ok(Piece::Const(and)),
-        1 => Ok(Piece::Text(written[0].1)),
-        _ => {
-            // From the last operand back, so earlier offsets stay valid.
-            for i in (0..written.len()).rev() {
-                let (at, p) = written[i];
-                let looser = p < own;
-                let grouped = p <= Prec::And && (s.group_junctions() || p != own);
-                if looser || grouped {
-                    let end = written
-                        .get(i + 1)
-                        .map_or(out.len(), |(next, _)| next - sep.len());
-                    out.insert(end, ')');
-                    out.insert(at, '(');
-                }
+    match (written, first) {
+        (0, _) => Ok(Piece::Const(and)),
+        (1, Some((at, wrap, p))) => {
+            if wrap {
+                out.pop();
+                out.remove(at);
             }
-            Ok(Piece::Text(own))
+            Ok(Piece::Text(p))
         }
+        _ => Ok(Piece::Text(if and { Prec::And } else { Prec::Or })),
     }
 }
 
@@ -949,7 +1201,7 @@ mod tests {
 
     fn plan(text: &str, cols: &[(&str, ColumnType)]) -> Cond {
         let ast = parse(text).expect("parses");
-        let ir = normalize(lower_condition(&ast).expect("lowers"));
+        let ir = crate::ir::normalize::normalize(lower_condition(&ast).expect("lowers"));
         let schema = TableSchema {
             columns: cols.iter().map(|(k, t)| (k.to_string(), *t)).collect(),
             complete: true,
@@ -1071,7 +1323,7 @@ mod tests {
     fn quantifiers_say_when_one_scalar_decides_them() {
         use ColumnType::*;
         let scalar = |text: &str| match plan(text, &[("xs", Json)]) {
-            Cond::Quant(q) => q.scalar,
+            Cond::Quant(q) => q.scalar(),
             other => panic!("{other:?}"),
         };
         let s = |v: &str| Scalar::Str(v.into());
@@ -1091,6 +1343,101 @@ mod tests {
         assert_eq!(scalar("any xs (@.k ne \"a\")"), None);
         assert_eq!(scalar("any xs (@.k is_null)"), None);
         assert_eq!(scalar("any xs (@.k eq \"a\" and @.j eq \"b\")"), None);
+        // A negated test beside a positive one on the same path is still false off scalars.
+        assert_eq!(
+            scalar("any xs (@.k eq \"a\" and @.k ne \"b\")").map(|b| b.one_of),
+            Some(None)
+        );
+        assert_eq!(scalar("any xs (@.k eq \"a\" or @.k ne \"b\")"), None);
+    }
+
+    #[test]
+    fn negation_is_pushed_while_lowering() {
+        use ColumnType::*;
+        let cols = [("a", Json), ("xs", Json), ("n", Integer)];
+        let schema = TableSchema {
+            columns: cols.iter().map(|(k, t)| (k.to_string(), *t)).collect(),
+            complete: true,
+        };
+        for text in [
+            "not (a eq 1 and any xs (@ eq 2 or not @.k is_null))",
+            "not all xs (not any @.ys (@ gt 1) or n lt 18446744073709551615)",
+            "not (a ne field(n) or all xs (@ eq field(n)))",
+        ] {
+            let raw = lower_condition(&parse(text).expect("parses")).expect("lowers");
+            let normalised = crate::ir::normalize::normalize(raw.clone());
+            assert_eq!(lower(&raw, &schema), lower(&normalised, &schema), "{text}");
+        }
+    }
+
+    #[test]
+    fn implied_facts_are_a_superset() {
+        use ColumnType::*;
+        let key = |k: &str| Hop::Key(k.into());
+        let s = |v: &str| Scalar::Str(v.into());
+        // An `and` keeps what it can; an `or` needs every operand; `~`, negation and `all`
+        // imply nothing.
+        assert_eq!(
+            implied(&plan(
+                "a eq \"x\" and b contains \"y\" and any xs (@.k in [\"p\", \"p\", \"q\"])",
+                &[("a", Text), ("b", Json), ("xs", Json)]
+            )),
+            Some(Implied::And(vec![
+                Implied::OneOf {
+                    path: vec![key("a")],
+                    values: vec![s("x")]
+                },
+                Implied::OneOf {
+                    path: vec![key("xs"), Hop::Each, key("k")],
+                    values: vec![s("p"), s("q")]
+                },
+            ]))
+        );
+        assert_eq!(
+            implied(&plan("a eq \"x\" or a eq~ \"y\"", &[("a", Json)])),
+            None
+        );
+        assert_eq!(
+            implied(&plan(
+                "b in [true, false] or n eq 2",
+                &[("b", Json), ("n", Json)]
+            )),
+            Some(Implied::Or(vec![
+                Implied::OneOf {
+                    path: vec![key("b")],
+                    values: vec![Scalar::Bool(true), Scalar::Bool(false)]
+                },
+                Implied::OneOf {
+                    path: vec![key("n")],
+                    values: vec![Scalar::Num(2.into())]
+                },
+            ]))
+        );
+        assert_eq!(implied(&plan("not a eq \"x\"", &[("a", Json)])), None);
+        assert_eq!(implied(&plan("all xs (@ eq \"x\")", &[("xs", Json)])), None);
+    }
+
+    #[test]
+    fn reads_give_paths_from_the_row() {
+        use ColumnType::*;
+        let key = |k: &str| Hop::Key(k.into());
+        assert_eq!(
+            reads(&plan(
+                "u.name eq \"x\" or all xs (@[2] gt 1 and @.k eq \"y\")",
+                &[("u", Json), ("xs", Json)]
+            )),
+            vec![
+                (vec![key("u"), key("name")], false),
+                (vec![key("xs")], true),
+                (vec![key("xs"), Hop::Each, Hop::Index(2)], false),
+                (vec![key("xs"), Hop::Each, key("k")], false),
+            ]
+        );
+        // Both sides of a `field()` comparison are read.
+        assert_eq!(
+            reads(&plan("a gt field(b)", &[("a", Integer), ("b", Integer)])),
+            vec![(vec![key("a")], false), (vec![key("b")], false)]
+        );
     }
 
     /// A speller that writes a check as its column name, or as `x | y` (an `or`) for a column
@@ -1195,7 +1542,6 @@ mod tests {
             },
             exists: true,
             body: Box::new(Cond::Const(true)),
-            scalar: None,
             span: Span { start: 4, end: 7 },
         });
         let e = write(&Toy { group: true }, &c, &(), &mut String::new()).unwrap_err();

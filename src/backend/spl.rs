@@ -31,8 +31,7 @@ use crate::backend::plan::{self, Check, Cond, JsonPath, Op, Piece, Prec, Quant, 
 use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::TableSchema;
 use crate::diag::Diagnostic;
-use crate::ir::normalize::normalize;
-use crate::ir::{CmpOp, FieldPath, Node, Scalar, Step, Test};
+use crate::ir::{CmpOp, FieldPath, Node, Scalar, Step};
 use crate::rule::{OutputField, Rule};
 
 /// The SPL search for a rule (base search on the rule's log types).
@@ -135,13 +134,12 @@ fn render_with_base(
     node: &Node,
     output_fields: &[OutputField],
 ) -> Result<String, Unsupported> {
-    let node = normalize(node.clone());
     let mut search = base;
     let cx = Cx::default();
     // Splunk has no column types: every top-level field is read as it comes.
-    let cond = plan::lower(&node, &TableSchema::default());
+    let cond = plan::lower(node, &TableSchema::default());
     let filter = cx.text(&cond, &Scope::Event)?;
-    if let Some(terms) = prefilter(&node, None) {
+    if let Some(terms) = plan::implied(&cond).as_ref().and_then(prefilter) {
         search.push(' ');
         search.push_str(&terms);
     }
@@ -156,7 +154,7 @@ fn render_with_base(
         B::Expr { spl, .. } => search.push_str(&format!(" | where {spl}")),
     }
     if !output_fields.is_empty() {
-        let (fields, projected) = table_fields(&node, output_fields)?;
+        let (fields, projected) = table_fields(&cond, output_fields)?;
         if !projected.is_empty() {
             let assigns: Vec<String> = projected
                 .iter()
@@ -204,7 +202,16 @@ fn is_unsafe(c: char) -> bool {
 
 /// `"..."` with `\` and `"` escaped; `s` must hold no unsafe character.
 fn quote_plain(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if matches!(c, '\\' | '"') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
 }
 
 /// An eval expression whose value is exactly `s`: an escaped literal, with unsafe characters
@@ -586,7 +593,7 @@ impl Cx {
             };
             q = inner;
         }
-        let Some(scalar) = &q.scalar else {
+        let Some(scalar) = q.scalar() else {
             return Ok(None);
         };
         let Some(rel) = extracted_name(&scalar.path)? else {
@@ -681,7 +688,7 @@ impl Cx {
         let Some(plan::ScalarBody {
             path: r,
             one_of: Some(one_of),
-        }) = &q.scalar
+        }) = q.scalar()
         else {
             return Err(Unsupported::new(reason.into()));
         };
@@ -701,7 +708,7 @@ impl Cx {
         if chained || !r.is_root() {
             // `{}` then the keys: every element's value at `r`, as one JSON array.
             values.parts.push(Part::All);
-            values = values.join(r);
+            values = values.join(&r);
         }
         if values
             .parts
@@ -969,22 +976,23 @@ fn field_unsupported(test: plan::FieldTest) -> Unsupported {
 // ---------------------------------------------------------------------------------------------
 // Prefilter terms
 
-/// Search terms implied by the condition: a superset of the events it matches. Only positive,
-/// case-sensitive `eq`/`in` on strings and booleans whose value is plain ASCII (no `*`, no
-/// character JSON might escape in `_raw`, nothing Splunk's case-insensitive term matching could
-/// confuse), on fields whose names search accepts bare.
-fn prefilter(node: &Node, prefix: Option<&str>) -> Option<String> {
-    Some(prefilter_term(node, prefix)?.0)
+/// Search terms for what the plan implies (`plan::implied`, a superset of the events it
+/// matches), where Splunk's search can spell it: `field="value"` terms whose value is plain
+/// ASCII (no `*`, no character JSON might escape in `_raw`, nothing Splunk's case-insensitive
+/// term matching could confuse), on fields whose names search accepts bare; a conjunction
+/// keeps the terms it can spell, a disjunction needs all of them.
+fn prefilter(implied: &plan::Implied) -> Option<String> {
+    Some(prefilter_term(implied)?.0)
 }
 
 /// A term and whether it is atomic. Splunk's search binds `OR` tighter than the implicit
 /// `AND` of juxtaposed terms, so a conjunction inside an `OR` is parenthesised.
-fn prefilter_term(node: &Node, prefix: Option<&str>) -> Option<(String, bool)> {
-    match node {
-        Node::And(items) => {
+fn prefilter_term(implied: &plan::Implied) -> Option<(String, bool)> {
+    match implied {
+        plan::Implied::And(items) => {
             let terms: Vec<String> = items
                 .iter()
-                .filter_map(|i| prefilter_term(i, prefix).map(|t| t.0))
+                .filter_map(|i| prefilter_term(i).map(|t| t.0))
                 .collect();
             match terms.len() {
                 0 => None,
@@ -992,22 +1000,17 @@ fn prefilter_term(node: &Node, prefix: Option<&str>) -> Option<(String, bool)> {
                 _ => Some((terms.join(" "), false)),
             }
         }
-        Node::Or(items) => {
-            let terms: Option<Vec<(String, bool)>> =
-                items.iter().map(|i| prefilter_term(i, prefix)).collect();
+        plan::Implied::Or(items) => {
+            let terms: Option<Vec<(String, bool)>> = items.iter().map(prefilter_term).collect();
             let terms: Vec<String> = terms?
                 .into_iter()
                 .map(|(t, atomic)| if atomic { t } else { format!("({t})") })
                 .collect();
             Some((format!("({})", terms.join(" OR ")), true))
         }
-        Node::Leaf(l) if !l.negated && !l.case_insensitive => {
-            let name = term_field(prefix, &l.path)?;
-            let values: Vec<String> = match &l.test {
-                Test::Eq(s) => vec![term_value(s)?],
-                Test::In(list) => list.iter().map(term_value).collect::<Option<_>>()?,
-                _ => return None,
-            };
+        plan::Implied::OneOf { path, values } => {
+            let name = term_field(path)?;
+            let values: Vec<String> = values.iter().map(term_value).collect::<Option<_>>()?;
             let terms: Vec<String> = values.iter().map(|v| format!("{name}=\"{v}\"")).collect();
             Some(if terms.len() == 1 {
                 (terms[0].clone(), true)
@@ -1015,25 +1018,23 @@ fn prefilter_term(node: &Node, prefix: Option<&str>) -> Option<(String, bool)> {
                 (format!("({})", terms.join(" OR ")), true)
             })
         }
-        Node::Any { path, body } => {
-            let base = term_field(prefix, path)?;
-            prefilter_term(body, Some(&format!("{base}{{}}")))
-        }
-        _ => None,
     }
 }
 
-fn term_field(prefix: Option<&str>, path: &FieldPath) -> Option<String> {
-    let mut name = prefix.unwrap_or("").to_string();
-    for step in &path.0 {
-        match step {
-            Step::Key(k) => {
+/// The extracted name of a path (`a.b`, `a{}.b` for every element's `b`); `None` with an
+/// index.
+fn term_field(path: &[plan::Hop]) -> Option<String> {
+    let mut name = String::new();
+    for hop in path {
+        match hop {
+            plan::Hop::Key(k) => {
                 if !name.is_empty() {
                     name.push('.');
                 }
                 name.push_str(k);
             }
-            Step::Index(_) => return None,
+            plan::Hop::Each => name.push_str("{}"),
+            plan::Hop::Index(_) => return None,
         }
     }
     let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
@@ -1089,11 +1090,10 @@ pub fn field_label(path: &FieldPath) -> String {
 type Projected = Vec<(String, String, String)>;
 
 fn table_fields(
-    node: &Node,
+    cond: &Cond,
     output_fields: &[OutputField],
 ) -> Result<(String, Projected), Unsupported> {
-    let mut used: Vec<(Vec<Step>, bool)> = Vec::new();
-    collect_paths(node, &[], &mut used);
+    let used = plan::reads(cond);
     let mut out = Vec::new();
     let mut projected = Vec::new();
     let bad = |name: &str, text: &str| -> Result<(), Unsupported> {
@@ -1133,13 +1133,29 @@ fn table_fields(
         bad(&name, &f.text)?;
         out.push(quote(name.clone()));
         let own = &f.path.0;
-        let below = |p: &Vec<Step>| p.len() > own.len() && p.starts_with(own);
+        let at = |p: &[plan::Hop]| {
+            p.len() >= own.len()
+                && own.iter().zip(p).all(|(s, h)| match (s, h) {
+                    (Step::Key(a), plan::Hop::Key(b)) => a == b,
+                    (Step::Index(a), plan::Hop::Index(b)) => a == b,
+                    _ => false,
+                })
+        };
+        // The step the condition takes below the field, if it reads below it.
+        let next = |p: &[plan::Hop]| {
+            if at(p) {
+                p.get(own.len()).cloned()
+            } else {
+                None
+            }
+        };
         let as_array = used.iter().any(|(p, arr)| {
-            (below(p) && matches!(p[own.len()], Step::Index(_))) || (*arr && p == own)
+            matches!(next(p), Some(plan::Hop::Index(_) | plan::Hop::Each))
+                || (*arr && p.len() == own.len() && at(p))
         });
         let as_object = used
             .iter()
-            .any(|(p, _)| below(p) && matches!(p[own.len()], Step::Key(_)));
+            .any(|(p, _)| matches!(next(p), Some(plan::Hop::Key(_))));
         if as_array {
             out.push(quote(format!("{name}{{}}*")));
         }
@@ -1148,25 +1164,6 @@ fn table_fields(
         }
     }
     Ok((out.join(" "), projected))
-}
-
-/// Every absolute path the condition reads (`true` for quantifier paths, which are arrays);
-/// an element's paths are the quantifier path plus `[0]` and the relative path.
-fn collect_paths(node: &Node, prefix: &[Step], out: &mut Vec<(Vec<Step>, bool)>) {
-    match node {
-        Node::And(items) | Node::Or(items) => {
-            items.iter().for_each(|i| collect_paths(i, prefix, out))
-        }
-        Node::Not(inner) => collect_paths(inner, prefix, out),
-        Node::Leaf(l) => out.push(([prefix, &l.path.0].concat(), false)),
-        Node::Any { path, body } | Node::All { path, body } => {
-            let abs = [prefix, &path.0].concat();
-            out.push((abs.clone(), true));
-            let mut elem = abs;
-            elem.push(Step::Index(0));
-            collect_paths(body, &elem, out);
-        }
-    }
 }
 
 #[cfg(test)]

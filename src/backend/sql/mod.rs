@@ -244,24 +244,49 @@ impl Sql<'_> {
         self.d.string_literal(s)
     }
 
-    /// A string test on a text expression (known to be a string, or NULL).
-    fn string_test(&self, text: &str, op: StrOp, values: &[String], ci: bool) -> Spelled {
+    /// A string test on a text expression (known to be a string, or NULL), written to `out`.
+    fn string_test(
+        &self,
+        text: &str,
+        op: StrOp,
+        values: &[String],
+        ci: bool,
+        out: &mut String,
+    ) -> Result<(), Unsupported> {
         let d = self.d;
-        let hay = if ci { d.lower(text) } else { text.to_string() };
+        let lowered;
+        let hay = if ci {
+            lowered = d.lower(text);
+            &lowered
+        } else {
+            text
+        };
         let first = &values[0];
-        Ok(match op {
-            StrOp::Eq if values.len() == 1 => format!("{hay} = {}", self.lit(first)?),
+        match op {
             StrOp::Eq => {
-                let mut lits = Vec::with_capacity(values.len());
-                for v in values {
-                    lits.push(self.lit(v)?);
+                if values.len() == 1 {
+                    out.push_str(hay);
+                    out.push_str(" = ");
+                    out.push_str(&self.lit(first)?);
+                } else {
+                    let mut lits = Vec::with_capacity(values.len());
+                    for v in values {
+                        lits.push(self.lit(v)?);
+                    }
+                    out.push_str(&d.in_list(hay, &lits));
                 }
-                d.in_list(&hay, &lits)
             }
-            StrOp::Contains => d.contains(&hay, &self.lit(first)?, first.chars().count()),
-            StrOp::StartsWith => d.starts_with(&hay, &self.lit(first)?, first.chars().count()),
-            StrOp::EndsWith => d.ends_with(&hay, &self.lit(first)?, first.chars().count()),
-        })
+            StrOp::Contains => {
+                out.push_str(&d.contains(hay, &self.lit(first)?, first.chars().count()))
+            }
+            StrOp::StartsWith => {
+                out.push_str(&d.starts_with(hay, &self.lit(first)?, first.chars().count()))
+            }
+            StrOp::EndsWith => {
+                out.push_str(&d.ends_with(hay, &self.lit(first)?, first.chars().count()))
+            }
+        }
+        Ok(())
     }
 
     /// The positive check: its text, binding strength, and whether it is never NULL.
@@ -290,8 +315,10 @@ impl Sql<'_> {
                         ci,
                         folded,
                     } => {
-                        let vs = Op::compared(values, *ci, folded);
-                        (self.string_test(&col, *op, &vs, *ci)?, Prec::Cmp, false)
+                        let vs = if *ci { folded } else { values };
+                        let mut text = String::new();
+                        self.string_test(&col, *op, vs, *ci, &mut text)?;
+                        (text, Prec::Cmp, false)
                     }
                     Op::Regex(p) => (d.regex_search(&col, &p.source)?, Prec::Cmp, false),
                     Op::Num { cmp, values } => {
@@ -354,13 +381,11 @@ impl Sql<'_> {
                         ci,
                         folded,
                     } => {
-                        let vs = Op::compared(values, *ci, folded);
-                        let test = self.string_test(&d.json_text(&r)?, *op, &vs, *ci)?;
-                        (
-                            format!("{} AND {test}", d.json_is(&r, JsonKind::String)?),
-                            Prec::And,
-                            false,
-                        )
+                        let vs = if *ci { folded } else { values };
+                        let mut text = d.json_is(&r, JsonKind::String)?;
+                        text.push_str(" AND ");
+                        self.string_test(&d.json_text(&r)?, *op, vs, *ci, &mut text)?;
+                        (text, Prec::And, false)
                     }
                     Op::Regex(p) => {
                         let test = d.regex_search(&d.json_text(&r)?, &p.source)?;
@@ -591,7 +616,12 @@ impl Spell for Sql<'_> {
     ) -> Result<Piece, Unsupported> {
         let (text, prec, two_valued) = self.positive(c, elements)?;
         if !c.negated {
-            out.push_str(&text);
+            if out.is_empty() {
+                // The first piece of a buffer takes the text without a copy.
+                *out = text;
+            } else {
+                out.push_str(&text);
+            }
             return Ok(Piece::Text(prec));
         }
         out.push_str("NOT ");
