@@ -496,22 +496,24 @@ impl SchemaSet {
 /// the name the dialect resolves the identifier to (Snowflake upper-cases an unquoted one,
 /// PostgreSQL lower-cases it, ClickHouse keeps it).
 pub fn same_column(d: &dyn crate::backend::sql::dialect::Dialect, a: &str, b: &str) -> bool {
-    let resolved = |name: &str| {
-        let q = d.quote_ident(name);
-        match q.chars().next() {
-            Some('"' | '`') => q[1..q.len() - 1].to_string(),
-            _ => match d.name() {
-                "snowflake" => q.to_uppercase(),
-                "postgres" => q.to_lowercase(),
-                _ => q,
-            },
-        }
-    };
     match d.name() {
         "sqlite" | "duckdb" | "bigquery" | "databricks" => {
             a != b && a.to_lowercase() == b.to_lowercase()
         }
-        _ => a != b && resolved(a) == resolved(b),
+        _ => a != b && resolved_name(d, a) == resolved_name(d, b),
+    }
+}
+
+/// The name dialect `d` resolves the identifier `name` to.
+fn resolved_name(d: &dyn crate::backend::sql::dialect::Dialect, name: &str) -> String {
+    let q = d.quote_ident(name);
+    match q.chars().next() {
+        Some('"' | '`') => q[1..q.len() - 1].to_string(),
+        _ => match d.name() {
+            "snowflake" => q.to_uppercase(),
+            "postgres" => q.to_lowercase(),
+            _ => q,
+        },
     }
 }
 
@@ -520,11 +522,25 @@ pub fn case_collisions<'a>(
     d: &dyn crate::backend::sql::dialect::Dialect,
     columns: impl IntoIterator<Item = &'a str>,
 ) -> Vec<Vec<&'a str>> {
+    // One pass keyed by what `same_column` compares (each column is met once per rule and
+    // log type, so comparing every column with every group was quadratic in the columns).
+    // Distinct names collide exactly when their keys are equal.
+    let key = |c: &str| match d.name() {
+        "sqlite" | "duckdb" | "bigquery" | "databricks" => c.to_lowercase(),
+        _ => resolved_name(d, c),
+    };
     let mut groups: Vec<Vec<&str>> = Vec::new();
+    let mut by_key: std::collections::HashMap<String, usize> = Default::default();
     for c in columns {
-        match groups.iter_mut().find(|g| same_column(d, g[0], c)) {
-            Some(g) => g.push(c),
-            None => groups.push(vec![c]),
+        match by_key.entry(key(c)) {
+            std::collections::hash_map::Entry::Occupied(g) if !groups[*g.get()].contains(&c) => {
+                groups[*g.get()].push(c)
+            }
+            std::collections::hash_map::Entry::Occupied(_) => groups.push(vec![c]),
+            std::collections::hash_map::Entry::Vacant(g) => {
+                g.insert(groups.len());
+                groups.push(vec![c]);
+            }
         }
     }
     groups.retain(|g| g.len() > 1);

@@ -204,11 +204,8 @@ const NOT_RULES: &[&str] = &[
 
 /// Why a YAML file found in a directory is not a rule: a Panther pack, global, data model or
 /// query, or a ruleqc profile. `None` for anything else, which is loaded (and reported) as a
-/// rule, so a broken rule is never skipped.
-fn not_a_rule(text: &str) -> Option<String> {
-    let Ok(Some(root)) = yaml::parse(text) else {
-        return None;
-    };
+/// rule, so a broken rule is never skipped. `root` is the file's parsed YAML.
+fn not_a_rule(root: &Node) -> Option<String> {
     let Kind::Map(entries) = &root.kind else {
         return None;
     };
@@ -294,11 +291,16 @@ pub fn load_paths_with(paths: &[PathBuf], how: &Discovery) -> Result<LoadedSet, 
                     });
                     continue;
                 }
-                if !named && let Some(reason) = not_a_rule(&text) {
+                // One YAML parse serves both the rule-or-not question and the rule.
+                let parsed = yaml::parse(&text);
+                if !named
+                    && let Ok(Some(root)) = &parsed
+                    && let Some(reason) = not_a_rule(root)
+                {
                     set.skipped.push(Skipped { path, reason });
                     continue;
                 }
-                loaded.push(load_str(&path, text))
+                loaded.push(load_parsed(&path, text, parsed))
             }
             Err(e) => {
                 let valid = e.utf8_error().valid_up_to();
@@ -351,11 +353,17 @@ pub fn load_str(path: &str, text: String) -> Loaded {
         Some(rest) => rest.to_string(),
         None => text,
     };
+    let parsed = yaml::parse(&text);
+    load_parsed(path, text, parsed)
+}
+
+/// `load_str` for a text (without a byte-order mark) whose YAML is already parsed.
+fn load_parsed(path: &str, text: String, parsed: Result<Option<Node>, Diagnostic>) -> Loaded {
     let mut cx = Cx {
         errors: Vec::new(),
         text: &text,
     };
-    let (result, rule_id_span) = match cx.rule(path) {
+    let (result, rule_id_span) = match cx.rule(path, parsed) {
         Some((rule, span)) if cx.errors.is_empty() => (Ok(rule), Some(span)),
         _ => {
             let mut errors = std::mem::take(&mut cx.errors);
@@ -389,8 +397,12 @@ fn type_error(node: &Node, key: &str, expected: &str) -> Diagnostic {
 }
 
 impl Cx<'_> {
-    fn rule(&mut self, path: &str) -> Option<(Rule, Range<usize>)> {
-        let root = match yaml::parse(self.text) {
+    fn rule(
+        &mut self,
+        path: &str,
+        parsed: Result<Option<Node>, Diagnostic>,
+    ) -> Option<(Rule, Range<usize>)> {
+        let root = match parsed {
             Ok(Some(root)) => root,
             Ok(None) => {
                 self.errors.push(
@@ -430,7 +442,7 @@ impl Cx<'_> {
                     span: Default::default(),
                 },
                 ir: crate::ir::Node::And(Vec::new()),
-                file_offsets: Vec::new(),
+                file_offsets: Default::default(),
             },
             log_types: Vec::new(),
             display_name: None,

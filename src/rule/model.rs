@@ -113,19 +113,61 @@ pub struct Condition {
     /// Normalised IR.
     pub ir: Node,
     /// Byte offset in the file of each byte offset in `text` (and of its end).
-    pub file_offsets: Vec<u32>,
+    pub file_offsets: FileOffsets,
 }
 
 impl Condition {
     /// A range in the condition text as a range in the rule file.
     pub fn to_file(&self, span: crate::syntax::ast::Span) -> Range<usize> {
-        let at = |i: usize| {
-            self.file_offsets
-                .get(i.min(self.file_offsets.len().saturating_sub(1)))
-                .map_or(0, |&o| o as usize)
-        };
-        let start = at(span.start);
-        start..at(span.end).max(start)
+        let start = self.file_offsets.at(span.start);
+        start..self.file_offsets.at(span.end).max(start)
+    }
+}
+
+/// A file offset for each byte offset of a condition's text, kept as runs: within a run, text
+/// and file advance together, so a condition read from a block scalar is one run per line
+/// rather than four bytes per character (every loaded rule keeps its offsets).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileOffsets {
+    /// (text offset, file offset) where each run starts, by text offset.
+    runs: Vec<(u32, u32)>,
+    /// How many text offsets there are.
+    len: u32,
+}
+
+impl FileOffsets {
+    /// The file offset of text offset `i` (past the end: that of the last one; none: 0).
+    pub fn at(&self, i: usize) -> usize {
+        if self.len == 0 {
+            return 0;
+        }
+        let i = (i as u64).min(u64::from(self.len) - 1) as u32;
+        let run = self.runs.partition_point(|&(start, _)| start <= i) - 1;
+        let (start, offset) = self.runs[run];
+        (offset + (i - start)) as usize
+    }
+
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl FromIterator<u32> for FileOffsets {
+    fn from_iter<I: IntoIterator<Item = u32>>(iter: I) -> Self {
+        let mut out = FileOffsets::default();
+        let mut last: Option<u32> = None;
+        for o in iter {
+            if last.is_none_or(|l| l.checked_add(1) != Some(o)) {
+                out.runs.push((out.len, o));
+            }
+            last = Some(o);
+            out.len += 1;
+        }
+        out
     }
 }
 
@@ -194,4 +236,33 @@ pub struct RuleTest {
     pub log: Value,
     /// The test's entry in the rule file.
     pub span: Range<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FileOffsets;
+
+    /// The runs give the offset the plain table gives, at every index and past the end.
+    #[test]
+    fn file_offsets_match_the_table() {
+        let tables: [&[u32]; 5] = [
+            &[],
+            &[7],
+            &[10, 11, 12, 13],
+            &[10, 11, 15, 16, 17, 17, 30, 29, 30],
+            &[0, 1, 2, 5, 6, 9, 9, 9, 12],
+        ];
+        for table in tables {
+            let runs: FileOffsets = table.iter().copied().collect();
+            assert_eq!(runs.len(), table.len());
+            for i in 0..table.len() + 3 {
+                let want = table
+                    .get(i.min(table.len().saturating_sub(1)))
+                    .map_or(0, |&o| o as usize);
+                assert_eq!(runs.at(i), want, "{table:?} at {i}");
+            }
+        }
+        let block: FileOffsets = (100..200).chain(300..400).collect();
+        assert_eq!(block.runs.len(), 2);
+    }
 }

@@ -213,6 +213,15 @@ fn build_literal(pair: Pair<'_, Rule>) -> Result<Literal, Diagnostic> {
     let kind = match pair.as_rule() {
         Rule::string => {
             let text = pair.as_str();
+            // Without a backslash the text between the quotes is the value (the grammar
+            // admits no `"` or control character there): no JSON decoder needed.
+            if !text.contains('\\') {
+                let value = text[1..text.len() - 1].to_string();
+                return Ok(Literal {
+                    kind: LiteralKind::String { value, raw: false },
+                    span,
+                });
+            }
             let value: String = serde_json::from_str(text).map_err(|e| {
                 Diagnostic::error("E0204", "invalid escape in string", span.start..span.end)
                     .with_label(e.to_string().split(" at line").next().unwrap_or("").to_string())
