@@ -33,7 +33,7 @@ use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::{ColumnType, TableSchema};
 use crate::backend::{inferred_schema, unsupported};
 use crate::diag::Diagnostic;
-use crate::ir::{Cidr, CmpOp, Node, Step, Test};
+use crate::ir::{Cidr, CmpOp, Node, Step};
 use crate::rule::Rule;
 
 /// The default Sentinel table for a log type: `.` → `_` and the custom-log suffix `_CL`
@@ -81,7 +81,8 @@ pub struct Placement {
 
 /// The KQL query with each log type placed by `placement_for` (a profile). A query longer than
 /// a Sentinel analytics rule takes (10,000 characters) is written again in its compact form
-/// (see [`Compact`]), which is used when it is shorter.
+/// (`backend::compact` merges its lists; `in_cidr` uses Kusto's range functions), which is used
+/// when it is shorter.
 pub fn render_placed_query(
     rule: &Rule,
     placement_for: &dyn Fn(&str) -> Result<Placement, Diagnostic>,
@@ -115,9 +116,7 @@ fn render_placed(
         let placement = placement_for(log_type)?;
         let schema = placement.schema.unwrap_or_else(|| inferred_schema(rule));
         let mut cx = Cx::new(&schema);
-        if compact {
-            cx.compact = Compact::of(ir);
-        }
+        cx.compact = compact;
         let filter = cx.filter(ir).map_err(|u| unsupported(rule, u))?;
         let mut lines = vec![quote_ident(&placement.table)];
         if let Some(t) = &placement.time_column {
@@ -478,7 +477,8 @@ impl Filter {
 
 struct Cx<'a> {
     schema: &'a TableSchema,
-    compact: Compact,
+    /// Writing the compact form: `in_cidr` with Kusto's range functions.
+    compact: bool,
     quantifiers: Cell<usize>,
     /// `mv-apply` groups collected per scope: the query, then each enclosing quantifier body.
     scopes: RefCell<Vec<Vec<Group>>>,
@@ -625,7 +625,7 @@ impl<'a> Cx<'a> {
     fn new(schema: &'a TableSchema) -> Self {
         Cx {
             schema,
-            compact: Compact::default(),
+            compact: false,
             quantifiers: Cell::new(0),
             scopes: RefCell::new(vec![Vec::new()]),
         }
@@ -702,8 +702,8 @@ impl<'a> Cx<'a> {
 
     /// The positive and the negated form of a check.
     fn pair(&self, c: &Check, elements: &Elements) -> Result<Pair, Unsupported> {
-        if let Op::Regex(p) = &c.op
-            && let Some(ranges) = self.compact.cidr.get(&p.source)
+        if self.compact
+            && let Op::Cidr(_, ranges) = &c.op
         {
             return Ok(match &c.val {
                 Val::Column { name, .. } => cidr_test(&quote_ident(name), ranges)?,
@@ -1026,34 +1026,6 @@ impl Spell for Cx<'_> {
     }
 }
 
-/// The compact form of a query (for Sentinel's 10,000 characters): the condition's lists merged
-/// (`backend::compact`), and `in_cidr` written with Kusto's own range functions.
-#[derive(Default)]
-struct Compact {
-    /// The ranges of each `in_cidr` leaf, by the regex the plan made of them.
-    cidr: std::collections::HashMap<String, Vec<Cidr>>,
-}
-
-impl Compact {
-    fn of(ir: &Node) -> Compact {
-        fn walk(n: &Node, out: &mut std::collections::HashMap<String, Vec<Cidr>>) {
-            match n {
-                Node::And(items) | Node::Or(items) => items.iter().for_each(|i| walk(i, out)),
-                Node::Not(inner) => walk(inner, out),
-                Node::Any { body, .. } | Node::All { body, .. } => walk(body, out),
-                Node::Leaf(l) => {
-                    if let Test::InCidr(ranges) = &l.test {
-                        out.insert(cidr::pattern(ranges), ranges.clone());
-                    }
-                }
-            }
-        }
-        let mut cidr = std::collections::HashMap::new();
-        walk(ir, &mut cidr);
-        Compact { cidr }
-    }
-}
-
 /// `in_cidr` on a `string` expression with `ipv4_is_in_any_range` / `ipv6_is_in_any_range`:
 /// each family's ranges in one call, behind a regex that admits exactly SPEC's address texts of
 /// that family (SPEC §3.7: no leading zeros, no zone id, IPv4 only in IPv4 ranges). On such a
@@ -1113,7 +1085,7 @@ fn text_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
                 B::atom(format!("{x} {n} {rhs}")),
             )
         }
-        Op::Regex(p) => {
+        Op::Regex(p) | Op::Cidr(p, _) => {
             let re = verbatim_literal(&regexp::translate(&p.source, Flavour::Re2)?.pattern);
             Pair::new(
                 B::atom(format!("{x} matches regex {re}")),
@@ -1164,7 +1136,7 @@ fn dynamic_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
             B::atom(format!("gettype({x}) in {NUMBER_TYPES}")),
             B::atom(format!("gettype({x}) !in {NUMBER_TYPES}")),
         ),
-        Op::Str { .. } | Op::Regex(_) => {
+        Op::Str { .. } | Op::Regex(_) | Op::Cidr(..) => {
             let t = text_test(&text(), op)?;
             Pair::new(
                 and(vec![B::atom(is_string()), t.pos]),

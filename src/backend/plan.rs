@@ -135,6 +135,10 @@ pub enum Op {
     },
     /// An unanchored search with a checked SPEC regex.
     Regex(Pattern),
+    /// `in_cidr`: `pattern` is the anchored regex matching exactly the address texts inside
+    /// `ranges` (SPEC §3.7), which a target spells as it spells [`Op::Regex`] unless it has
+    /// exact range functions of its own (KQL's compact form).
+    Cidr(Pattern, Vec<Cidr>),
     /// Numeric comparison; `cmp` None is equality with any of `values` (`in`), otherwise
     /// `values` has one element.
     Num {
@@ -598,7 +602,7 @@ fn op_for(test: &Test, ci: bool, ty: Option<ColumnType>) -> Option<Op> {
         Test::In(items) => scalar_op(items, ci, ty, text_ok, num_ok, bool_ok),
         // An address inside one of the ranges is a string of an exact shape: the ranges become
         // one anchored regex, which every target already spells exactly.
-        Test::InCidr(ranges) => text_ok.then(|| Op::Regex(cidr_pattern(ranges))),
+        Test::InCidr(ranges) => text_ok.then(|| Op::Cidr(cidr_pattern(ranges), ranges.clone())),
         Test::Field(..) => unreachable!("field references are lowered by the caller"),
     }
 }
@@ -1146,7 +1150,7 @@ impl fmt::Display for Cond {
                             let name = format!("{op:?}").to_lowercase();
                             format!("{name}{} {values:?}", if *ci { "~" } else { "" })
                         }
-                        Op::Regex(p) => format!("matches {:?}", p.source),
+                        Op::Regex(p) | Op::Cidr(p, _) => format!("matches {:?}", p.source),
                         Op::Num { cmp, values } => {
                             let vs: Vec<String> = values.iter().map(|n| n.to_string()).collect();
                             format!("{} [{}]", cmp.map_or("eq", |c| c.symbol()), vs.join(", "))

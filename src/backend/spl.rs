@@ -853,14 +853,16 @@ fn number(n: &serde_json::Number) -> String {
 /// Whether the positive spelling of `op` is a single call (`match(...)`), which `NOT` takes
 /// without parentheses.
 fn positive_is_call(op: &Op) -> bool {
-    matches!(op, Op::Regex(_) | Op::Kind(plan::Kind::String))
-        || matches!(
-            op,
-            Op::Str {
-                op: StrOp::Contains,
-                ..
-            }
-        )
+    matches!(
+        op,
+        Op::Regex(_) | Op::Cidr(..) | Op::Kind(plan::Kind::String)
+    ) || matches!(
+        op,
+        Op::Str {
+            op: StrOp::Contains,
+            ..
+        }
+    )
 }
 
 /// The positive test on `v`, and the expression whose NULL makes it NULL (for negation).
@@ -947,7 +949,7 @@ fn positive(op: &Op, v: &Val) -> Result<(B, String), Unsupported> {
             };
             (B::plain(format!("{num} {sym} {}", number(&values[0]))), num)
         }
-        Op::Regex(p) => {
+        Op::Regex(p) | Op::Cidr(p, _) => {
             let re = to_pcre(&p.source)?;
             (B::plain(format!("match({e}, {})", quote_plain(&re))), e)
         }

@@ -320,7 +320,9 @@ impl Sql<'_> {
                         self.string_test(&col, *op, vs, *ci, &mut text)?;
                         (text, Prec::Cmp, false)
                     }
-                    Op::Regex(p) => (d.regex_search(&col, &p.source)?, Prec::Cmp, false),
+                    Op::Regex(p) | Op::Cidr(p, _) => {
+                        (d.regex_search(&col, &p.source)?, Prec::Cmp, false)
+                    }
                     Op::Num { cmp, values } => {
                         // SPEC §3.4: an integer column and an integer literal compare exactly;
                         // any other pair as doubles (engines compare an integer with a
@@ -387,7 +389,7 @@ impl Sql<'_> {
                         self.string_test(&d.json_text(&r)?, *op, vs, *ci, &mut text)?;
                         (text, Prec::And, false)
                     }
-                    Op::Regex(p) => {
+                    Op::Regex(p) | Op::Cidr(p, _) => {
                         let test = d.regex_search(&d.json_text(&r)?, &p.source)?;
                         (
                             format!("{} AND {test}", d.json_is(&r, JsonKind::String)?),
