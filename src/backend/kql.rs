@@ -26,8 +26,8 @@ use std::cell::{Cell, RefCell};
 use crate::backend::Unsupported;
 use crate::backend::cidr;
 use crate::backend::plan::{
-    self, Base, Check, Cond, FieldTest, Ints, JsonPath, Kind, Op, Part, Piece, Prec, Quant, Spell,
-    StrOp, Val,
+    self, Base, Check, Cond, FieldTest, Has, Ints, JsonPath, Kind, Known, Op, Part, Piece, Prec,
+    Quant, Spell, StrOp, Val,
 };
 use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::{ColumnType, TableSchema};
@@ -717,9 +717,9 @@ impl<'a> Cx<'a> {
                 }
             });
         }
-        if let Op::Field { test, other } = &c.op {
-            let a = self.side(&c.val, elements)?;
-            let b = self.side(other, elements)?;
+        if let Op::Field { test, other, sides } = &c.op {
+            let a = self.side(&c.val, sides[0], elements)?;
+            let b = self.side(other, sides[1], elements)?;
             return Ok(field_pair(*test, &a, &b));
         }
         Ok(match &c.val {
@@ -740,17 +740,19 @@ impl<'a> Cx<'a> {
 }
 
 impl Cx<'_> {
-    /// One side of a `field()` comparison: the expression and its column type (`None` for a
-    /// `dynamic` value).
-    fn side(&self, v: &Val, elements: &Elements) -> Result<Side, Unsupported> {
+    /// One side of a `field()` comparison: the expression, its column type (`None` for a
+    /// `dynamic` value) and what the plan knows of it.
+    fn side(&self, v: &Val, known: Known, elements: &Elements) -> Result<Side, Unsupported> {
         Ok(match v {
             Val::Column { name, ty } => Side {
                 x: quote_ident(name),
-                ty: Some(*ty).filter(|t| *t != ColumnType::Json),
+                ty: Some(*ty),
+                known,
             },
             Val::Json(j) => Side {
                 x: self.dynamic(j, elements)?,
                 ty: None,
+                known,
             },
         })
     }
@@ -760,53 +762,60 @@ impl Cx<'_> {
 struct Side {
     x: String,
     ty: Option<ColumnType>,
+    known: Known,
 }
 
 impl Side {
-    /// The value has a type: a `dynamic` value by `gettype()` (`types` as a KQL list or one
-    /// quoted name), a typed column when it is one of `cols` and not null. A `string` column is
-    /// never null, so there "has a value" is `isnotempty` (KQL cannot tell `""` from missing).
-    fn has(&self, types: &str, cols: &[ColumnType]) -> Pair {
+    /// The plan's fact `has` (`None`: never) about the value, spelled: a test of `gettype()`
+    /// (`types` a KQL list or one quoted name), or the column not being null.
+    fn has(&self, has: Option<Has>, types: &str) -> Pair {
         let x = &self.x;
-        match self.ty {
-            None if types.starts_with('(') => Pair::new(
+        match has {
+            Some(Has::Test) if types.starts_with('(') => Pair::new(
                 B::atom(format!("gettype({x}) in {types}")),
                 B::atom(format!("gettype({x}) !in {types}")),
             ),
-            None => Pair::new(
+            Some(Has::Test) => Pair::new(
                 B::Text(format!("gettype({x}) == {types}"), Prec::Cmp),
                 B::Text(format!("gettype({x}) != {types}"), Prec::Cmp),
             ),
-            Some(ColumnType::Text) if cols.contains(&ColumnType::Text) => Pair::new(
+            // KQL spelling: a `string` column is never null (missing reads as ""), and "not
+            // null" is `isnotempty` since KQL cannot tell "" from missing.
+            Some(Has::UnlessNull) if self.ty == Some(ColumnType::Text) => Pair::new(
                 B::atom(format!("isnotempty({x})")),
                 B::atom(format!("isempty({x})")),
             ),
-            Some(t) if cols.contains(&t) => Pair::new(
+            Some(Has::UnlessNull) => Pair::new(
                 B::atom(format!("isnotnull({x})")),
                 B::atom(format!("isnull({x})")),
             ),
-            Some(_) => Pair::constant(false),
+            None => Pair::constant(false),
         }
     }
 
     fn string(&self) -> Pair {
-        self.has("\"string\"", &[ColumnType::Text])
+        self.has(Some(self.known.kind), "\"string\"")
     }
 
     fn bool(&self) -> Pair {
-        self.has("\"bool\"", &[ColumnType::Boolean])
+        self.has(Some(self.known.kind), "\"bool\"")
     }
 
     fn number(&self) -> Pair {
-        self.has(NUMBER_TYPES, &[ColumnType::Integer, ColumnType::Real])
+        self.has(Some(self.known.kind), NUMBER_TYPES)
     }
 
     fn integer(&self) -> Pair {
-        self.has(INTEGER_TYPES, &[ColumnType::Integer])
+        self.has(self.known.integer, INTEGER_TYPES)
     }
 
+    /// A number that is not an integer.
     fn fraction(&self) -> Pair {
-        self.has(FRACTION_TYPES, &[ColumnType::Real])
+        match self.known.integer {
+            Some(Has::Test) => self.has(Some(Has::Test), FRACTION_TYPES),
+            Some(Has::UnlessNull) => Pair::constant(false),
+            None => self.number(),
+        }
     }
 
     /// The value as `to` (`tostring`, `tolong`, ...), or the column itself when it has that
@@ -1336,10 +1345,12 @@ mod tests {
         let dynamic = |x: &str| Side {
             x: x.into(),
             ty: None,
+            known: Known::of(None),
         };
         let column = |x: &str, ty| Side {
             x: x.into(),
             ty: Some(ty),
+            known: Known::of(Some(ty)),
         };
         // A string column is present when not empty; the negation is the exact complement.
         let (pos, neg) = texts(&field_pair(
