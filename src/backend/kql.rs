@@ -480,8 +480,26 @@ struct Cx<'a> {
     /// Writing the compact form: `in_cidr` with Kusto's range functions.
     compact: bool,
     quantifiers: Cell<usize>,
-    /// `mv-apply` groups collected per scope: the query, then each enclosing quantifier body.
-    scopes: RefCell<Vec<Vec<Group>>>,
+    /// One per scope being written: the query, then each enclosing quantifier body.
+    scopes: RefCell<Vec<Scope>>,
+}
+
+/// What a scope's writing has collected.
+#[derive(Default)]
+struct Scope {
+    /// Its `mv-apply` groups.
+    groups: Vec<Group>,
+    /// The count columns written into the scope's buffer, each with the byte it starts at:
+    /// what the plan writer drops from the buffer is dropped here too (`Spell::dropped`), so
+    /// what is left are the counts the written text reads.
+    used: Vec<(String, usize)>,
+}
+
+impl Scope {
+    /// The count columns the text written so far reads; the notes start again.
+    fn take_used(&mut self) -> Vec<String> {
+        self.used.drain(..).map(|(c, _)| c).collect()
+    }
 }
 
 /// One `mv-apply` over one array: every quantifier of a scope over the same array shares it,
@@ -493,8 +511,17 @@ struct Group {
     index: String,
     /// Stages of quantifiers nested in the bodies, already rendered.
     nested: Vec<Rendered>,
-    /// (count column, countif predicate), one per quantifier.
-    counts: Vec<(String, String)>,
+    /// One per quantifier.
+    counts: Vec<Count>,
+}
+
+/// A count column of a group.
+struct Count {
+    name: String,
+    /// The `countif` predicate.
+    pred: String,
+    /// The count columns of nested stages the predicate reads.
+    uses: Vec<String>,
 }
 
 /// A rendered `mv-apply` stage and the count columns it adds.
@@ -504,30 +531,29 @@ struct Rendered {
 }
 
 impl Group {
-    /// The stage, keeping only the counts `used` mentions; `None` when none is used.
-    fn render(self, used: &str) -> Option<Rendered> {
-        let counts: Vec<(String, String)> = self
+    /// The stage, keeping only the counts in `used`; `None` when none is used.
+    fn render(self, used: &[String]) -> Option<Rendered> {
+        let counts: Vec<Count> = self
             .counts
             .into_iter()
-            .filter(|(c, _)| mentions(used, c))
+            .filter(|c| used.contains(&c.name))
             .collect();
         if counts.is_empty() {
             return None;
         }
-        let preds: String = counts
-            .iter()
-            .map(|(_, p)| p.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
         let mut sub: Vec<String> = self
             .nested
             .into_iter()
-            .filter(|r| r.counts.iter().any(|c| mentions(&preds, c)))
+            .filter(|r| {
+                r.counts
+                    .iter()
+                    .any(|n| counts.iter().any(|c| c.uses.contains(n)))
+            })
             .map(|r| r.text)
             .collect();
         let aggregates: Vec<String> = counts
             .iter()
-            .map(|(c, p)| format!("{c} = countif({} > 0 and {p})", self.index))
+            .map(|c| format!("{} = countif({} > 0 and {})", c.name, self.index, c.pred))
             .collect();
         sub.push(if aggregates.len() == 1 {
             format!("summarize {}", aggregates[0])
@@ -559,23 +585,13 @@ impl Group {
             "array_concat(dynamic([null]), iff(gettype({arr}) == \"array\", {arr}, dynamic([])))"
         );
         Some(Rendered {
-            counts: counts.into_iter().map(|(c, _)| c).collect(),
+            counts: counts.into_iter().map(|c| c.name).collect(),
             text: format!(
                 "mv-apply with_itemindex={} {} = {source} on (\n{sub}\n)",
                 self.index, self.elem
             ),
         })
     }
-}
-
-/// Whether `text` uses the helper column `name` (`__n1` is not `__n12`).
-fn mentions(text: &str, name: &str) -> bool {
-    text.match_indices(name).any(|(i, _)| {
-        !text[i + name.len()..]
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-    })
 }
 
 /// The type names `gettype()` gives numbers in a `dynamic` value.
@@ -627,7 +643,7 @@ impl<'a> Cx<'a> {
             schema,
             compact: false,
             quantifiers: Cell::new(0),
-            scopes: RefCell::new(vec![Vec::new()]),
+            scopes: RefCell::new(vec![Scope::default()]),
         }
     }
 
@@ -637,10 +653,17 @@ impl<'a> Cx<'a> {
             Cond::And(items) => items.iter().collect(),
             other => vec![other],
         };
-        let mut rendered = Vec::new();
+        let (mut pre, mut post, mut post_used) = (Vec::new(), Vec::new(), Vec::new());
         for item in items {
             let mut out = String::new();
-            match plan::write(self, item, &Vec::new(), &mut out)? {
+            let piece = plan::write(self, item, &Vec::new(), &mut out)?;
+            let used = self
+                .scopes
+                .borrow_mut()
+                .last_mut()
+                .expect("the query scope")
+                .take_used();
+            match piece {
                 Piece::Const(true) => {}
                 Piece::Const(false) => {
                     return Ok(Filter {
@@ -650,26 +673,23 @@ impl<'a> Cx<'a> {
                         helpers: Vec::new(),
                     });
                 }
-                Piece::Text(p) => rendered.push(B::Text(out, p)),
+                // An item that reads no count runs before the stages.
+                Piece::Text(p) if used.is_empty() => pre.push(B::Text(out, p)),
+                Piece::Text(p) => {
+                    post.push(B::Text(out, p));
+                    post_used.extend(used);
+                }
             }
         }
-        let groups = self.scopes.borrow_mut().pop().expect("the query scope");
-        let all_counts: Vec<String> = groups
-            .iter()
-            .flat_map(|g| g.counts.iter().map(|(c, _)| c.clone()))
-            .collect();
-        let (mut pre, mut post) = (Vec::new(), Vec::new());
-        for b in rendered {
-            if all_counts.iter().any(|c| mentions(b.text(), c)) {
-                post.push(b);
-            } else {
-                pre.push(b);
-            }
-        }
-        let post_text: String = post.iter().map(B::text).collect::<Vec<_>>().join(" ");
+        let groups = self
+            .scopes
+            .borrow_mut()
+            .pop()
+            .expect("the query scope")
+            .groups;
         let used: Vec<Rendered> = groups
             .into_iter()
-            .filter_map(|g| g.render(&post_text))
+            .filter_map(|g| g.render(&post_used))
             .collect();
         let join = |parts: Vec<B>| {
             (!parts.is_empty()).then(|| {
@@ -926,6 +946,12 @@ impl Spell for Cx<'_> {
         false
     }
 
+    fn dropped(&self, from: usize) {
+        let mut scopes = self.scopes.borrow_mut();
+        let scope = scopes.last_mut().expect("a scope");
+        scope.used.retain(|(_, at)| *at < from);
+    }
+
     fn check(
         &self,
         c: &Check,
@@ -958,6 +984,7 @@ impl Spell for Cx<'_> {
             .borrow()
             .last()
             .expect("a scope")
+            .groups
             .iter()
             .find(|g| g.array == arr)
             .map(|g| (g.elem.clone(), g.index.clone()));
@@ -976,10 +1003,10 @@ impl Spell for Cx<'_> {
         }
         let mut inner = elements.clone();
         inner.push((q.id, elem.clone()));
-        self.scopes.borrow_mut().push(Vec::new());
+        self.scopes.borrow_mut().push(Scope::default());
         let mut body = String::new();
         let rendered = plan::write(self, &q.body, &inner, &mut body);
-        let nested = self
+        let mut nested = self
             .scopes
             .borrow_mut()
             .pop()
@@ -1004,31 +1031,41 @@ impl Spell for Cx<'_> {
             Piece::Text(p) => B::Text(body, p),
         };
         let pred = b.operand(true, false);
-        let nested: Vec<Rendered> = nested.into_iter().filter_map(|g| g.render(&pred)).collect();
+        let uses = nested.take_used();
+        let nested: Vec<Rendered> = nested
+            .groups
+            .into_iter()
+            .filter_map(|g| g.render(&uses))
+            .collect();
         let mut scopes = self.scopes.borrow_mut();
         let scope = scopes.last_mut().expect("a scope");
-        let group = match scope.iter_mut().position(|g| g.array == arr) {
-            Some(i) => &mut scope[i],
+        let group = match scope.groups.iter().position(|g| g.array == arr) {
+            Some(i) => &mut scope.groups[i],
             None => {
-                scope.push(Group {
+                scope.groups.push(Group {
                     array: arr.clone(),
                     elem,
                     index,
                     nested: Vec::new(),
                     counts: Vec::new(),
                 });
-                scope.last_mut().expect("just pushed")
+                scope.groups.last_mut().expect("just pushed")
             }
         };
         // The same test on the same array is counted once.
-        let count = match group.counts.iter().find(|(_, p)| *p == pred) {
-            Some((c, _)) => c.clone(),
+        let count = match group.counts.iter().find(|c| c.pred == pred) {
+            Some(c) => c.name.clone(),
             None => {
                 group.nested.extend(nested);
-                group.counts.push((count.clone(), pred));
+                group.counts.push(Count {
+                    name: count.clone(),
+                    pred,
+                    uses,
+                });
                 count
             }
         };
+        scope.used.push((count.clone(), out.len()));
         out.push_str(&count);
         out.push_str(if any { " > 0" } else { " == 0" });
         Ok(Piece::Text(Prec::Cmp))
@@ -1414,6 +1451,44 @@ mod tests {
         assert_eq!(
             pos,
             r#"gettype(a) == "string" and gettype(b) == "string" and tostring(a) =~ tostring(b)"#
+        );
+    }
+
+    fn condition(text: &str, cols: &[(&str, ColumnType)]) -> String {
+        let ast = crate::syntax::parser::parse(text).expect("parses");
+        let ir = crate::ir::normalize::normalize(
+            crate::ir::lower::lower_condition(&ast).expect("lowers"),
+        );
+        let schema = TableSchema {
+            columns: cols.iter().map(|(k, t)| (k.to_string(), *t)).collect(),
+            complete: true,
+        };
+        render_condition(&ir, &schema).expect("renders")
+    }
+
+    #[test]
+    fn stages_run_only_for_counts_the_query_reads() {
+        use ColumnType::*;
+        let cols = [("d", Real), ("e", Real), ("x", Text), ("xs", Json)];
+        // `x contains ""` is true on a `string` column, so the `or` holding the quantifier is
+        // dropped: its count is read nowhere and no `mv-apply` runs.
+        assert_eq!(
+            condition(
+                r#"d eq 1 or (e eq 2 and (any xs (@ eq 1) or x contains ""))"#,
+                &cols
+            ),
+            "| where d == 1 or e == 2"
+        );
+        // Kept, it runs, and the test without counts runs before it.
+        assert_eq!(
+            condition(r#"d eq 1 and (e eq 2 or any xs (@ eq 1))"#, &cols),
+            "| where d == 1\n\
+             | mv-apply with_itemindex=__i1 __e1 = array_concat(dynamic([null]), \
+             iff(gettype(xs) == \"array\", xs, dynamic([]))) on (\n    \
+             summarize __n1 = countif(__i1 > 0 and gettype(__e1) in (\"int\", \"long\", \
+             \"real\", \"decimal\") and toreal(__e1) == 1)\n)\n\
+             | where e == 2 or __n1 > 0\n\
+             | project-away __n1"
         );
     }
 

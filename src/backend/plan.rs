@@ -1061,6 +1061,11 @@ pub trait Spell {
     /// Writes one quantifier.
     fn quant(&self, q: &Quant, scope: &Self::Scope, out: &mut String)
     -> Result<Piece, Unsupported>;
+
+    /// The writer has dropped what it wrote into the current buffer from byte `from` on (a
+    /// junction a constant decided): a target that keeps notes on what it wrote drops the
+    /// notes on that text too.
+    fn dropped(&self, _from: usize) {}
 }
 
 /// Writes `c` into `out`. Target errors are given the position of the construct.
@@ -1102,9 +1107,13 @@ pub fn write_junction<S: Spell>(
         }
         let at = out.len();
         match write(s, item, scope, out)? {
-            Piece::Const(b) if b == and => out.truncate(mark),
+            Piece::Const(b) if b == and => {
+                out.truncate(mark);
+                s.dropped(mark);
+            }
             Piece::Const(b) => {
                 out.truncate(start);
+                s.dropped(start);
                 return Ok(Piece::Const(b));
             }
             Piece::Text(p) => {
