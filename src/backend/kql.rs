@@ -1,8 +1,8 @@
 //! Microsoft Sentinel / Log Analytics KQL.
 //!
 //! The query is `<Table> | where <predicate>` (plus `mv-apply` stages for array quantifiers and
-//! a `project` of the output fields). The renderer decides the semantics of SPEC §3 once, given
-//! KQL's own rules:
+//! a `project` of the output fields). The semantics of SPEC §3 are decided by the plan
+//! (`plan::lower`); this file spells the plan with KQL's own rules:
 //!
 //! - A `string` column is never null: a missing or null string reads as `""`. Every string
 //!   operator is therefore two-valued, and a negated string test is the negated operator
@@ -747,10 +747,11 @@ impl<'a> Cx<'a> {
                 let col = quote_ident(name);
                 match ty {
                     ColumnType::Text => text_test(&col, &c.op)?,
-                    ColumnType::Integer | ColumnType::Real => number_column_test(&col, &c.op),
-                    ColumnType::Boolean => bool_column_test(&col, &c.op),
                     // Only null tests reach a timestamp column (the profile's check).
-                    ColumnType::Timestamp => number_column_test(&col, &c.op),
+                    ColumnType::Integer
+                    | ColumnType::Real
+                    | ColumnType::Boolean
+                    | ColumnType::Timestamp => typed_column_test(&col, &c.op),
                     ColumnType::Json => unreachable!("JSON columns are read as dynamic values"),
                 }
             }
@@ -1109,6 +1110,7 @@ fn cidr_test(x: &str, ranges: &[Cidr]) -> Result<Pair, Unsupported> {
 /// A test on a `string` expression, which is never null (a missing string is `""`).
 fn text_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
     Ok(match op {
+        // KQL spelling: a missing string reads as "", so null and empty are one test.
         Op::IsNull | Op::IsEmpty => Pair::new(
             B::atom(format!("isempty({x})")),
             B::atom(format!("isnotempty({x})")),
@@ -1198,11 +1200,13 @@ fn dynamic_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
     })
 }
 
-/// `long`/`real` columns: null when missing, so the negation tests for null first.
-fn number_column_test(col: &str, op: &Op) -> Pair {
+/// `long`, `real`, `bool` (and `datetime`) columns: null when missing, so a negation tests
+/// for null first. The plan has turned `is_empty` on them into `is_null` and folded the tests
+/// their type cannot pass.
+fn typed_column_test(col: &str, op: &Op) -> Pair {
     let null_or = |s: String| B::Text(format!("isnull({col}) or {s}"), Prec::Or);
     match op {
-        Op::IsNull | Op::IsEmpty => Pair::new(
+        Op::IsNull => Pair::new(
             B::atom(format!("isnull({col})")),
             B::atom(format!("isnotnull({col})")),
         ),
@@ -1226,33 +1230,19 @@ fn number_column_test(col: &str, op: &Op) -> Pair {
                 }
             }
         }
-        _ => unreachable!("the plan folds non-number tests on number columns"),
-    }
-}
-
-/// `bool` columns: null when missing.
-fn bool_column_test(col: &str, op: &Op) -> Pair {
-    match op {
-        Op::IsNull | Op::IsEmpty => Pair::new(
-            B::atom(format!("isnull({col})")),
-            B::atom(format!("isnotnull({col})")),
-        ),
-        Op::Kind(_) => Pair::new(
-            B::atom(format!("isnotnull({col})")),
-            B::atom(format!("isnull({col})")),
-        ),
         Op::Bool(b) => Pair::new(
             B::atom(format!("{col} == {b}")),
-            B::Text(format!("isnull({col}) or {col} != {b}"), Prec::Or),
+            null_or(format!("{col} != {b}")),
         ),
-        _ => unreachable!("the plan folds non-boolean tests on boolean columns"),
+        _ => unreachable!("the plan folds the tests a column's type cannot pass"),
     }
 }
 
 /// A number test on a `dynamic` value: `op` against `nums[0]`, or (`op` None) equality with
 /// any of `nums`. Numbers are compared as doubles when that is exact for every `long` (SPEC:
 /// integers compare exactly, anything else as IEEE doubles); a literal integer of 2^53 or more
-/// compares `long` values with `tolong`.
+/// compares `long` values with `tolong`. (KQL spelling: `toreal()` rounds a `long`, which is
+/// why the threshold is KQL's own; the SQL engines compare an integer with a double exactly.)
 fn dynamic_number(x: &str, op: Option<CmpOp>, nums: &[serde_json::Number]) -> Pair {
     let is_num = format!("gettype({x}) in {NUMBER_TYPES}");
     let not_num = format!("gettype({x}) !in {NUMBER_TYPES}");
