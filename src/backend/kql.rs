@@ -1,8 +1,8 @@
 //! Microsoft Sentinel / Log Analytics KQL.
 //!
 //! The query is `<Table> | where <predicate>` (plus `mv-apply` stages for array quantifiers and
-//! a `project` of the output fields). The renderer decides the semantics of SPEC §3 once, given
-//! KQL's own rules:
+//! a `project` of the output fields). The semantics of SPEC §3 are decided by the plan
+//! (`plan::lower`); this file spells the plan with KQL's own rules:
 //!
 //! - A `string` column is never null: a missing or null string reads as `""`. Every string
 //!   operator is therefore two-valued, and a negated string test is the negated operator
@@ -26,8 +26,8 @@ use std::cell::{Cell, RefCell};
 use crate::backend::Unsupported;
 use crate::backend::cidr;
 use crate::backend::plan::{
-    self, Base, Check, Cond, FieldTest, Ints, JsonPath, Kind, Op, Part, Piece, Prec, Quant, Spell,
-    StrOp, Val,
+    self, Base, Check, Cond, FieldTest, Has, Ints, JsonPath, Kind, Known, Op, Part, Piece, Prec,
+    Quant, Spell, StrOp, Val,
 };
 use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::{ColumnType, TableSchema};
@@ -480,8 +480,26 @@ struct Cx<'a> {
     /// Writing the compact form: `in_cidr` with Kusto's range functions.
     compact: bool,
     quantifiers: Cell<usize>,
-    /// `mv-apply` groups collected per scope: the query, then each enclosing quantifier body.
-    scopes: RefCell<Vec<Vec<Group>>>,
+    /// One per scope being written: the query, then each enclosing quantifier body.
+    scopes: RefCell<Vec<Scope>>,
+}
+
+/// What a scope's writing has collected.
+#[derive(Default)]
+struct Scope {
+    /// Its `mv-apply` groups.
+    groups: Vec<Group>,
+    /// The count columns written into the scope's buffer, each with the byte it starts at:
+    /// what the plan writer drops from the buffer is dropped here too (`Spell::dropped`), so
+    /// what is left are the counts the written text reads.
+    used: Vec<(String, usize)>,
+}
+
+impl Scope {
+    /// The count columns the text written so far reads; the notes start again.
+    fn take_used(&mut self) -> Vec<String> {
+        self.used.drain(..).map(|(c, _)| c).collect()
+    }
 }
 
 /// One `mv-apply` over one array: every quantifier of a scope over the same array shares it,
@@ -493,8 +511,17 @@ struct Group {
     index: String,
     /// Stages of quantifiers nested in the bodies, already rendered.
     nested: Vec<Rendered>,
-    /// (count column, countif predicate), one per quantifier.
-    counts: Vec<(String, String)>,
+    /// One per quantifier.
+    counts: Vec<Count>,
+}
+
+/// A count column of a group.
+struct Count {
+    name: String,
+    /// The `countif` predicate.
+    pred: String,
+    /// The count columns of nested stages the predicate reads.
+    uses: Vec<String>,
 }
 
 /// A rendered `mv-apply` stage and the count columns it adds.
@@ -504,30 +531,29 @@ struct Rendered {
 }
 
 impl Group {
-    /// The stage, keeping only the counts `used` mentions; `None` when none is used.
-    fn render(self, used: &str) -> Option<Rendered> {
-        let counts: Vec<(String, String)> = self
+    /// The stage, keeping only the counts in `used`; `None` when none is used.
+    fn render(self, used: &[String]) -> Option<Rendered> {
+        let counts: Vec<Count> = self
             .counts
             .into_iter()
-            .filter(|(c, _)| mentions(used, c))
+            .filter(|c| used.contains(&c.name))
             .collect();
         if counts.is_empty() {
             return None;
         }
-        let preds: String = counts
-            .iter()
-            .map(|(_, p)| p.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
         let mut sub: Vec<String> = self
             .nested
             .into_iter()
-            .filter(|r| r.counts.iter().any(|c| mentions(&preds, c)))
+            .filter(|r| {
+                r.counts
+                    .iter()
+                    .any(|n| counts.iter().any(|c| c.uses.contains(n)))
+            })
             .map(|r| r.text)
             .collect();
         let aggregates: Vec<String> = counts
             .iter()
-            .map(|(c, p)| format!("{c} = countif({} > 0 and {p})", self.index))
+            .map(|c| format!("{} = countif({} > 0 and {})", c.name, self.index, c.pred))
             .collect();
         sub.push(if aggregates.len() == 1 {
             format!("summarize {}", aggregates[0])
@@ -559,23 +585,13 @@ impl Group {
             "array_concat(dynamic([null]), iff(gettype({arr}) == \"array\", {arr}, dynamic([])))"
         );
         Some(Rendered {
-            counts: counts.into_iter().map(|(c, _)| c).collect(),
+            counts: counts.into_iter().map(|c| c.name).collect(),
             text: format!(
                 "mv-apply with_itemindex={} {} = {source} on (\n{sub}\n)",
                 self.index, self.elem
             ),
         })
     }
-}
-
-/// Whether `text` uses the helper column `name` (`__n1` is not `__n12`).
-fn mentions(text: &str, name: &str) -> bool {
-    text.match_indices(name).any(|(i, _)| {
-        !text[i + name.len()..]
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-    })
 }
 
 /// The type names `gettype()` gives numbers in a `dynamic` value.
@@ -627,7 +643,7 @@ impl<'a> Cx<'a> {
             schema,
             compact: false,
             quantifiers: Cell::new(0),
-            scopes: RefCell::new(vec![Vec::new()]),
+            scopes: RefCell::new(vec![Scope::default()]),
         }
     }
 
@@ -637,10 +653,17 @@ impl<'a> Cx<'a> {
             Cond::And(items) => items.iter().collect(),
             other => vec![other],
         };
-        let mut rendered = Vec::new();
+        let (mut pre, mut post, mut post_used) = (Vec::new(), Vec::new(), Vec::new());
         for item in items {
             let mut out = String::new();
-            match plan::write(self, item, &Vec::new(), &mut out)? {
+            let piece = plan::write(self, item, &Vec::new(), &mut out)?;
+            let used = self
+                .scopes
+                .borrow_mut()
+                .last_mut()
+                .expect("the query scope")
+                .take_used();
+            match piece {
                 Piece::Const(true) => {}
                 Piece::Const(false) => {
                     return Ok(Filter {
@@ -650,26 +673,23 @@ impl<'a> Cx<'a> {
                         helpers: Vec::new(),
                     });
                 }
-                Piece::Text(p) => rendered.push(B::Text(out, p)),
+                // An item that reads no count runs before the stages.
+                Piece::Text(p) if used.is_empty() => pre.push(B::Text(out, p)),
+                Piece::Text(p) => {
+                    post.push(B::Text(out, p));
+                    post_used.extend(used);
+                }
             }
         }
-        let groups = self.scopes.borrow_mut().pop().expect("the query scope");
-        let all_counts: Vec<String> = groups
-            .iter()
-            .flat_map(|g| g.counts.iter().map(|(c, _)| c.clone()))
-            .collect();
-        let (mut pre, mut post) = (Vec::new(), Vec::new());
-        for b in rendered {
-            if all_counts.iter().any(|c| mentions(b.text(), c)) {
-                post.push(b);
-            } else {
-                pre.push(b);
-            }
-        }
-        let post_text: String = post.iter().map(B::text).collect::<Vec<_>>().join(" ");
+        let groups = self
+            .scopes
+            .borrow_mut()
+            .pop()
+            .expect("the query scope")
+            .groups;
         let used: Vec<Rendered> = groups
             .into_iter()
-            .filter_map(|g| g.render(&post_text))
+            .filter_map(|g| g.render(&post_used))
             .collect();
         let join = |parts: Vec<B>| {
             (!parts.is_empty()).then(|| {
@@ -717,9 +737,9 @@ impl<'a> Cx<'a> {
                 }
             });
         }
-        if let Op::Field { test, other } = &c.op {
-            let a = self.side(&c.val, elements)?;
-            let b = self.side(other, elements)?;
+        if let Op::Field { test, other, sides } = &c.op {
+            let a = self.side(&c.val, sides[0], elements)?;
+            let b = self.side(other, sides[1], elements)?;
             return Ok(field_pair(*test, &a, &b));
         }
         Ok(match &c.val {
@@ -727,10 +747,11 @@ impl<'a> Cx<'a> {
                 let col = quote_ident(name);
                 match ty {
                     ColumnType::Text => text_test(&col, &c.op)?,
-                    ColumnType::Integer | ColumnType::Real => number_column_test(&col, &c.op),
-                    ColumnType::Boolean => bool_column_test(&col, &c.op),
                     // Only null tests reach a timestamp column (the profile's check).
-                    ColumnType::Timestamp => number_column_test(&col, &c.op),
+                    ColumnType::Integer
+                    | ColumnType::Real
+                    | ColumnType::Boolean
+                    | ColumnType::Timestamp => typed_column_test(&col, &c.op),
                     ColumnType::Json => unreachable!("JSON columns are read as dynamic values"),
                 }
             }
@@ -740,17 +761,19 @@ impl<'a> Cx<'a> {
 }
 
 impl Cx<'_> {
-    /// One side of a `field()` comparison: the expression and its column type (`None` for a
-    /// `dynamic` value).
-    fn side(&self, v: &Val, elements: &Elements) -> Result<Side, Unsupported> {
+    /// One side of a `field()` comparison: the expression, its column type (`None` for a
+    /// `dynamic` value) and what the plan knows of it.
+    fn side(&self, v: &Val, known: Known, elements: &Elements) -> Result<Side, Unsupported> {
         Ok(match v {
             Val::Column { name, ty } => Side {
                 x: quote_ident(name),
-                ty: Some(*ty).filter(|t| *t != ColumnType::Json),
+                ty: Some(*ty),
+                known,
             },
             Val::Json(j) => Side {
                 x: self.dynamic(j, elements)?,
                 ty: None,
+                known,
             },
         })
     }
@@ -760,53 +783,60 @@ impl Cx<'_> {
 struct Side {
     x: String,
     ty: Option<ColumnType>,
+    known: Known,
 }
 
 impl Side {
-    /// The value has a type: a `dynamic` value by `gettype()` (`types` as a KQL list or one
-    /// quoted name), a typed column when it is one of `cols` and not null. A `string` column is
-    /// never null, so there "has a value" is `isnotempty` (KQL cannot tell `""` from missing).
-    fn has(&self, types: &str, cols: &[ColumnType]) -> Pair {
+    /// The plan's fact `has` (`None`: never) about the value, spelled: a test of `gettype()`
+    /// (`types` a KQL list or one quoted name), or the column not being null.
+    fn has(&self, has: Option<Has>, types: &str) -> Pair {
         let x = &self.x;
-        match self.ty {
-            None if types.starts_with('(') => Pair::new(
+        match has {
+            Some(Has::Test) if types.starts_with('(') => Pair::new(
                 B::atom(format!("gettype({x}) in {types}")),
                 B::atom(format!("gettype({x}) !in {types}")),
             ),
-            None => Pair::new(
+            Some(Has::Test) => Pair::new(
                 B::Text(format!("gettype({x}) == {types}"), Prec::Cmp),
                 B::Text(format!("gettype({x}) != {types}"), Prec::Cmp),
             ),
-            Some(ColumnType::Text) if cols.contains(&ColumnType::Text) => Pair::new(
+            // KQL spelling: a `string` column is never null (missing reads as ""), and "not
+            // null" is `isnotempty` since KQL cannot tell "" from missing.
+            Some(Has::UnlessNull) if self.ty == Some(ColumnType::Text) => Pair::new(
                 B::atom(format!("isnotempty({x})")),
                 B::atom(format!("isempty({x})")),
             ),
-            Some(t) if cols.contains(&t) => Pair::new(
+            Some(Has::UnlessNull) => Pair::new(
                 B::atom(format!("isnotnull({x})")),
                 B::atom(format!("isnull({x})")),
             ),
-            Some(_) => Pair::constant(false),
+            None => Pair::constant(false),
         }
     }
 
     fn string(&self) -> Pair {
-        self.has("\"string\"", &[ColumnType::Text])
+        self.has(Some(self.known.kind), "\"string\"")
     }
 
     fn bool(&self) -> Pair {
-        self.has("\"bool\"", &[ColumnType::Boolean])
+        self.has(Some(self.known.kind), "\"bool\"")
     }
 
     fn number(&self) -> Pair {
-        self.has(NUMBER_TYPES, &[ColumnType::Integer, ColumnType::Real])
+        self.has(Some(self.known.kind), NUMBER_TYPES)
     }
 
     fn integer(&self) -> Pair {
-        self.has(INTEGER_TYPES, &[ColumnType::Integer])
+        self.has(self.known.integer, INTEGER_TYPES)
     }
 
+    /// A number that is not an integer.
     fn fraction(&self) -> Pair {
-        self.has(FRACTION_TYPES, &[ColumnType::Real])
+        match self.known.integer {
+            Some(Has::Test) => self.has(Some(Has::Test), FRACTION_TYPES),
+            Some(Has::UnlessNull) => Pair::constant(false),
+            None => self.number(),
+        }
     }
 
     /// The value as `to` (`tostring`, `tolong`, ...), or the column itself when it has that
@@ -917,6 +947,12 @@ impl Spell for Cx<'_> {
         false
     }
 
+    fn dropped(&self, from: usize) {
+        let mut scopes = self.scopes.borrow_mut();
+        let scope = scopes.last_mut().expect("a scope");
+        scope.used.retain(|(_, at)| *at < from);
+    }
+
     fn check(
         &self,
         c: &Check,
@@ -949,6 +985,7 @@ impl Spell for Cx<'_> {
             .borrow()
             .last()
             .expect("a scope")
+            .groups
             .iter()
             .find(|g| g.array == arr)
             .map(|g| (g.elem.clone(), g.index.clone()));
@@ -967,10 +1004,10 @@ impl Spell for Cx<'_> {
         }
         let mut inner = elements.clone();
         inner.push((q.id, elem.clone()));
-        self.scopes.borrow_mut().push(Vec::new());
+        self.scopes.borrow_mut().push(Scope::default());
         let mut body = String::new();
         let rendered = plan::write(self, &q.body, &inner, &mut body);
-        let nested = self
+        let mut nested = self
             .scopes
             .borrow_mut()
             .pop()
@@ -995,31 +1032,41 @@ impl Spell for Cx<'_> {
             Piece::Text(p) => B::Text(body, p),
         };
         let pred = b.operand(true, false);
-        let nested: Vec<Rendered> = nested.into_iter().filter_map(|g| g.render(&pred)).collect();
+        let uses = nested.take_used();
+        let nested: Vec<Rendered> = nested
+            .groups
+            .into_iter()
+            .filter_map(|g| g.render(&uses))
+            .collect();
         let mut scopes = self.scopes.borrow_mut();
         let scope = scopes.last_mut().expect("a scope");
-        let group = match scope.iter_mut().position(|g| g.array == arr) {
-            Some(i) => &mut scope[i],
+        let group = match scope.groups.iter().position(|g| g.array == arr) {
+            Some(i) => &mut scope.groups[i],
             None => {
-                scope.push(Group {
+                scope.groups.push(Group {
                     array: arr.clone(),
                     elem,
                     index,
                     nested: Vec::new(),
                     counts: Vec::new(),
                 });
-                scope.last_mut().expect("just pushed")
+                scope.groups.last_mut().expect("just pushed")
             }
         };
         // The same test on the same array is counted once.
-        let count = match group.counts.iter().find(|(_, p)| *p == pred) {
-            Some((c, _)) => c.clone(),
+        let count = match group.counts.iter().find(|c| c.pred == pred) {
+            Some(c) => c.name.clone(),
             None => {
                 group.nested.extend(nested);
-                group.counts.push((count.clone(), pred));
+                group.counts.push(Count {
+                    name: count.clone(),
+                    pred,
+                    uses,
+                });
                 count
             }
         };
+        scope.used.push((count.clone(), out.len()));
         out.push_str(&count);
         out.push_str(if any { " > 0" } else { " == 0" });
         Ok(Piece::Text(Prec::Cmp))
@@ -1063,6 +1110,7 @@ fn cidr_test(x: &str, ranges: &[Cidr]) -> Result<Pair, Unsupported> {
 /// A test on a `string` expression, which is never null (a missing string is `""`).
 fn text_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
     Ok(match op {
+        // KQL spelling: a missing string reads as "", so null and empty are one test.
         Op::IsNull | Op::IsEmpty => Pair::new(
             B::atom(format!("isempty({x})")),
             B::atom(format!("isnotempty({x})")),
@@ -1152,11 +1200,13 @@ fn dynamic_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
     })
 }
 
-/// `long`/`real` columns: null when missing, so the negation tests for null first.
-fn number_column_test(col: &str, op: &Op) -> Pair {
+/// `long`, `real`, `bool` (and `datetime`) columns: null when missing, so a negation tests
+/// for null first. The plan has turned `is_empty` on them into `is_null` and folded the tests
+/// their type cannot pass.
+fn typed_column_test(col: &str, op: &Op) -> Pair {
     let null_or = |s: String| B::Text(format!("isnull({col}) or {s}"), Prec::Or);
     match op {
-        Op::IsNull | Op::IsEmpty => Pair::new(
+        Op::IsNull => Pair::new(
             B::atom(format!("isnull({col})")),
             B::atom(format!("isnotnull({col})")),
         ),
@@ -1180,33 +1230,19 @@ fn number_column_test(col: &str, op: &Op) -> Pair {
                 }
             }
         }
-        _ => unreachable!("the plan folds non-number tests on number columns"),
-    }
-}
-
-/// `bool` columns: null when missing.
-fn bool_column_test(col: &str, op: &Op) -> Pair {
-    match op {
-        Op::IsNull | Op::IsEmpty => Pair::new(
-            B::atom(format!("isnull({col})")),
-            B::atom(format!("isnotnull({col})")),
-        ),
-        Op::Kind(_) => Pair::new(
-            B::atom(format!("isnotnull({col})")),
-            B::atom(format!("isnull({col})")),
-        ),
         Op::Bool(b) => Pair::new(
             B::atom(format!("{col} == {b}")),
-            B::Text(format!("isnull({col}) or {col} != {b}"), Prec::Or),
+            null_or(format!("{col} != {b}")),
         ),
-        _ => unreachable!("the plan folds non-boolean tests on boolean columns"),
+        _ => unreachable!("the plan folds the tests a column's type cannot pass"),
     }
 }
 
 /// A number test on a `dynamic` value: `op` against `nums[0]`, or (`op` None) equality with
 /// any of `nums`. Numbers are compared as doubles when that is exact for every `long` (SPEC:
 /// integers compare exactly, anything else as IEEE doubles); a literal integer of 2^53 or more
-/// compares `long` values with `tolong`.
+/// compares `long` values with `tolong`. (KQL spelling: `toreal()` rounds a `long`, which is
+/// why the threshold is KQL's own; the SQL engines compare an integer with a double exactly.)
 fn dynamic_number(x: &str, op: Option<CmpOp>, nums: &[serde_json::Number]) -> Pair {
     let is_num = format!("gettype({x}) in {NUMBER_TYPES}");
     let not_num = format!("gettype({x}) !in {NUMBER_TYPES}");
@@ -1336,10 +1372,12 @@ mod tests {
         let dynamic = |x: &str| Side {
             x: x.into(),
             ty: None,
+            known: Known::of(None),
         };
         let column = |x: &str, ty| Side {
             x: x.into(),
             ty: Some(ty),
+            known: Known::of(Some(ty)),
         };
         // A string column is present when not empty; the negation is the exact complement.
         let (pos, neg) = texts(&field_pair(
@@ -1403,6 +1441,44 @@ mod tests {
         assert_eq!(
             pos,
             r#"gettype(a) == "string" and gettype(b) == "string" and tostring(a) =~ tostring(b)"#
+        );
+    }
+
+    fn condition(text: &str, cols: &[(&str, ColumnType)]) -> String {
+        let ast = crate::syntax::parser::parse(text).expect("parses");
+        let ir = crate::ir::normalize::normalize(
+            crate::ir::lower::lower_condition(&ast).expect("lowers"),
+        );
+        let schema = TableSchema {
+            columns: cols.iter().map(|(k, t)| (k.to_string(), *t)).collect(),
+            complete: true,
+        };
+        render_condition(&ir, &schema).expect("renders")
+    }
+
+    #[test]
+    fn stages_run_only_for_counts_the_query_reads() {
+        use ColumnType::*;
+        let cols = [("d", Real), ("e", Real), ("x", Text), ("xs", Json)];
+        // `x contains ""` is true on a `string` column, so the `or` holding the quantifier is
+        // dropped: its count is read nowhere and no `mv-apply` runs.
+        assert_eq!(
+            condition(
+                r#"d eq 1 or (e eq 2 and (any xs (@ eq 1) or x contains ""))"#,
+                &cols
+            ),
+            "| where d == 1 or e == 2"
+        );
+        // Kept, it runs, and the test without counts runs before it.
+        assert_eq!(
+            condition(r#"d eq 1 and (e eq 2 or any xs (@ eq 1))"#, &cols),
+            "| where d == 1\n\
+             | mv-apply with_itemindex=__i1 __e1 = array_concat(dynamic([null]), \
+             iff(gettype(xs) == \"array\", xs, dynamic([]))) on (\n    \
+             summarize __n1 = countif(__i1 > 0 and gettype(__e1) in (\"int\", \"long\", \
+             \"real\", \"decimal\") and toreal(__e1) == 1)\n)\n\
+             | where e == 2 or __n1 > 0\n\
+             | project-away __n1"
         );
     }
 

@@ -151,8 +151,50 @@ pub enum Op {
     /// kind: true when the checked value and `other` both have the kind `test` names and the
     /// test holds. The plan writes `PATH op field(PATH2)` as the `or` of one such check per
     /// kind `op` compares (a negated comparison as the `and` of the negated checks), leaving
-    /// out the kinds a typed column cannot hold.
-    Field { test: FieldTest, other: Val },
+    /// out the kinds a typed column cannot hold. `sides` says what is known of the checked
+    /// value (`[0]`) and of `other` (`[1]`).
+    Field {
+        test: FieldTest,
+        other: Val,
+        sides: [Known; 2],
+    },
+}
+
+/// What the plan knows of one side of a `field()` comparison, so that a target only spells
+/// the tests that are left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Known {
+    /// Whether the value has the kind the test compares (the plan leaves out the kinds a
+    /// typed column cannot hold, so a typed column has it unless it is null).
+    pub kind: Has,
+    /// Whether the value is an integer (SPEC §3.4), read when the test compares numbers:
+    /// `None` when it never is (a typed column of another type).
+    pub integer: Option<Has>,
+}
+
+/// A fact about a value that is true unless the value is missing, or that only the value tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Has {
+    /// A typed column: true unless the column is null (missing).
+    UnlessNull,
+    /// A semi-structured value: the target tests its JSON type.
+    Test,
+}
+
+impl Known {
+    /// The facts for a value of column type `ty` (`None`: semi-structured).
+    pub fn of(ty: Option<ColumnType>) -> Known {
+        match ty {
+            None => Known {
+                kind: Has::Test,
+                integer: Some(Has::Test),
+            },
+            Some(t) => Known {
+                kind: Has::UnlessNull,
+                integer: (t == ColumnType::Integer).then_some(Has::UnlessNull),
+            },
+        }
+    }
 }
 
 /// One kind of a `field()` comparison (SPEC §3.7 with the typing of §3.4).
@@ -424,7 +466,12 @@ impl Lowerer<'_> {
             let Some(other) = root.and_then(|root| self.resolve(&r.path, root)) else {
                 return Cond::Const(negated);
             };
-            let checks = field_tests(*op, leaf.case_insensitive, ty, &other)
+            let other_ty = match &other {
+                Val::Column { ty, .. } => Some(*ty),
+                Val::Json(_) => None,
+            };
+            let sides = [Known::of(ty), Known::of(other_ty)];
+            let checks = field_tests(*op, leaf.case_insensitive, ty, other_ty, sides)
                 .into_iter()
                 .map(|test| {
                     Cond::Check(Check {
@@ -432,6 +479,7 @@ impl Lowerer<'_> {
                         op: Op::Field {
                             test,
                             other: other.clone(),
+                            sides,
                         },
                         negated,
                         span: leaf.span,
@@ -620,11 +668,13 @@ fn cidr_pattern(ranges: &[Cidr]) -> Pattern {
 /// (`None`: semi-structured) and PATH2 at `other`: `eq` compares strings, numbers and
 /// booleans (only strings with `~`), the string operators strings, `gt`..`le` numbers (SPEC
 /// §3.7, §3.4). A kind a typed column cannot hold is left out.
-fn field_tests(op: FieldOp, ci: bool, ty: Option<ColumnType>, other: &Val) -> Vec<FieldTest> {
-    let other_ty = match other {
-        Val::Column { ty, .. } => Some(*ty),
-        Val::Json(_) => None,
-    };
+fn field_tests(
+    op: FieldOp,
+    ci: bool,
+    ty: Option<ColumnType>,
+    other_ty: Option<ColumnType>,
+    sides: [Known; 2],
+) -> Vec<FieldTest> {
     let both = |k: Kind| {
         let holds = |t: Option<ColumnType>| match (t, k) {
             (None, _) => true,
@@ -655,14 +705,9 @@ fn field_tests(op: FieldOp, ci: bool, ty: Option<ColumnType>, other: &Val) -> Ve
     if let Some(cmp) = cmp
         && both(Kind::Number)
     {
-        let int = |t: Option<ColumnType>| match t {
-            Some(ColumnType::Integer) => Ints::Always,
-            Some(_) => Ints::Never,
-            None => Ints::Unknown,
-        };
-        let ints = match (int(ty), int(other_ty)) {
-            (Ints::Never, _) | (_, Ints::Never) => Ints::Never,
-            (Ints::Always, Ints::Always) => Ints::Always,
+        let ints = match sides.map(|s| s.integer) {
+            [None, _] | [_, None] => Ints::Never,
+            [Some(Has::UnlessNull), Some(Has::UnlessNull)] => Ints::Always,
             _ => Ints::Unknown,
         };
         tests.push(FieldTest::Num { cmp, ints });
@@ -1016,6 +1061,11 @@ pub trait Spell {
     /// Writes one quantifier.
     fn quant(&self, q: &Quant, scope: &Self::Scope, out: &mut String)
     -> Result<Piece, Unsupported>;
+
+    /// The writer has dropped what it wrote into the current buffer from byte `from` on (a
+    /// junction a constant decided): a target that keeps notes on what it wrote drops the
+    /// notes on that text too.
+    fn dropped(&self, _from: usize) {}
 }
 
 /// Writes `c` into `out`. Target errors are given the position of the construct.
@@ -1057,9 +1107,13 @@ pub fn write_junction<S: Spell>(
         }
         let at = out.len();
         match write(s, item, scope, out)? {
-            Piece::Const(b) if b == and => out.truncate(mark),
+            Piece::Const(b) if b == and => {
+                out.truncate(mark);
+                s.dropped(mark);
+            }
             Piece::Const(b) => {
                 out.truncate(start);
+                s.dropped(start);
                 return Ok(Piece::Const(b));
             }
             Piece::Text(p) => {
@@ -1156,7 +1210,7 @@ impl fmt::Display for Cond {
                             format!("{} [{}]", cmp.map_or("eq", |c| c.symbol()), vs.join(", "))
                         }
                         Op::Bool(b) => format!("is {b}"),
-                        Op::Field { test, other } => {
+                        Op::Field { test, other, .. } => {
                             let (kind, op) = match test {
                                 FieldTest::Str { op, ci } => (
                                     "strings",
@@ -1320,6 +1374,35 @@ mod tests {
         assert_eq!(
             plan("not a contains field(b)", &[("a", Text), ("b", Integer)]),
             Cond::Const(true)
+        );
+        // What each side is known to be: a typed column has the kind unless null (and is an
+        // integer only as an integer column), a semi-structured value is tested.
+        let sides = |text: &str, cols: &[(&str, ColumnType)]| match plan(text, cols) {
+            Cond::Check(Check {
+                op: Op::Field { sides, .. },
+                ..
+            }) => sides,
+            other => panic!("{other:?}"),
+        };
+        let column = |integer| Known {
+            kind: Has::UnlessNull,
+            integer,
+        };
+        let tested = Known {
+            kind: Has::Test,
+            integer: Some(Has::Test),
+        };
+        assert_eq!(
+            sides("a gt field(b)", &[("a", Integer), ("b", Json)]),
+            [column(Some(Has::UnlessNull)), tested]
+        );
+        assert_eq!(
+            sides("a lt field(b)", &[("a", Json), ("b", Real)]),
+            [tested, column(None)]
+        );
+        assert_eq!(
+            sides("a contains field(b)", &[("a", Text), ("b", Text)]),
+            [column(None), column(None)]
         );
     }
 

@@ -21,8 +21,8 @@ pub mod sqlite;
 use dialect::{Dialect, JsonKind, JsonRef, Spelled, cmp_symbol};
 
 use crate::backend::plan::{
-    self, Base, Check, Cond, FieldTest, Ints, JsonPath, Kind, Op, Piece, Prec, Quant, Spell, StrOp,
-    Val,
+    self, Base, Check, Cond, FieldTest, Has, Ints, JsonPath, Kind, Known, Op, Piece, Prec, Quant,
+    Spell, StrOp, Val,
 };
 use crate::backend::schema::{ColumnType, TableSchema};
 use crate::backend::{Unsupported, inferred_schema, unsupported};
@@ -296,10 +296,10 @@ impl Sql<'_> {
         elements: &Elements,
     ) -> Result<(String, Prec, bool), Unsupported> {
         let d = self.d;
-        if let Op::Field { test, other } = &c.op {
+        if let Op::Field { test, other, sides } = &c.op {
             let a = self.side(&c.val, elements)?;
             let b = self.side(other, elements)?;
-            let (text, prec) = self.field(*test, &a, &b)?;
+            let (text, prec) = self.field(*test, [(&a, sides[0]), (&b, sides[1])])?;
             return Ok((text, prec, false));
         }
         Ok(match &c.val {
@@ -464,12 +464,13 @@ impl Sql<'_> {
         })
     }
 
-    /// The test that a side has JSON kind `k`, `None` when none is needed (a typed column
-    /// the plan has matched with `k`: NULL carries through every use).
-    fn kind_test(&self, s: &Side, k: Kind) -> Result<Option<String>, Unsupported> {
-        Ok(match s {
-            Side::Column { .. } => None,
-            Side::Json(r) => Some(self.d.json_is(r, json_kind(k))?),
+    /// The test that a side has JSON kind `k`, `None` when the plan knows it has the kind
+    /// unless it is NULL (NULL carries through every use).
+    fn kind_test(&self, s: &Side, has: Has, k: Kind) -> Result<Option<String>, Unsupported> {
+        Ok(match (has, s) {
+            (Has::UnlessNull, _) => None,
+            (Has::Test, Side::Json(r)) => Some(self.d.json_is(r, json_kind(k))?),
+            (Has::Test, Side::Column { .. }) => unreachable!("the plan knows a column's type"),
         })
     }
 
@@ -481,11 +482,15 @@ impl Sql<'_> {
         }
     }
 
-    /// Where a number side is an integer, `None` for an integer column (always one).
-    fn integer(&self, s: &Side) -> Result<Option<String>, Unsupported> {
-        Ok(match s {
-            Side::Column { .. } => None,
-            Side::Json(r) => Some(self.d.json_is_integer(r)?),
+    /// Where a number side is an integer, `None` when the plan knows it is one unless NULL.
+    fn integer(&self, s: &Side, has: Option<Has>) -> Result<Option<String>, Unsupported> {
+        Ok(match (has, s) {
+            (Some(Has::UnlessNull), _) => None,
+            (None, _) => Some(self.d.bool_literal(false).to_string()),
+            (Some(Has::Test), Side::Json(r)) => Some(self.d.json_is_integer(r)?),
+            (Some(Has::Test), Side::Column { .. }) => {
+                unreachable!("the plan knows a column's type")
+            }
         })
     }
 
@@ -504,10 +509,14 @@ impl Sql<'_> {
     /// One kind of `PATH op field(PATH2)` (the plan's `FieldTest`), positive: true when both
     /// sides have the kind and the test holds; false or NULL otherwise (the caller's
     /// `NOT COALESCE(.., FALSE)` negates it).
-    fn field(&self, test: FieldTest, a: &Side, b: &Side) -> Result<(String, Prec), Unsupported> {
+    fn field(
+        &self,
+        test: FieldTest,
+        [(a, ka), (b, kb)]: [(&Side, Known); 2],
+    ) -> Result<(String, Prec), Unsupported> {
         let mut guards: Vec<String> = Vec::with_capacity(3);
-        guards.extend(self.kind_test(a, test.kind())?);
-        guards.extend(self.kind_test(b, test.kind())?);
+        guards.extend(self.kind_test(a, ka.kind, test.kind())?);
+        guards.extend(self.kind_test(b, kb.kind, test.kind())?);
         Ok(match test {
             FieldTest::Str { op, ci } => {
                 let (mut ta, mut tb) = (self.text(a)?, self.text(b)?);
@@ -554,8 +563,8 @@ impl Sql<'_> {
                     ),
                     Ints::Unknown => {
                         let mut ints = Vec::with_capacity(2);
-                        ints.extend(self.integer(a)?);
-                        ints.extend(self.integer(b)?);
+                        ints.extend(self.integer(a, ka.integer)?);
+                        ints.extend(self.integer(b, kb.integer)?);
                         (
                             format!(
                                 "CASE WHEN {} THEN {ia} {sym} {ib} WHEN {} THEN {da} {sym} {db} END",
