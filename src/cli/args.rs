@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub use crate::backend::sql::SqlDialect;
@@ -65,7 +66,7 @@ pub enum Command {
         /// Also compile every rule for this target, writing nothing, and report what `compile`
         /// would (a dialect that cannot express a condition, Splunk's and Sentinel's schedule
         /// limits). `all`: every SQL dialect, Splunk and KQL. Repeatable.
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = check_target_values())]
         target: Vec<CheckTarget>,
         /// With --target sql: only these dialects (default: all seven). Repeatable.
         #[arg(long, value_enum)]
@@ -119,7 +120,7 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// The query language.
-        #[arg(long, value_enum, default_value_t = Target::Sql)]
+        #[arg(long, value_parser = target_values(), default_value = default_target())]
         target: Target,
         /// The SQL dialect (with `--target sql`) [default: duckdb].
         #[arg(long, value_enum)]
@@ -240,7 +241,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Stage::Ir)]
         stage: Stage,
         /// The query language (with `--stage query`) [default: sql].
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = target_values())]
         target: Option<Target>,
         /// The SQL dialect (with `--stage query --target sql`) [default: duckdb].
         #[arg(long, value_enum)]
@@ -281,24 +282,14 @@ pub enum ListWhat {
     Profiles,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum CheckTarget {
-    Sql,
-    Splunk,
-    Kql,
-    /// Every SQL dialect, Splunk and KQL.
-    All,
-}
+/// A `check --target` value: one registered target, or `all` of them.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckTarget(Option<Target>);
 
 impl CheckTarget {
     /// `None` for `all`.
     pub fn target(self) -> Option<Target> {
-        match self {
-            CheckTarget::Sql => Some(Target::Sql),
-            CheckTarget::Splunk => Some(Target::Splunk),
-            CheckTarget::Kql => Some(Target::Kql),
-            CheckTarget::All => None,
-        }
+        self.0
     }
 }
 
@@ -373,24 +364,44 @@ pub enum Stage {
     Schema,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Target {
-    /// SQL for the warehouse dialects (`--dialect`).
-    Sql,
-    /// A Splunk SPL search.
-    Splunk,
-    /// A Microsoft Sentinel / Log Analytics KQL query.
-    Kql,
+/// A `--target` value: one of the library's registered targets.
+pub type Target = &'static dyn crate::compile::Backend;
+
+/// `--target`'s accepted values, from the registration list: each target's name and its
+/// sentence.
+fn target_values() -> impl TypedValueParser<Value = Target> {
+    let values = crate::compile::TARGETS
+        .iter()
+        .map(|t| PossibleValue::new(t.name()).help(t.about()));
+    PossibleValuesParser::new(values)
+        .map(|name| crate::compile::backend_named(&name).expect("one of the possible values"))
 }
 
-impl Target {
-    pub fn name(self) -> &'static str {
-        match self {
-            Target::Sql => "sql",
-            Target::Splunk => "splunk",
-            Target::Kql => "kql",
-        }
-    }
+/// The target `compile` writes without `--target`: the first registered one.
+pub fn default_target() -> &'static str {
+    crate::compile::TARGETS[0].name()
+}
+
+/// `check --target`'s values: every registered target, then `all`.
+fn check_target_values() -> impl TypedValueParser<Value = CheckTarget> {
+    let targets = crate::compile::TARGETS;
+    let titles: Vec<String> = targets
+        .iter()
+        .map(|t| match t.has_dialects() {
+            true => format!("{} dialect", t.title()),
+            false => t.title().to_string(),
+        })
+        .collect();
+    let every = match titles.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    let values = targets
+        .iter()
+        .map(|t| PossibleValue::new(t.name()))
+        .chain([PossibleValue::new("all").help(format!("Every {every}"))]);
+    PossibleValuesParser::new(values).map(|name| CheckTarget(crate::compile::backend_named(&name)))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
