@@ -92,7 +92,7 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
     let packaging = backend.packaging();
     // `--format` beyond text and JSON names a packaging's own format (`arm`).
     let form = match format {
-        CompileFormat::Arm => Some("arm"),
+        CompileFormat::Packaged(f) => Some(f),
         CompileFormat::Text | CompileFormat::Json => None,
     };
     let profile = match out.profile(profile) {
@@ -113,11 +113,11 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         _ => {}
     }
     if let Some(f) = form
-        && !packaging.formats().iter().any(|(name, _)| *name == f)
+        && !packaging.formats().iter().any(|o| o.name == f)
     {
         let offered = crate::compile::TARGETS.iter().find_map(|t| {
-            let (_, platform) = t.packaging().formats().iter().find(|(n, _)| *n == f)?;
-            Some(format!("--target {} ({platform})", t.name()))
+            let o = t.packaging().formats().iter().find(|o| o.name == f)?;
+            Some(format!("--target {} ({})", t.name(), o.platform))
         });
         return out.fatal(&format!(
             "--format {f} is for {}",
@@ -272,7 +272,9 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
     match format {
         CompileFormat::Text => out!("{text}"),
         CompileFormat::Json => outln!("{}", serde_json::to_string_pretty(&items).expect("json")),
-        CompileFormat::Arm => out!("{}", artifacts.last().map_or("", |a| a.contents.as_str())),
+        CompileFormat::Packaged(_) => {
+            out!("{}", artifacts.last().map_or("", |a| a.contents.as_str()))
+        }
     }
     if failed { EXIT_FINDINGS } else { EXIT_OK }
 }

@@ -20,9 +20,10 @@ pub mod sql_file;
 /// writes and `check --target` checks. The command line builds them through this and never
 /// names a file format.
 pub trait Packaging: Sync {
-    /// Formats besides the plain queries that `--format` can ask for (`arm`), each with the
-    /// platform it is for (`Sentinel`), named when another target is asked for it.
-    fn formats(&self) -> &'static [(&'static str, &'static str)] {
+    /// How `compile --out`'s help names the files it writes (`` `<RuleID>.sql` ``).
+    fn files(&self) -> &'static str;
+    /// Formats besides the plain queries that `--format` can ask for (`arm`).
+    fn formats(&self) -> &'static [Format] {
         &[]
     }
     /// A packer for one run: `format` is one of [`Packaging::formats`] or `None`.
@@ -44,6 +45,15 @@ pub trait Packaging: Sync {
     fn limits(&self) -> Option<LimitCheck> {
         None
     }
+}
+
+/// A format of a packaging's own, asked for with `compile --format NAME`.
+pub struct Format {
+    pub name: &'static str,
+    /// The platform it is for (`Sentinel`), named when another target is asked for it.
+    pub platform: &'static str,
+    /// What it is, for `--help`.
+    pub about: &'static str,
 }
 
 /// One rule's findings against its platform's limits, and the help for the errors.

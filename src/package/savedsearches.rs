@@ -280,6 +280,10 @@ impl super::Packaging for SavedSearches {
         })
     }
 
+    fn files(&self) -> &'static str {
+        "`savedsearches.conf`"
+    }
+
     fn extensions(
         &self,
         _profile: &crate::profile::Profile,

@@ -762,8 +762,16 @@ struct ArmTemplate<'p> {
 }
 
 impl super::Packaging for SentinelRules {
-    fn formats(&self) -> &'static [(&'static str, &'static str)] {
-        &[("arm", "Sentinel")]
+    fn files(&self) -> &'static str {
+        "`<RuleID>.yaml` Sentinel rules or, with `--format arm`, `sentinel_rules.json`"
+    }
+
+    fn formats(&self) -> &'static [super::Format] {
+        &[super::Format {
+            name: "arm",
+            platform: "Sentinel",
+            about: "an ARM template of Sentinel analytics rules",
+        }]
     }
 
     fn start<'p>(

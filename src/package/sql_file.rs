@@ -60,6 +60,10 @@ impl super::Packaging for SqlFiles {
         })
     }
 
+    fn files(&self) -> &'static str {
+        "`<RuleID>.sql`"
+    }
+
     fn extensions(
         &self,
         profile: &crate::profile::Profile,
