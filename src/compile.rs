@@ -43,6 +43,11 @@ pub trait Backend: Sync {
     /// Whether `profile` places rules for this target (for `dialect`, when it has dialects;
     /// `None`: for any). `Err` names the profile and what it lacks.
     fn section(&self, profile: &Profile, dialect: Option<SqlDialect>) -> Result<(), String>;
+    /// What to change when `profile` does not place this target, if not another profile (the
+    /// SQL target: the profile's own `--dialect`).
+    fn profile_hint(&self, _profile: &Profile) -> Option<String> {
+        None
+    }
     /// How `ruleqc list profiles` names this target for `profile`, if it places rules for it.
     fn places(&self, profile: &Profile) -> Option<String> {
         self.section(profile, None)

@@ -133,16 +133,12 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
     // A profile that cannot place this target at all is one usage mistake, not one error per
     // rule.
     if let Err(m) = backend.section(&profile, target.dialect()) {
-        let hint = match (
-            backend.has_dialects(),
-            profile.sql.as_ref().and_then(|s| s.dialect),
-        ) {
-            (true, Some(d)) => format!("add `--dialect {d}`"),
-            _ => format!(
+        let hint = backend.profile_hint(&profile).unwrap_or_else(|| {
+            format!(
                 "choose a profile with a `{}` section (`ruleqc list profiles`)",
                 backend.name()
-            ),
-        };
+            )
+        });
         return out.fatal(&format!("{m}\n  = help: {hint}"));
     }
     if let Some(file) = packaging.single_file(form)

@@ -701,6 +701,11 @@ impl crate::compile::Backend for SqlTarget {
         }
     }
 
+    fn profile_hint(&self, profile: &crate::profile::Profile) -> Option<String> {
+        let d = profile.sql.as_ref()?.dialect?;
+        Some(format!("add `--dialect {d}`"))
+    }
+
     fn places(&self, profile: &crate::profile::Profile) -> Option<String> {
         profile.sql.as_ref().map(|sql| match sql.dialect {
             Some(d) => format!("sql (--dialect {d})"),
