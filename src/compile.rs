@@ -1,54 +1,188 @@
 //! The library's entry point: one rule, one target, one profile → the query text. The CLI,
 //! the tests and the benchmarks all call [`compile`]; it chains the stages after the rule is
 //! loaded: the profile's renames and placement, the lowering plan, and the target's spelling.
+//!
+//! A target is described once, by its own file, as a [`Backend`]; [`TARGETS`] registers it.
+//! `compile`, and the CLI's `compile`, `check`, `explain` and `list`, read that description and
+//! never name a target.
 
+use std::sync::Arc;
+
+use crate::backend::schema::{SchemaSet, TableSchema};
 use crate::backend::sql::SqlDialect;
 use crate::backend::{kql, spl, sql};
 use crate::diag::Diagnostic;
+use crate::package::Packaging;
 use crate::profile::Profile;
 use crate::rule::Rule;
 
-/// What a rule compiles to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Target {
-    /// SQL in one of the warehouse dialects.
-    Sql(SqlDialect),
-    /// A Splunk SPL search.
-    Splunk,
-    /// A Microsoft Sentinel / Log Analytics KQL query.
-    Kql,
+/// Every target, in the order `--help`, `list targets` and `check --target all` show them.
+/// A new target is one line here.
+pub static TARGETS: &[&dyn Backend] = &[&sql::SqlTarget, &spl::SplunkTarget, &kql::KqlTarget];
+
+/// Everything the library and the command line know about one query language. Its file
+/// implements it next to the speller; nothing outside that file and its packaging file
+/// depends on which target it is.
+pub trait Backend: Sync {
+    /// The `--target` value, which is also the profile section the target reads (`sql`,
+    /// `splunk`, `kql`).
+    fn name(&self) -> &'static str;
+    /// How prose names it (`SQL`, `Splunk`, `KQL`).
+    fn title(&self) -> &'static str;
+    /// One sentence (no final period, as clap shows it) for `--help` and `ruleqc list targets`.
+    fn about(&self) -> &'static str;
+    /// Whether `--dialect` chooses one of [`SqlDialect`] (the SQL target).
+    fn has_dialects(&self) -> bool {
+        false
+    }
+    /// The built-in profile that, given to `check` without `--target`, means this target
+    /// (`sentinel` means KQL).
+    fn implied_by_profile(&self) -> Option<&'static str> {
+        None
+    }
+    /// Whether `profile` places rules for this target (for `dialect`, when it has dialects;
+    /// `None`: for any). `Err` names the profile and what it lacks.
+    fn section(&self, profile: &Profile, dialect: Option<SqlDialect>) -> Result<(), String>;
+    /// What to change when `profile` does not place this target, if not another profile (the
+    /// SQL target: the profile's own `--dialect`).
+    fn profile_hint(&self, _profile: &Profile) -> Option<String> {
+        None
+    }
+    /// How `ruleqc list profiles` names this target for `profile`, if it places rules for it.
+    fn places(&self, profile: &Profile) -> Option<String> {
+        self.section(profile, None)
+            .ok()
+            .map(|()| self.name().to_string())
+    }
+    /// The rule as the target reads it (the profile's renames) and each log type's schema
+    /// (`None`: inferred from the rule), in `rule.log_types` order: what the lowering plan is
+    /// built from (`explain --stage plan`). Errors are E0402, at the rule.
+    fn reading(
+        &self,
+        rule: &Rule,
+        profile: &Profile,
+        dialect: Option<SqlDialect>,
+    ) -> Result<(Rule, Vec<Option<TableSchema>>), Diagnostic>;
+    /// The query, renamed and placed by the profile, spelled by the target (E0401, E0402).
+    fn render(
+        &self,
+        rule: &Rule,
+        profile: &Profile,
+        dialect: Option<SqlDialect>,
+    ) -> Result<String, Diagnostic>;
+    /// The rule set's resolved schemas the target reads (`explain --stage schema`).
+    fn schemas<'p>(&self, profile: &'p Profile) -> Option<&'p Arc<SchemaSet>>;
+    /// Appends one query as `compile` prints it: the comment line with the RuleID, the
+    /// query, a blank line.
+    fn print(&self, out: &mut String, rule_id: &str, query: &str);
+    /// Its deployable artifacts (`compile --out`, `check --target`).
+    fn packaging(&self) -> &'static dyn Packaging;
+}
+
+impl std::fmt::Debug for dyn Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl PartialEq for dyn Backend {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+/// The registered target called `name`.
+pub fn backend_named(name: &str) -> Option<&'static dyn Backend> {
+    TARGETS.iter().copied().find(|t| t.name() == name)
+}
+
+/// What a rule compiles to: a registered target and, for one with dialects, the dialect.
+#[derive(Clone, Copy)]
+pub struct Target {
+    backend: &'static dyn Backend,
+    dialect: Option<SqlDialect>,
 }
 
 impl Target {
-    /// Every target: the seven SQL dialects, SPL and KQL.
+    /// `backend`, in `dialect` if it has dialects (DuckDB when not given); otherwise the
+    /// dialect is ignored.
+    pub fn new(backend: &'static dyn Backend, dialect: Option<SqlDialect>) -> Target {
+        let dialect = backend
+            .has_dialects()
+            .then(|| dialect.unwrap_or(SqlDialect::Duckdb));
+        Target { backend, dialect }
+    }
+
+    /// `backend` (in its default dialect, if it has dialects).
+    pub fn of(backend: &'static dyn Backend) -> Target {
+        Target::new(backend, None)
+    }
+
+    /// SQL in `dialect`.
+    pub fn sql(dialect: SqlDialect) -> Target {
+        Target::new(&sql::SqlTarget, Some(dialect))
+    }
+
+    /// Every target: each registered one in each of its dialects (the seven SQL dialects,
+    /// SPL and KQL).
     pub fn all() -> impl Iterator<Item = Target> {
-        SqlDialect::ALL
-            .into_iter()
-            .map(Target::Sql)
-            .chain([Target::Splunk, Target::Kql])
+        TARGETS.iter().flat_map(|&b| {
+            let dialects: Vec<Option<SqlDialect>> = if b.has_dialects() {
+                SqlDialect::ALL.into_iter().map(Some).collect()
+            } else {
+                vec![None]
+            };
+            dialects.into_iter().map(move |d| Target::new(b, d))
+        })
+    }
+
+    pub fn backend(self) -> &'static dyn Backend {
+        self.backend
+    }
+
+    /// The dialect, for a target that has dialects.
+    pub fn dialect(self) -> Option<SqlDialect> {
+        self.dialect
     }
 
     /// `sql`, `splunk` or `kql`.
     pub fn family(self) -> &'static str {
-        match self {
-            Target::Sql(_) => "sql",
-            Target::Splunk => "splunk",
-            Target::Kql => "kql",
-        }
+        self.backend.name()
+    }
+}
+
+impl PartialEq for Target {
+    fn eq(&self, other: &Self) -> bool {
+        self.family() == other.family() && self.dialect == other.dialect
+    }
+}
+
+impl Eq for Target {}
+
+impl std::hash::Hash for Target {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.family().hash(state);
+        self.dialect.hash(state);
+    }
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }
 
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Target::Sql(d) => write!(f, "sql ({})", d.name()),
-            t => f.write_str(t.family()),
+        match self.dialect {
+            Some(d) => write!(f, "{} ({})", self.family(), d.name()),
+            None => f.write_str(self.family()),
         }
     }
 }
 
-/// E0402: the profile cannot place rules for this target.
-fn profile_error(message: String) -> Diagnostic {
+/// E0402: the profile cannot place rules for this target (`message` names the profile).
+pub fn profile_error(message: String) -> Diagnostic {
     Diagnostic {
         severity: crate::diag::Severity::Error,
         code: "E0402",
@@ -63,24 +197,46 @@ fn profile_error(message: String) -> Diagnostic {
 /// E0401 (the rule cannot be written for the target; pointing at the construct) and E0402
 /// (the profile does not place the rule's log types; pointing at the log type).
 pub fn compile(rule: &Rule, target: Target, profile: &Profile) -> Result<String, Diagnostic> {
-    match target {
-        Target::Sql(dialect) => {
-            let p = profile.sql(dialect.name()).map_err(profile_error)?;
-            let d = dialect.dialect();
-            let renamed = p.rename_for(rule, d)?;
-            sql::render_placed_query(&renamed, d, &|lt| {
-                p.placement_in(&profile.name, &renamed, lt, d)
-            })
+    target.backend.render(rule, profile, target.dialect)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_found() {
+        for (i, t) in TARGETS.iter().enumerate() {
+            assert!(
+                TARGETS[..i].iter().all(|u| u.name() != t.name()),
+                "two targets are called `{}`",
+                t.name()
+            );
+            assert_eq!(backend_named(t.name()).map(|b| b.name()), Some(t.name()));
         }
-        Target::Splunk => {
-            let p = profile.splunk().map_err(profile_error)?;
-            let renamed = p.rename(rule);
-            spl::render_placed_query(&renamed, &|lt| p.base(&profile.name, &renamed, lt))
-        }
-        Target::Kql => {
-            let p = profile.kql().map_err(profile_error)?;
-            let renamed = p.rename(rule);
-            kql::render_placed_query(&renamed, &|lt| p.placement(&profile.name, &renamed, lt))
-        }
+        assert!(backend_named("nope").is_none());
+    }
+
+    #[test]
+    fn all_is_every_dialect_then_each_other_target() {
+        let all: Vec<String> = Target::all().map(|t| t.to_string()).collect();
+        let mut want: Vec<String> = SqlDialect::ALL
+            .iter()
+            .map(|d| format!("sql ({})", d.name()))
+            .collect();
+        want.extend(["splunk".to_string(), "kql".to_string()]);
+        assert_eq!(all, want);
+    }
+
+    #[test]
+    fn a_dialect_is_kept_only_where_it_means_something() {
+        let splunk = Target::new(&spl::SplunkTarget, Some(SqlDialect::Sqlite));
+        assert_eq!(splunk.dialect(), None);
+        assert_eq!(splunk, Target::of(&spl::SplunkTarget));
+        assert_eq!(Target::of(&sql::SqlTarget), Target::sql(SqlDialect::Duckdb));
+        assert_ne!(
+            Target::sql(SqlDialect::Sqlite),
+            Target::sql(SqlDialect::Duckdb)
+        );
     }
 }

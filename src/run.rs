@@ -589,7 +589,7 @@ pub fn plan(
                 e.message
             )
         };
-        let query = crate::compile::compile(rule, crate::compile::Target::Sql(dialect), profile)
+        let query = crate::compile::compile(rule, crate::compile::Target::sql(dialect), profile)
             .map_err(fail)?;
         let read = p.rename_for(rule, d).map_err(fail)?;
         let mut tables = Vec::new();

@@ -192,7 +192,7 @@ pub fn run_rule_tests_with(
     };
     if let Some(engine) = engine.filter(|_| !rule.tests.is_empty()) {
         let dialect = engine_sql_dialect(engine.name());
-        let compiled = crate::compile::compile(rule, Target::Sql(dialect), profile)
+        let compiled = crate::compile::compile(rule, Target::sql(dialect), profile)
             .and_then(|q| Ok((q, test_tables(rule, dialect, profile)?)));
         match compiled {
             Err(d) => {

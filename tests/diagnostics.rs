@@ -94,7 +94,7 @@ fn schema_diagnostics_render_as_reviewed() {
             SqlDialect::Duckdb,
             SqlDialect::Postgres,
         ] {
-            if let Err(e) = compile(rule, Target::Sql(d), &profile) {
+            if let Err(e) = compile(rule, Target::sql(d), &profile) {
                 diags.push(e);
             }
         }

@@ -221,7 +221,7 @@ fn true_types(engine: &mut dyn Engine, dialect: SqlDialect) {
     }
     let mut verdicts = 0;
     for r in &rules {
-        let q = compile(r, Target::Sql(dialect), &profile).unwrap_or_else(|d| panic!("{d:?}"));
+        let q = compile(r, Target::sql(dialect), &profile).unwrap_or_else(|d| panic!("{d:?}"));
         let truth = TableSchema::from_events(by_log_type[r.log_types[0].as_str()].iter().copied());
         let events: Vec<Value> = r.tests.iter().map(|t| t.log.clone()).collect();
         let name = ruleqc::backend::sql::default_table_name(&r.log_types[0]);
@@ -536,7 +536,7 @@ fn timestamps_hold(engine: &mut dyn Engine, dialect: SqlDialect) {
     )
     .expect("parses");
     assert!(profile.resolve_schemas(&[&rule]).is_empty());
-    let q = compile(&rule, Target::Sql(dialect), &profile).unwrap_or_else(|d| panic!("{d:?}"));
+    let q = compile(&rule, Target::sql(dialect), &profile).unwrap_or_else(|d| panic!("{d:?}"));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -111,11 +111,21 @@ fn library_compile_is_what_the_cli_prints() {
     let loaded = ruleqc::rule::load_str(file.to_str().unwrap(), text);
     let rule = loaded.rule().expect("loads");
     let profile = ruleqc::profile::Profile::load("default").expect("built-in");
-    let q = ruleqc::compile(rule, ruleqc::Target::Kql, &profile).expect("compiles");
+    let q = ruleqc::compile(
+        rule,
+        ruleqc::Target::of(&ruleqc::backend::kql::KqlTarget),
+        &profile,
+    )
+    .expect("compiles");
     let o = ruleqc(&["compile", "--target", "kql", file.to_str().unwrap()]);
     let printed = String::from_utf8(o.stdout).unwrap();
     assert!(printed.contains(&q), "{printed}\n---\n{q}");
-    let e = ruleqc::compile(rule, ruleqc::Target::Splunk, &profile).unwrap_err();
+    let e = ruleqc::compile(
+        rule,
+        ruleqc::Target::of(&ruleqc::backend::spl::SplunkTarget),
+        &profile,
+    )
+    .unwrap_err();
     assert_eq!(e.code, "E0401");
     let span = e.span.expect("a position");
     let at = &std::fs::read_to_string(&file).unwrap()[span];

@@ -1340,6 +1340,81 @@ fn access(base: &str, steps: &[Step]) -> Result<String, Unsupported> {
     Ok(out)
 }
 
+/// `--target kql`: a Microsoft Sentinel / Log Analytics query, placed by the profile's `kql`
+/// section, deployed as Sentinel analytics rules.
+pub struct KqlTarget;
+
+impl crate::compile::Backend for KqlTarget {
+    fn name(&self) -> &'static str {
+        "kql"
+    }
+
+    fn title(&self) -> &'static str {
+        "KQL"
+    }
+
+    fn about(&self) -> &'static str {
+        "A Microsoft Sentinel / Log Analytics KQL query"
+    }
+
+    fn implied_by_profile(&self) -> Option<&'static str> {
+        Some("sentinel")
+    }
+
+    fn section(
+        &self,
+        profile: &crate::profile::Profile,
+        _dialect: Option<crate::backend::sql::SqlDialect>,
+    ) -> Result<(), String> {
+        profile.kql().map(|_| ())
+    }
+
+    fn reading(
+        &self,
+        rule: &Rule,
+        profile: &crate::profile::Profile,
+        _dialect: Option<crate::backend::sql::SqlDialect>,
+    ) -> Result<(Rule, Vec<Option<TableSchema>>), Diagnostic> {
+        let p = profile
+            .kql()
+            .map_err(|m| Diagnostic::error("E0402", m, rule.spans.rule_id.clone()))?;
+        let read = p.rename(rule);
+        let schemas = rule
+            .log_types
+            .iter()
+            .map(|lt| Ok(p.placement(&profile.name, &read, lt)?.schema))
+            .collect::<Result<_, Diagnostic>>()?;
+        Ok((read, schemas))
+    }
+
+    fn render(
+        &self,
+        rule: &Rule,
+        profile: &crate::profile::Profile,
+        _dialect: Option<crate::backend::sql::SqlDialect>,
+    ) -> Result<String, Diagnostic> {
+        let p = profile.kql().map_err(crate::compile::profile_error)?;
+        let renamed = p.rename(rule);
+        render_placed_query(&renamed, &|lt| p.placement(&profile.name, &renamed, lt))
+    }
+
+    fn schemas<'p>(
+        &self,
+        profile: &'p crate::profile::Profile,
+    ) -> Option<&'p std::sync::Arc<crate::backend::schema::SchemaSet>> {
+        profile.kql.as_ref().and_then(|k| k.resolved.as_ref())
+    }
+
+    fn print(&self, out: &mut String, rule_id: &str, query: &str) {
+        std::fmt::Write::write_fmt(out, format_args!("// {rule_id}\n{query}\n\n"))
+            .expect("writing to a String");
+    }
+
+    fn packaging(&self) -> &'static dyn crate::package::Packaging {
+        &crate::package::sentinel::SentinelRules
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

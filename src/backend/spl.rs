@@ -1168,6 +1168,75 @@ fn table_fields(
     Ok((out.join(" "), projected))
 }
 
+/// `--target splunk`: a Splunk SPL search, placed by the profile's `splunk` section, deployed
+/// as `savedsearches.conf`.
+pub struct SplunkTarget;
+
+impl crate::compile::Backend for SplunkTarget {
+    fn name(&self) -> &'static str {
+        "splunk"
+    }
+
+    fn title(&self) -> &'static str {
+        "Splunk"
+    }
+
+    fn about(&self) -> &'static str {
+        "A Splunk SPL search"
+    }
+
+    fn section(
+        &self,
+        profile: &crate::profile::Profile,
+        _dialect: Option<crate::backend::sql::SqlDialect>,
+    ) -> Result<(), String> {
+        profile.splunk().map(|_| ())
+    }
+
+    fn reading(
+        &self,
+        rule: &Rule,
+        profile: &crate::profile::Profile,
+        _dialect: Option<crate::backend::sql::SqlDialect>,
+    ) -> Result<(Rule, Vec<Option<TableSchema>>), Diagnostic> {
+        let p = profile
+            .splunk()
+            .map_err(|m| Diagnostic::error("E0402", m, rule.spans.rule_id.clone()))?;
+        // SPL reads fields by name, with no column types.
+        let n = rule.log_types.len();
+        Ok((p.rename(rule), vec![Some(TableSchema::default()); n]))
+    }
+
+    fn render(
+        &self,
+        rule: &Rule,
+        profile: &crate::profile::Profile,
+        _dialect: Option<crate::backend::sql::SqlDialect>,
+    ) -> Result<String, Diagnostic> {
+        let p = profile.splunk().map_err(crate::compile::profile_error)?;
+        let renamed = p.rename(rule);
+        render_placed_query(&renamed, &|lt| p.base(&profile.name, &renamed, lt))
+    }
+
+    fn schemas<'p>(
+        &self,
+        profile: &'p crate::profile::Profile,
+    ) -> Option<&'p std::sync::Arc<crate::backend::schema::SchemaSet>> {
+        // SPL has no column types of its own; `explain --stage schema` shows the SQL
+        // section's, as it always has.
+        profile.sql.as_ref().and_then(|s| s.resolved.as_ref())
+    }
+
+    fn print(&self, out: &mut String, rule_id: &str, query: &str) {
+        std::fmt::Write::write_fmt(out, format_args!("```{rule_id}```\n{query}\n\n"))
+            .expect("writing to a String");
+    }
+
+    fn packaging(&self) -> &'static dyn crate::package::Packaging {
+        &crate::package::savedsearches::SavedSearches
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

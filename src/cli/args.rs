@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub use crate::backend::sql::SqlDialect;
@@ -65,7 +66,7 @@ pub enum Command {
         /// Also compile every rule for this target, writing nothing, and report what `compile`
         /// would (a dialect that cannot express a condition, Splunk's and Sentinel's schedule
         /// limits). `all`: every SQL dialect, Splunk and KQL. Repeatable.
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = check_target_values())]
         target: Vec<CheckTarget>,
         /// With --target sql: only these dialects (default: all seven). Repeatable.
         #[arg(long, value_enum)]
@@ -119,23 +120,19 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// The query language.
-        #[arg(long, value_enum, default_value_t = Target::Sql)]
+        #[arg(long, value_parser = target_values(), default_value = default_target())]
         target: Target,
         /// The SQL dialect (with `--target sql`) [default: duckdb].
         #[arg(long, value_enum)]
         dialect: Option<SqlDialect>,
-        /// `text`: the queries; `json`: `[{rule_id, target, dialect, query}]`; `arm` (with
-        /// `--target kql`): an ARM template of Sentinel analytics rules.
-        #[arg(long, value_enum, default_value_t = CompileFormat::Text)]
+        // `text`, `json`, and each target's own formats (`arm`), from the registration list.
+        #[arg(long, value_parser = format_values(), default_value = "text", help = format_help())]
         format: CompileFormat,
         /// Only rules whose RuleID matches; `*` is a wildcard. Repeatable.
         #[arg(long = "rule", value_name = "ID")]
         rules: Vec<String>,
-        /// Write the deployable artifacts into DIR: `<RuleID>.sql` (sql), `savedsearches.conf`
-        /// (splunk), `<RuleID>.yaml` Sentinel rules or, with `--format arm`,
-        /// `sentinel_rules.json` (kql). Files are replaced atomically; files ruleqc did not
-        /// write are never touched.
-        #[arg(long, value_name = "DIR")]
+        // Each target's files, from the registration list.
+        #[arg(long, value_name = "DIR", help = out_help())]
         out: Option<PathBuf>,
         /// With --out: write nothing; print a diff of every file that would change, list files
         /// that would be added or are stale, and exit 1 if anything differs.
@@ -240,7 +237,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Stage::Ir)]
         stage: Stage,
         /// The query language (with `--stage query`) [default: sql].
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = target_values())]
         target: Option<Target>,
         /// The SQL dialect (with `--stage query --target sql`) [default: duckdb].
         #[arg(long, value_enum)]
@@ -281,24 +278,14 @@ pub enum ListWhat {
     Profiles,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum CheckTarget {
-    Sql,
-    Splunk,
-    Kql,
-    /// Every SQL dialect, Splunk and KQL.
-    All,
-}
+/// A `check --target` value: one registered target, or `all` of them.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckTarget(Option<Target>);
 
 impl CheckTarget {
     /// `None` for `all`.
     pub fn target(self) -> Option<Target> {
-        match self {
-            CheckTarget::Sql => Some(Target::Sql),
-            CheckTarget::Splunk => Some(Target::Splunk),
-            CheckTarget::Kql => Some(Target::Kql),
-            CheckTarget::All => None,
-        }
+        self.0
     }
 }
 
@@ -344,11 +331,67 @@ pub enum ColorChoice {
     Never,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CompileFormat {
     Text,
     Json,
-    Arm,
+    /// A format of a target's packaging (`arm`): its one file, printed or, with `--out`,
+    /// written.
+    Packaged(&'static str),
+}
+
+/// `compile --format`'s values: `text`, `json`, then every format a target's packaging offers.
+fn format_values() -> impl TypedValueParser<Value = CompileFormat> {
+    let own: Vec<&'static str> = crate::compile::TARGETS
+        .iter()
+        .flat_map(|t| t.packaging().formats())
+        .map(|f| f.name)
+        .collect();
+    let mut names = vec!["text", "json"];
+    for n in &own {
+        if !names.contains(n) {
+            names.push(n);
+        }
+    }
+    PossibleValuesParser::new(names).map(move |name| match name.as_str() {
+        "text" => CompileFormat::Text,
+        "json" => CompileFormat::Json,
+        other => CompileFormat::Packaged(
+            own.iter()
+                .copied()
+                .find(|n| *n == other)
+                .expect("one of the possible values"),
+        ),
+    })
+}
+
+/// `compile --format`'s help: the two query forms, then each target's own formats.
+fn format_help() -> String {
+    let mut help = "`text`: the queries; `json`: `[{rule_id, target, dialect, query}]`".to_string();
+    for t in crate::compile::TARGETS {
+        for f in t.packaging().formats() {
+            help.push_str(&format!(
+                "; `{}` (with `--target {}`): {}",
+                f.name,
+                t.name(),
+                f.about
+            ));
+        }
+    }
+    help
+}
+
+/// `compile --out`'s help: the files each target writes.
+fn out_help() -> String {
+    let files: Vec<String> = crate::compile::TARGETS
+        .iter()
+        .map(|t| format!("{} ({})", t.packaging().files(), t.name()))
+        .collect();
+    format!(
+        "Write the deployable artifacts into DIR: {}. Files are replaced atomically; files \
+         ruleqc did not write are never touched",
+        files.join(", ")
+    )
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -373,24 +416,44 @@ pub enum Stage {
     Schema,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Target {
-    /// SQL for the warehouse dialects (`--dialect`).
-    Sql,
-    /// A Splunk SPL search.
-    Splunk,
-    /// A Microsoft Sentinel / Log Analytics KQL query.
-    Kql,
+/// A `--target` value: one of the library's registered targets.
+pub type Target = &'static dyn crate::compile::Backend;
+
+/// `--target`'s accepted values, from the registration list: each target's name and its
+/// sentence.
+fn target_values() -> impl TypedValueParser<Value = Target> {
+    let values = crate::compile::TARGETS
+        .iter()
+        .map(|t| PossibleValue::new(t.name()).help(t.about()));
+    PossibleValuesParser::new(values)
+        .map(|name| crate::compile::backend_named(&name).expect("one of the possible values"))
 }
 
-impl Target {
-    pub fn name(self) -> &'static str {
-        match self {
-            Target::Sql => "sql",
-            Target::Splunk => "splunk",
-            Target::Kql => "kql",
-        }
-    }
+/// The target `compile` writes without `--target`: the first registered one.
+pub fn default_target() -> &'static str {
+    crate::compile::TARGETS[0].name()
+}
+
+/// `check --target`'s values: every registered target, then `all`.
+fn check_target_values() -> impl TypedValueParser<Value = CheckTarget> {
+    let targets = crate::compile::TARGETS;
+    let titles: Vec<String> = targets
+        .iter()
+        .map(|t| match t.has_dialects() {
+            true => format!("{} dialect", t.title()),
+            false => t.title().to_string(),
+        })
+        .collect();
+    let every = match titles.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    let values = targets
+        .iter()
+        .map(|t| PossibleValue::new(t.name()))
+        .chain([PossibleValue::new("all").help(format!("Every {every}"))]);
+    PossibleValuesParser::new(values).map(|name| CheckTarget(crate::compile::backend_named(&name)))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -412,4 +475,64 @@ pub enum EngineChoice {
     Sqlite,
     Duckdb,
     None,
+}
+
+#[cfg(test)]
+mod target_values_tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    fn values(sub: &str, arg: &str) -> Vec<String> {
+        let cmd = Cli::command();
+        let sub = cmd.find_subcommand(sub).expect("subcommand");
+        let arg = sub
+            .get_arguments()
+            .find(|a| a.get_id() == arg)
+            .expect("argument");
+        arg.get_possible_values()
+            .iter()
+            .map(|v| v.get_name().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn target_values_are_the_registration_list() {
+        Cli::command().debug_assert();
+        let names: Vec<String> = crate::compile::TARGETS
+            .iter()
+            .map(|t| t.name().to_string())
+            .collect();
+        assert_eq!(values("compile", "target"), names);
+        assert_eq!(values("explain", "target"), names);
+        let mut all = names.clone();
+        all.push("all".into());
+        assert_eq!(values("check", "target"), all);
+    }
+
+    #[test]
+    fn format_values_are_text_json_and_every_packaging_format() {
+        let mut want = vec!["text".to_string(), "json".to_string()];
+        for t in crate::compile::TARGETS {
+            want.extend(t.packaging().formats().iter().map(|f| f.name.to_string()));
+        }
+        assert_eq!(values("compile", "format"), want);
+    }
+
+    #[test]
+    fn a_value_parses_to_its_target() {
+        for t in crate::compile::TARGETS {
+            let cli = Cli::try_parse_from(["ruleqc", "compile", "x.yml", "--target", t.name()])
+                .expect("parses");
+            let super::Command::Compile { target, .. } = cli.command else {
+                panic!("compile")
+            };
+            assert_eq!(target.name(), t.name());
+        }
+        let cli = Cli::try_parse_from(["ruleqc", "check", "x.yml", "--target", "all"]).unwrap();
+        let super::Command::Check { target, .. } = cli.command else {
+            panic!("check")
+        };
+        assert!(target[0].target().is_none());
+    }
 }

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::args::{OutputFormat, SqlDialect, Target};
 use super::{EXIT_FINDINGS, EXIT_OK, Output, report};
+use crate::compile::TARGETS;
 
 /// `check`'s options besides the paths.
 pub struct CheckOptions<'a> {
@@ -54,21 +55,22 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
             n += 1;
         }
         if let (Some(rule), Some((profile, combos))) = (l.rule(), &combos) {
-            for (target, dialect) in combos {
-                if *target == Target::Kql {
-                    // Every limit of Sentinel's analytics rules, each at the key it is about.
-                    let (e, w) = sentinel_findings(out, l, profile);
+            for target in combos {
+                if let Some(limits) = target.backend().packaging().limits() {
+                    // Every limit of the platform's deployed rules, each at the key it is
+                    // about.
+                    let (e, w) = limit_findings(out, l, *target, profile, limits);
                     n += e;
                     warnings += w;
                     continue;
                 }
                 let which = |d: &mut crate::diag::Diagnostic| {
-                    d.message = match target {
-                        Target::Sql => format!("{} (--dialect {})", d.message, dialect.name()),
-                        t => format!("{} (--target {})", d.message, t.name()),
+                    d.message = match target.dialect() {
+                        Some(dialect) => format!("{} (--dialect {})", d.message, dialect.name()),
+                        None => format!("{} (--target {})", d.message, target.family()),
                     };
                 };
-                match super::compile::check_one(rule, *target, *dialect, profile) {
+                match super::compile::check_one(rule, *target, profile) {
                     Ok(q) => {
                         if let Some(mut w) = super::compile::size_warning(&q) {
                             which(&mut w);
@@ -149,17 +151,22 @@ pub fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// Loaded profile and each (target, dialect) `--target`/`--dialect` ask for; `None` without
-/// `--target`. `Err` is the exit status of a usage error, already printed.
+/// Loaded profile and each target (in each dialect) `--target`/`--dialect` ask for; `None`
+/// without `--target`. `Err` is the exit status of a usage error, already printed.
 #[allow(clippy::type_complexity)]
 fn combinations(
     out: &Output,
     opts: &CheckOptions<'_>,
-) -> Result<Option<(crate::profile::Profile, Vec<(Target, SqlDialect)>)>, i32> {
-    // The Sentinel profile means the KQL target.
-    let implied = [Some(Target::Kql)];
+) -> Result<Option<(crate::profile::Profile, Vec<crate::compile::Target>)>, i32> {
+    // A platform's built-in profile (`sentinel`) means its target.
+    let implied: Vec<Option<Target>> = TARGETS
+        .iter()
+        .copied()
+        .filter(|t| opts.profile.is_some() && t.implied_by_profile() == opts.profile)
+        .map(Some)
+        .collect();
     let opts = &CheckOptions {
-        targets: if opts.targets.is_empty() && opts.profile == Some("sentinel") {
+        targets: if opts.targets.is_empty() && !implied.is_empty() {
             &implied
         } else {
             opts.targets
@@ -174,40 +181,37 @@ fn combinations(
         }
         return Ok(None);
     }
-    let all = opts.targets.contains(&None);
-    let wants = |t: Target| all || opts.targets.contains(&Some(t));
-    if !opts.dialects.is_empty() && !wants(Target::Sql) {
-        return Err(out.fatal("--dialect is for --target sql (or all)"));
+    let all = opts.targets.iter().any(|t| t.is_none());
+    let wants = |t: Target| all || opts.targets.iter().any(|w| w.is_some_and(|w| *w == *t));
+    let with_dialects = || TARGETS.iter().filter(|t| t.has_dialects());
+    if !opts.dialects.is_empty() && !with_dialects().any(|&t| wants(t)) {
+        let names: Vec<String> = with_dialects()
+            .map(|t| format!("--target {}", t.name()))
+            .collect();
+        return Err(out.fatal(&format!("--dialect is for {} (or all)", names.join(" or "))));
     }
     let explicit_profile = opts.profile.is_some();
     let profile = out.profile(opts.profile.unwrap_or("default"))?;
     let mut combos = Vec::new();
-    if wants(Target::Sql) {
-        let dialects: Vec<SqlDialect> = if opts.dialects.is_empty() {
-            SqlDialect::ALL.to_vec()
-        } else {
-            opts.dialects.to_vec()
-        };
-        for d in dialects {
-            match profile.sql(d.name()) {
-                Ok(_) => combos.push((Target::Sql, d)),
-                // `all` with a profile for one dialect: that dialect only.
-                Err(_) if all || opts.dialects.is_empty() => {}
-                Err(m) => return Err(out.fatal(&m)),
+    for &t in TARGETS.iter().filter(|&&t| wants(t)) {
+        if t.has_dialects() {
+            let dialects: Vec<SqlDialect> = if opts.dialects.is_empty() {
+                SqlDialect::ALL.to_vec()
+            } else {
+                opts.dialects.to_vec()
+            };
+            for d in dialects {
+                match t.section(&profile, Some(d)) {
+                    Ok(()) => combos.push(crate::compile::Target::new(t, Some(d))),
+                    // `all` with a profile for one dialect: that dialect only.
+                    Err(_) if all || opts.dialects.is_empty() => {}
+                    Err(m) => return Err(out.fatal(&m)),
+                }
             }
-        }
-    }
-    for t in [Target::Splunk, Target::Kql] {
-        if !wants(t) {
             continue;
         }
-        let section = if t == Target::Splunk {
-            profile.splunk().map(|_| ())
-        } else {
-            profile.kql().map(|_| ())
-        };
-        match section {
-            Ok(()) => combos.push((t, SqlDialect::Duckdb)),
+        match t.section(&profile, None) {
+            Ok(()) => combos.push(crate::compile::Target::of(t)),
             Err(_) if all && explicit_profile => {}
             Err(m) => return Err(out.fatal(&m)),
         }
@@ -221,17 +225,19 @@ fn combinations(
     Ok(Some((profile, combos)))
 }
 
-/// Sentinel's limits and ATT&CK pairing for one loaded rule, reported at the rule key each is
-/// about; returns the numbers of errors and warnings.
-fn sentinel_findings(
+/// The platform's limits (Sentinel's, with its ATT&CK pairing) for one loaded rule, reported
+/// at the rule key each is about; returns the numbers of errors and warnings.
+fn limit_findings(
     out: &Output,
     l: &crate::rule::Loaded,
+    target: crate::compile::Target,
     profile: &crate::profile::Profile,
+    limits: crate::package::LimitCheck,
 ) -> (usize, usize) {
     use crate::diag::{Diagnostic, Severity};
     let Some(rule) = l.rule() else { return (0, 0) };
     let (path, text) = (&l.file.path, &l.file.text);
-    let query = match super::compile::compile_one(rule, Target::Kql, SqlDialect::Duckdb, profile) {
+    let query = match super::compile::compile_one(rule, target, profile) {
         Ok(q) => q,
         Err(d) => {
             out.report_one(path, text, &d);
@@ -243,11 +249,10 @@ fn sentinel_findings(
         out.report_one(path, text, &w);
         warnings += 1;
     }
-    let (_, findings) = crate::package::sentinel::build(rule, &query, profile);
+    let (findings, help) = limits(rule, &query, profile);
     let mut errors = 0;
     for f in findings {
-        let mut d = Diagnostic::error("E0404", f.message, key_span(text, f.key))
-            .with_help("a Sentinel analytics rule outside these limits is refused");
+        let mut d = Diagnostic::error("E0404", f.message, key_span(text, f.key)).with_help(help);
         if !f.error {
             d.severity = Severity::Warning;
             d.help = None;

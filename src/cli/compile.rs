@@ -1,13 +1,13 @@
 //! `ruleqc compile`: rules -> queries.
 
-use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
 
 use serde_json::json;
 
+use super::args::CompileFormat;
 use super::args::OutputFormat;
-use super::args::{CompileFormat, SqlDialect, Target};
 use super::{EXIT_FINDINGS, EXIT_OK, Output};
+use crate::compile::Target;
 use crate::diag::Diagnostic;
 use crate::package::{self, Artifact};
 use crate::profile::Profile;
@@ -18,17 +18,7 @@ use crate::testing::glob_match;
 const STDOUT_CHUNK: usize = 1 << 16;
 
 /// One rule's query for a target, placed by the profile.
-pub fn compile_one(
-    rule: &Rule,
-    target: Target,
-    dialect: SqlDialect,
-    profile: &Profile,
-) -> Result<String, Diagnostic> {
-    let target = match target {
-        Target::Sql => crate::compile::Target::Sql(dialect),
-        Target::Splunk => crate::compile::Target::Splunk,
-        Target::Kql => crate::compile::Target::Kql,
-    };
+pub fn compile_one(rule: &Rule, target: Target, profile: &Profile) -> Result<String, Diagnostic> {
     crate::compile::compile(rule, target, profile)
 }
 
@@ -57,21 +47,13 @@ pub fn size_warning(q: &str) -> Option<Diagnostic> {
 /// What `compile` would report for one rule and target, without writing anything: the query
 /// and the checks of the target's deployable artifact (Splunk's cron, Sentinel's limits).
 /// `Ok` is the query.
-pub fn check_one(
-    rule: &Rule,
-    target: Target,
-    dialect: SqlDialect,
-    profile: &Profile,
-) -> Result<String, Diagnostic> {
-    let q = compile_one(rule, target, dialect, profile)?;
-    let packaged = match target {
-        Target::Sql => Ok(()),
-        Target::Splunk => profile
-            .splunk()
-            .and_then(|sp| crate::package::savedsearches::stanza_with(rule, &q, sp))
-            .map(|_| ()),
-        Target::Kql => crate::package::sentinel::yaml_with(rule, &q, profile).map(|_| ()),
-    };
+pub fn check_one(rule: &Rule, target: Target, profile: &Profile) -> Result<String, Diagnostic> {
+    let q = compile_one(rule, target, profile)?;
+    let packaged = target
+        .backend()
+        .packaging()
+        .start(profile, target.dialect(), None)
+        .add(rule, &q, false);
     packaged.map(|()| q).map_err(|m| Diagnostic {
         severity: crate::diag::Severity::Error,
         code: "E0403",
@@ -81,7 +63,7 @@ pub fn check_one(
         help: Some(format!(
             "rule `{}` cannot be deployed as a {} artifact",
             rule.rule_id,
-            target.name()
+            target.family()
         )),
     })
 }
@@ -102,14 +84,17 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
     else {
         unreachable!("called for `compile`")
     };
-    let (target, format) = (*target, *format);
-    if dialect.is_some() && target != Target::Sql {
-        return out.fatal(&format!(
-            "--dialect is for --target sql, not --target {}",
-            target.name()
-        ));
+    let (backend, format) = (*target, *format);
+    if let Some(m) = dialect_misuse(backend, dialect.is_some()) {
+        return out.fatal(&m);
     }
-    let dialect = dialect.unwrap_or(SqlDialect::Duckdb);
+    let target = Target::new(backend, *dialect);
+    let packaging = backend.packaging();
+    // `--format` beyond text and JSON names a packaging's own format (`arm`).
+    let form = match format {
+        CompileFormat::Packaged(f) => Some(f),
+        CompileFormat::Text | CompileFormat::Json => None,
+    };
     let profile = match out.profile(profile) {
         Ok(p) => p,
         Err(code) => return code,
@@ -127,8 +112,17 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         }
         _ => {}
     }
-    if format == CompileFormat::Arm && target != Target::Kql {
-        return out.fatal("--format arm is for --target kql (Sentinel)");
+    if let Some(f) = form
+        && !packaging.formats().iter().any(|o| o.name == f)
+    {
+        let offered = crate::compile::TARGETS.iter().find_map(|t| {
+            let o = t.packaging().formats().iter().find(|o| o.name == f)?;
+            Some(format!("--target {} ({})", t.name(), o.platform))
+        });
+        return out.fatal(&format!(
+            "--format {f} is for {}",
+            offered.unwrap_or_else(|| "no target".into())
+        ));
     }
     if out_dir.is_some() && format == CompileFormat::Json {
         return out.fatal(
@@ -138,31 +132,26 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
     }
     // A profile that cannot place this target at all is one usage mistake, not one error per
     // rule.
-    let section = match target {
-        Target::Sql => profile.sql(dialect.name()).map(|_| ()),
-        Target::Splunk => profile.splunk().map(|_| ()),
-        Target::Kql => profile.kql().map(|_| ()),
-    };
-    if let Err(m) = section {
-        let hint = match (target, profile.sql.as_ref().and_then(|s| s.dialect)) {
-            (Target::Sql, Some(d)) => format!("add `--dialect {d}`"),
-            _ => format!(
+    if let Err(m) = backend.section(&profile, target.dialect()) {
+        let hint = backend.profile_hint(&profile).unwrap_or_else(|| {
+            format!(
                 "choose a profile with a `{}` section (`ruleqc list profiles`)",
-                target.name()
-            ),
-        };
+                backend.name()
+            )
+        });
         return out.fatal(&format!("{m}\n  = help: {hint}"));
     }
-    let single_file = target == Target::Splunk || format == CompileFormat::Arm;
-    if out_dir.is_some() && single_file && !filters.is_empty() {
+    if let Some(file) = packaging.single_file(form)
+        && out_dir.is_some()
+        && !filters.is_empty()
+    {
+        let by = match form {
+            Some(f) => format!("--format {f}"),
+            None => format!("--target {}", backend.name()),
+        };
         return out.fatal(&format!(
-            "--rule cannot be combined with --out for {}: it writes one file for all rules, and \
-             the rules left out would be removed from it",
-            if target == Target::Splunk {
-                "--target splunk (savedsearches.conf)"
-            } else {
-                "--format arm (sentinel_rules.json)"
-            }
+            "--rule cannot be combined with --out for {by} ({file}): it writes one file for all \
+             rules, and the rules left out would be removed from it"
         ));
     }
     let loaded = match out.load(paths) {
@@ -188,9 +177,9 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
     let keep_items = out_dir.is_none() && matches!(format, CompileFormat::Json);
     let mut text = String::new();
     let mut items = Vec::new();
-    let mut artifacts = Vec::new();
-    let mut stanzas = Vec::new();
-    let mut arm = Vec::new();
+    // A format of the packaging's own (`--format arm`) is printed as its file without --out.
+    let mut pack = packaging.start(&profile, target.dialect(), form);
+    let keep_built = keep_artifacts || form.is_some();
     for l in &loaded {
         let Some(rule) = l.rule() else {
             out.report(l);
@@ -210,8 +199,8 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
             }
             None => rule,
         };
-        let packaged = compile_one(rule, target, dialect, &profile).and_then(|q| {
-            let packaging = |m: String| Diagnostic {
+        let packaged = compile_one(rule, target, &profile).and_then(|q| {
+            pack.add(rule, &q, keep_built).map_err(|m| Diagnostic {
                 severity: crate::diag::Severity::Error,
                 code: "E0403",
                 message: m,
@@ -220,45 +209,9 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
                 help: Some(format!(
                     "rule `{}` cannot be deployed as a {} artifact",
                     rule.rule_id,
-                    target.name()
+                    backend.name()
                 )),
-            };
-            match (target, format) {
-                (Target::Sql, _) if !keep_artifacts => {}
-                (Target::Sql, _) => {
-                    artifacts.push(crate::package::sql_file::artifact(rule, dialect.name(), &q));
-                    if profile.name == "panther" {
-                        artifacts.extend(crate::package::panther::artifacts(rule, &q));
-                    }
-                }
-                (Target::Splunk, _) => {
-                    // Made also without --out: its errors are reported either way.
-                    let stanza = crate::package::savedsearches::stanza_with(
-                        rule,
-                        &q,
-                        profile.splunk().map_err(packaging)?,
-                    )
-                    .map_err(packaging)?;
-                    if keep_artifacts {
-                        stanzas.push((rule.rule_id.clone(), stanza));
-                    }
-                }
-                (Target::Kql, CompileFormat::Arm) => arm.push((
-                    rule.rule_id.clone(),
-                    crate::package::sentinel::arm_resource_with(rule, &q, &profile)
-                        .map_err(packaging)?,
-                )),
-                (Target::Kql, _) => {
-                    let contents = crate::package::sentinel::yaml_with(rule, &q, &profile)
-                        .map_err(packaging)?;
-                    if keep_artifacts {
-                        artifacts.push(Artifact {
-                            name: format!("{}.yaml", rule.rule_id),
-                            contents,
-                        });
-                    }
-                }
-            }
+            })?;
             Ok(q)
         });
         match packaged {
@@ -267,13 +220,7 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
                     out.report_one(&l.file.path, &l.file.text, &w);
                 }
                 if stream_text {
-                    let id = &rule.rule_id;
-                    match target {
-                        Target::Sql => write!(text, "-- {id}\n{q};\n\n"),
-                        Target::Kql => write!(text, "// {id}\n{q}\n\n"),
-                        Target::Splunk => write!(text, "```{id}```\n{q}\n\n"),
-                    }
-                    .expect("writing to a String");
+                    backend.print(&mut text, &rule.rule_id, &q);
                     if text.len() >= STDOUT_CHUNK {
                         out!("{text}");
                         text.clear();
@@ -282,8 +229,8 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
                 if keep_items {
                     items.push(json!({
                         "rule_id": rule.rule_id,
-                        "target": target.name(),
-                        "dialect": (target == Target::Sql).then(|| dialect.name()),
+                        "target": backend.name(),
+                        "dialect": target.dialect().map(|d| d.name()),
                         "query": q,
                     }));
                 }
@@ -294,27 +241,8 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
             }
         }
     }
-    let extensions: &[&str] = match (target, format) {
-        (Target::Sql, _) if profile.name == "panther" => {
-            &[".sql", ".query.yml", ".rule.yml", ".py"]
-        }
-        (Target::Sql, _) => &[".sql"],
-        (Target::Splunk, _) => {
-            artifacts.push(Artifact {
-                name: "savedsearches.conf".into(),
-                contents: crate::package::savedsearches::file(&stanzas),
-            });
-            &["savedsearches.conf"]
-        }
-        (Target::Kql, CompileFormat::Arm) => {
-            artifacts.push(Artifact {
-                name: "sentinel_rules.json".into(),
-                contents: crate::package::sentinel::arm_template(std::mem::take(&mut arm)),
-            });
-            &[".json"]
-        }
-        (Target::Kql, _) => &[".yaml"],
-    };
+    let extensions = packaging.extensions(&profile, form);
+    let artifacts = pack.finish();
     if let Some(dir) = out_dir {
         // Files of rules that exist but were filtered out or failed to compile are not stale.
         let existing: std::collections::HashSet<&str> = loaded
@@ -340,9 +268,27 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
     match format {
         CompileFormat::Text => out!("{text}"),
         CompileFormat::Json => outln!("{}", serde_json::to_string_pretty(&items).expect("json")),
-        CompileFormat::Arm => out!("{}", artifacts.last().map_or("", |a| a.contents.as_str())),
+        CompileFormat::Packaged(_) => {
+            out!("{}", artifacts.last().map_or("", |a| a.contents.as_str()))
+        }
     }
     if failed { EXIT_FINDINGS } else { EXIT_OK }
+}
+
+/// The usage error of `--dialect` given for a target without dialects.
+pub fn dialect_misuse(backend: super::args::Target, given: bool) -> Option<String> {
+    (given && !backend.has_dialects()).then(|| {
+        let with: Vec<String> = crate::compile::TARGETS
+            .iter()
+            .filter(|t| t.has_dialects())
+            .map(|t| format!("--target {}", t.name()))
+            .collect();
+        format!(
+            "--dialect is for {}, not --target {}",
+            with.join(" or "),
+            backend.name()
+        )
+    })
 }
 
 /// An absolute form of `p` without `.`/`..` components or symbolic links, also when `p` (an

@@ -26,14 +26,11 @@ pub fn run(
             ));
         }
     }
-    let target = target.unwrap_or(Target::Sql);
-    if dialect.is_some() && target != Target::Sql {
-        return out.fatal(&format!(
-            "--dialect is for --target sql, not --target {}",
-            target.name()
-        ));
+    let backend = target.unwrap_or(crate::compile::TARGETS[0]);
+    if let Some(m) = super::compile::dialect_misuse(backend, dialect.is_some()) {
+        return out.fatal(&m);
     }
-    let dialect = dialect.unwrap_or(SqlDialect::Duckdb);
+    let target = crate::compile::Target::new(backend, dialect);
     let mut profile = match out.profile(profile.unwrap_or("default")) {
         Ok(p) => p,
         Err(code) => return code,
@@ -64,30 +61,24 @@ pub fn run(
     let text = match stage {
         Stage::Ast => crate::explain::ast_tree(&rule.condition.ast),
         Stage::Ir => rule.condition.ir.pretty(),
-        Stage::Plan => match plan(rule, target, dialect, &profile) {
+        Stage::Plan => match plan(rule, target, &profile) {
             Ok(text) => text,
             Err(d) => {
                 out.report_one(&l.file.path, &l.file.text, &d);
                 return EXIT_FINDINGS;
             }
         },
-        Stage::Schema => {
-            let set = match target {
-                Target::Kql => profile.kql.as_ref().and_then(|k| k.resolved.clone()),
-                _ => profile.sql.as_ref().and_then(|s| s.resolved.clone()),
-            };
-            match set {
-                Some(set) => super::schema::describe_set(&set, &rule.log_types),
-                None => {
-                    return out.fatal(&format!(
-                        "profile `{}` has no `{}` section",
-                        profile.name,
-                        target.name()
-                    ));
-                }
+        Stage::Schema => match backend.schemas(&profile) {
+            Some(set) => super::schema::describe_set(set, &rule.log_types),
+            None => {
+                return out.fatal(&format!(
+                    "profile `{}` has no `{}` section",
+                    profile.name,
+                    backend.name()
+                ));
             }
-        }
-        Stage::Query => match super::compile::compile_one(rule, target, dialect, &profile) {
+        },
+        Stage::Query => match super::compile::compile_one(rule, target, &profile) {
             Ok(q) => format!("{q}\n"),
             Err(d) => {
                 out.report_one(&l.file.path, &l.file.text, &d);
@@ -104,42 +95,11 @@ pub fn run(
 /// log type the rule reads, each headed by its log type when there are several.
 fn plan(
     rule: &crate::rule::Rule,
-    target: Target,
-    dialect: SqlDialect,
+    target: crate::compile::Target,
     profile: &crate::profile::Profile,
 ) -> Result<String, crate::diag::Diagnostic> {
-    use crate::backend::schema::TableSchema;
-    let e0402 = |m: String| crate::diag::Diagnostic::error("E0402", m, rule.spans.rule_id.clone());
     // The rule as the target reads it, and each log type's schema.
-    let (read, schemas): (crate::rule::Rule, Vec<Option<TableSchema>>) = match target {
-        Target::Sql => {
-            let p = profile.sql(dialect.name()).map_err(e0402)?;
-            let d = dialect.dialect();
-            let read = p.rename_for(rule, d)?;
-            let schemas = rule
-                .log_types
-                .iter()
-                .map(|lt| Ok(p.placement_in(&profile.name, &read, lt, d)?.schema))
-                .collect::<Result<_, crate::diag::Diagnostic>>()?;
-            (read, schemas)
-        }
-        Target::Kql => {
-            let p = profile.kql().map_err(e0402)?;
-            let read = p.rename(rule);
-            let schemas = rule
-                .log_types
-                .iter()
-                .map(|lt| Ok(p.placement(&profile.name, &read, lt)?.schema))
-                .collect::<Result<_, crate::diag::Diagnostic>>()?;
-            (read, schemas)
-        }
-        // SPL reads fields by name, with no column types.
-        Target::Splunk => {
-            let read = profile.splunk().map_err(e0402)?.rename(rule);
-            let n = rule.log_types.len();
-            (read, vec![Some(TableSchema::default()); n])
-        }
-    };
+    let (read, schemas) = target.backend().reading(rule, profile, target.dialect())?;
     let mut text = String::new();
     for (lt, schema) in rule.log_types.iter().zip(schemas) {
         let schema = schema.unwrap_or_else(|| crate::backend::inferred_schema(&read));

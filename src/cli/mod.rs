@@ -227,15 +227,10 @@ fn no_rule_matches(filters: &[String], loaded: &[Loaded]) -> Option<String> {
 
 /// `ruleqc list`.
 fn list(what: args::ListWhat) -> i32 {
-    use clap::ValueEnum;
     match what {
         args::ListWhat::Targets => {
-            for t in args::Target::value_variants() {
-                let help = t
-                    .to_possible_value()
-                    .and_then(|v| v.get_help().map(|h| h.to_string()))
-                    .unwrap_or_default();
-                outln!("{:<8} {help}", t.name());
+            for t in crate::compile::TARGETS {
+                outln!("{:<8} {}", t.name(), t.about());
             }
         }
         args::ListWhat::Dialects => {
@@ -248,19 +243,10 @@ fn list(what: args::ListWhat) -> i32 {
                 let Some(p) = crate::profile::Profile::built_in(name) else {
                     continue;
                 };
-                let mut places = Vec::new();
-                if let Some(sql) = &p.sql {
-                    places.push(match sql.dialect {
-                        Some(d) => format!("sql (--dialect {d})"),
-                        None => "sql".to_string(),
-                    });
-                }
-                if p.splunk.is_some() {
-                    places.push("splunk".into());
-                }
-                if p.kql.is_some() {
-                    places.push("kql".into());
-                }
+                let places: Vec<String> = crate::compile::TARGETS
+                    .iter()
+                    .filter_map(|t| t.places(&p))
+                    .collect();
                 outln!("{name:<8} {}", places.join(", "));
             }
         }

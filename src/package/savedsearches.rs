@@ -256,3 +256,61 @@ pub fn parse(text: &str) -> Result<Vec<Stanza>, String> {
     }
     Ok(out)
 }
+
+/// `--target splunk`'s artifact: one `savedsearches.conf` with a stanza per rule.
+pub struct SavedSearches;
+
+const FILE: &str = "savedsearches.conf";
+
+struct Stanzas<'p> {
+    profile: Result<&'p SplunkProfile, String>,
+    stanzas: Vec<(String, String)>,
+}
+
+impl super::Packaging for SavedSearches {
+    fn start<'p>(
+        &self,
+        profile: &'p crate::profile::Profile,
+        _dialect: Option<crate::backend::sql::SqlDialect>,
+        _format: Option<&str>,
+    ) -> Box<dyn super::Pack + 'p> {
+        Box::new(Stanzas {
+            profile: profile.splunk(),
+            stanzas: Vec::new(),
+        })
+    }
+
+    fn files(&self) -> &'static str {
+        "`savedsearches.conf`"
+    }
+
+    fn extensions(
+        &self,
+        _profile: &crate::profile::Profile,
+        _format: Option<&str>,
+    ) -> &'static [&'static str] {
+        &[FILE]
+    }
+
+    fn single_file(&self, _format: Option<&str>) -> Option<&'static str> {
+        Some(FILE)
+    }
+}
+
+impl super::Pack for Stanzas<'_> {
+    fn add(&mut self, rule: &Rule, query: &str, keep: bool) -> Result<(), String> {
+        // Made also without --out: its errors are reported either way.
+        let stanza = stanza_with(rule, query, self.profile.clone()?)?;
+        if keep {
+            self.stanzas.push((rule.rule_id.clone(), stanza));
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Vec<super::Artifact> {
+        vec![super::Artifact {
+            name: FILE.into(),
+            contents: file(&self.stanzas),
+        }]
+    }
+}

@@ -740,3 +740,120 @@ pub fn arm_template(mut resources: Vec<(String, Value)>) -> String {
     });
     format!("{}\n", serde_json::to_string_pretty(&doc).expect("json"))
 }
+
+/// `--target kql`'s artifacts: a Sentinel analytics rule (`<RuleID>.yaml`) per rule or, with
+/// `--format arm`, one ARM template of them all (`sentinel_rules.json`).
+pub struct SentinelRules;
+
+const ARM_FILE: &str = "sentinel_rules.json";
+
+fn is_arm(format: Option<&str>) -> bool {
+    format == Some("arm")
+}
+
+struct YamlRules<'p> {
+    profile: &'p Profile,
+    files: Vec<super::Artifact>,
+}
+
+struct ArmTemplate<'p> {
+    profile: &'p Profile,
+    resources: Vec<(String, Value)>,
+}
+
+impl super::Packaging for SentinelRules {
+    fn files(&self) -> &'static str {
+        "`<RuleID>.yaml` Sentinel rules or, with `--format arm`, `sentinel_rules.json`"
+    }
+
+    fn formats(&self) -> &'static [super::Format] {
+        &[super::Format {
+            name: "arm",
+            platform: "Sentinel",
+            about: "an ARM template of Sentinel analytics rules",
+        }]
+    }
+
+    fn start<'p>(
+        &self,
+        profile: &'p Profile,
+        _dialect: Option<crate::backend::sql::SqlDialect>,
+        format: Option<&str>,
+    ) -> Box<dyn super::Pack + 'p> {
+        if is_arm(format) {
+            Box::new(ArmTemplate {
+                profile,
+                resources: Vec::new(),
+            })
+        } else {
+            Box::new(YamlRules {
+                profile,
+                files: Vec::new(),
+            })
+        }
+    }
+
+    fn extensions(&self, _profile: &Profile, format: Option<&str>) -> &'static [&'static str] {
+        if is_arm(format) {
+            &[".json"]
+        } else {
+            &[".yaml"]
+        }
+    }
+
+    fn single_file(&self, format: Option<&str>) -> Option<&'static str> {
+        is_arm(format).then_some(ARM_FILE)
+    }
+
+    fn limits(&self) -> Option<super::LimitCheck> {
+        Some(|rule, query, profile| {
+            let (_, findings) = build(rule, query, profile);
+            let limits = findings
+                .into_iter()
+                .map(|f| super::Limit {
+                    error: f.error,
+                    key: f.key,
+                    message: f.message,
+                })
+                .collect();
+            (
+                limits,
+                "a Sentinel analytics rule outside these limits is refused",
+            )
+        })
+    }
+}
+
+impl super::Pack for YamlRules<'_> {
+    fn add(&mut self, rule: &Rule, query: &str, keep: bool) -> Result<(), String> {
+        let contents = yaml_with(rule, query, self.profile)?;
+        if keep {
+            self.files.push(super::Artifact {
+                name: format!("{}.yaml", rule.rule_id),
+                contents,
+            });
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Vec<super::Artifact> {
+        self.files
+    }
+}
+
+impl super::Pack for ArmTemplate<'_> {
+    fn add(&mut self, rule: &Rule, query: &str, keep: bool) -> Result<(), String> {
+        let resource = arm_resource_with(rule, query, self.profile)?;
+        if keep {
+            self.resources.push((rule.rule_id.clone(), resource));
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Vec<super::Artifact> {
+        vec![super::Artifact {
+            name: ARM_FILE.into(),
+            contents: arm_template(self.resources),
+        }]
+    }
+}

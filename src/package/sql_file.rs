@@ -33,3 +33,63 @@ pub fn artifact(rule: &Rule, dialect: &str, query: &str) -> Artifact {
         contents: format!("{h}{query};\n"),
     }
 }
+
+/// `--target sql`'s artifacts: `<RuleID>.sql` for each rule and, with the `panther` profile,
+/// Panther's query and rule files beside it.
+pub struct SqlFiles;
+
+struct SqlPack {
+    dialect: &'static str,
+    panther: bool,
+    files: Vec<Artifact>,
+}
+
+impl super::Packaging for SqlFiles {
+    fn start<'p>(
+        &self,
+        profile: &'p crate::profile::Profile,
+        dialect: Option<crate::backend::sql::SqlDialect>,
+        _format: Option<&str>,
+    ) -> Box<dyn super::Pack + 'p> {
+        Box::new(SqlPack {
+            dialect: dialect
+                .unwrap_or(crate::backend::sql::SqlDialect::Duckdb)
+                .name(),
+            panther: profile.name == "panther",
+            files: Vec::new(),
+        })
+    }
+
+    fn files(&self) -> &'static str {
+        "`<RuleID>.sql`"
+    }
+
+    fn extensions(
+        &self,
+        profile: &crate::profile::Profile,
+        _format: Option<&str>,
+    ) -> &'static [&'static str] {
+        if profile.name == "panther" {
+            &[".sql", ".query.yml", ".rule.yml", ".py"]
+        } else {
+            &[".sql"]
+        }
+    }
+}
+
+impl super::Pack for SqlPack {
+    fn add(&mut self, rule: &Rule, query: &str, keep: bool) -> Result<(), String> {
+        // Nothing here can fail: without --out there is nothing to build.
+        if keep {
+            self.files.push(artifact(rule, self.dialect, query));
+            if self.panther {
+                self.files.extend(super::panther::artifacts(rule, query));
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Vec<Artifact> {
+        self.files
+    }
+}

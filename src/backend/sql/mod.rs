@@ -674,3 +674,104 @@ impl Spell for Sql<'_> {
         }
     }
 }
+
+/// `--target sql`: a query in one of [`SqlDialect`], placed by the profile's `sql` section,
+/// deployed as `<RuleID>.sql` files.
+pub struct SqlTarget;
+
+impl crate::compile::Backend for SqlTarget {
+    fn name(&self) -> &'static str {
+        "sql"
+    }
+
+    fn title(&self) -> &'static str {
+        "SQL"
+    }
+
+    fn about(&self) -> &'static str {
+        "SQL for the warehouse dialects (`--dialect`)"
+    }
+
+    fn has_dialects(&self) -> bool {
+        true
+    }
+
+    fn section(
+        &self,
+        profile: &crate::profile::Profile,
+        dialect: Option<SqlDialect>,
+    ) -> Result<(), String> {
+        match dialect {
+            Some(d) => profile.sql(d.name()).map(|_| ()),
+            None => match &profile.sql {
+                Some(_) => Ok(()),
+                None => Err(format!("profile `{}` has no `sql` section", profile.name)),
+            },
+        }
+    }
+
+    fn profile_hint(&self, profile: &crate::profile::Profile) -> Option<String> {
+        let d = profile.sql.as_ref()?.dialect?;
+        Some(format!("add `--dialect {d}`"))
+    }
+
+    fn places(&self, profile: &crate::profile::Profile) -> Option<String> {
+        profile.sql.as_ref().map(|sql| match sql.dialect {
+            Some(d) => format!("sql (--dialect {d})"),
+            None => "sql".to_string(),
+        })
+    }
+
+    fn reading(
+        &self,
+        rule: &Rule,
+        profile: &crate::profile::Profile,
+        dialect: Option<SqlDialect>,
+    ) -> Result<(Rule, Vec<Option<TableSchema>>), Diagnostic> {
+        let dialect = dialect.unwrap_or(SqlDialect::Duckdb);
+        let p = profile
+            .sql(dialect.name())
+            .map_err(|m| Diagnostic::error("E0402", m, rule.spans.rule_id.clone()))?;
+        let d = dialect.dialect();
+        let read = p.rename_for(rule, d)?;
+        let schemas = rule
+            .log_types
+            .iter()
+            .map(|lt| Ok(p.placement_in(&profile.name, &read, lt, d)?.schema))
+            .collect::<Result<_, Diagnostic>>()?;
+        Ok((read, schemas))
+    }
+
+    fn render(
+        &self,
+        rule: &Rule,
+        profile: &crate::profile::Profile,
+        dialect: Option<SqlDialect>,
+    ) -> Result<String, Diagnostic> {
+        let dialect = dialect.unwrap_or(SqlDialect::Duckdb);
+        let p = profile
+            .sql(dialect.name())
+            .map_err(crate::compile::profile_error)?;
+        let d = dialect.dialect();
+        let renamed = p.rename_for(rule, d)?;
+        render_placed_query(&renamed, d, &|lt| {
+            p.placement_in(&profile.name, &renamed, lt, d)
+        })
+    }
+
+    fn schemas<'p>(
+        &self,
+        profile: &'p crate::profile::Profile,
+    ) -> Option<&'p std::sync::Arc<crate::backend::schema::SchemaSet>> {
+        profile.sql.as_ref().and_then(|s| s.resolved.as_ref())
+    }
+
+    fn print(&self, out: &mut String, rule_id: &str, query: &str) {
+        std::fmt::Write::write_fmt(out, format_args!("-- {rule_id}\n{query};\n\n"))
+            .expect("writing to a String");
+    }
+
+    fn packaging(&self) -> &'static dyn crate::package::Packaging {
+        &crate::package::sql_file::SqlFiles
+    }
+}
