@@ -111,7 +111,10 @@ fn plan(
     use crate::backend::schema::TableSchema;
     let e0402 = |m: String| crate::diag::Diagnostic::error("E0402", m, rule.spans.rule_id.clone());
     // The rule as the target reads it, and each log type's schema.
-    let (read, schemas): (crate::rule::Rule, Vec<Option<TableSchema>>) = match target {
+    let (read, schemas): (
+        std::borrow::Cow<'_, crate::rule::Rule>,
+        Vec<Option<TableSchema>>,
+    ) = match target {
         Target::Sql => {
             let p = profile.sql(dialect.name()).map_err(e0402)?;
             let d = dialect.dialect();
