@@ -57,12 +57,12 @@ pub trait Backend: Sync {
     /// The rule as the target reads it (the profile's renames) and each log type's schema
     /// (`None`: inferred from the rule), in `rule.log_types` order: what the lowering plan is
     /// built from (`explain --stage plan`). Errors are E0402, at the rule.
-    fn reading(
+    fn reading<'r>(
         &self,
-        rule: &Rule,
+        rule: &'r Rule,
         profile: &Profile,
         dialect: Option<SqlDialect>,
-    ) -> Result<(Rule, Vec<Option<TableSchema>>), Diagnostic>;
+    ) -> Result<(std::borrow::Cow<'r, Rule>, Vec<Option<TableSchema>>), Diagnostic>;
     /// The query, renamed and placed by the profile, spelled by the target (E0401, E0402).
     fn render(
         &self,

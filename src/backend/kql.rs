@@ -1369,12 +1369,12 @@ impl crate::compile::Backend for KqlTarget {
         profile.kql().map(|_| ())
     }
 
-    fn reading(
+    fn reading<'r>(
         &self,
-        rule: &Rule,
+        rule: &'r Rule,
         profile: &crate::profile::Profile,
         _dialect: Option<crate::backend::sql::SqlDialect>,
-    ) -> Result<(Rule, Vec<Option<TableSchema>>), Diagnostic> {
+    ) -> Result<(std::borrow::Cow<'r, Rule>, Vec<Option<TableSchema>>), Diagnostic> {
         let p = profile
             .kql()
             .map_err(|m| Diagnostic::error("E0402", m, rule.spans.rule_id.clone()))?;

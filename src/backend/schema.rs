@@ -325,7 +325,8 @@ pub struct SchemaSet {
 /// its test events (renamed the same way), in test order.
 pub struct RuleInput<'a> {
     pub rule: &'a crate::rule::Rule,
-    pub events: Vec<Value>,
+    /// Borrowed from the rule's tests when no rename applies to an event.
+    pub events: Vec<std::borrow::Cow<'a, Value>>,
 }
 
 /// A test event whose value cannot be held by the column type the profile declares.
@@ -443,7 +444,7 @@ impl SchemaSet {
                     continue;
                 }
                 for (ti, ev) in input.events.iter().enumerate() {
-                    let Value::Object(map) = ev else { continue };
+                    let Value::Object(map) = &**ev else { continue };
                     for (k, v) in map {
                         collect_objects(v, &mut vec![Some(k.clone())], &mut objects);
                         match decl.get(k) {
@@ -794,7 +795,11 @@ mod resolution_tests {
             .iter()
             .map(|r| RuleInput {
                 rule: r,
-                events: r.tests.iter().map(|t| t.log.clone()).collect(),
+                events: r
+                    .tests
+                    .iter()
+                    .map(|t| std::borrow::Cow::Borrowed(&t.log))
+                    .collect(),
             })
             .collect();
         let declared = |_: &str| Some(BTreeMap::from([("uid".to_string(), ColumnType::Text)]));

@@ -1193,12 +1193,12 @@ impl crate::compile::Backend for SplunkTarget {
         profile.splunk().map(|_| ())
     }
 
-    fn reading(
+    fn reading<'r>(
         &self,
-        rule: &Rule,
+        rule: &'r Rule,
         profile: &crate::profile::Profile,
         _dialect: Option<crate::backend::sql::SqlDialect>,
-    ) -> Result<(Rule, Vec<Option<TableSchema>>), Diagnostic> {
+    ) -> Result<(std::borrow::Cow<'r, Rule>, Vec<Option<TableSchema>>), Diagnostic> {
         let p = profile
             .splunk()
             .map_err(|m| Diagnostic::error("E0402", m, rule.spans.rule_id.clone()))?;

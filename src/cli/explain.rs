@@ -59,7 +59,7 @@ pub fn run(
         return EXIT_FINDINGS;
     }
     let text = match stage {
-        Stage::Ast => crate::explain::ast_tree(&rule.condition.ast),
+        Stage::Ast => crate::explain::ast_tree(&rule.condition.ast()),
         Stage::Ir => rule.condition.ir.pretty(),
         Stage::Plan => match plan(rule, target, &profile) {
             Ok(text) => text,

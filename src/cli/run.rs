@@ -78,7 +78,7 @@ pub fn run(out: &Output, command: &Command) -> i32 {
     };
     // The rules as they read the events: renamed fields are the keys the profile maps them to.
     let renamed: Vec<Rule> = match &profile.sql {
-        Some(sql) => rules.iter().map(|r| sql.rename(r)).collect(),
+        Some(sql) => rules.iter().map(|r| sql.rename(r).into_owned()).collect(),
         None => rules.iter().map(|r| (*r).clone()).collect(),
     };
     let planned = match engine {

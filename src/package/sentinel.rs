@@ -410,7 +410,7 @@ pub fn build(rule: &Rule, query: &str, profile: &Profile) -> (Option<Built>, Vec
     let sentinel = profile.sentinel.clone().unwrap_or_default();
     let renamed = match profile.kql() {
         Ok(k) => k.rename(rule),
-        Err(_) => rule.clone(),
+        Err(_) => std::borrow::Cow::Borrowed(rule),
     };
     let (freq, period) = schedule(rule, &mut findings);
     let attack = attack(rule, &mut findings);

@@ -39,8 +39,14 @@ pub fn schema_diagnostics(
     if let Some(sql) = &profile.sql
         && let Some(set) = &sql.resolved
     {
+        // Each log type's known columns, once for the set (sorted: the schema's columns are).
+        let known: std::collections::HashMap<&str, Vec<&str>> = set
+            .log_types
+            .iter()
+            .map(|(lt, s)| (lt.as_str(), s.known().collect()))
+            .collect();
         for (i, f) in rules.iter().enumerate() {
-            for d in unknown_fields(f.rule, &rename_rule(f.rule, &sql.renames), set) {
+            for d in unknown_fields(f.rule, &rename_rule(f.rule, &sql.renames), set, &known) {
                 out.push((i, d));
             }
         }
@@ -100,7 +106,12 @@ pub fn field_span(text: &str, test: usize, key: &str) -> Option<Range<usize>> {
 /// W0601: each top-level column the condition reads (as renamed by the profile) that its log
 /// type's schema does not have, once per column, at its first predicate. Only for log types
 /// whose columns are known from the profile or from test events.
-fn unknown_fields(rule: &Rule, renamed: &Rule, set: &SchemaSet) -> Vec<Diagnostic> {
+fn unknown_fields(
+    rule: &Rule,
+    renamed: &Rule,
+    set: &SchemaSet,
+    known: &std::collections::HashMap<&str, Vec<&str>>,
+) -> Vec<Diagnostic> {
     let mut reads: Vec<(String, crate::syntax::ast::Span)> = Vec::new();
     top_level_reads(&renamed.condition.ir, &mut reads);
     let mut out = Vec::new();
@@ -109,12 +120,12 @@ fn unknown_fields(rule: &Rule, renamed: &Rule, set: &SchemaSet) -> Vec<Diagnosti
         let Some(schema) = set.log_types.get(lt) else {
             continue;
         };
-        let known: Vec<&str> = schema.known().collect();
+        let known = &known[lt.as_str()];
         if known.is_empty() {
             continue;
         }
         for (key, span) in &reads {
-            if known.contains(&key.as_str()) || seen.contains(&key.as_str()) {
+            if known.binary_search(&key.as_str()).is_ok() || seen.contains(&key.as_str()) {
                 continue;
             }
             seen.push(key);

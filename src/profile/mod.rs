@@ -27,6 +27,7 @@
 pub mod diagnostics;
 pub mod write;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::backend::schema::{
@@ -97,7 +98,7 @@ pub struct SplunkLogType {
 }
 
 impl SplunkProfile {
-    pub fn rename(&self, rule: &Rule) -> Rule {
+    pub fn rename<'a>(&self, rule: &'a Rule) -> Cow<'a, Rule> {
         rename_rule(rule, &self.renames)
     }
 
@@ -175,7 +176,7 @@ impl KqlProfile {
         })
     }
 
-    pub fn rename(&self, rule: &Rule) -> Rule {
+    pub fn rename<'a>(&self, rule: &'a Rule) -> Cow<'a, Rule> {
         rename_rule(rule, &self.renames)
     }
 }
@@ -337,6 +338,23 @@ pub fn rename_event(
     serde_json::Value::Object(out)
 }
 
+/// `rename_event`, borrowing the event when no rename applies to it.
+fn rename_event_cow<'a>(
+    event: &'a serde_json::Value,
+    renames: &[(FieldPath, String)],
+) -> Cow<'a, serde_json::Value> {
+    let applies = renames.iter().any(|(from, _)| match from.0.as_slice() {
+        [Step::Key(k)] => event.get(k).is_some(),
+        _ => crate::ir::eval::resolve(from, event).is_some(),
+    });
+    // Not an object, or nothing to move: `rename_event` would return a copy of the event.
+    if applies && event.is_object() {
+        Cow::Owned(rename_event(event, renames))
+    } else {
+        Cow::Borrowed(event)
+    }
+}
+
 /// A test event contradicting a declared column, found while resolving a profile's schemas.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SchemaConflict {
@@ -426,15 +444,17 @@ impl Profile {
         let mut run = |renames: &[(FieldPath, String)],
                        log_types: &BTreeMap<String, SqlLogType>|
          -> SchemaSet {
-            let renamed: Vec<Rule> = rules.iter().map(|r| rename_rule(r, renames)).collect();
+            let renamed: Vec<Cow<'_, Rule>> =
+                rules.iter().map(|r| rename_rule(r, renames)).collect();
             let inputs: Vec<RuleInput<'_>> = renamed
                 .iter()
-                .map(|r| RuleInput {
+                .zip(rules)
+                .map(|(r, original)| RuleInput {
                     rule: r,
-                    events: r
+                    events: original
                         .tests
                         .iter()
-                        .map(|t| rename_event(&t.log, renames))
+                        .map(|t| rename_event_cow(&t.log, renames))
                         .collect(),
                 })
                 .collect();
@@ -461,11 +481,28 @@ impl Profile {
             }
             set
         };
-        if let Some(sql) = &mut self.sql {
-            sql.resolved = Some(std::sync::Arc::new(run(&sql.renames, &sql.log_types)));
-        }
+        let sql = self
+            .sql
+            .as_ref()
+            .map(|s| std::sync::Arc::new(run(&s.renames, &s.log_types)));
         if let Some(kql) = &mut self.kql {
-            kql.resolved = Some(std::sync::Arc::new(run(&kql.renames, &kql.log_types)));
+            // The same renames and columns resolve to the same schemas (and the same
+            // conflicts, already reported): share the SQL section's instead of resolving again.
+            let same = self.sql.as_ref().is_some_and(|s| {
+                s.renames == kql.renames
+                    && s.log_types.len() == kql.log_types.len()
+                    && s.log_types
+                        .iter()
+                        .zip(&kql.log_types)
+                        .all(|((a, x), (b, y))| a == b && x.columns == y.columns)
+            });
+            kql.resolved = Some(match (&sql, same) {
+                (Some(set), true) => set.clone(),
+                _ => std::sync::Arc::new(run(&kql.renames, &kql.log_types)),
+            });
+        }
+        if let Some(s) = &mut self.sql {
+            s.resolved = sql;
         }
         conflicts
     }
@@ -547,7 +584,7 @@ impl SqlProfile {
 
     /// The rule with renamed field paths (condition and output fields) replaced by their
     /// columns. Paths inside `any`/`all` bodies are relative to an element and never renamed.
-    pub fn rename(&self, rule: &Rule) -> Rule {
+    pub fn rename<'a>(&self, rule: &'a Rule) -> Cow<'a, Rule> {
         rename_rule(rule, &self.renames)
     }
 
@@ -594,7 +631,11 @@ impl SqlProfile {
     /// dialects (SQLite, DuckDB), each column that differs only in case from another column of
     /// its log type read under its alias (`name~2`, ...), so the two stay apart. On a warehouse
     /// dialect that would read two such columns through one identifier, E0405 names both.
-    pub fn rename_for(&self, rule: &Rule, d: &dyn Dialect) -> Result<Rule, Diagnostic> {
+    pub fn rename_for<'a>(
+        &self,
+        rule: &'a Rule,
+        d: &dyn Dialect,
+    ) -> Result<Cow<'a, Rule>, Diagnostic> {
         let renamed = self.rename(rule);
         let reads: Vec<String> = crate::backend::inferred_schema(&renamed)
             .columns
@@ -636,7 +677,10 @@ impl SqlProfile {
             .into_iter()
             .map(|(from, to)| (FieldPath(vec![Step::Key(from)]), to))
             .collect();
-        Ok(rename_rule(&renamed, &aliases))
+        if !renames_apply(&renamed, &aliases) {
+            return Ok(renamed);
+        }
+        Ok(Cow::Owned(rename_rule(&renamed, &aliases).into_owned()))
     }
 
     /// `placement` for dialect `d`: the schema's colliding columns under their aliases, as
@@ -691,9 +735,10 @@ const EMBEDDED: &[&str] = &["sqlite", "duckdb"];
 
 /// The rule with each renamed field path (in the condition and the output fields) replaced by
 /// its column.
-fn rename_rule(rule: &Rule, renames: &[(FieldPath, String)]) -> Rule {
-    if renames.is_empty() {
-        return rule.clone();
+/// The rule itself, not a copy, when no rename applies to it.
+fn rename_rule<'a>(rule: &'a Rule, renames: &[(FieldPath, String)]) -> Cow<'a, Rule> {
+    if !renames_apply(rule, renames) {
+        return Cow::Borrowed(rule);
     }
     let mut r = rule.clone();
     r.condition.ir = rename_node(&rule.condition.ir, renames);
@@ -708,7 +753,27 @@ fn rename_rule(rule: &Rule, renames: &[(FieldPath, String)]) -> Rule {
     for e in &mut r.entities {
         e.field.path = rename_path(&e.field.path, renames);
     }
-    r
+    Cow::Owned(r)
+}
+
+/// Whether `rename_rule` would change any path of `rule` (the condition's, outside quantifier
+/// bodies; the output fields'; the entities').
+fn renames_apply(rule: &Rule, renames: &[(FieldPath, String)]) -> bool {
+    fn hit(path: &FieldPath, renames: &[(FieldPath, String)]) -> bool {
+        renames.iter().any(|(from, _)| path.0.starts_with(&from.0))
+    }
+    fn in_node(node: &Node, renames: &[(FieldPath, String)]) -> bool {
+        match node {
+            Node::And(items) | Node::Or(items) => items.iter().any(|n| in_node(n, renames)),
+            Node::Not(inner) => in_node(inner, renames),
+            Node::Leaf(leaf) => hit(&leaf.path, renames),
+            Node::Any { path, .. } | Node::All { path, .. } => hit(path, renames),
+        }
+    }
+    !renames.is_empty()
+        && (in_node(&rule.condition.ir, renames)
+            || rule.output_fields.iter().any(|f| hit(&f.path, renames))
+            || rule.entities.iter().any(|e| hit(&e.field.path, renames)))
 }
 
 fn rename_path(path: &FieldPath, renames: &[(FieldPath, String)]) -> FieldPath {
@@ -1081,4 +1146,67 @@ fn parse_sql(node: &YNode, out: &mut Vec<Diagnostic>) -> Option<SqlProfile> {
         }
     }
     Some(p)
+}
+
+#[cfg(test)]
+mod rename_tests {
+    use std::borrow::Cow;
+
+    use super::{FieldPath, Step, rename_event, rename_event_cow, rename_rule};
+    use crate::rule::{Rule, load_str};
+
+    fn rule(condition: &str) -> Rule {
+        let text = format!(
+            "RuleID: R\nLogTypes: [Custom.Proc]\nCondition: |\n  {condition}\nTests:\n  - Name: t\n    ExpectedResult: false\n    Log: {{argv: \"-l\", user: {{name: root}}}}\n"
+        );
+        load_str("R.yml", text).rule().expect("loads").clone()
+    }
+
+    fn renames(pairs: &[(&[&str], &str)]) -> Vec<(FieldPath, String)> {
+        pairs
+            .iter()
+            .map(|(from, to)| {
+                let steps = from.iter().map(|k| Step::Key(k.to_string())).collect();
+                (FieldPath(steps), to.to_string())
+            })
+            .collect()
+    }
+
+    /// Schema resolution and every compile read the rule through `rename_rule`: a rule no
+    /// rename touches is the rule itself, not a copy; one it touches is renamed.
+    #[test]
+    fn a_rule_is_copied_only_when_a_rename_applies() {
+        let r = rule("argv eq \"-l\"\n  any items (name eq \"x\")");
+        assert!(matches!(rename_rule(&r, &[]), Cow::Borrowed(_)));
+        // `name` is only read inside a quantifier body, relative to an element: not renamed.
+        let other = renames(&[(&["user", "name"], "user_name"), (&["name"], "n")]);
+        assert!(matches!(rename_rule(&r, &other), Cow::Borrowed(_)));
+        let argv = renames(&[(&["argv"], "args")]);
+        let Cow::Owned(renamed) = rename_rule(&r, &argv) else {
+            panic!("`argv` is renamed, so the rule must be a renamed copy");
+        };
+        assert!(renamed.condition.ir.pretty().contains("args"));
+        assert!(!renamed.condition.ir.pretty().contains("argv"));
+        let items = renames(&[(&["items"], "things")]);
+        assert!(matches!(rename_rule(&r, &items), Cow::Owned(_)));
+    }
+
+    /// A test event is borrowed when no rename moves one of its values, and is otherwise what
+    /// `rename_event` makes of it.
+    #[test]
+    fn an_event_is_copied_only_when_a_rename_moves_a_value() {
+        let ev = serde_json::json!({"argv": "-l", "user": {"name": "root"}, "gone": null});
+        for (pairs, borrowed) in [
+            (renames(&[]), true),
+            (renames(&[(&["pid"], "p"), (&["user", "uid"], "uid")]), true),
+            (renames(&[(&["argv"], "args")]), false),
+            (renames(&[(&["user", "name"], "user_name")]), false),
+            // A null value is still a key `rename_event` removes.
+            (renames(&[(&["gone"], "g")]), false),
+        ] {
+            let got = rename_event_cow(&ev, &pairs);
+            assert_eq!(matches!(got, Cow::Borrowed(_)), borrowed, "{pairs:?}");
+            assert_eq!(*got, rename_event(&ev, &pairs), "{pairs:?}");
+        }
+    }
 }

@@ -437,10 +437,6 @@ impl Cx<'_> {
             path: path.to_string(),
             condition: Condition {
                 text: String::new(),
-                ast: crate::syntax::ast::Expr {
-                    kind: crate::syntax::ast::ExprKind::And(Vec::new()),
-                    span: Default::default(),
-                },
                 ir: crate::ir::Node::And(Vec::new()),
                 file_offsets: Default::default(),
             },
@@ -1054,7 +1050,6 @@ impl Cx<'_> {
             Ok(node) => Some(Condition {
                 file_offsets: map.iter().map(|&o| o as u32).collect(),
                 text,
-                ast,
                 ir: normalize::normalize(node),
             }),
             Err(ds) => {

@@ -107,9 +107,9 @@ pub struct Entity {
 
 #[derive(Clone, Debug)]
 pub struct Condition {
-    /// The condition as written (the YAML scalar's value).
+    /// The condition as written (the YAML scalar's value; for a Sigma rule, the condition
+    /// its detection became).
     pub text: String,
-    pub ast: Expr,
     /// Normalised IR.
     pub ir: Node,
     /// Byte offset in the file of each byte offset in `text` (and of its end).
@@ -117,6 +117,13 @@ pub struct Condition {
 }
 
 impl Condition {
+    /// The condition's syntax tree, parsed again from `text`: only `explain --stage ast`
+    /// reads it, so a loaded rule does not keep it (it was a fifth of a loaded rule's heap).
+    pub fn ast(&self) -> Expr {
+        crate::syntax::parse(&self.text)
+            .expect("the condition text parsed when the rule was loaded, and parsing is pure")
+    }
+
     /// A range in the condition text as a range in the rule file.
     pub fn to_file(&self, span: crate::syntax::ast::Span) -> Range<usize> {
         let start = self.file_offsets.at(span.start);

@@ -308,7 +308,6 @@ fn build_condition(
         Ok(node) => Some(Condition {
             file_offsets: map.iter().map(|&o| o as u32).collect(),
             text,
-            ast,
             ir: normalize::normalize(node),
         }),
         Err(ds) => {

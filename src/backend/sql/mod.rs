@@ -722,12 +722,12 @@ impl crate::compile::Backend for SqlTarget {
         })
     }
 
-    fn reading(
+    fn reading<'r>(
         &self,
-        rule: &Rule,
+        rule: &'r Rule,
         profile: &crate::profile::Profile,
         dialect: Option<SqlDialect>,
-    ) -> Result<(Rule, Vec<Option<TableSchema>>), Diagnostic> {
+    ) -> Result<(std::borrow::Cow<'r, Rule>, Vec<Option<TableSchema>>), Diagnostic> {
         let dialect = dialect.unwrap_or(SqlDialect::Duckdb);
         let p = profile
             .sql(dialect.name())
