@@ -133,13 +133,13 @@ impl Dialect for BigQuery {
         Ok(format!("JSON_VALUE({})", self.value(r)?))
     }
 
-    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &NumLit) -> Spelled {
         Ok(format!(
             "({} = 'number' AND SAFE_CAST({} AS FLOAT64) {} {})",
             self.jtype(r)?,
             self.json_text(r)?,
             cmp_symbol(op),
-            self.number_literal(n)
+            self.number_literal(&n.value)
         ))
     }
 

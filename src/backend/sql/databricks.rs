@@ -162,7 +162,7 @@ impl Dialect for Databricks {
     }
 
     /// SPEC §3.4 (a double read alone would make 2^53 + 1 equal 2^53).
-    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &NumLit) -> Spelled {
         exact_json_number_cmp(self, r, op, n)
     }
 

@@ -2,6 +2,7 @@
 //! A dialect is a unit struct that overrides only what it spells differently; the shared
 //! renderer (`super`) owns the semantics (typing, NULL-safety, precedence, quantifiers).
 
+pub use crate::backend::plan::{NumCmp, NumLit};
 use crate::ir::{CmpOp, Step};
 
 /// A JSON value inside a semi-structured column: `base` is a SQL expression holding a JSON
@@ -362,24 +363,6 @@ pub fn backslash_string_literal(s: &str) -> Spelled {
     Ok(out)
 }
 
-/// Whether `n` is an integer in SPEC §3.4's sense (no fraction, no exponent, in 64 bits).
-pub fn is_integer_literal(n: &serde_json::Number) -> bool {
-    n.is_i64() || n.is_u64()
-}
-
-/// Whether an integer literal is exactly a double, so that comparing a double with it exactly
-/// (as SQLite and PostgreSQL do) gives the double comparison SPEC §3.4 asks for.
-pub fn integer_is_a_double(n: &serde_json::Number) -> bool {
-    let exact = n
-        .as_i64()
-        .map(i128::from)
-        .or_else(|| n.as_u64().map(i128::from));
-    exact.is_some_and(|i| {
-        let f = i as f64;
-        f.is_finite() && f as i128 == i
-    })
-}
-
 /// `n` as a double literal: the shortest exponent form that reads back as the same double
 /// (`9.223372036854776e18`), a double in every dialect's grammar (PostgreSQL reads it as
 /// `numeric`, which converts to that double wherever it meets one).
@@ -395,23 +378,23 @@ pub fn exact_json_number_cmp(
     d: &dyn Dialect,
     r: &JsonRef,
     op: Option<CmpOp>,
-    n: &serde_json::Number,
+    n: &NumLit,
 ) -> Spelled {
     let sym = cmp_symbol(op);
     let is_num = d.json_is(r, JsonKind::Number)?;
     let double = d.json_double(r)?;
-    if !is_integer_literal(n) {
+    if n.how == NumCmp::Double {
         return Ok(format!(
             "CASE WHEN {is_num} THEN {double} {sym} {} END",
-            d.number_literal(n)
+            d.number_literal(&n.value)
         ));
     }
     Ok(format!(
         "CASE WHEN {is_num} THEN CASE WHEN {} THEN {} {sym} {} ELSE {double} {sym} {} END END",
         d.json_is_integer(r)?,
         d.json_integer(r)?,
-        d.number_literal(n),
-        double_literal(n)
+        d.number_literal(&n.value),
+        double_literal(&n.value)
     ))
 }
 
@@ -523,7 +506,11 @@ pub trait Dialect: Sync {
     fn json_text(&self, r: &JsonRef) -> Spelled;
 
     /// The value at `r` is a number and compares with `n` (`op` None is equality).
-    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled;
+    /// The speller asks for it where the plan allows one comparison (`NumCmp::Either`, and
+    /// `NumCmp::ByKind` with `literal_is_double`, where it must compare an integer value with
+    /// the literal exactly), and as the fallback of `exact_json_number_cmp` for a dialect that
+    /// cannot tell integers in JSON.
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &NumLit) -> Spelled;
 
     /// The value at `r` is a number that SPEC §3.4 calls an integer (no fraction, no exponent,
     /// within signed or unsigned 64 bits), as far as the engine can tell (NULL or false
@@ -630,13 +617,8 @@ mod tests {
     }
 
     #[test]
-    fn integer_literals_that_are_doubles() {
+    fn double_literals() {
         let n = |s: &str| serde_json::from_str::<serde_json::Number>(s).unwrap();
-        assert!(integer_is_a_double(&n("9007199254740992")));
-        assert!(!integer_is_a_double(&n("9007199254740993")));
-        assert!(!integer_is_a_double(&n("9223372036854775807")));
-        assert!(integer_is_a_double(&n("-9223372036854775808")));
-        assert!(!integer_is_a_double(&n("1.5")));
         assert_eq!(
             double_literal(&n("9223372036854775807")),
             "9.223372036854776e18"

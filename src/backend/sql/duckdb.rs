@@ -144,12 +144,12 @@ impl Dialect for DuckDb {
         Ok(format!("json_extract_string({})", self.args(r)?))
     }
 
-    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &NumLit) -> Spelled {
         let t = self.jtype(r)?;
         let text = self.json_text(r)?;
         let sym = cmp_symbol(op);
-        let lit = self.number_literal(n);
-        Ok(if n.is_i64() || n.is_u64() {
+        let lit = self.number_literal(&n.value);
+        Ok(if n.how != NumCmp::Double {
             // Integers compare exactly (HUGEINT holds every i64 and u64); doubles as doubles.
             format!(
                 "({} AND TRY_CAST({text} AS HUGEINT) {sym} {lit} OR {t} = 'DOUBLE' AND TRY_CAST({text} AS DOUBLE) {sym} {lit})",

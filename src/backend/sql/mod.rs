@@ -21,8 +21,8 @@ pub mod sqlite;
 use dialect::{Dialect, JsonKind, JsonRef, Spelled, cmp_symbol};
 
 use crate::backend::plan::{
-    self, Base, Check, Cond, FieldTest, Ints, JsonPath, Kind, Op, Piece, Prec, Quant, Spell, StrOp,
-    Val,
+    self, Base, Check, Cond, FieldTest, Ints, JsonPath, Kind, NumCmp, NumLit, Op, Piece, Prec,
+    Quant, Spell, StrOp, Val,
 };
 use crate::backend::schema::{ColumnType, TableSchema};
 use crate::backend::{Unsupported, inferred_schema, unsupported};
@@ -324,19 +324,23 @@ impl Sql<'_> {
                         (d.regex_search(&col, &p.source)?, Prec::Cmp, false)
                     }
                     Op::Num { cmp, values } => {
-                        // SPEC §3.4: an integer column and an integer literal compare exactly;
-                        // any other pair as doubles (engines compare an integer with a
-                        // double exactly, so one side is made a double explicitly).
+                        // Engines compare an integer with a double exactly, so "as doubles"
+                        // makes the integer side a double explicitly: the column, or a
+                        // literal no double holds.
                         let sides: Vec<(String, String)> = values
                             .iter()
-                            .map(|n| match *ty {
-                                ColumnType::Integer if !dialect::is_integer_literal(n) => {
-                                    (d.double(&col), d.number_literal(n))
+                            .map(|n| match (n.how, *ty) {
+                                (NumCmp::Double, ColumnType::Integer) => {
+                                    (d.double(&col), d.number_literal(&n.value))
                                 }
-                                ColumnType::Real if !dialect::integer_is_a_double(n) => {
-                                    (col.clone(), dialect::double_literal(n))
-                                }
-                                _ => (col.clone(), d.number_literal(n)),
+                                (
+                                    NumCmp::Double
+                                    | NumCmp::ByKind {
+                                        literal_is_double: false,
+                                    },
+                                    _,
+                                ) => (col.clone(), dialect::double_literal(&n.value)),
+                                _ => (col.clone(), d.number_literal(&n.value)),
                             })
                             .collect();
                         let lhs = &sides[0].0;
@@ -398,17 +402,21 @@ impl Sql<'_> {
                         )
                     }
                     Op::Num { cmp, values } => {
-                        // An integer literal that is exactly a double compares right in every
-                        // dialect's `json_number_cmp`; a double literal, or an integer beyond
-                        // what a double holds, needs SPEC §3.4's integer/double split (where
-                        // the dialect can tell integers in JSON).
-                        let one = |n: &serde_json::Number, cmp: Option<CmpOp>| {
-                            if dialect::integer_is_a_double(n) {
-                                d.json_number_cmp(&r, cmp, n)
-                            } else {
-                                dialect::exact_json_number_cmp(d, &r, cmp, n)
-                                    .or_else(|_| d.json_number_cmp(&r, cmp, n))
-                            }
+                        // A dialect's `json_number_cmp` is one comparison exact across kinds;
+                        // a value read as a double, or an integer literal no double holds,
+                        // needs the split by the value's kind (where the dialect can tell
+                        // integers in JSON).
+                        let one = |n: &NumLit, cmp: Option<CmpOp>| match n.how {
+                            NumCmp::Exact
+                            | NumCmp::Either
+                            | NumCmp::ByKind {
+                                literal_is_double: true,
+                            } => d.json_number_cmp(&r, cmp, n),
+                            NumCmp::Double
+                            | NumCmp::ByKind {
+                                literal_is_double: false,
+                            } => dialect::exact_json_number_cmp(d, &r, cmp, n)
+                                .or_else(|_| d.json_number_cmp(&r, cmp, n)),
                         };
                         if values.len() == 1 {
                             (one(&values[0], *cmp)?, Prec::Cmp, false)

@@ -79,14 +79,14 @@ impl Dialect for Postgres {
         Ok(format!("({} #>> '{{}}')", self.value(r)?))
     }
 
-    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &NumLit) -> Spelled {
         // `numeric` is exact for every JSON number.
         Ok(format!(
             "({} = 'number' AND CAST({} AS numeric) {} {})",
             self.jtype(r)?,
             self.json_text(r)?,
             cmp_symbol(op),
-            self.number_literal(n)
+            self.number_literal(&n.value)
         ))
     }
 

@@ -111,13 +111,13 @@ impl Dialect for Snowflake {
     /// The conversion sits inside `IFF`, not after an `AND`: SQL does not order the operands of
     /// `AND`, and `TO_DOUBLE` of an object or array is an error, so only a conditional
     /// expression keeps it away from values the type test rejects.
-    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &NumLit) -> Spelled {
         Ok(format!(
             "IFF({}, TO_DOUBLE({}) {} {}, FALSE)",
             self.json_is(r, JsonKind::Number)?,
             self.value(r)?,
             cmp_symbol(op),
-            self.number_literal(n)
+            self.number_literal(&n.value)
         ))
     }
 

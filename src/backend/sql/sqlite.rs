@@ -108,14 +108,14 @@ impl Dialect for Sqlite {
         Ok(format!("json_extract({})", self.args(r)?))
     }
 
-    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &NumLit) -> Spelled {
         // json_extract gives an INTEGER or REAL; SQLite compares integers exactly.
         Ok(format!(
             "({} IN ('integer', 'real') AND {} {} {})",
             self.jtype(r)?,
             self.json_text(r)?,
             cmp_symbol(op),
-            self.number_literal(n)
+            self.number_literal(&n.value)
         ))
     }
 
