@@ -32,6 +32,10 @@ impl Dialect for BigQuery {
         "bigquery"
     }
 
+    fn identifier_case(&self) -> IdentCase {
+        IdentCase::Insensitive
+    }
+
     fn quote_ident(&self, name: &str) -> String {
         if is_plain_identifier(name) {
             name.to_string()

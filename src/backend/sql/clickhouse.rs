@@ -35,6 +35,14 @@ impl Dialect for ClickHouse {
         "clickhouse"
     }
 
+    fn identifier_case(&self) -> IdentCase {
+        IdentCase::Exact
+    }
+
+    fn engines(&self) -> &'static [&'static str] {
+        &["clickhouse"]
+    }
+
     fn string_literal(&self, s: &str) -> Spelled {
         backslash_string_literal(s)
     }

@@ -59,6 +59,14 @@ impl Dialect for Databricks {
         "databricks"
     }
 
+    fn identifier_case(&self) -> IdentCase {
+        IdentCase::Insensitive
+    }
+
+    fn engines(&self) -> &'static [&'static str] {
+        &["spark"]
+    }
+
     fn quote_ident(&self, name: &str) -> String {
         if is_plain_identifier(name) {
             name.to_string()

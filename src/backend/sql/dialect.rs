@@ -398,11 +398,38 @@ pub fn exact_json_number_cmp(
     ))
 }
 
+/// How a dialect resolves an identifier to a column: which names reach one column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdentCase {
+    /// Names match case-blind, quoted or not (SQLite, DuckDB, BigQuery, Databricks).
+    Insensitive,
+    /// An unquoted name is upper-cased, a quoted one kept (Snowflake).
+    FoldUpper,
+    /// An unquoted name is lower-cased, a quoted one kept (PostgreSQL).
+    FoldLower,
+    /// Every name is kept as written (ClickHouse).
+    Exact,
+}
+
 /// A SQL dialect. Every method has a default written for standard SQL (PostgreSQL-like);
 /// dialects override what they spell differently.
 pub trait Dialect: Sync {
     /// The `--dialect` name.
     fn name(&self) -> &'static str;
+
+    /// How the dialect's identifiers name columns (which event keys collide in one table).
+    fn identifier_case(&self) -> IdentCase;
+
+    /// The names of the engines `ruleqc test --engine` runs this dialect's queries on.
+    fn engines(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Whether `time_since` compares the column's text (so a test table's time column may be
+    /// text), rather than needing a `timestamp` column.
+    fn time_since_reads_text(&self) -> bool {
+        false
+    }
 
     /// An identifier (column or table), quoted only when needed.
     fn quote_ident(&self, name: &str) -> String {

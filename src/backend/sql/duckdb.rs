@@ -83,6 +83,14 @@ impl Dialect for DuckDb {
         "duckdb"
     }
 
+    fn identifier_case(&self) -> IdentCase {
+        IdentCase::Insensitive
+    }
+
+    fn engines(&self) -> &'static [&'static str] {
+        &["duckdb"]
+    }
+
     fn contains(&self, hay: &str, needle: &str, _: usize) -> String {
         format!("contains({hay}, {needle})")
     }

@@ -38,6 +38,14 @@ impl Dialect for Postgres {
         "postgres"
     }
 
+    fn identifier_case(&self) -> IdentCase {
+        IdentCase::FoldLower
+    }
+
+    fn engines(&self) -> &'static [&'static str] {
+        &["postgres"]
+    }
+
     /// PostgreSQL folds unquoted identifiers to lower case, so `objectRef` is quoted.
     fn quote_ident(&self, name: &str) -> String {
         if is_plain_identifier(name) && !name.chars().any(|c| c.is_ascii_uppercase()) {

@@ -29,6 +29,10 @@ impl Dialect for Snowflake {
         "snowflake"
     }
 
+    fn identifier_case(&self) -> IdentCase {
+        IdentCase::FoldUpper
+    }
+
     fn quote_ident(&self, name: &str) -> String {
         if is_plain_identifier(name) {
             name.to_string()

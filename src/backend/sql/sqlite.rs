@@ -45,6 +45,19 @@ impl Dialect for Sqlite {
         "sqlite"
     }
 
+    fn identifier_case(&self) -> IdentCase {
+        IdentCase::Insensitive
+    }
+
+    fn engines(&self) -> &'static [&'static str] {
+        &["sqlite"]
+    }
+
+    /// `time_since` compares the column's text with `datetime('now', ...)`.
+    fn time_since_reads_text(&self) -> bool {
+        true
+    }
+
     fn char_code(&self, code: u32) -> String {
         format!("char({code})")
     }
