@@ -11,15 +11,17 @@ use crate::ir::{CmpOp, Step};
 pub struct BigQuery;
 
 impl BigQuery {
-    fn value(&self, r: &JsonRef) -> Spelled {
-        let mut s = r.base.clone();
-        for step in &r.steps {
-            match step {
-                Step::Key(k) => s.push_str(&format!("[{}]", self.string_literal(k)?)),
-                Step::Index(i) => s.push_str(&format!("[{i}]")),
+    fn value<'r>(&self, r: &'r JsonRef) -> Result<&'r str, Unsupported> {
+        r.spelled(|r| {
+            let mut s = r.base.clone();
+            for step in &r.steps {
+                match step {
+                    Step::Key(k) => s.push_str(&format!("[{}]", self.string_literal(k)?)),
+                    Step::Index(i) => s.push_str(&format!("[{i}]")),
+                }
             }
-        }
-        Ok(s)
+            Ok(s)
+        })
     }
 
     fn jtype(&self, r: &JsonRef) -> Spelled {
@@ -181,7 +183,7 @@ impl Dialect for BigQuery {
     }
 
     fn json_value(&self, r: &JsonRef) -> Spelled {
-        self.value(r)
+        self.value(r).map(str::to_string)
     }
 
     fn exists_element(&self, r: &JsonRef, alias: &str, body: &str) -> Spelled {

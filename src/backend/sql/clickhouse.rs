@@ -13,20 +13,22 @@ pub struct ClickHouse;
 
 impl ClickHouse {
     /// The raw JSON text at `r` ('' when missing).
-    fn raw(&self, r: &JsonRef) -> Spelled {
-        let mut s = format!("ifNull({}, '')", r.base);
-        for step in &r.steps {
-            s = match step {
-                Step::Key(k) => format!("JSONExtractRaw({s}, {})", self.string_literal(k)?),
-                Step::Index(i) => {
-                    format!(
-                        "if(JSONType({s}) = 'Array', JSONExtractRaw({s}, {}), '')",
-                        i + 1
-                    )
-                }
-            };
-        }
-        Ok(s)
+    fn raw<'r>(&self, r: &'r JsonRef) -> Result<&'r str, Unsupported> {
+        r.spelled(|r| {
+            let mut s = format!("ifNull({}, '')", r.base);
+            for step in &r.steps {
+                s = match step {
+                    Step::Key(k) => format!("JSONExtractRaw({s}, {})", self.string_literal(k)?),
+                    Step::Index(i) => {
+                        format!(
+                            "if(JSONType({s}) = 'Array', JSONExtractRaw({s}, {}), '')",
+                            i + 1
+                        )
+                    }
+                };
+            }
+            Ok(s)
+        })
     }
 }
 
@@ -192,7 +194,7 @@ impl Dialect for ClickHouse {
     }
 
     fn json_value(&self, r: &JsonRef) -> Spelled {
-        self.raw(r)
+        self.raw(r).map(str::to_string)
     }
 
     fn exists_element(&self, r: &JsonRef, alias: &str, body: &str) -> Spelled {

@@ -16,37 +16,39 @@ const ELEMENT_PREFIX: &str = "__v_";
 
 impl Databricks {
     /// The VARIANT at `r`.
-    fn variant(&self, r: &JsonRef) -> Spelled {
-        let base = if r.base.starts_with(ELEMENT_PREFIX) {
-            r.base.clone()
-        } else {
-            format!("parse_json({})", r.base)
-        };
-        if r.steps.is_empty() {
-            return Ok(base);
-        }
-        let mut p = String::from("$");
-        for s in &r.steps {
-            match s {
-                Step::Key(k) if is_simple_name(k) => {
-                    p.push('.');
-                    p.push_str(k);
-                }
-                Step::Key(k) => {
-                    if k.contains('\'') || k.contains('\\') || k.contains(']') {
-                        return Err(Unsupported::new(format!(
-                            "Databricks JSON paths cannot name the key `{k}`"
-                        )));
-                    }
-                    p.push_str(&format!("['{k}']"));
-                }
-                Step::Index(i) => p.push_str(&format!("[{i}]")),
+    fn variant<'r>(&self, r: &'r JsonRef) -> Result<&'r str, Unsupported> {
+        r.spelled(|r| {
+            let base = if r.base.starts_with(ELEMENT_PREFIX) {
+                r.base.clone()
+            } else {
+                format!("parse_json({})", r.base)
+            };
+            if r.steps.is_empty() {
+                return Ok(base);
             }
-        }
-        Ok(format!(
-            "try_variant_get({base}, {}, 'variant')",
-            self.string_literal(&p)?
-        ))
+            let mut p = String::from("$");
+            for s in &r.steps {
+                match s {
+                    Step::Key(k) if is_simple_name(k) => {
+                        p.push('.');
+                        p.push_str(k);
+                    }
+                    Step::Key(k) => {
+                        if k.contains('\'') || k.contains('\\') || k.contains(']') {
+                            return Err(Unsupported::new(format!(
+                                "Databricks JSON paths cannot name the key `{k}`"
+                            )));
+                        }
+                        p.push_str(&format!("['{k}']"));
+                    }
+                    Step::Index(i) => p.push_str(&format!("[{i}]")),
+                }
+            }
+            Ok(format!(
+                "try_variant_get({base}, {}, 'variant')",
+                self.string_literal(&p)?
+            ))
+        })
     }
 
     fn schema(&self, r: &JsonRef) -> Spelled {

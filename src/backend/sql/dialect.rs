@@ -9,11 +9,16 @@ use crate::ir::{CmpOp, Step};
 /// document (a column, or an array element inside a quantifier) and `steps` the path from it.
 /// `prefix` is a SQL expression for a path to prepend (SQLite addresses array elements by their
 /// full path from the column, `e1.fullkey`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// A check reads one value through several functions (its JSON type, then its text or number):
+/// `spelled` keeps the dialect's text for the value's address, built once per `JsonRef`.
+#[derive(Clone, Debug)]
 pub struct JsonRef {
     pub base: String,
     pub prefix: Option<String>,
     pub steps: Vec<Step>,
+    /// The dialect's spelling of this address (set by `spelled`; empty after a change above).
+    cache: std::cell::OnceCell<String>,
 }
 
 impl JsonRef {
@@ -22,13 +27,41 @@ impl JsonRef {
             base: base.into(),
             prefix: None,
             steps: Vec::new(),
+            cache: std::cell::OnceCell::new(),
         }
     }
 
+    /// The value `steps` further down, as a new reference (nothing spelled yet).
     pub fn join(&self, steps: &[Step]) -> JsonRef {
-        let mut r = self.clone();
-        r.steps.extend_from_slice(steps);
-        r
+        let mut all = Vec::with_capacity(self.steps.len() + steps.len());
+        all.extend_from_slice(&self.steps);
+        all.extend_from_slice(steps);
+        JsonRef {
+            base: self.base.clone(),
+            prefix: self.prefix.clone(),
+            steps: all,
+            cache: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The same address with another base expression (nothing spelled yet).
+    pub fn with_base(self, base: String) -> JsonRef {
+        JsonRef {
+            base,
+            cache: std::cell::OnceCell::new(),
+            ..self
+        }
+    }
+
+    /// The dialect's one spelling of this address (a path argument list, an accessor chain),
+    /// built by `build` on first use and shared by every function that reads the value after.
+    /// A dialect keeps one spelling per reference.
+    pub fn spelled(&self, build: impl FnOnce(&JsonRef) -> Spelled) -> Result<&str, Unsupported> {
+        if let Some(s) = self.cache.get() {
+            return Ok(s);
+        }
+        let s = build(self)?;
+        Ok(self.cache.get_or_init(|| s))
     }
 }
 
@@ -302,7 +335,15 @@ pub fn is_simple_name(name: &str) -> bool {
 
 /// A simple name that is not reserved: needs no quoting as an identifier.
 pub fn is_plain_identifier(name: &str) -> bool {
-    is_simple_name(name) && !RESERVED.contains(&name.to_ascii_lowercase().as_str())
+    is_simple_name(name) && !is_reserved(name)
+}
+
+/// `RESERVED` (sorted, lower case) holds `name` in any case: a binary search comparing ASCII
+/// case-blind, without lower-casing a copy (this runs for every column of every check).
+fn is_reserved(name: &str) -> bool {
+    RESERVED
+        .binary_search_by(|w| w.bytes().cmp(name.bytes().map(|b| b.to_ascii_lowercase())))
+        .is_ok()
 }
 
 /// Standard SQL string literal: `'...'` with `''`; backslashes are literal. A control character
@@ -316,7 +357,16 @@ pub fn standard_string_literal(s: &str, char_code: &dyn Fn(u32) -> String) -> Sp
         ));
     }
     if !s.chars().any(|c| c.is_ascii_control() && c != '\x7f') {
-        return Ok(format!("'{}'", s.replace('\'', "''")));
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('\'');
+        for (i, part) in s.split('\'').enumerate() {
+            if i > 0 {
+                out.push_str("''");
+            }
+            out.push_str(part);
+        }
+        out.push('\'');
+        return Ok(out);
     }
     let mut parts = Vec::new();
     let mut run = String::new();
@@ -630,6 +680,20 @@ mod tests {
         for w in ["account", "schema", "message", "user_name"] {
             assert!(is_plain_identifier(w), "{w}");
         }
+    }
+
+    /// `is_reserved` searches the list by halves.
+    #[test]
+    fn reserved_words_are_sorted_and_lower_case() {
+        assert!(RESERVED.windows(2).all(|w| w[0] < w[1]));
+        assert!(RESERVED.iter().all(|w| *w == w.to_ascii_lowercase()));
+        for w in RESERVED {
+            assert!(
+                is_reserved(w) && is_reserved(&w.to_ascii_uppercase()),
+                "{w}"
+            );
+        }
+        assert!(!is_reserved("abortx") && !is_reserved("withoutz") && !is_reserved(""));
     }
 
     #[test]

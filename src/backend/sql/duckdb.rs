@@ -48,12 +48,14 @@ pub fn json_path(steps: &[Step]) -> Result<String, Unsupported> {
 }
 
 impl DuckDb {
-    fn args(&self, r: &JsonRef) -> Result<String, Unsupported> {
-        Ok(format!(
-            "{}, {}",
-            r.base,
-            self.string_literal(&json_path(&r.steps)?)?
-        ))
+    fn args<'r>(&self, r: &'r JsonRef) -> Result<&'r str, Unsupported> {
+        r.spelled(|r| {
+            Ok(format!(
+                "{}, {}",
+                r.base,
+                self.string_literal(&json_path(&r.steps)?)?
+            ))
+        })
     }
 
     fn jtype(&self, r: &JsonRef) -> Spelled {

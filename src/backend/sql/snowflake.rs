@@ -12,15 +12,17 @@ use crate::ir::{CmpOp, Step};
 pub struct Snowflake;
 
 impl Snowflake {
-    fn value(&self, r: &JsonRef) -> Spelled {
-        let mut s = r.base.clone();
-        for step in &r.steps {
-            match step {
-                Step::Key(k) => s.push_str(&format!("[{}]", self.string_literal(k)?)),
-                Step::Index(i) => s.push_str(&format!("[{i}]")),
+    fn value<'r>(&self, r: &'r JsonRef) -> Result<&'r str, Unsupported> {
+        r.spelled(|r| {
+            let mut s = r.base.clone();
+            for step in &r.steps {
+                match step {
+                    Step::Key(k) => s.push_str(&format!("[{}]", self.string_literal(k)?)),
+                    Step::Index(i) => s.push_str(&format!("[{i}]")),
+                }
             }
-        }
-        Ok(s)
+            Ok(s)
+        })
     }
 }
 
@@ -171,7 +173,7 @@ impl Dialect for Snowflake {
     }
 
     fn json_value(&self, r: &JsonRef) -> Spelled {
-        self.value(r)
+        self.value(r).map(str::to_string)
     }
 
     fn exists_element(&self, r: &JsonRef, alias: &str, body: &str) -> Spelled {

@@ -31,8 +31,8 @@ impl Sqlite {
         })
     }
 
-    fn args(&self, r: &JsonRef) -> Spelled {
-        Ok(format!("{}, {}", r.base, self.path(r)?))
+    fn args<'r>(&self, r: &'r JsonRef) -> Result<&'r str, Unsupported> {
+        r.spelled(|r| Ok(format!("{}, {}", r.base, self.path(r)?)))
     }
 
     fn jtype(&self, r: &JsonRef) -> Spelled {
@@ -182,10 +182,8 @@ impl Dialect for Sqlite {
     /// Elements are addressed from the same document by their full path (`json_each.value` has
     /// lost the JSON type of strings and booleans).
     fn element_ref(&self, r: &JsonRef, alias: &str) -> JsonRef {
-        JsonRef {
-            base: r.base.clone(),
-            prefix: Some(format!("{alias}.fullkey")),
-            steps: Vec::new(),
-        }
+        let mut e = JsonRef::new(r.base.clone());
+        e.prefix = Some(format!("{alias}.fullkey"));
+        e
     }
 }
