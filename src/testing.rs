@@ -95,17 +95,16 @@ pub fn test_tables(
         match &placement.time_filter {
             None => {}
             Some(TimeFilter::Column(c)) => {
+                let reads_text = dialect.dialect().time_since_reads_text();
                 let ty = match placement.schema.as_mut() {
-                    Some(s) => Some(*s.columns.entry(c.clone()).or_insert(
-                        if dialect == SqlDialect::Sqlite {
-                            ColumnType::Text
-                        } else {
-                            ColumnType::Timestamp
-                        },
-                    )),
+                    Some(s) => Some(*s.columns.entry(c.clone()).or_insert(if reads_text {
+                        ColumnType::Text
+                    } else {
+                        ColumnType::Timestamp
+                    })),
                     None => None,
                 };
-                if dialect != SqlDialect::Sqlite && ty != Some(ColumnType::Timestamp) {
+                if !reads_text && ty != Some(ColumnType::Timestamp) {
                     return Err(Diagnostic::error(
                         "E0402",
                         format!(
@@ -241,13 +240,10 @@ fn utc_now() -> String {
 
 /// The `--dialect` an engine speaks.
 pub fn engine_sql_dialect(engine: &str) -> SqlDialect {
-    match engine {
-        "duckdb" => SqlDialect::Duckdb,
-        "postgres" => SqlDialect::Postgres,
-        "clickhouse" => SqlDialect::Clickhouse,
-        "spark" => SqlDialect::Databricks,
-        _ => SqlDialect::Sqlite,
-    }
+    SqlDialect::ALL
+        .into_iter()
+        .find(|d| d.dialect().engines().contains(&engine))
+        .unwrap_or(SqlDialect::Sqlite)
 }
 
 /// The SQL dialect an engine speaks.
@@ -553,5 +549,29 @@ mod tests {
         assert!(glob_match("exact", "exact"));
         assert!(!glob_match("exact", "exactly"));
         assert!(!glob_match("ab*ba", "aba"));
+    }
+
+    /// Each engine is claimed by one dialect's file; an unknown name falls back to SQLite.
+    #[test]
+    fn engines_speak_the_dialect_that_names_them() {
+        use super::{SqlDialect, engine_sql_dialect};
+        for (engine, dialect) in [
+            ("sqlite", SqlDialect::Sqlite),
+            ("duckdb", SqlDialect::Duckdb),
+            ("postgres", SqlDialect::Postgres),
+            ("clickhouse", SqlDialect::Clickhouse),
+            ("spark", SqlDialect::Databricks),
+            ("no-such-engine", SqlDialect::Sqlite),
+        ] {
+            assert_eq!(engine_sql_dialect(engine), dialect, "{engine}");
+        }
+        let mut claimed: Vec<&str> = SqlDialect::ALL
+            .iter()
+            .flat_map(|d| d.dialect().engines().iter().copied())
+            .collect();
+        let n = claimed.len();
+        claimed.sort_unstable();
+        claimed.dedup();
+        assert_eq!(claimed.len(), n, "an engine named by two dialects");
     }
 }

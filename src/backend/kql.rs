@@ -1215,7 +1215,7 @@ fn typed_column_test(col: &str, op: &Op) -> Pair {
             B::atom(format!("isnull({col})")),
         ),
         Op::Num { cmp, values } => {
-            let lits: Vec<String> = values.iter().map(number_literal).collect();
+            let lits: Vec<String> = values.iter().map(|n| number_literal(&n.value)).collect();
             match (cmp, lits.as_slice()) {
                 (_, [one]) => Pair::new(
                     B::atom(format!("{col} {} {one}", cmp_op(*cmp))),
@@ -1243,11 +1243,14 @@ fn typed_column_test(col: &str, op: &Op) -> Pair {
 /// integers compare exactly, anything else as IEEE doubles); a literal integer of 2^53 or more
 /// compares `long` values with `tolong`. (KQL spelling: `toreal()` rounds a `long`, which is
 /// why the threshold is KQL's own; the SQL engines compare an integer with a double exactly.)
-fn dynamic_number(x: &str, op: Option<CmpOp>, nums: &[serde_json::Number]) -> Pair {
+fn dynamic_number(x: &str, op: Option<CmpOp>, nums: &[plan::NumLit]) -> Pair {
     let is_num = format!("gettype({x}) in {NUMBER_TYPES}");
     let not_num = format!("gettype({x}) !in {NUMBER_TYPES}");
-    if nums.iter().all(plan::double_cmp_is_exact) {
-        let lits: Vec<String> = nums.iter().map(number_literal).collect();
+    if nums
+        .iter()
+        .all(|n| matches!(n.how, plan::NumCmp::Double | plan::NumCmp::Either))
+    {
+        let lits: Vec<String> = nums.iter().map(|n| number_literal(&n.value)).collect();
         let (pos, neg) = match (op, lits.as_slice()) {
             (None, [one]) | (Some(_), [one]) => (
                 format!("toreal({x}) {} {one}", cmp_op(op)),
@@ -1270,7 +1273,7 @@ fn dynamic_number(x: &str, op: Option<CmpOp>, nums: &[serde_json::Number]) -> Pa
     let mut pos = Vec::new();
     let mut neg = Vec::new();
     for n in nums {
-        let (p, q) = dynamic_wide_number(x, op, n);
+        let (p, q) = dynamic_wide_number(x, op, &n.value);
         pos.push(p);
         neg.push(q);
     }

@@ -140,10 +140,10 @@ pub enum Op {
     /// exact range functions of its own (KQL's compact form).
     Cidr(Pattern, Vec<Cidr>),
     /// Numeric comparison; `cmp` None is equality with any of `values` (`in`), otherwise
-    /// `values` has one element.
+    /// `values` has one element. Each value says how it compares with the checked value.
     Num {
         cmp: Option<CmpOp>,
-        values: Vec<Number>,
+        values: Vec<NumLit>,
     },
     /// The boolean `b`.
     Bool(bool),
@@ -195,6 +195,63 @@ impl Known {
             },
         }
     }
+}
+
+/// A number literal of [`Op::Num`] and how it compares with the checked value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NumLit {
+    pub value: Number,
+    pub how: NumCmp,
+}
+
+/// How a number literal compares with a value (SPEC §3.4: an integer value and an integer
+/// literal compare exactly, any other pair as IEEE doubles), decided here for every target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NumCmp {
+    /// The value is a 64-bit integer (an integer column) and so is the literal: exactly.
+    Exact,
+    /// As doubles: the value read as a double against the literal's double. A literal with a
+    /// fraction or an exponent, on any value.
+    Double,
+    /// An integer literal below 2^53 in magnitude, on a value that may be a double (a real
+    /// column, a semi-structured value): the literal is exactly a double and every double near
+    /// it is an integer, so comparing exactly and comparing as doubles agree for every value;
+    /// one comparison of either sort is right.
+    Either,
+    /// An integer literal of 2^53 or more in magnitude, on a value that may be a double: an
+    /// integer value compares exactly (reading it as a double would round it), a double value
+    /// with the literal's double. `literal_is_double`: the literal is exactly a double, so one
+    /// comparison that is exact across kinds (an integer and a double by their values) is
+    /// right too; otherwise a double value needs the literal rounded to a double first.
+    ByKind { literal_is_double: bool },
+}
+
+impl NumLit {
+    /// `value` compared with a value of column type `ty` (`None`: semi-structured).
+    fn new(value: Number, ty: Option<ColumnType>) -> NumLit {
+        let integer = value.is_i64() || value.is_u64();
+        let how = match (ty, integer) {
+            (_, false) => NumCmp::Double,
+            (Some(ColumnType::Integer), true) => NumCmp::Exact,
+            (_, true) if double_cmp_is_exact(&value) => NumCmp::Either,
+            (_, true) => NumCmp::ByKind {
+                literal_is_double: integer_is_a_double(&value),
+            },
+        };
+        NumLit { value, how }
+    }
+}
+
+/// Whether an integer literal is exactly a double (false for a fraction).
+fn integer_is_a_double(n: &Number) -> bool {
+    let exact = n
+        .as_i64()
+        .map(i128::from)
+        .or_else(|| n.as_u64().map(i128::from));
+    exact.is_some_and(|i| {
+        let f = i as f64;
+        f.is_finite() && f as i128 == i
+    })
 }
 
 /// One kind of a `field()` comparison (SPEC §3.7 with the typing of §3.4).
@@ -643,7 +700,7 @@ fn op_for(test: &Test, ci: bool, ty: Option<ColumnType>) -> Option<Op> {
             }
             Some(Op::Num {
                 cmp: Some(*op),
-                values: vec![n.clone()],
+                values: vec![NumLit::new(n.clone(), ty)],
             })
         }
         Test::Eq(s) => scalar_op(std::slice::from_ref(s), ci, ty, text_ok, num_ok, bool_ok),
@@ -770,8 +827,8 @@ fn scalar_op(
                     if ty == Some(ColumnType::Integer) && beyond_i64(n).is_some() {
                         continue;
                     }
-                    if !values.contains(n) {
-                        values.push(n.clone());
+                    if !values.iter().any(|v: &NumLit| v.value == *n) {
+                        values.push(NumLit::new(n.clone(), ty));
                     }
                 }
             }
@@ -879,9 +936,10 @@ pub fn implied(c: &Cond) -> Option<Implied> {
                         ci: false,
                         ..
                     } => values.iter().map(|v| Scalar::Str(v.clone())).collect(),
-                    Op::Num { cmp: None, values } => {
-                        values.iter().map(|n| Scalar::Num(n.clone())).collect()
-                    }
+                    Op::Num { cmp: None, values } => values
+                        .iter()
+                        .map(|n| Scalar::Num(n.value.clone()))
+                        .collect(),
                     Op::Bool(b) => vec![Scalar::Bool(*b)],
                     Op::Kind(Kind::Bool) => vec![Scalar::Bool(true), Scalar::Bool(false)],
                     _ => return None,
@@ -1206,7 +1264,8 @@ impl fmt::Display for Cond {
                         }
                         Op::Regex(p) | Op::Cidr(p, _) => format!("matches {:?}", p.source),
                         Op::Num { cmp, values } => {
-                            let vs: Vec<String> = values.iter().map(|n| n.to_string()).collect();
+                            let vs: Vec<String> =
+                                values.iter().map(|n| n.value.to_string()).collect();
                             format!("{} [{}]", cmp.map_or("eq", |c| c.symbol()), vs.join(", "))
                         }
                         Op::Bool(b) => format!("is {b}"),
@@ -1314,6 +1373,44 @@ mod tests {
         assert_eq!(
             plan("x is_empty", &[("x", Real)]).to_string(),
             "x:Real is_null\n"
+        );
+    }
+
+    /// SPEC §3.4 decided per literal: exactly for two integers, as doubles otherwise, and
+    /// split by the value's kind where a semi-structured or real value makes the two differ.
+    #[test]
+    fn number_literals_say_how_they_compare() {
+        use ColumnType::*;
+        let how = |text: &str, cols: &[(&str, ColumnType)]| match plan(text, cols) {
+            Cond::Check(Check {
+                op: Op::Num { values, .. },
+                ..
+            }) => values.iter().map(|n| n.how).collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        let by_kind = |literal_is_double| NumCmp::ByKind { literal_is_double };
+        assert_eq!(
+            how("n in [1, 1.5, 9223372036854775807]", &[("n", Integer)]),
+            [NumCmp::Exact, NumCmp::Double, NumCmp::Exact]
+        );
+        for ty in [Real, Json] {
+            assert_eq!(
+                how(
+                    "n in [9007199254740991, -9007199254740992, 9007199254740993, 1e3, 18446744073709551615]",
+                    &[("n", ty)]
+                ),
+                [
+                    NumCmp::Either,
+                    by_kind(true),
+                    by_kind(false),
+                    NumCmp::Double,
+                    by_kind(false)
+                ]
+            );
+        }
+        assert_eq!(
+            how("n gt 9223372036854775808", &[("n", Json)]),
+            [by_kind(true)]
         );
     }
 

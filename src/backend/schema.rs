@@ -492,28 +492,25 @@ impl SchemaSet {
     }
 }
 
-/// Whether two column names reach one column on a SQL dialect: the dialects whose identifiers
-/// ignore case (SQLite, DuckDB, BigQuery, Databricks) compare them case-blind; the others by
-/// the name the dialect resolves the identifier to (Snowflake upper-cases an unquoted one,
-/// PostgreSQL lower-cases it, ClickHouse keeps it).
+/// Whether two column names reach one column on a SQL dialect (the dialect's
+/// `identifier_case`).
 pub fn same_column(d: &dyn crate::backend::sql::dialect::Dialect, a: &str, b: &str) -> bool {
-    match d.name() {
-        "sqlite" | "duckdb" | "bigquery" | "databricks" => {
-            a != b && a.to_lowercase() == b.to_lowercase()
-        }
-        _ => a != b && resolved_name(d, a) == resolved_name(d, b),
-    }
+    a != b && column_key(d, a) == column_key(d, b)
 }
 
-/// The name dialect `d` resolves the identifier `name` to.
-fn resolved_name(d: &dyn crate::backend::sql::dialect::Dialect, name: &str) -> String {
+/// What names a column on dialect `d`: two names reach one column when their keys are equal.
+fn column_key(d: &dyn crate::backend::sql::dialect::Dialect, name: &str) -> String {
+    use crate::backend::sql::dialect::IdentCase;
+    if d.identifier_case() == IdentCase::Insensitive {
+        return name.to_lowercase();
+    }
     let q = d.quote_ident(name);
     match q.chars().next() {
         Some('"' | '`') => q[1..q.len() - 1].to_string(),
-        _ => match d.name() {
-            "snowflake" => q.to_uppercase(),
-            "postgres" => q.to_lowercase(),
-            _ => q,
+        _ => match d.identifier_case() {
+            IdentCase::FoldUpper => q.to_uppercase(),
+            IdentCase::FoldLower => q.to_lowercase(),
+            IdentCase::Insensitive | IdentCase::Exact => q,
         },
     }
 }
@@ -526,10 +523,7 @@ pub fn case_collisions<'a>(
     // One pass keyed by what `same_column` compares (each column is met once per rule and
     // log type, so comparing every column with every group was quadratic in the columns).
     // Distinct names collide exactly when their keys are equal.
-    let key = |c: &str| match d.name() {
-        "sqlite" | "duckdb" | "bigquery" | "databricks" => c.to_lowercase(),
-        _ => resolved_name(d, c),
-    };
+    let key = |c: &str| column_key(d, c);
     let mut groups: Vec<Vec<&str>> = Vec::new();
     let mut by_key: std::collections::HashMap<String, usize> = Default::default();
     for c in columns {

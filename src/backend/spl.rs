@@ -932,7 +932,7 @@ fn positive(op: &Op, v: &Val) -> Result<(B, String), Unsupported> {
             either(
                 values
                     .iter()
-                    .map(|n| format!("{num} == {}", number(n)))
+                    .map(|n| format!("{num} == {}", number(&n.value)))
                     .collect(),
             ),
             num,
@@ -947,7 +947,10 @@ fn positive(op: &Op, v: &Val) -> Result<(B, String), Unsupported> {
                 CmpOp::Lt => "<",
                 CmpOp::Le => "<=",
             };
-            (B::plain(format!("{num} {sym} {}", number(&values[0]))), num)
+            (
+                B::plain(format!("{num} {sym} {}", number(&values[0].value))),
+                num,
+            )
         }
         Op::Regex(p) | Op::Cidr(p, _) => {
             let re = to_pcre(&p.source)?;

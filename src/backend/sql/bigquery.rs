@@ -11,15 +11,17 @@ use crate::ir::{CmpOp, Step};
 pub struct BigQuery;
 
 impl BigQuery {
-    fn value(&self, r: &JsonRef) -> Spelled {
-        let mut s = r.base.clone();
-        for step in &r.steps {
-            match step {
-                Step::Key(k) => s.push_str(&format!("[{}]", self.string_literal(k)?)),
-                Step::Index(i) => s.push_str(&format!("[{i}]")),
+    fn value<'r>(&self, r: &'r JsonRef) -> Result<&'r str, Unsupported> {
+        r.spelled(|r| {
+            let mut s = r.base.clone();
+            for step in &r.steps {
+                match step {
+                    Step::Key(k) => s.push_str(&format!("[{}]", self.string_literal(k)?)),
+                    Step::Index(i) => s.push_str(&format!("[{i}]")),
+                }
             }
-        }
-        Ok(s)
+            Ok(s)
+        })
     }
 
     fn jtype(&self, r: &JsonRef) -> Spelled {
@@ -30,6 +32,10 @@ impl BigQuery {
 impl Dialect for BigQuery {
     fn name(&self) -> &'static str {
         "bigquery"
+    }
+
+    fn identifier_case(&self) -> IdentCase {
+        IdentCase::Insensitive
     }
 
     fn quote_ident(&self, name: &str) -> String {
@@ -133,13 +139,13 @@ impl Dialect for BigQuery {
         Ok(format!("JSON_VALUE({})", self.value(r)?))
     }
 
-    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &NumLit) -> Spelled {
         Ok(format!(
             "({} = 'number' AND SAFE_CAST({} AS FLOAT64) {} {})",
             self.jtype(r)?,
             self.json_text(r)?,
             cmp_symbol(op),
-            self.number_literal(n)
+            self.number_literal(&n.value)
         ))
     }
 
@@ -177,7 +183,7 @@ impl Dialect for BigQuery {
     }
 
     fn json_value(&self, r: &JsonRef) -> Spelled {
-        self.value(r)
+        self.value(r).map(str::to_string)
     }
 
     fn exists_element(&self, r: &JsonRef, alias: &str, body: &str) -> Spelled {

@@ -13,26 +13,36 @@ pub struct ClickHouse;
 
 impl ClickHouse {
     /// The raw JSON text at `r` ('' when missing).
-    fn raw(&self, r: &JsonRef) -> Spelled {
-        let mut s = format!("ifNull({}, '')", r.base);
-        for step in &r.steps {
-            s = match step {
-                Step::Key(k) => format!("JSONExtractRaw({s}, {})", self.string_literal(k)?),
-                Step::Index(i) => {
-                    format!(
-                        "if(JSONType({s}) = 'Array', JSONExtractRaw({s}, {}), '')",
-                        i + 1
-                    )
-                }
-            };
-        }
-        Ok(s)
+    fn raw<'r>(&self, r: &'r JsonRef) -> Result<&'r str, Unsupported> {
+        r.spelled(|r| {
+            let mut s = format!("ifNull({}, '')", r.base);
+            for step in &r.steps {
+                s = match step {
+                    Step::Key(k) => format!("JSONExtractRaw({s}, {})", self.string_literal(k)?),
+                    Step::Index(i) => {
+                        format!(
+                            "if(JSONType({s}) = 'Array', JSONExtractRaw({s}, {}), '')",
+                            i + 1
+                        )
+                    }
+                };
+            }
+            Ok(s)
+        })
     }
 }
 
 impl Dialect for ClickHouse {
     fn name(&self) -> &'static str {
         "clickhouse"
+    }
+
+    fn identifier_case(&self) -> IdentCase {
+        IdentCase::Exact
+    }
+
+    fn engines(&self) -> &'static [&'static str] {
+        &["clickhouse"]
     }
 
     fn string_literal(&self, s: &str) -> Spelled {
@@ -121,7 +131,7 @@ impl Dialect for ClickHouse {
     }
 
     /// SPEC §3.4 (`JSONExtractFloat` alone would make 2^53 + 1 equal 2^53).
-    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &NumLit) -> Spelled {
         exact_json_number_cmp(self, r, op, n)
     }
 
@@ -184,7 +194,7 @@ impl Dialect for ClickHouse {
     }
 
     fn json_value(&self, r: &JsonRef) -> Spelled {
-        self.raw(r)
+        self.raw(r).map(str::to_string)
     }
 
     fn exists_element(&self, r: &JsonRef, alias: &str, body: &str) -> Spelled {

@@ -16,37 +16,39 @@ const ELEMENT_PREFIX: &str = "__v_";
 
 impl Databricks {
     /// The VARIANT at `r`.
-    fn variant(&self, r: &JsonRef) -> Spelled {
-        let base = if r.base.starts_with(ELEMENT_PREFIX) {
-            r.base.clone()
-        } else {
-            format!("parse_json({})", r.base)
-        };
-        if r.steps.is_empty() {
-            return Ok(base);
-        }
-        let mut p = String::from("$");
-        for s in &r.steps {
-            match s {
-                Step::Key(k) if is_simple_name(k) => {
-                    p.push('.');
-                    p.push_str(k);
-                }
-                Step::Key(k) => {
-                    if k.contains('\'') || k.contains('\\') || k.contains(']') {
-                        return Err(Unsupported::new(format!(
-                            "Databricks JSON paths cannot name the key `{k}`"
-                        )));
-                    }
-                    p.push_str(&format!("['{k}']"));
-                }
-                Step::Index(i) => p.push_str(&format!("[{i}]")),
+    fn variant<'r>(&self, r: &'r JsonRef) -> Result<&'r str, Unsupported> {
+        r.spelled(|r| {
+            let base = if r.base.starts_with(ELEMENT_PREFIX) {
+                r.base.clone()
+            } else {
+                format!("parse_json({})", r.base)
+            };
+            if r.steps.is_empty() {
+                return Ok(base);
             }
-        }
-        Ok(format!(
-            "try_variant_get({base}, {}, 'variant')",
-            self.string_literal(&p)?
-        ))
+            let mut p = String::from("$");
+            for s in &r.steps {
+                match s {
+                    Step::Key(k) if is_simple_name(k) => {
+                        p.push('.');
+                        p.push_str(k);
+                    }
+                    Step::Key(k) => {
+                        if k.contains('\'') || k.contains('\\') || k.contains(']') {
+                            return Err(Unsupported::new(format!(
+                                "Databricks JSON paths cannot name the key `{k}`"
+                            )));
+                        }
+                        p.push_str(&format!("['{k}']"));
+                    }
+                    Step::Index(i) => p.push_str(&format!("[{i}]")),
+                }
+            }
+            Ok(format!(
+                "try_variant_get({base}, {}, 'variant')",
+                self.string_literal(&p)?
+            ))
+        })
     }
 
     fn schema(&self, r: &JsonRef) -> Spelled {
@@ -57,6 +59,14 @@ impl Databricks {
 impl Dialect for Databricks {
     fn name(&self) -> &'static str {
         "databricks"
+    }
+
+    fn identifier_case(&self) -> IdentCase {
+        IdentCase::Insensitive
+    }
+
+    fn engines(&self) -> &'static [&'static str] {
+        &["spark"]
     }
 
     fn quote_ident(&self, name: &str) -> String {
@@ -162,7 +172,7 @@ impl Dialect for Databricks {
     }
 
     /// SPEC §3.4 (a double read alone would make 2^53 + 1 equal 2^53).
-    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &NumLit) -> Spelled {
         exact_json_number_cmp(self, r, op, n)
     }
 

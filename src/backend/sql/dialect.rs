@@ -2,17 +2,23 @@
 //! A dialect is a unit struct that overrides only what it spells differently; the shared
 //! renderer (`super`) owns the semantics (typing, NULL-safety, precedence, quantifiers).
 
+pub use crate::backend::plan::{NumCmp, NumLit};
 use crate::ir::{CmpOp, Step};
 
 /// A JSON value inside a semi-structured column: `base` is a SQL expression holding a JSON
 /// document (a column, or an array element inside a quantifier) and `steps` the path from it.
 /// `prefix` is a SQL expression for a path to prepend (SQLite addresses array elements by their
 /// full path from the column, `e1.fullkey`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// A check reads one value through several functions (its JSON type, then its text or number):
+/// `spelled` keeps the dialect's text for the value's address, built once per `JsonRef`.
+#[derive(Clone, Debug)]
 pub struct JsonRef {
     pub base: String,
     pub prefix: Option<String>,
     pub steps: Vec<Step>,
+    /// The dialect's spelling of this address (set by `spelled`; empty after a change above).
+    cache: std::cell::OnceCell<String>,
 }
 
 impl JsonRef {
@@ -21,13 +27,41 @@ impl JsonRef {
             base: base.into(),
             prefix: None,
             steps: Vec::new(),
+            cache: std::cell::OnceCell::new(),
         }
     }
 
+    /// The value `steps` further down, as a new reference (nothing spelled yet).
     pub fn join(&self, steps: &[Step]) -> JsonRef {
-        let mut r = self.clone();
-        r.steps.extend_from_slice(steps);
-        r
+        let mut all = Vec::with_capacity(self.steps.len() + steps.len());
+        all.extend_from_slice(&self.steps);
+        all.extend_from_slice(steps);
+        JsonRef {
+            base: self.base.clone(),
+            prefix: self.prefix.clone(),
+            steps: all,
+            cache: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The same address with another base expression (nothing spelled yet).
+    pub fn with_base(self, base: String) -> JsonRef {
+        JsonRef {
+            base,
+            cache: std::cell::OnceCell::new(),
+            ..self
+        }
+    }
+
+    /// The dialect's one spelling of this address (a path argument list, an accessor chain),
+    /// built by `build` on first use and shared by every function that reads the value after.
+    /// A dialect keeps one spelling per reference.
+    pub fn spelled(&self, build: impl FnOnce(&JsonRef) -> Spelled) -> Result<&str, Unsupported> {
+        if let Some(s) = self.cache.get() {
+            return Ok(s);
+        }
+        let s = build(self)?;
+        Ok(self.cache.get_or_init(|| s))
     }
 }
 
@@ -301,7 +335,15 @@ pub fn is_simple_name(name: &str) -> bool {
 
 /// A simple name that is not reserved: needs no quoting as an identifier.
 pub fn is_plain_identifier(name: &str) -> bool {
-    is_simple_name(name) && !RESERVED.contains(&name.to_ascii_lowercase().as_str())
+    is_simple_name(name) && !is_reserved(name)
+}
+
+/// `RESERVED` (sorted, lower case) holds `name` in any case: a binary search comparing ASCII
+/// case-blind, without lower-casing a copy (this runs for every column of every check).
+fn is_reserved(name: &str) -> bool {
+    RESERVED
+        .binary_search_by(|w| w.bytes().cmp(name.bytes().map(|b| b.to_ascii_lowercase())))
+        .is_ok()
 }
 
 /// Standard SQL string literal: `'...'` with `''`; backslashes are literal. A control character
@@ -315,7 +357,16 @@ pub fn standard_string_literal(s: &str, char_code: &dyn Fn(u32) -> String) -> Sp
         ));
     }
     if !s.chars().any(|c| c.is_ascii_control() && c != '\x7f') {
-        return Ok(format!("'{}'", s.replace('\'', "''")));
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('\'');
+        for (i, part) in s.split('\'').enumerate() {
+            if i > 0 {
+                out.push_str("''");
+            }
+            out.push_str(part);
+        }
+        out.push('\'');
+        return Ok(out);
     }
     let mut parts = Vec::new();
     let mut run = String::new();
@@ -362,24 +413,6 @@ pub fn backslash_string_literal(s: &str) -> Spelled {
     Ok(out)
 }
 
-/// Whether `n` is an integer in SPEC §3.4's sense (no fraction, no exponent, in 64 bits).
-pub fn is_integer_literal(n: &serde_json::Number) -> bool {
-    n.is_i64() || n.is_u64()
-}
-
-/// Whether an integer literal is exactly a double, so that comparing a double with it exactly
-/// (as SQLite and PostgreSQL do) gives the double comparison SPEC §3.4 asks for.
-pub fn integer_is_a_double(n: &serde_json::Number) -> bool {
-    let exact = n
-        .as_i64()
-        .map(i128::from)
-        .or_else(|| n.as_u64().map(i128::from));
-    exact.is_some_and(|i| {
-        let f = i as f64;
-        f.is_finite() && f as i128 == i
-    })
-}
-
 /// `n` as a double literal: the shortest exponent form that reads back as the same double
 /// (`9.223372036854776e18`), a double in every dialect's grammar (PostgreSQL reads it as
 /// `numeric`, which converts to that double wherever it meets one).
@@ -395,24 +428,37 @@ pub fn exact_json_number_cmp(
     d: &dyn Dialect,
     r: &JsonRef,
     op: Option<CmpOp>,
-    n: &serde_json::Number,
+    n: &NumLit,
 ) -> Spelled {
     let sym = cmp_symbol(op);
     let is_num = d.json_is(r, JsonKind::Number)?;
     let double = d.json_double(r)?;
-    if !is_integer_literal(n) {
+    if n.how == NumCmp::Double {
         return Ok(format!(
             "CASE WHEN {is_num} THEN {double} {sym} {} END",
-            d.number_literal(n)
+            d.number_literal(&n.value)
         ));
     }
     Ok(format!(
         "CASE WHEN {is_num} THEN CASE WHEN {} THEN {} {sym} {} ELSE {double} {sym} {} END END",
         d.json_is_integer(r)?,
         d.json_integer(r)?,
-        d.number_literal(n),
-        double_literal(n)
+        d.number_literal(&n.value),
+        double_literal(&n.value)
     ))
+}
+
+/// How a dialect resolves an identifier to a column: which names reach one column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdentCase {
+    /// Names match case-blind, quoted or not (SQLite, DuckDB, BigQuery, Databricks).
+    Insensitive,
+    /// An unquoted name is upper-cased, a quoted one kept (Snowflake).
+    FoldUpper,
+    /// An unquoted name is lower-cased, a quoted one kept (PostgreSQL).
+    FoldLower,
+    /// Every name is kept as written (ClickHouse).
+    Exact,
 }
 
 /// A SQL dialect. Every method has a default written for standard SQL (PostgreSQL-like);
@@ -420,6 +466,20 @@ pub fn exact_json_number_cmp(
 pub trait Dialect: Sync {
     /// The `--dialect` name.
     fn name(&self) -> &'static str;
+
+    /// How the dialect's identifiers name columns (which event keys collide in one table).
+    fn identifier_case(&self) -> IdentCase;
+
+    /// The names of the engines `ruleqc test --engine` runs this dialect's queries on.
+    fn engines(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Whether `time_since` compares the column's text (so a test table's time column may be
+    /// text), rather than needing a `timestamp` column.
+    fn time_since_reads_text(&self) -> bool {
+        false
+    }
 
     /// An identifier (column or table), quoted only when needed.
     fn quote_ident(&self, name: &str) -> String {
@@ -523,7 +583,11 @@ pub trait Dialect: Sync {
     fn json_text(&self, r: &JsonRef) -> Spelled;
 
     /// The value at `r` is a number and compares with `n` (`op` None is equality).
-    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled;
+    /// The speller asks for it where the plan allows one comparison (`NumCmp::Either`, and
+    /// `NumCmp::ByKind` with `literal_is_double`, where it must compare an integer value with
+    /// the literal exactly), and as the fallback of `exact_json_number_cmp` for a dialect that
+    /// cannot tell integers in JSON.
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &NumLit) -> Spelled;
 
     /// The value at `r` is a number that SPEC §3.4 calls an integer (no fraction, no exponent,
     /// within signed or unsigned 64 bits), as far as the engine can tell (NULL or false
@@ -618,6 +682,20 @@ mod tests {
         }
     }
 
+    /// `is_reserved` searches the list by halves.
+    #[test]
+    fn reserved_words_are_sorted_and_lower_case() {
+        assert!(RESERVED.windows(2).all(|w| w[0] < w[1]));
+        assert!(RESERVED.iter().all(|w| *w == w.to_ascii_lowercase()));
+        for w in RESERVED {
+            assert!(
+                is_reserved(w) && is_reserved(&w.to_ascii_uppercase()),
+                "{w}"
+            );
+        }
+        assert!(!is_reserved("abortx") && !is_reserved("withoutz") && !is_reserved(""));
+    }
+
     #[test]
     fn control_characters_are_concatenated_not_written() {
         let chr = |c: u32| format!("chr({c})");
@@ -630,13 +708,8 @@ mod tests {
     }
 
     #[test]
-    fn integer_literals_that_are_doubles() {
+    fn double_literals() {
         let n = |s: &str| serde_json::from_str::<serde_json::Number>(s).unwrap();
-        assert!(integer_is_a_double(&n("9007199254740992")));
-        assert!(!integer_is_a_double(&n("9007199254740993")));
-        assert!(!integer_is_a_double(&n("9223372036854775807")));
-        assert!(integer_is_a_double(&n("-9223372036854775808")));
-        assert!(!integer_is_a_double(&n("1.5")));
         assert_eq!(
             double_literal(&n("9223372036854775807")),
             "9.223372036854776e18"

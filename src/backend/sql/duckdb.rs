@@ -48,12 +48,14 @@ pub fn json_path(steps: &[Step]) -> Result<String, Unsupported> {
 }
 
 impl DuckDb {
-    fn args(&self, r: &JsonRef) -> Result<String, Unsupported> {
-        Ok(format!(
-            "{}, {}",
-            r.base,
-            self.string_literal(&json_path(&r.steps)?)?
-        ))
+    fn args<'r>(&self, r: &'r JsonRef) -> Result<&'r str, Unsupported> {
+        r.spelled(|r| {
+            Ok(format!(
+                "{}, {}",
+                r.base,
+                self.string_literal(&json_path(&r.steps)?)?
+            ))
+        })
     }
 
     fn jtype(&self, r: &JsonRef) -> Spelled {
@@ -81,6 +83,14 @@ fn is_column(expr: &str) -> bool {
 impl Dialect for DuckDb {
     fn name(&self) -> &'static str {
         "duckdb"
+    }
+
+    fn identifier_case(&self) -> IdentCase {
+        IdentCase::Insensitive
+    }
+
+    fn engines(&self) -> &'static [&'static str] {
+        &["duckdb"]
     }
 
     fn contains(&self, hay: &str, needle: &str, _: usize) -> String {
@@ -144,12 +154,12 @@ impl Dialect for DuckDb {
         Ok(format!("json_extract_string({})", self.args(r)?))
     }
 
-    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &NumLit) -> Spelled {
         let t = self.jtype(r)?;
         let text = self.json_text(r)?;
         let sym = cmp_symbol(op);
-        let lit = self.number_literal(n);
-        Ok(if n.is_i64() || n.is_u64() {
+        let lit = self.number_literal(&n.value);
+        Ok(if n.how != NumCmp::Double {
             // Integers compare exactly (HUGEINT holds every i64 and u64); doubles as doubles.
             format!(
                 "({} AND TRY_CAST({text} AS HUGEINT) {sym} {lit} OR {t} = 'DOUBLE' AND TRY_CAST({text} AS DOUBLE) {sym} {lit})",

@@ -21,8 +21,8 @@ pub mod sqlite;
 use dialect::{Dialect, JsonKind, JsonRef, Spelled, cmp_symbol};
 
 use crate::backend::plan::{
-    self, Base, Check, Cond, FieldTest, Has, Ints, JsonPath, Kind, Known, Op, Piece, Prec, Quant,
-    Spell, StrOp, Val,
+    self, Base, Check, Cond, FieldTest, Has, Ints, JsonPath, Kind, Known, NumCmp, NumLit, Op,
+    Piece, Prec, Quant, Spell, StrOp, Val,
 };
 use crate::backend::schema::{ColumnType, TableSchema};
 use crate::backend::{Unsupported, inferred_schema, unsupported};
@@ -121,18 +121,20 @@ pub fn render_placed_query(
     d: &dyn Dialect,
     placement_for: &dyn Fn(&str) -> Result<Placement, Diagnostic>,
 ) -> Result<String, Diagnostic> {
-    let mut selects = Vec::new();
-    for log_type in &rule.log_types {
+    let mut out = String::new();
+    for (i, log_type) in rule.log_types.iter().enumerate() {
         let placement = placement_for(log_type)?;
         let schema = placement.schema.unwrap_or_else(|| inferred_schema(rule));
-        let table = placement
-            .table
-            .iter()
-            .map(|p| d.quote_ident(p))
-            .collect::<Vec<_>>()
-            .join(".");
+        let mut table = String::new();
+        for (i, p) in placement.table.iter().enumerate() {
+            if i > 0 {
+                table.push('.');
+            }
+            table.push_str(&d.quote_ident(p));
+        }
         let cond = plan::lower(&rule.condition.ir, &schema);
         let sql = Sql { d, table: &table };
+        // The condition first: its errors come before the output fields'.
         let mut where_ = String::new();
         let minutes = rule.schedule.lookback_minutes;
         if let Some(tf) = &placement.time_filter {
@@ -146,33 +148,40 @@ pub fn render_placed_query(
         }
         sql.where_clause(&cond, &mut where_)
             .map_err(|u| unsupported(rule, u))?;
-        let fields = if rule.output_fields.is_empty() {
-            "*".to_string()
-        } else {
-            let mut cols = Vec::new();
-            for f in &rule.output_fields {
-                let expr = match plan::resolve(&f.path, &schema) {
-                    None => "NULL".to_string(),
-                    Some(Val::Column { name, .. }) => {
-                        sql.column(&name).map_err(|u| unsupported(rule, u))?
-                    }
-                    Some(Val::Json(j)) => sql
-                        .json_ref(&j, &Vec::new())
-                        .and_then(|r| d.json_value(&r))
-                        .map_err(|u| unsupported(rule, u))?,
-                };
-                let alias = d.alias(&f.text);
-                if expr == alias {
-                    cols.push(expr);
-                } else {
-                    cols.push(format!("{expr} AS {alias}"));
+        if i > 0 {
+            out.push_str("\nUNION ALL\n");
+        }
+        out.push_str("SELECT ");
+        if rule.output_fields.is_empty() {
+            out.push('*');
+        }
+        for (i, f) in rule.output_fields.iter().enumerate() {
+            let expr = match plan::resolve(&f.path, &schema) {
+                None => "NULL".to_string(),
+                Some(Val::Column { name, .. }) => {
+                    sql.column(&name).map_err(|u| unsupported(rule, u))?
                 }
+                Some(Val::Json(j)) => sql
+                    .json_ref(&j, &Vec::new())
+                    .and_then(|r| d.json_value(&r))
+                    .map_err(|u| unsupported(rule, u))?,
+            };
+            if i > 0 {
+                out.push_str(", ");
             }
-            cols.join(", ")
-        };
-        selects.push(format!("SELECT {fields}\nFROM {table}\nWHERE {where_}"));
+            let alias = d.alias(&f.text);
+            out.push_str(&expr);
+            if expr != alias {
+                out.push_str(" AS ");
+                out.push_str(&alias);
+            }
+        }
+        out.push_str("\nFROM ");
+        out.push_str(&table);
+        out.push_str("\nWHERE ");
+        out.push_str(&where_);
     }
-    Ok(selects.join("\nUNION ALL\n"))
+    Ok(out)
 }
 
 /// Renders a normalised condition as a SQL boolean expression over the columns of `table`
@@ -230,7 +239,11 @@ impl Sql<'_> {
 
     fn json_ref(&self, j: &JsonPath, elements: &Elements) -> Result<JsonRef, Unsupported> {
         Ok(match &j.base {
-            Base::Column(c) => JsonRef::new(self.column(c)?).join(&j.steps),
+            Base::Column(c) => {
+                let mut r = JsonRef::new(self.column(c)?);
+                r.steps.clone_from(&j.steps);
+                r
+            }
             Base::Element(id) => elements
                 .iter()
                 .rev()
@@ -289,26 +302,43 @@ impl Sql<'_> {
         Ok(())
     }
 
-    /// The positive check: its text, binding strength, and whether it is never NULL.
+    /// The positive check, written to `out`: its binding strength, and whether it is never
+    /// NULL.
     fn positive(
         &self,
         c: &Check,
         elements: &Elements,
-    ) -> Result<(String, Prec, bool), Unsupported> {
+        out: &mut String,
+    ) -> Result<(Prec, bool), Unsupported> {
         let d = self.d;
         if let Op::Field { test, other, sides } = &c.op {
             let a = self.side(&c.val, elements)?;
             let b = self.side(other, elements)?;
             let (text, prec) = self.field(*test, [(&a, sides[0]), (&b, sides[1])])?;
-            return Ok((text, prec, false));
+            out.push_str(&text);
+            return Ok((prec, false));
         }
         Ok(match &c.val {
             Val::Column { name, ty } => {
                 let col = self.column(name)?;
                 match &c.op {
-                    Op::IsNull => (format!("{col} IS NULL"), Prec::Cmp, true),
-                    Op::IsEmpty => (format!("{col} IS NULL OR {col} = ''"), Prec::Or, true),
-                    Op::Kind(_) => (format!("{col} IS NOT NULL"), Prec::Cmp, true),
+                    Op::IsNull => {
+                        out.push_str(&col);
+                        out.push_str(" IS NULL");
+                        (Prec::Cmp, true)
+                    }
+                    Op::IsEmpty => {
+                        out.push_str(&col);
+                        out.push_str(" IS NULL OR ");
+                        out.push_str(&col);
+                        out.push_str(" = ''");
+                        (Prec::Or, true)
+                    }
+                    Op::Kind(_) => {
+                        out.push_str(&col);
+                        out.push_str(" IS NOT NULL");
+                        (Prec::Cmp, true)
+                    }
                     Op::Str {
                         op,
                         values,
@@ -316,47 +346,23 @@ impl Sql<'_> {
                         folded,
                     } => {
                         let vs = if *ci { folded } else { values };
-                        let mut text = String::new();
-                        self.string_test(&col, *op, vs, *ci, &mut text)?;
-                        (text, Prec::Cmp, false)
+                        self.string_test(&col, *op, vs, *ci, out)?;
+                        (Prec::Cmp, false)
                     }
                     Op::Regex(p) | Op::Cidr(p, _) => {
-                        (d.regex_search(&col, &p.source)?, Prec::Cmp, false)
+                        out.push_str(&d.regex_search(&col, &p.source)?);
+                        (Prec::Cmp, false)
                     }
                     Op::Num { cmp, values } => {
-                        // SPEC §3.4: an integer column and an integer literal compare exactly;
-                        // any other pair as doubles (engines compare an integer with a
-                        // double exactly, so one side is made a double explicitly).
-                        let sides: Vec<(String, String)> = values
-                            .iter()
-                            .map(|n| match *ty {
-                                ColumnType::Integer if !dialect::is_integer_literal(n) => {
-                                    (d.double(&col), d.number_literal(n))
-                                }
-                                ColumnType::Real if !dialect::integer_is_a_double(n) => {
-                                    (col.clone(), dialect::double_literal(n))
-                                }
-                                _ => (col.clone(), d.number_literal(n)),
-                            })
-                            .collect();
-                        let lhs = &sides[0].0;
-                        let text = if sides.iter().all(|(l, _)| l == lhs) {
-                            let nums: Vec<&str> = sides.iter().map(|(_, r)| r.as_str()).collect();
-                            match (cmp, nums.as_slice()) {
-                                (None, [one]) => format!("{lhs} = {one}"),
-                                (None, _) => format!("{lhs} IN ({})", nums.join(", ")),
-                                (Some(_), _) => {
-                                    format!("{lhs} {} {}", cmp_symbol(*cmp), nums[0])
-                                }
-                            }
-                        } else {
-                            let parts: Vec<String> =
-                                sides.iter().map(|(l, r)| format!("{l} = {r}")).collect();
-                            format!("({})", parts.join(" OR "))
-                        };
-                        (text, Prec::Cmp, false)
+                        self.column_number(&col, *ty, *cmp, values, out);
+                        (Prec::Cmp, false)
                     }
-                    Op::Bool(b) => (format!("{col} = {}", d.bool_literal(*b)), Prec::Cmp, false),
+                    Op::Bool(b) => {
+                        out.push_str(&col);
+                        out.push_str(" = ");
+                        out.push_str(d.bool_literal(*b));
+                        (Prec::Cmp, false)
+                    }
                     Op::Field { .. } => unreachable!("checked above"),
                 }
             }
@@ -371,12 +377,17 @@ impl Sql<'_> {
                         };
                         // True when the value is missing (SPEC §3.6).
                         if d.json_null_tests_total() {
-                            (test, Prec::Cmp, true)
+                            out.push_str(&test);
+                            (Prec::Cmp, true)
                         } else {
-                            (d.coalesce(&test, true), Prec::Atom, true)
+                            out.push_str(&d.coalesce(&test, true));
+                            (Prec::Atom, true)
                         }
                     }
-                    Op::Kind(k) => (d.json_is(&r, json_kind(*k))?, Prec::Cmp, false),
+                    Op::Kind(k) => {
+                        out.push_str(&d.json_is(&r, json_kind(*k))?);
+                        (Prec::Cmp, false)
+                    }
                     Op::Str {
                         op,
                         values,
@@ -384,47 +395,122 @@ impl Sql<'_> {
                         folded,
                     } => {
                         let vs = if *ci { folded } else { values };
-                        let mut text = d.json_is(&r, JsonKind::String)?;
-                        text.push_str(" AND ");
-                        self.string_test(&d.json_text(&r)?, *op, vs, *ci, &mut text)?;
-                        (text, Prec::And, false)
+                        out.push_str(&d.json_is(&r, JsonKind::String)?);
+                        out.push_str(" AND ");
+                        self.string_test(&d.json_text(&r)?, *op, vs, *ci, out)?;
+                        (Prec::And, false)
                     }
                     Op::Regex(p) | Op::Cidr(p, _) => {
                         let test = d.regex_search(&d.json_text(&r)?, &p.source)?;
-                        (
-                            format!("{} AND {test}", d.json_is(&r, JsonKind::String)?),
-                            Prec::And,
-                            false,
-                        )
+                        out.push_str(&d.json_is(&r, JsonKind::String)?);
+                        out.push_str(" AND ");
+                        out.push_str(&test);
+                        (Prec::And, false)
                     }
                     Op::Num { cmp, values } => {
-                        // An integer literal that is exactly a double compares right in every
-                        // dialect's `json_number_cmp`; a double literal, or an integer beyond
-                        // what a double holds, needs SPEC §3.4's integer/double split (where
-                        // the dialect can tell integers in JSON).
-                        let one = |n: &serde_json::Number, cmp: Option<CmpOp>| {
-                            if dialect::integer_is_a_double(n) {
-                                d.json_number_cmp(&r, cmp, n)
-                            } else {
-                                dialect::exact_json_number_cmp(d, &r, cmp, n)
-                                    .or_else(|_| d.json_number_cmp(&r, cmp, n))
-                            }
+                        // A dialect's `json_number_cmp` is one comparison exact across kinds;
+                        // a value read as a double, or an integer literal no double holds,
+                        // needs the split by the value's kind (where the dialect can tell
+                        // integers in JSON).
+                        let one = |n: &NumLit, cmp: Option<CmpOp>| match n.how {
+                            NumCmp::Exact
+                            | NumCmp::Either
+                            | NumCmp::ByKind {
+                                literal_is_double: true,
+                            } => d.json_number_cmp(&r, cmp, n),
+                            NumCmp::Double
+                            | NumCmp::ByKind {
+                                literal_is_double: false,
+                            } => dialect::exact_json_number_cmp(d, &r, cmp, n)
+                                .or_else(|_| d.json_number_cmp(&r, cmp, n)),
                         };
                         if values.len() == 1 {
-                            (one(&values[0], *cmp)?, Prec::Cmp, false)
+                            out.push_str(&one(&values[0], *cmp)?);
+                            (Prec::Cmp, false)
                         } else {
-                            let mut parts = Vec::with_capacity(values.len());
-                            for n in values {
-                                parts.push(one(n, None)?);
+                            for (i, n) in values.iter().enumerate() {
+                                if i > 0 {
+                                    out.push_str(" OR ");
+                                }
+                                out.push_str(&one(n, None)?);
                             }
-                            (parts.join(" OR "), Prec::Or, false)
+                            (Prec::Or, false)
                         }
                     }
-                    Op::Bool(b) => (d.json_bool_is(&r, *b)?, Prec::Cmp, false),
+                    Op::Bool(b) => {
+                        out.push_str(&d.json_bool_is(&r, *b)?);
+                        (Prec::Cmp, false)
+                    }
                     Op::Field { .. } => unreachable!("checked above"),
                 }
             }
         })
+    }
+
+    /// A number test on a typed column. Engines compare an integer with a double exactly, so
+    /// "as doubles" makes the integer side a double explicitly: the column, or a literal no
+    /// double holds.
+    fn column_number(
+        &self,
+        col: &str,
+        ty: ColumnType,
+        cmp: Option<CmpOp>,
+        values: &[NumLit],
+        out: &mut String,
+    ) {
+        let d = self.d;
+        let lhs_is_double = |n: &NumLit| n.how == NumCmp::Double && ty == ColumnType::Integer;
+        let rhs = |n: &NumLit| match n.how {
+            NumCmp::Double
+            | NumCmp::ByKind {
+                literal_is_double: false,
+            } if ty != ColumnType::Integer => dialect::double_literal(&n.value),
+            _ => d.number_literal(&n.value),
+        };
+        let lhs = |n: &NumLit| {
+            if lhs_is_double(n) {
+                d.double(col)
+            } else {
+                col.to_string()
+            }
+        };
+        let first = lhs_is_double(&values[0]);
+        if values.iter().all(|n| lhs_is_double(n) == first) {
+            out.push_str(&lhs(&values[0]));
+            match (cmp, values) {
+                (None, [one]) => {
+                    out.push_str(" = ");
+                    out.push_str(&rhs(one));
+                }
+                (None, _) => {
+                    out.push_str(" IN (");
+                    for (i, n) in values.iter().enumerate() {
+                        if i > 0 {
+                            out.push_str(", ");
+                        }
+                        out.push_str(&rhs(n));
+                    }
+                    out.push(')');
+                }
+                (Some(_), _) => {
+                    out.push(' ');
+                    out.push_str(cmp_symbol(cmp));
+                    out.push(' ');
+                    out.push_str(&rhs(&values[0]));
+                }
+            }
+        } else {
+            out.push('(');
+            for (i, n) in values.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(" OR ");
+                }
+                out.push_str(&lhs(n));
+                out.push_str(" = ");
+                out.push_str(&rhs(n));
+            }
+            out.push(')');
+        }
     }
 }
 
@@ -457,7 +543,8 @@ impl Sql<'_> {
             Val::Json(j) => {
                 let mut r = self.json_ref(j, elements)?;
                 if matches!(j.base, Base::Column(_)) {
-                    r.base = qualify(r.base);
+                    let base = qualify(std::mem::take(&mut r.base));
+                    r = r.with_base(base);
                 }
                 Side::Json(r)
             }
@@ -625,16 +712,12 @@ impl Spell for Sql<'_> {
         elements: &Elements,
         out: &mut String,
     ) -> Result<Piece, Unsupported> {
-        let (text, prec, two_valued) = self.positive(c, elements)?;
         if !c.negated {
-            if out.is_empty() {
-                // The first piece of a buffer takes the text without a copy.
-                *out = text;
-            } else {
-                out.push_str(&text);
-            }
+            let (prec, _) = self.positive(c, elements, out)?;
             return Ok(Piece::Text(prec));
         }
+        let mut text = String::new();
+        let (prec, two_valued) = self.positive(c, elements, &mut text)?;
         out.push_str("NOT ");
         if two_valued {
             plan::operand(out, &text, prec, Prec::Atom);
@@ -654,7 +737,8 @@ impl Spell for Sql<'_> {
         let mut r = self.json_ref(&q.array, elements)?;
         // A column read inside the element subquery is qualified where the dialect needs it.
         if matches!(q.array.base, Base::Column(_)) && d.qualify_correlated_columns() {
-            r.base = format!("{}.{}", self.table, r.base);
+            let base = format!("{}.{}", self.table, r.base);
+            r = r.with_base(base);
         }
         let alias = format!("e{}", q.id);
         let mut inner = elements.clone();

@@ -12,20 +12,22 @@ pub struct Postgres;
 impl Postgres {
     /// The jsonb value at `r`, parenthesised. An index applies only to arrays: PostgreSQL's
     /// `-> 0` also returns a scalar itself (a jsonb scalar is stored as a one-element array).
-    fn value(&self, r: &JsonRef) -> Spelled {
-        if r.steps.is_empty() {
-            return Ok(r.base.clone());
-        }
-        let mut s = r.base.clone();
-        for step in &r.steps {
-            s = match step {
-                Step::Key(k) => format!("({s} -> {})", self.string_literal(k)?),
-                Step::Index(i) => {
-                    format!("(CASE WHEN jsonb_typeof({s}) = 'array' THEN {s} -> {i} END)")
-                }
-            };
-        }
-        Ok(s)
+    fn value<'r>(&self, r: &'r JsonRef) -> Result<&'r str, Unsupported> {
+        r.spelled(|r| {
+            if r.steps.is_empty() {
+                return Ok(r.base.clone());
+            }
+            let mut s = r.base.clone();
+            for step in &r.steps {
+                s = match step {
+                    Step::Key(k) => format!("({s} -> {})", self.string_literal(k)?),
+                    Step::Index(i) => {
+                        format!("(CASE WHEN jsonb_typeof({s}) = 'array' THEN {s} -> {i} END)")
+                    }
+                };
+            }
+            Ok(s)
+        })
     }
 
     fn jtype(&self, r: &JsonRef) -> Spelled {
@@ -36,6 +38,14 @@ impl Postgres {
 impl Dialect for Postgres {
     fn name(&self) -> &'static str {
         "postgres"
+    }
+
+    fn identifier_case(&self) -> IdentCase {
+        IdentCase::FoldLower
+    }
+
+    fn engines(&self) -> &'static [&'static str] {
+        &["postgres"]
     }
 
     /// PostgreSQL folds unquoted identifiers to lower case, so `objectRef` is quoted.
@@ -79,14 +89,14 @@ impl Dialect for Postgres {
         Ok(format!("({} #>> '{{}}')", self.value(r)?))
     }
 
-    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &NumLit) -> Spelled {
         // `numeric` is exact for every JSON number.
         Ok(format!(
             "({} = 'number' AND CAST({} AS numeric) {} {})",
             self.jtype(r)?,
             self.json_text(r)?,
             cmp_symbol(op),
-            self.number_literal(n)
+            self.number_literal(&n.value)
         ))
     }
 
@@ -125,7 +135,7 @@ impl Dialect for Postgres {
     }
 
     fn json_value(&self, r: &JsonRef) -> Spelled {
-        self.value(r)
+        self.value(r).map(str::to_string)
     }
 
     fn exists_element(&self, r: &JsonRef, alias: &str, body: &str) -> Spelled {

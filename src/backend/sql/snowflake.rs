@@ -12,21 +12,27 @@ use crate::ir::{CmpOp, Step};
 pub struct Snowflake;
 
 impl Snowflake {
-    fn value(&self, r: &JsonRef) -> Spelled {
-        let mut s = r.base.clone();
-        for step in &r.steps {
-            match step {
-                Step::Key(k) => s.push_str(&format!("[{}]", self.string_literal(k)?)),
-                Step::Index(i) => s.push_str(&format!("[{i}]")),
+    fn value<'r>(&self, r: &'r JsonRef) -> Result<&'r str, Unsupported> {
+        r.spelled(|r| {
+            let mut s = r.base.clone();
+            for step in &r.steps {
+                match step {
+                    Step::Key(k) => s.push_str(&format!("[{}]", self.string_literal(k)?)),
+                    Step::Index(i) => s.push_str(&format!("[{i}]")),
+                }
             }
-        }
-        Ok(s)
+            Ok(s)
+        })
     }
 }
 
 impl Dialect for Snowflake {
     fn name(&self) -> &'static str {
         "snowflake"
+    }
+
+    fn identifier_case(&self) -> IdentCase {
+        IdentCase::FoldUpper
     }
 
     fn quote_ident(&self, name: &str) -> String {
@@ -111,13 +117,13 @@ impl Dialect for Snowflake {
     /// The conversion sits inside `IFF`, not after an `AND`: SQL does not order the operands of
     /// `AND`, and `TO_DOUBLE` of an object or array is an error, so only a conditional
     /// expression keeps it away from values the type test rejects.
-    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &NumLit) -> Spelled {
         Ok(format!(
             "IFF({}, TO_DOUBLE({}) {} {}, FALSE)",
             self.json_is(r, JsonKind::Number)?,
             self.value(r)?,
             cmp_symbol(op),
-            self.number_literal(n)
+            self.number_literal(&n.value)
         ))
     }
 
@@ -167,7 +173,7 @@ impl Dialect for Snowflake {
     }
 
     fn json_value(&self, r: &JsonRef) -> Spelled {
-        self.value(r)
+        self.value(r).map(str::to_string)
     }
 
     fn exists_element(&self, r: &JsonRef, alias: &str, body: &str) -> Spelled {

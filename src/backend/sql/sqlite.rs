@@ -31,8 +31,8 @@ impl Sqlite {
         })
     }
 
-    fn args(&self, r: &JsonRef) -> Spelled {
-        Ok(format!("{}, {}", r.base, self.path(r)?))
+    fn args<'r>(&self, r: &'r JsonRef) -> Result<&'r str, Unsupported> {
+        r.spelled(|r| Ok(format!("{}, {}", r.base, self.path(r)?)))
     }
 
     fn jtype(&self, r: &JsonRef) -> Spelled {
@@ -43,6 +43,19 @@ impl Sqlite {
 impl Dialect for Sqlite {
     fn name(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn identifier_case(&self) -> IdentCase {
+        IdentCase::Insensitive
+    }
+
+    fn engines(&self) -> &'static [&'static str] {
+        &["sqlite"]
+    }
+
+    /// `time_since` compares the column's text with `datetime('now', ...)`.
+    fn time_since_reads_text(&self) -> bool {
+        true
     }
 
     fn char_code(&self, code: u32) -> String {
@@ -108,14 +121,14 @@ impl Dialect for Sqlite {
         Ok(format!("json_extract({})", self.args(r)?))
     }
 
-    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &serde_json::Number) -> Spelled {
+    fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &NumLit) -> Spelled {
         // json_extract gives an INTEGER or REAL; SQLite compares integers exactly.
         Ok(format!(
             "({} IN ('integer', 'real') AND {} {} {})",
             self.jtype(r)?,
             self.json_text(r)?,
             cmp_symbol(op),
-            self.number_literal(n)
+            self.number_literal(&n.value)
         ))
     }
 
@@ -169,10 +182,8 @@ impl Dialect for Sqlite {
     /// Elements are addressed from the same document by their full path (`json_each.value` has
     /// lost the JSON type of strings and booleans).
     fn element_ref(&self, r: &JsonRef, alias: &str) -> JsonRef {
-        JsonRef {
-            base: r.base.clone(),
-            prefix: Some(format!("{alias}.fullkey")),
-            steps: Vec::new(),
-        }
+        let mut e = JsonRef::new(r.base.clone());
+        e.prefix = Some(format!("{alias}.fullkey"));
+        e
     }
 }
