@@ -31,26 +31,7 @@ const INSTALL: &str = "install it with `npm ci --prefix tests/zetasql` (as .ci/r
 
 /// Cases of the corpora ZetaSQL cannot check, by the gap's name in
 /// docs/targets/bigquery-zetasql.md. A rule id alone: the whole query.
-const KNOWN_GAPS: &[(&str, &str)] = &[
-    ("Conformance.Path.Deep", DOLLAR_COLUMN),
-    (
-        "Conformance.Number.Near2p53Nested :: the integer 2^53 is less than 2^53+1",
-        DOUBLES,
-    ),
-    (
-        "Conformance.Number.Near2p53Nested :: the integer 2^53 does not",
-        DOUBLES,
-    ),
-    (
-        "Conformance.Number.Near2p63 :: one more, an unsigned integer",
-        DOUBLES,
-    ),
-];
-
-/// Not ZetaSQL's but the dialect's: BigQuery's `JSON_VALUE` does not say whether a number was
-/// written as an integer, so the dialect compares JSON numbers as doubles, where SPEC §3.4
-/// compares two integers exactly (README, BigQuery row).
-const DOUBLES: &str = "the BigQuery dialect compares JSON numbers as doubles";
+const KNOWN_GAPS: &[(&str, &str)] = &[("Conformance.Path.Deep", DOLLAR_COLUMN)];
 
 /// ZetaSQL takes a name that starts with `$` for one of its internal names, so a catalog
 /// column `$meta` cannot be referenced (BigQuery's own rules for column names are not ZetaSQL's).

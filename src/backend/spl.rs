@@ -928,6 +928,20 @@ fn positive(op: &Op, v: &Val) -> Result<(B, String), Unsupported> {
             e,
         ),
         Op::Bool(b) => (B::plain(format!("{bool_text} == \"{b}\"")), e),
+        // Eval numbers are IEEE doubles: where an integer value must meet the literal exactly
+        // (SPEC §3.4), SPL has no exact spelling.
+        Op::Num { values, .. }
+            if values
+                .iter()
+                .any(|n| matches!(n.how, plan::NumCmp::ByKind { .. })) =>
+        {
+            return Err(Unsupported::new(
+                "an integer literal of 2^53 or more cannot be written in SPL: eval numbers are \
+                 IEEE doubles, and SPEC §3.4 compares an integer value with it exactly (2^53 + 1 \
+                 must differ from 2^53)"
+                    .into(),
+            ));
+        }
         Op::Num { cmp: None, values } => (
             either(
                 values

@@ -60,16 +60,30 @@ const STRINGS: &[&str] = &[
     "10.255.255.255",
 ];
 
-/// No integer a double cannot hold (2^53 + 1): the BigQuery and Snowflake dialects compare JSON
-/// numbers as doubles, where SPEC §3.4 says integers compare exactly, so `o.v ne
-/// 9007199254740993` is false on ZetaSQL for the value 9007199254740992. That is bug class 1 of
-/// issue 12, to be fixed for every dialect in the lowering layer by its own change; until then
-/// it is left out here rather than failing this run.
+/// Event numbers, 2^53 + 1 (an integer no double holds) among them: SPEC §3.4 compares it
+/// exactly with an integer literal and as 2^53 with a double one.
 const NUMBERS: &[&str] = &[
     "0",
     "5",
     "-1.5",
     "9007199254740992",
+    "9007199254740993",
+    "1000.0",
+    "5.0",
+    "-7",
+    "1e300",
+];
+
+/// Literals of conditions: integers below 2^53 (one comparison of either sort is exact) and
+/// doubles, 2^53 written as one among them. An integer literal of 2^53 or more needs the value's
+/// kind, which BigQuery cannot tell (E0401) and fakesnow's `TYPEOF` does not give (a documented
+/// gap); the conformance corpus covers it on the engines that can.
+const LITERALS: &[&str] = &[
+    "0",
+    "5",
+    "-1.5",
+    "9007199254740991",
+    "9007199254740992.0",
     "1000.0",
     "5.0",
     "-7",
@@ -164,7 +178,7 @@ fn lit_str(rng: &mut Rng) -> String {
 fn literal(rng: &mut Rng) -> String {
     match rng.below(3) {
         0 => lit_str(rng),
-        1 => rng.pick(NUMBERS).to_string(),
+        1 => rng.pick(LITERALS).to_string(),
         _ => rng.pick(&["true", "false"]).to_string(),
     }
 }
@@ -202,7 +216,7 @@ fn predicate(rng: &mut Rng, path: &str) -> String {
         }
         8 | 9 => {
             let op = rng.pick(&["gt", "ge", "lt", "le"]);
-            format!("{path} {op} {}", rng.pick(NUMBERS))
+            format!("{path} {op} {}", rng.pick(LITERALS))
         }
         10 => {
             let op = rng.pick(&["in_cidr", "not_in_cidr"]);

@@ -155,9 +155,11 @@ impl Dialect for BigQuery {
     fn json_is_integer(&self, _r: &JsonRef) -> Spelled {
         Err(Unsupported::new(
             "BigQuery cannot tell a JSON integer from a number written with a fraction (`1` \
-             from `1.0`), which SPEC §3.4 compares differently; on BigQuery `field()` \
+             from `1.0`), and SPEC §3.4 compares the two differently (an integer exactly, any \
+             other number as a double); this comparison depends on which the value is (an \
+             integer literal of 2^53 or more, or `field()` between numbers; such a `field()` \
              compares a JSON number only with a FLOAT64 column, and numbers of two typed \
-             columns"
+             columns)"
                 .into(),
         ))
     }

@@ -583,11 +583,23 @@ pub trait Dialect: Sync {
     fn json_text(&self, r: &JsonRef) -> Spelled;
 
     /// The value at `r` is a number and compares with `n` (`op` None is equality).
-    /// The speller asks for it where the plan allows one comparison (`NumCmp::Either`, and
-    /// `NumCmp::ByKind` with `literal_is_double`, where it must compare an integer value with
-    /// the literal exactly), and as the fallback of `exact_json_number_cmp` for a dialect that
-    /// cannot tell integers in JSON.
+    /// The speller asks for it where the plan allows one comparison of either sort
+    /// (`NumCmp::Either`), for `NumCmp::ByKind` with `literal_is_double` only when
+    /// [`Dialect::json_number_cmp_follows_kinds`] says so, and as the fallback of
+    /// `exact_json_number_cmp` for a double literal (`NumCmp::Double`) on a dialect that cannot
+    /// tell integers in JSON.
     fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &NumLit) -> Spelled;
+
+    /// Whether `json_number_cmp` with an integer literal that is exactly a double already
+    /// follows SPEC §3.4 for values of both kinds: an integer value compared with the literal
+    /// exactly, a double value compared as a double (SQLite's `json_extract` gives an INTEGER
+    /// or a REAL and compares them by value; DuckDB splits by `json_type`). When false (the
+    /// default), a literal of 2^53 or more goes through `exact_json_number_cmp`'s split by
+    /// kind, which needs `json_is_integer`: without it the rule is E0401, never a comparison
+    /// that rounds an integer or reads a double's digits exactly.
+    fn json_number_cmp_follows_kinds(&self) -> bool {
+        false
+    }
 
     /// The value at `r` is a number that SPEC §3.4 calls an integer (no fraction, no exponent,
     /// within signed or unsigned 64 bits), as far as the engine can tell (NULL or false

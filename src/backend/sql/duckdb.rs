@@ -154,6 +154,11 @@ impl Dialect for DuckDb {
         Ok(format!("json_extract_string({})", self.args(r)?))
     }
 
+    /// Its `json_number_cmp` splits by `json_type` itself (HUGEINT for integers).
+    fn json_number_cmp_follows_kinds(&self) -> bool {
+        true
+    }
+
     fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &NumLit) -> Spelled {
         let t = self.jtype(r)?;
         let text = self.json_text(r)?;

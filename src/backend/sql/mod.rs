@@ -413,15 +413,16 @@ impl Sql<'_> {
                         // needs the split by the value's kind (where the dialect can tell
                         // integers in JSON).
                         let one = |n: &NumLit, cmp: Option<CmpOp>| match n.how {
-                            NumCmp::Exact
-                            | NumCmp::Either
-                            | NumCmp::ByKind {
+                            NumCmp::Exact | NumCmp::Either => d.json_number_cmp(&r, cmp, n),
+                            NumCmp::ByKind {
                                 literal_is_double: true,
-                            } => d.json_number_cmp(&r, cmp, n),
-                            NumCmp::Double
-                            | NumCmp::ByKind {
-                                literal_is_double: false,
-                            } => dialect::exact_json_number_cmp(d, &r, cmp, n)
+                            } if d.json_number_cmp_follows_kinds() => d.json_number_cmp(&r, cmp, n),
+                            // Both kinds of value meet the literal: no fallback, a dialect
+                            // that cannot tell them rejects the rule.
+                            NumCmp::ByKind { .. } => dialect::exact_json_number_cmp(d, &r, cmp, n),
+                            // As doubles, whatever the value's kind: one double comparison
+                            // is right where the dialect cannot tell integers.
+                            NumCmp::Double => dialect::exact_json_number_cmp(d, &r, cmp, n)
                                 .or_else(|_| d.json_number_cmp(&r, cmp, n)),
                         };
                         if values.len() == 1 {
