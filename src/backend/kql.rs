@@ -18,10 +18,12 @@
 //! - `any`/`all` (and `[*]`) become `mv-apply` over the array with a `summarize countif(...)`,
 //!   which keeps exactly one row per event; `all` counts the elements that fail the body.
 //!
-//! The leaf-level rendering builds the positive and the negated form of every test, so the
-//! normalised IR (no `Not`, negation on the leaves) maps onto KQL without a general `not`.
+//! A leaf test is spelled in its positive or its negated form (the check says which), so the
+//! normalised IR (no `Not`, negation on the leaves) maps onto KQL without a general `not`;
+//! compound tests (`field()`, wide numbers, compact CIDR) combine pairs of both forms.
 
 use std::cell::{Cell, RefCell};
+use std::fmt::Write as _;
 
 use crate::backend::Unsupported;
 use crate::backend::cidr;
@@ -118,19 +120,19 @@ fn render_placed(
         let mut cx = Cx::new(&schema);
         cx.compact = compact;
         let filter = cx.filter(ir).map_err(|u| unsupported(rule, u))?;
-        let mut lines = vec![quote_ident(&placement.table)];
+        let mut q = quote_ident(&placement.table);
         if let Some(t) = &placement.time_column {
-            lines.push(format!(
-                "| where {} > ago({}m)",
+            write!(
+                q,
+                "\n| where {} > ago({}m)",
                 quote_ident(t),
                 rule.schedule.lookback_minutes
-            ));
+            )
+            .expect("writing to a String");
         }
-        lines.extend(filter.stages());
+        filter.write_stages(&mut q);
         if rule.output_fields.is_empty() {
-            if !filter.helpers.is_empty() {
-                lines.push(format!("| project-away {}", filter.helpers.join(", ")));
-            }
+            filter.write_project_away(&mut q);
         } else {
             let mut cols = Vec::new();
             for f in &rule.output_fields {
@@ -152,9 +154,10 @@ fn render_placed(
                     format!("{name} = {expr}")
                 });
             }
-            lines.push(format!("| project {}", cols.join(", ")));
+            q.push_str("\n| project ");
+            q.push_str(&cols.join(", "));
         }
-        parts.push(lines.join("\n"));
+        parts.push(q);
     }
     if parts.len() == 1 {
         return Ok(parts.pop().expect("one part"));
@@ -172,17 +175,17 @@ fn render_placed(
 /// condition is always true.
 pub fn render_condition(node: &Node, schema: &TableSchema) -> Result<String, Unsupported> {
     let f = Cx::new(schema).filter(node)?;
-    let mut lines = f.stages();
-    if !f.helpers.is_empty() {
-        lines.push(format!("| project-away {}", f.helpers.join(", ")));
-    }
-    Ok(lines.join("\n"))
+    let mut out = String::new();
+    f.write_stages(&mut out);
+    f.write_project_away(&mut out);
+    Ok(out)
 }
 
 // ---- literals and names ---------------------------------------------------------------------
 
 /// Words the Kusto parser reads as keywords where a name is expected (from Kusto.Language's
-/// syntax facts): a column or member named so must be bracketed.
+/// syntax facts): a column or member named so must be bracketed. Lowercase and sorted (a
+/// binary search reads it).
 const KEYWORDS: &[&str] = &[
     "accumulate",
     "and",
@@ -345,8 +348,10 @@ fn is_plain_name(name: &str) -> bool {
     name.chars()
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !KEYWORDS.contains(&name.to_ascii_lowercase().as_str())
+        && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        && KEYWORDS
+            .binary_search_by(|k| k.bytes().cmp(name.bytes().map(|b| b.to_ascii_lowercase())))
+            .is_err()
 }
 
 /// A table or column name: bare when it can be, else `['...']`.
@@ -362,16 +367,29 @@ pub fn quote_ident(name: &str) -> String {
 /// control characters, so a value never ends the literal, never spans lines and never changes
 /// the query's structure. NUL cannot be held.
 pub fn string_literal(s: &str) -> Result<String, Unsupported> {
+    let mut out = String::with_capacity(s.len() + 2);
+    push_string_literal(&mut out, s)?;
+    Ok(out)
+}
+
+/// [`string_literal`], appended to `out`.
+fn push_string_literal(out: &mut String, s: &str) -> Result<(), Unsupported> {
     if s.contains('\0') {
         return Err(Unsupported::new(
             "a string value contains a NUL character, which a KQL string cannot hold".into(),
         ));
     }
-    Ok(escape_quoted(s, '"'))
+    push_quoted(out, s, '"');
+    Ok(())
 }
 
 fn escape_quoted(s: &str, quote: char) -> String {
     let mut out = String::with_capacity(s.len() + 2);
+    push_quoted(&mut out, s, quote);
+    out
+}
+
+fn push_quoted(out: &mut String, s: &str, quote: char) {
     out.push(quote);
     for c in s.chars() {
         match c {
@@ -385,13 +403,12 @@ fn escape_quoted(s: &str, quote: char) -> String {
             }
             // C0 and C1 controls and the Unicode line/paragraph separators, as escapes.
             c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
+                write!(out, "\\u{:04x}", c as u32).expect("writing to a String");
             }
             c => out.push(c),
         }
     }
     out.push(quote);
-    out
 }
 
 /// A verbatim literal `@"..."` (backslashes are literal, a quote is doubled), for regexes. The
@@ -447,6 +464,16 @@ impl Pair {
     fn new(pos: B, neg: B) -> Pair {
         Pair { pos, neg }
     }
+
+    /// The negated form (`negated`) or the positive one.
+    fn pick(self, negated: bool) -> B {
+        if negated { self.neg } else { self.pos }
+    }
+}
+
+/// The negated form (`negated`) or the positive one of a test, only the one asked for spelled.
+fn one(negated: bool, pos: impl FnOnce() -> B, neg: impl FnOnce() -> B) -> B {
+    if negated { neg() } else { pos() }
 }
 
 /// What the condition becomes: a `where` that needs no helper columns (run first, so the
@@ -460,18 +487,47 @@ struct Filter {
 }
 
 impl Filter {
-    fn stages(&self) -> Vec<String> {
-        let mut lines = Vec::new();
+    /// Appends the stages to `out`, each on a line of its own (the first without a line break
+    /// before it when `out` is empty).
+    fn write_stages(&self, out: &mut String) {
+        let mut line = |prefix: &str, text: &str| {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(prefix);
+            out.push_str(text);
+        };
         if let Some(p) = &self.pre {
-            lines.push(format!("| where {p}"));
+            line("| where ", p);
         }
         for a in &self.applies {
-            lines.push(format!("| {a}"));
+            line("| ", a);
         }
         if let Some(p) = &self.post {
-            lines.push(format!("| where {p}"));
+            line("| where ", p);
         }
-        lines
+    }
+
+    /// Appends `| project-away` of the helper columns, on a line of its own, if there are any.
+    fn write_project_away(&self, out: &mut String) {
+        if self.helpers.is_empty() {
+            return;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str("| project-away ");
+        out.push_str(&self.helpers.join(", "));
+    }
+}
+
+/// `s` appended to `out` with every line after the first indented by four spaces.
+fn push_indented(out: &mut String, s: &str) {
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.push_str("\n    ");
+        }
+        out.push_str(line);
     }
 }
 
@@ -541,55 +597,46 @@ impl Group {
         if counts.is_empty() {
             return None;
         }
-        let mut sub: Vec<String> = self
-            .nested
-            .into_iter()
-            .filter(|r| {
-                r.counts
-                    .iter()
-                    .any(|n| counts.iter().any(|c| c.uses.contains(n)))
-            })
-            .map(|r| r.text)
-            .collect();
-        let aggregates: Vec<String> = counts
-            .iter()
-            .map(|c| format!("{} = countif({} > 0 and {})", c.name, self.index, c.pred))
-            .collect();
-        sub.push(if aggregates.len() == 1 {
-            format!("summarize {}", aggregates[0])
-        } else {
-            format!(
-                "summarize
-    {}",
-                aggregates.join(",\n    ")
-            )
-        });
-        let sub = sub
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let s = s.replace('\n', "\n    ");
-                if i == 0 {
-                    format!("    {s}")
-                } else {
-                    format!("    | {s}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
         // A null first element makes every subtable non-empty, so `summarize` yields exactly
         // one row per event even for an empty array; its index 0 keeps it out of the counts. A
         // value that is not an array contributes no element.
         let arr = &self.array;
-        let source = format!(
-            "array_concat(dynamic([null]), iff(gettype({arr}) == \"array\", {arr}, dynamic([])))"
+        let mut text = format!(
+            "mv-apply with_itemindex={} {} = array_concat(dynamic([null]), \
+             iff(gettype({arr}) == \"array\", {arr}, dynamic([]))) on (\n",
+            self.index, self.elem
         );
+        // The nested stages the counts read, then the `summarize`, one per line, indented.
+        let mut first = true;
+        for r in self.nested {
+            if r.counts
+                .iter()
+                .any(|n| counts.iter().any(|c| c.uses.contains(n)))
+            {
+                text.push_str(if first { "    " } else { "\n    | " });
+                push_indented(&mut text, &r.text);
+                first = false;
+            }
+        }
+        text.push_str(if first { "    " } else { "\n    | " });
+        text.push_str("summarize");
+        // One aggregate follows on the same line; several each on a line of their own.
+        let (lead, sep) = if counts.len() == 1 {
+            (" ", "")
+        } else {
+            ("\n        ", ",\n        ")
+        };
+        for (i, c) in counts.iter().enumerate() {
+            text.push_str(if i == 0 { lead } else { sep });
+            write!(text, "{} = countif({} > 0 and ", c.name, self.index)
+                .expect("writing to a String");
+            push_indented(&mut text, &c.pred);
+            text.push(')');
+        }
+        text.push_str("\n)");
         Some(Rendered {
             counts: counts.into_iter().map(|c| c.name).collect(),
-            text: format!(
-                "mv-apply with_itemindex={} {} = {source} on (\n{sub}\n)",
-                self.index, self.elem
-            ),
+            text,
         })
     }
 }
@@ -717,45 +764,48 @@ impl<'a> Cx<'a> {
                 .map(|(_, name)| name.clone())
                 .expect("a plan's element is inside its quantifier"),
         };
-        access(&base, &j.steps)
+        access(base, &j.steps)
     }
 
-    /// The positive and the negated form of a check.
-    fn pair(&self, c: &Check, elements: &Elements) -> Result<Pair, Unsupported> {
+    /// A check as written: its positive form, or its negated one when the check is negated.
+    /// Only that form is spelled, except for compound tests built from pairs.
+    fn spelled(&self, c: &Check, elements: &Elements) -> Result<B, Unsupported> {
+        let negated = c.negated;
         if self.compact
             && let Op::Cidr(_, ranges) = &c.op
         {
             return Ok(match &c.val {
-                Val::Column { name, .. } => cidr_test(&quote_ident(name), ranges)?,
+                Val::Column { name, .. } => cidr_test(&quote_ident(name), ranges)?.pick(negated),
                 Val::Json(j) => {
                     let x = self.dynamic(j, elements)?;
                     let t = cidr_test(&format!("tostring({x})"), ranges)?;
-                    Pair::new(
-                        and(vec![B::atom(format!("gettype({x}) == \"string\"")), t.pos]),
-                        or(vec![B::atom(format!("gettype({x}) != \"string\"")), t.neg]),
-                    )
+                    if negated {
+                        or(vec![B::atom(format!("gettype({x}) != \"string\"")), t.neg])
+                    } else {
+                        and(vec![B::atom(format!("gettype({x}) == \"string\"")), t.pos])
+                    }
                 }
             });
         }
         if let Op::Field { test, other, sides } = &c.op {
             let a = self.side(&c.val, sides[0], elements)?;
             let b = self.side(other, sides[1], elements)?;
-            return Ok(field_pair(*test, &a, &b));
+            return Ok(field_pair(*test, &a, &b).pick(negated));
         }
         Ok(match &c.val {
             Val::Column { name, ty } => {
                 let col = quote_ident(name);
                 match ty {
-                    ColumnType::Text => text_test(&col, &c.op)?,
+                    ColumnType::Text => text_test(&col, &c.op, negated)?,
                     // Only null tests reach a timestamp column (the profile's check).
                     ColumnType::Integer
                     | ColumnType::Real
                     | ColumnType::Boolean
-                    | ColumnType::Timestamp => typed_column_test(&col, &c.op),
+                    | ColumnType::Timestamp => typed_column_test(&col, &c.op, negated),
                     ColumnType::Json => unreachable!("JSON columns are read as dynamic values"),
                 }
             }
-            Val::Json(j) => dynamic_test(&self.dynamic(j, elements)?, &c.op)?,
+            Val::Json(j) => dynamic_test(&self.dynamic(j, elements)?, &c.op, negated)?,
         })
     }
 }
@@ -959,8 +1009,7 @@ impl Spell for Cx<'_> {
         elements: &Elements,
         out: &mut String,
     ) -> Result<Piece, Unsupported> {
-        let pair = self.pair(c, elements)?;
-        Ok(match if c.negated { pair.neg } else { pair.pos } {
+        Ok(match self.spelled(c, elements)? {
             B::Const(b) => Piece::Const(b),
             B::Text(s, p) => {
                 out.push_str(&s);
@@ -1107,132 +1156,167 @@ fn cidr_test(x: &str, ranges: &[Cidr]) -> Result<Pair, Unsupported> {
     Ok(Pair::new(or(pos), and(neg)))
 }
 
-/// A test on a `string` expression, which is never null (a missing string is `""`).
-fn text_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
+/// A test on a `string` expression, which is never null (a missing string is `""`): the
+/// positive form, or the negated one (`negated`), written straight into one string.
+fn text_test(x: &str, op: &Op, negated: bool) -> Result<B, Unsupported> {
     Ok(match op {
         // KQL spelling: a missing string reads as "", so null and empty are one test.
-        Op::IsNull | Op::IsEmpty => Pair::new(
-            B::atom(format!("isempty({x})")),
-            B::atom(format!("isnotempty({x})")),
+        Op::IsNull | Op::IsEmpty => one(
+            negated,
+            || B::atom(format!("isempty({x})")),
+            || B::atom(format!("isnotempty({x})")),
         ),
         // Every string contains, starts and ends with "", and a missing one reads as "".
-        Op::Kind(_) => Pair::constant(true),
+        Op::Kind(_) => B::Const(!negated),
         Op::Str { op, values, ci, .. } => {
             let (p, n) = string_ops(*op, values.len() > 1, *ci);
-            let rhs = if values.len() == 1 {
-                string_literal(&values[0])?
+            let lits: usize = values.iter().map(|v| v.len() + 4).sum();
+            let mut s = String::with_capacity(x.len() + 20 + lits);
+            s.push_str(x);
+            s.push(' ');
+            s.push_str(if negated { n } else { p });
+            s.push(' ');
+            if let [v] = values.as_slice() {
+                push_string_literal(&mut s, v)?;
             } else {
-                let mut lits = Vec::with_capacity(values.len());
-                for v in values {
-                    lits.push(string_literal(v)?);
+                s.push('(');
+                for (i, v) in values.iter().enumerate() {
+                    if i > 0 {
+                        s.push_str(", ");
+                    }
+                    push_string_literal(&mut s, v)?;
                 }
-                format!("({})", lits.join(", "))
-            };
-            Pair::new(
-                B::atom(format!("{x} {p} {rhs}")),
-                B::atom(format!("{x} {n} {rhs}")),
-            )
+                s.push(')');
+            }
+            B::atom(s)
         }
         Op::Regex(p) | Op::Cidr(p, _) => {
             let re = verbatim_literal(&regexp::translate(&p.source, Flavour::Re2)?.pattern);
-            Pair::new(
-                B::atom(format!("{x} matches regex {re}")),
-                B::atom(format!("not({x} matches regex {re})")),
-            )
+            B::atom(if negated {
+                format!("not({x} matches regex {re})")
+            } else {
+                format!("{x} matches regex {re}")
+            })
         }
         Op::Num { .. } | Op::Bool(_) => unreachable!("the plan folds non-string tests on text"),
-        Op::Field { .. } => unreachable!("`pair` spells field() with `field_pair`"),
+        Op::Field { .. } => unreachable!("`spelled` spells field() with `field_pair`"),
     })
 }
 
-/// A test on a `dynamic` value: the JSON type is checked first.
-fn dynamic_test(x: &str, op: &Op) -> Result<Pair, Unsupported> {
+/// A test on a `dynamic` value: the JSON type is checked first. The positive form, or the
+/// negated one (`negated`).
+fn dynamic_test(x: &str, op: &Op, negated: bool) -> Result<B, Unsupported> {
     // Each spelled only where an arm uses it.
-    let is_string = || format!("gettype({x}) == \"string\"");
-    let not_string = || format!("gettype({x}) != \"string\"");
-    let is_bool = || format!("gettype({x}) == \"bool\"");
-    let not_bool = || format!("gettype({x}) != \"bool\"");
-    let text = || format!("tostring({x})");
+    let is_string = || B::atom(format!("gettype({x}) == \"string\""));
+    let not_string = || B::atom(format!("gettype({x}) != \"string\""));
     Ok(match op {
-        Op::IsNull => Pair::new(
-            B::atom(format!("isnull({x})")),
-            B::atom(format!("isnotnull({x})")),
+        Op::IsNull => one(
+            negated,
+            || B::atom(format!("isnull({x})")),
+            || B::atom(format!("isnotnull({x})")),
         ),
-        Op::IsEmpty => {
-            // `tostring()` is "" exactly for null and for the string "" (every other value
-            // prints as something), and prints an empty array or object as `[]` / `{}`;
-            // `gettype()` keeps the strings "[]" and "{}" out. No part is ever null.
-            let text = text();
-            let container = format!("gettype({x}) in (\"array\", \"dictionary\")");
-            let not_container = format!("gettype({x}) !in (\"array\", \"dictionary\")");
-            Pair::new(
-                B::Text(
-                    format!("{text} == \"\" or ({container} and {text} in (\"[]\", \"{{}}\"))"),
-                    Prec::Or,
-                ),
+        // `tostring()` is "" exactly for null and for the string "" (every other value prints
+        // as something), and prints an empty array or object as `[]` / `{}`; `gettype()` keeps
+        // the strings "[]" and "{}" out. No part is ever null.
+        Op::IsEmpty => one(
+            negated,
+            || {
                 B::Text(
                     format!(
-                        "{text} != \"\" and ({not_container} or {text} !in (\"[]\", \"{{}}\"))"
+                        "tostring({x}) == \"\" or (gettype({x}) in (\"array\", \"dictionary\") \
+                         and tostring({x}) in (\"[]\", \"{{}}\"))"
+                    ),
+                    Prec::Or,
+                )
+            },
+            || {
+                B::Text(
+                    format!(
+                        "tostring({x}) != \"\" and (gettype({x}) !in (\"array\", \"dictionary\") \
+                         or tostring({x}) !in (\"[]\", \"{{}}\"))"
                     ),
                     Prec::And,
-                ),
-            )
-        }
-        Op::Kind(Kind::String) => Pair::new(B::atom(is_string()), B::atom(not_string())),
-        Op::Kind(Kind::Bool) => Pair::new(B::atom(is_bool()), B::atom(not_bool())),
-        Op::Kind(Kind::Number) => Pair::new(
-            B::atom(format!("gettype({x}) in {NUMBER_TYPES}")),
-            B::atom(format!("gettype({x}) !in {NUMBER_TYPES}")),
+                )
+            },
+        ),
+        Op::Kind(Kind::String) => one(negated, is_string, not_string),
+        Op::Kind(Kind::Bool) => one(
+            negated,
+            || B::atom(format!("gettype({x}) == \"bool\"")),
+            || B::atom(format!("gettype({x}) != \"bool\"")),
+        ),
+        Op::Kind(Kind::Number) => one(
+            negated,
+            || B::atom(format!("gettype({x}) in {NUMBER_TYPES}")),
+            || B::atom(format!("gettype({x}) !in {NUMBER_TYPES}")),
         ),
         Op::Str { .. } | Op::Regex(_) | Op::Cidr(..) => {
-            let t = text_test(&text(), op)?;
-            Pair::new(
-                and(vec![B::atom(is_string()), t.pos]),
-                or(vec![B::atom(not_string()), t.neg]),
-            )
+            let t = text_test(&format!("tostring({x})"), op, negated)?;
+            if negated {
+                or(vec![not_string(), t])
+            } else {
+                and(vec![is_string(), t])
+            }
         }
-        Op::Num { cmp, values } => dynamic_number(x, *cmp, values),
-        Op::Bool(b) => Pair::new(
-            B::Text(format!("{} and tobool({x}) == {b}", is_bool()), Prec::And),
-            B::Text(format!("{} or tobool({x}) != {b}", not_bool()), Prec::Or),
+        Op::Num { cmp, values } => dynamic_number(x, *cmp, values).pick(negated),
+        Op::Bool(b) => one(
+            negated,
+            || {
+                B::Text(
+                    format!("gettype({x}) == \"bool\" and tobool({x}) == {b}"),
+                    Prec::And,
+                )
+            },
+            || {
+                B::Text(
+                    format!("gettype({x}) != \"bool\" or tobool({x}) != {b}"),
+                    Prec::Or,
+                )
+            },
         ),
-        Op::Field { .. } => unreachable!("`pair` spells field() with `field_pair`"),
+        Op::Field { .. } => unreachable!("`spelled` spells field() with `field_pair`"),
     })
 }
 
 /// `long`, `real`, `bool` (and `datetime`) columns: null when missing, so a negation tests
 /// for null first. The plan has turned `is_empty` on them into `is_null` and folded the tests
-/// their type cannot pass.
-fn typed_column_test(col: &str, op: &Op) -> Pair {
+/// their type cannot pass. The positive form, or the negated one (`negated`).
+fn typed_column_test(col: &str, op: &Op, negated: bool) -> B {
     let null_or = |s: String| B::Text(format!("isnull({col}) or {s}"), Prec::Or);
     match op {
-        Op::IsNull => Pair::new(
-            B::atom(format!("isnull({col})")),
-            B::atom(format!("isnotnull({col})")),
+        Op::IsNull => one(
+            negated,
+            || B::atom(format!("isnull({col})")),
+            || B::atom(format!("isnotnull({col})")),
         ),
-        Op::Kind(_) => Pair::new(
-            B::atom(format!("isnotnull({col})")),
-            B::atom(format!("isnull({col})")),
+        Op::Kind(_) => one(
+            negated,
+            || B::atom(format!("isnotnull({col})")),
+            || B::atom(format!("isnull({col})")),
         ),
-        Op::Num { cmp, values } => {
-            let lits: Vec<String> = values.iter().map(|n| number_literal(&n.value)).collect();
-            match (cmp, lits.as_slice()) {
-                (_, [one]) => Pair::new(
-                    B::atom(format!("{col} {} {one}", cmp_op(*cmp))),
-                    null_or(format!("{col} {} {one}", cmp_complement(*cmp))),
-                ),
-                _ => {
-                    let list = lits.join(", ");
-                    Pair::new(
-                        B::atom(format!("{col} in ({list})")),
-                        null_or(format!("{col} !in ({list})")),
-                    )
+        Op::Num { cmp, values } => match values.as_slice() {
+            [n] => {
+                let one = number_literal(&n.value);
+                if negated {
+                    null_or(format!("{col} {} {one}", cmp_complement(*cmp)))
+                } else {
+                    B::atom(format!("{col} {} {one}", cmp_op(*cmp)))
                 }
             }
-        }
-        Op::Bool(b) => Pair::new(
-            B::atom(format!("{col} == {b}")),
-            null_or(format!("{col} != {b}")),
+            _ => {
+                let lits: Vec<String> = values.iter().map(|n| number_literal(&n.value)).collect();
+                let list = lits.join(", ");
+                if negated {
+                    null_or(format!("{col} !in ({list})"))
+                } else {
+                    B::atom(format!("{col} in ({list})"))
+                }
+            }
+        },
+        Op::Bool(b) => one(
+            negated,
+            || B::atom(format!("{col} == {b}")),
+            || null_or(format!("{col} != {b}")),
         ),
         _ => unreachable!("the plan folds the tests a column's type cannot pass"),
     }
@@ -1323,9 +1407,8 @@ fn dynamic_wide_number(x: &str, op: Option<CmpOp>, n: &serde_json::Number) -> (B
     (or(vec![int_pos, frac_pos]), and(vec![int_neg, frac_neg]))
 }
 
-/// `base` followed by member and index accessors (the plan keeps every index within `long`).
-fn access(base: &str, steps: &[Step]) -> Result<String, Unsupported> {
-    let mut out = base.to_string();
+/// `out` (the base) followed by member and index accessors (the plan keeps every index within `long`).
+fn access(mut out: String, steps: &[Step]) -> Result<String, Unsupported> {
     for s in steps {
         match s {
             Step::Key(k) if is_plain_name(k) => {
@@ -1334,10 +1417,10 @@ fn access(base: &str, steps: &[Step]) -> Result<String, Unsupported> {
             }
             Step::Key(k) => {
                 out.push('[');
-                out.push_str(&string_literal(k)?);
+                push_string_literal(&mut out, k)?;
                 out.push(']');
             }
-            Step::Index(i) => out.push_str(&format!("[{i}]")),
+            Step::Index(i) => write!(out, "[{i}]").expect("writing to a String"),
         }
     }
     Ok(out)
@@ -1435,10 +1518,20 @@ mod tests {
         assert!(string_literal("a\0b").is_err());
         assert_eq!(quote_ident("event"), "event");
         assert_eq!(quote_ident("where"), "['where']");
+        assert_eq!(quote_ident("Where"), "['Where']");
+        assert_eq!(quote_ident("int16"), "['int16']");
+        assert_eq!(quote_ident("wherever"), "wherever");
         assert_eq!(quote_ident("user agent"), "['user agent']");
         assert_eq!(quote_ident("a'b\\c"), r"['a\'b\\c']");
         assert_eq!(quote_ident("@timestamp"), "['@timestamp']");
         assert_eq!(verbatim_literal(r#"say "hi"\d"#), r#"@"say ""hi""\d""#);
+    }
+
+    #[test]
+    fn keywords_are_lowercase_and_sorted_for_the_binary_search() {
+        assert!(KEYWORDS.windows(2).all(|w| w[0] < w[1]));
+        assert!(KEYWORDS.iter().all(|k| *k == k.to_ascii_lowercase()));
+        assert!(KEYWORDS.iter().all(|k| !is_plain_name(k)));
     }
 
     fn texts(p: &Pair) -> (String, String) {
