@@ -115,6 +115,26 @@ fn conformance_corpus_parses_in_every_dialect() {
         !field
     });
     assert_eq!(before - unsupported.len(), 20);
+    // So is an integer literal of 2^53 or more against a JSON value (SPEC §3.4: an integer
+    // value meets it exactly, a double as a double), on BigQuery only.
+    let mut wide: Vec<&str> = unsupported
+        .iter()
+        .filter(|u| {
+            u.contains(" bigquery")
+                && u.contains("BigQuery cannot tell a JSON integer from a number written")
+        })
+        .map(|u| u.split(' ').next().unwrap())
+        .collect();
+    wide.dedup();
+    assert_eq!(
+        wide,
+        [
+            "Conformance.Number.Near2p53IntegerLiteral",
+            "Conformance.Number.Near2p53Nested",
+            "Conformance.Number.Near2p63",
+        ]
+    );
+    unsupported.retain(|u| !u.contains("BigQuery cannot tell a JSON integer"));
     // The documented limits (README, per dialect), and nothing else.
     assert_eq!(
         unsupported,
