@@ -172,10 +172,20 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 /// The candidate closest to `word` (case-insensitively), if it is close enough to be a typo.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lower = word.to_lowercase();
+    let lower_chars = lower.chars().count();
     candidates
         .into_iter()
-        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
-        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1))
+        .filter_map(|c| {
+            let limit = (c.len().max(word.len()) / 3).max(1);
+            // The distance is at least the difference in length (an ASCII name's lower case
+            // has one character per byte): skip the edit distance for candidates that cannot
+            // be close enough.
+            if c.is_ascii() && c.len().abs_diff(lower_chars) > limit {
+                return None;
+            }
+            let d = edit_distance(&lower, &c.to_lowercase());
+            (d <= limit).then_some((d, c))
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -202,6 +212,10 @@ mod tests {
         assert_eq!(closest("ruleid", ["RuleID", "Tags"]), Some("RuleID"));
         assert_eq!(closest("Banana", ["RuleID", "Tags"]), None);
         assert_eq!(closest("tabel", ["table", "fields"]), Some("table"));
+        // Lengths three apart with three edits allowed (9 / 3): the length bound keeps it;
+        // four apart with three allowed (10 / 3) it does not.
+        assert_eq!(closest("abcdef", ["abcdefghi"]), Some("abcdefghi"));
+        assert_eq!(closest("abcdef", ["abcdefghij"]), None);
         assert_eq!(edit_distance("ab", "ba"), 1);
     }
 }

@@ -319,6 +319,37 @@ impl LogTypeSchema {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SchemaSet {
     pub log_types: BTreeMap<String, LogTypeSchema>,
+    /// `case_collisions` of each log type's columns, per dialect, computed on first use: the
+    /// set does not change once resolved, and every rule of a log type asks for the same groups.
+    collisions: CollisionCache,
+}
+
+/// Log type's colliding column groups, by dialect name then log type. Not part of the set's
+/// value: a clone starts empty and two sets compare equal whatever either has cached.
+#[derive(Default)]
+struct CollisionCache(std::sync::Mutex<std::collections::HashMap<&'static str, GroupsByLogType>>);
+
+/// Colliding column groups, by log type.
+type GroupsByLogType = std::collections::HashMap<String, std::sync::Arc<Vec<Vec<String>>>>;
+
+impl Clone for CollisionCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for CollisionCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for CollisionCache {}
+
+impl std::fmt::Debug for CollisionCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CollisionCache")
+    }
 }
 
 /// One rule as schema resolution sees it: the rule (with the profile's renames applied) and
@@ -407,6 +438,29 @@ pub fn describe(v: &Value) -> String {
 }
 
 impl SchemaSet {
+    /// `case_collisions` of `log_type`'s resolved columns on dialect `d` (none for a log type
+    /// the set lacks), computed once per log type and dialect.
+    pub fn case_collisions(
+        &self,
+        log_type: &str,
+        d: &dyn crate::backend::sql::dialect::Dialect,
+    ) -> std::sync::Arc<Vec<Vec<String>>> {
+        let mut cache = self.collisions.0.lock().unwrap_or_else(|e| e.into_inner());
+        let by_log_type = cache.entry(d.name()).or_default();
+        if let Some(groups) = by_log_type.get(log_type) {
+            return groups.clone();
+        }
+        let groups = std::sync::Arc::new(match self.log_types.get(log_type) {
+            Some(s) => case_collisions(d, s.columns.keys().map(String::as_str))
+                .into_iter()
+                .map(|g| g.into_iter().map(str::to_string).collect())
+                .collect(),
+            None => Vec::new(),
+        });
+        by_log_type.insert(log_type.to_string(), groups.clone());
+        groups
+    }
+
     /// Resolves every log type the rules name. `declared` gives a log type's profile columns.
     /// Values that contradict a declared column are returned (and leave the column as declared).
     pub fn resolve(

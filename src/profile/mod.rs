@@ -549,6 +549,15 @@ pub enum ProfileError {
     },
 }
 
+/// `case_aliases` of column groups held as owned names.
+fn aliases_of(groups: &[Vec<String>]) -> Vec<(String, String)> {
+    let refs: Vec<Vec<&str>> = groups
+        .iter()
+        .map(|g| g.iter().map(String::as_str).collect())
+        .collect();
+    case_aliases(&refs)
+}
+
 impl SqlProfile {
     /// Where `log_type` lives, or an error naming the log type and the profile.
     pub fn placement(
@@ -590,22 +599,48 @@ impl SqlProfile {
 
     /// The columns of `log_type` that dialect `d` cannot tell apart by name (SPEC §3.2), in
     /// groups: the resolved schema's, plus what `rule` (renamed) reads.
-    fn collisions(&self, rule: &Rule, log_type: &str, d: &dyn Dialect) -> Vec<Vec<String>> {
-        let mut names: std::collections::BTreeSet<String> = crate::backend::inferred_schema(rule)
+    fn collisions(
+        &self,
+        rule: &Rule,
+        log_type: &str,
+        d: &dyn Dialect,
+    ) -> std::sync::Arc<Vec<Vec<String>>> {
+        let reads: Vec<String> = crate::backend::inferred_schema(rule)
             .columns
             .into_keys()
             .collect();
-        if let Some(r) = self
+        self.collisions_of(&reads, log_type, d)
+    }
+
+    /// `collisions` for a rule that reads the columns `reads`. A rule whose columns are all
+    /// among its log type's resolved columns (every rule of the resolved set) adds none, so it
+    /// shares the groups computed once per log type and dialect.
+    fn collisions_of(
+        &self,
+        reads: &[String],
+        log_type: &str,
+        d: &dyn Dialect,
+    ) -> std::sync::Arc<Vec<Vec<String>>> {
+        let resolved = self
             .resolved
             .as_ref()
-            .and_then(|r| r.log_types.get(log_type))
+            .and_then(|r| r.log_types.get(log_type).map(|s| (r, s)));
+        if let Some((set, schema)) = resolved
+            && reads.iter().all(|c| schema.columns.contains_key(c))
         {
-            names.extend(r.columns.keys().cloned());
+            return set.case_collisions(log_type, d);
         }
-        case_collisions(d, names.iter().map(String::as_str))
-            .into_iter()
-            .map(|g| g.into_iter().map(str::to_string).collect())
-            .collect()
+        let mut names: std::collections::BTreeSet<&str> =
+            reads.iter().map(String::as_str).collect();
+        if let Some((_, schema)) = resolved {
+            names.extend(schema.columns.keys().map(String::as_str));
+        }
+        std::sync::Arc::new(
+            case_collisions(d, names)
+                .into_iter()
+                .map(|g| g.into_iter().map(str::to_string).collect())
+                .collect(),
+        )
     }
 
     /// The embedded engines' aliases for `log_type`'s colliding columns on dialect `d`
@@ -619,12 +654,7 @@ impl SqlProfile {
         if !EMBEDDED.contains(&d.name()) {
             return Vec::new();
         }
-        let groups = self.collisions(rule, log_type, d);
-        let refs: Vec<Vec<&str>> = groups
-            .iter()
-            .map(|g| g.iter().map(String::as_str).collect())
-            .collect();
-        case_aliases(&refs)
+        aliases_of(&self.collisions(rule, log_type, d))
     }
 
     /// The rule as dialect `d` reads it: the profile's renames, then, on the embedded engines'
@@ -643,14 +673,15 @@ impl SqlProfile {
             .collect();
         let mut aliases = Vec::new();
         for lt in &renamed.log_types {
-            for group in self.collisions(&renamed, lt, d) {
+            let groups = self.collisions_of(&reads, lt, d);
+            for group in groups.iter() {
                 let read: Vec<&String> = group.iter().filter(|c| reads.contains(c)).collect();
                 if read.is_empty() {
                     continue;
                 }
                 if !EMBEDDED.contains(&d.name()) {
                     let names: Vec<String> = group.iter().map(|c| format!("`{c}`")).collect();
-                    let (span, label) = match first_read(&renamed.condition.ir, &group) {
+                    let (span, label) = match first_read(&renamed.condition.ir, group) {
                         Some(s) => (rule.condition.to_file(s), "reads one of them"),
                         None => (rule.spans.rule_id.clone(), "this rule"),
                     };
@@ -671,7 +702,9 @@ impl SqlProfile {
                     )));
                 }
             }
-            aliases.extend(self.case_aliases(&renamed, lt, d));
+            if EMBEDDED.contains(&d.name()) {
+                aliases.extend(aliases_of(&groups));
+            }
         }
         let aliases: Vec<(FieldPath, String)> = aliases
             .into_iter()
