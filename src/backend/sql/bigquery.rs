@@ -6,22 +6,13 @@
 use super::dialect::*;
 use crate::backend::regexp::{self, Flavour};
 use crate::backend::schema::ColumnType;
-use crate::ir::{CmpOp, Step};
+use crate::ir::CmpOp;
 
 pub struct BigQuery;
 
 impl BigQuery {
     fn value<'r>(&self, r: &'r JsonRef) -> Result<&'r str, Unsupported> {
-        r.spelled(|r| {
-            let mut s = r.base.clone();
-            for step in &r.steps {
-                match step {
-                    Step::Key(k) => s.push_str(&format!("[{}]", self.string_literal(k)?)),
-                    Step::Index(i) => s.push_str(&format!("[{i}]")),
-                }
-            }
-            Ok(s)
-        })
+        r.spelled(|r| subscript_chain(self, r))
     }
 
     fn jtype(&self, r: &JsonRef) -> Spelled {

@@ -65,6 +65,21 @@ impl JsonRef {
     }
 }
 
+/// `base[key][index]...`: the subscript chain of Snowflake's `VARIANT` and BigQuery's `JSON`,
+/// each key as the dialect's string literal.
+pub fn subscript_chain(d: &dyn Dialect, r: &JsonRef) -> Spelled {
+    let mut s = r.base.clone();
+    for step in &r.steps {
+        s.push('[');
+        match step {
+            crate::ir::Step::Key(k) => s.push_str(&d.string_literal(k)?),
+            crate::ir::Step::Index(i) => s.push_str(&i.to_string()),
+        }
+        s.push(']');
+    }
+    Ok(s)
+}
+
 /// The JSON types SPEC §3.4 distinguishes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JsonKind {
