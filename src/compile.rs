@@ -193,6 +193,11 @@ pub fn profile_error(message: String) -> Diagnostic {
     }
 }
 
+/// E0402 at `rule`'s RuleID, for what reads the rule's placement (`Backend::reading`).
+pub fn profile_error_at(rule: &Rule) -> impl Fn(String) -> Diagnostic + '_ {
+    |m| Diagnostic::error("E0402", m, rule.spans.rule_id.clone())
+}
+
 /// The query for `rule` on `target`, with the profile's renames and placement. Errors are
 /// E0401 (the rule cannot be written for the target; pointing at the construct) and E0402
 /// (the profile does not place the rule's log types; pointing at the log type).

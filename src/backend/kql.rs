@@ -1463,7 +1463,7 @@ impl crate::compile::Backend for KqlTarget {
     ) -> Result<(std::borrow::Cow<'r, Rule>, Vec<Option<TableSchema>>), Diagnostic> {
         let p = profile
             .kql()
-            .map_err(|m| Diagnostic::error("E0402", m, rule.spans.rule_id.clone()))?;
+            .map_err(crate::compile::profile_error_at(rule))?;
         let read = p.rename(rule);
         let schemas = rule
             .log_types

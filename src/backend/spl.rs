@@ -1218,7 +1218,7 @@ impl crate::compile::Backend for SplunkTarget {
     ) -> Result<(std::borrow::Cow<'r, Rule>, Vec<Option<TableSchema>>), Diagnostic> {
         let p = profile
             .splunk()
-            .map_err(|m| Diagnostic::error("E0402", m, rule.spans.rule_id.clone()))?;
+            .map_err(crate::compile::profile_error_at(rule))?;
         // SPL reads fields by name, with no column types.
         let n = rule.log_types.len();
         Ok((p.rename(rule), vec![Some(TableSchema::default()); n]))

@@ -816,7 +816,7 @@ impl crate::compile::Backend for SqlTarget {
         let dialect = dialect.unwrap_or(SqlDialect::Duckdb);
         let p = profile
             .sql(dialect.name())
-            .map_err(|m| Diagnostic::error("E0402", m, rule.spans.rule_id.clone()))?;
+            .map_err(crate::compile::profile_error_at(rule))?;
         let d = dialect.dialect();
         let read = p.rename_for(rule, d)?;
         let schemas = rule
