@@ -597,6 +597,13 @@ pub trait Dialect: Sync {
     /// The text of a JSON string at `r` (meaningful only where `json_is(String)` holds).
     fn json_text(&self, r: &JsonRef) -> Spelled;
 
+    /// The value at `r` is a JSON string equal, case-sensitively, to one of `values`, spelled
+    /// with one lookup of the path; NULL or false otherwise. `None` (the default) where the dialect has no such spelling: the speller
+    /// then writes `json_is(String)` and a test of `json_text`, two lookups.
+    fn json_string_in(&self, _r: &JsonRef, _values: &[String]) -> Option<Spelled> {
+        None
+    }
+
     /// The value at `r` is a number and compares with `n` (`op` None is equality).
     /// The speller asks for it where the plan allows one comparison of either sort
     /// (`NumCmp::Either`), for `NumCmp::ByKind` with `literal_is_double` only when

@@ -395,6 +395,13 @@ impl Sql<'_> {
                         folded,
                     } => {
                         let vs = if *ci { folded } else { values };
+                        if !*ci
+                            && *op == StrOp::Eq
+                            && let Some(test) = d.json_string_in(&r, vs)
+                        {
+                            out.push_str(&test?);
+                            return Ok((Prec::Cmp, false));
+                        }
                         out.push_str(&d.json_is(&r, JsonKind::String)?);
                         out.push_str(" AND ");
                         self.string_test(&d.json_text(&r)?, *op, vs, *ci, out)?;
