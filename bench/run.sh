@@ -22,6 +22,10 @@
 #   RUN_EVENTS            section run: the JSON Lines file to use (written there and kept when
 #                         it does not exist; default: a temporary file)
 #   RUN_SQL [1]           section run: also time `--engine duckdb` and `--engine sqlite` (0: not)
+#   QUERY_CLOCK [cpu]     section query: time DuckDB's user+system CPU (cpu) or wall clock (real)
+#   KEEP_WORK             keep the temporary directory (its path is printed) instead of removing it
+#   BASE_BIN              section query: another ruleqc build whose queries are timed in the
+#                         same DuckDB session (a before/after comparison of the compiler)
 #   STARTUP_RUNS [300], TEST_RUNS [10]   hyperfine runs
 #   DUCKDB                the DuckDB binary (default: the one behind pip's `duckdb` wrapper)
 #
@@ -64,7 +68,7 @@ fi
 [[ -x /usr/bin/time ]] || { say "bench/run.sh: GNU time is missing: apt-get install time" >&2; exit 2; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ruleqc-bench.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+if [[ -n ${KEEP_WORK:-} ]]; then echo "work directory kept: $WORK"; else trap 'rm -rf "$WORK"' EXIT; fi
 
 START=$EPOCHREALTIME
 say "ruleqc benchmarks: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -sr)"
@@ -241,11 +245,17 @@ if want query; then
     wait %1 && wait %2
     say "event tables: ${#TABLES[@]} x $EVENTS rows, $(cat "$WORK"/events[12].duckdb | wc -c) bytes in all, written in $(calc "$(now_s) - $t0") s"
     "$BIN" compile --target sql --dialect duckdb --format json rules/ >"$WORK/queries.json"
-    python3 - "$DUCKDB" "$WORK" "$WORK/queries.json" "$QUERY_REPS" "$EVENTS" <<'PY'
-import json, re, statistics, subprocess, sys
+    if [[ -n ${BASE_BIN:-} ]]; then
+        "$BASE_BIN" compile --target sql --dialect duckdb --format json rules/ >"$WORK/queries-base.json"
+    else
+        echo '[]' >"$WORK/queries-base.json"
+    fi
+    python3 - "$DUCKDB" "$WORK" "$WORK/queries.json" "$QUERY_REPS" "$EVENTS" "$WORK/queries-base.json" <<'PY'
+import json, os, re, statistics, subprocess, sys
 
 duckdb, work, queries, reps = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3])), int(sys.argv[4])
 events = int(sys.argv[5])
+base_queries = {q["rule_id"]: q["query"] for q in json.load(open(sys.argv[6]))}
 
 def duck(script):
     # Both databases, read-only; unqualified names find the tables in either.
@@ -288,8 +298,16 @@ for q in queries:
     parse = "SELECT " + ", ".join(
         f'count_if(json_valid("{c}"))' if types[table][c] == "JSON" else f'min("{c}")'
         for c in used) + f' FROM "{table}"'
+    # The columns the SELECT list outputs and the WHERE does not read: a query has to read
+    # them (for the vectors holding a match), so `parse_out` adds one read of each to `parse`.
+    select = q["query"][:m.start()]
+    outs = [c for c in (list(types[table]) if select.strip() == "SELECT *"
+                        else referenced(table, select)) if c not in used]
+    parse_out = parse[:parse.index(" FROM ")] + "".join(
+        f', min(length("{c}"::VARCHAR))' for c in outs) + f' FROM "{table}"'
     jobs.append(dict(rule=q["rule_id"], table=table, query=q["query"], colscan=colscan,
-                     parse=parse, json=sum(types[table][c] == "JSON" for c in used)))
+                     parse=parse, parse_out=parse_out, base=base_queries.get(q["rule_id"]),
+                     json=sum(types[table][c] == "JSON" for c in used)))
 
 # One DuckDB session. The timer prints milliseconds; count(*) takes about one, so it is run
 # five times and averaged. Baselines shared by several rules are timed once per repetition.
@@ -301,13 +319,19 @@ for rep in range(reps):
     seen = set()
     for j in jobs:
         stmts = [("count", f'SELECT count(*) FROM "{j["table"]}"')] * 5
-        stmts += [(k, j[k]) for k in ("colscan", "parse") if (rep, j[k]) not in seen]
+        stmts += [(k, j[k]) for k in ("colscan", "parse", "parse_out") if (rep, j[k]) not in seen]
+        if j["base"] and j["base"] != j["query"]:
+            stmts.append(("base", j["base"]))
         stmts.append(("query", j["query"]))
         for kind, sql in stmts:
             seen.add((rep, sql))
             script += sql + ";\n"
             order.append((kind, sql))
-times = [float(x) for x in re.findall(r"Run Time \(s\): real ([0-9.]+)", duck(script))]
+# QUERY_CLOCK=cpu (the default) times user + system CPU of DuckDB's threads, which holds up on
+# a shared machine; QUERY_CLOCK=real times the wall clock.
+clock = os.environ.get("QUERY_CLOCK", "cpu")
+times = [float(r) if clock == "real" else float(u) + float(y) for r, u, y in
+         re.findall(r"Run Time \(s\): real ([0-9.]+) user ([0-9.]+) sys ([0-9.]+)", duck(script))]
 assert len(times) == len(order), (len(times), len(order))
 samples = {}
 for key, t in zip(order, times):
@@ -318,28 +342,38 @@ med = lambda kind, sql: statistics.median(samples[(kind, sql)]) if kind != "coun
 counts = duck(".mode csv\n.headers off\n" + "".join(
     f"SELECT count(*) FROM ({j['query']});\n" for j in jobs)).split()
 
-print(f"{'rule':<48} {'matches':>7} {'count(*)':>8} {'colscan':>7} {'parse':>7} {'query':>7}"
-      f" {'q/count':>8} {'q/colscan':>9} {'q/parse':>7}")
+print(f"{'rule':<48} {'matches':>7} {'count(*)':>8} {'colscan':>7} {'parse':>7} {'p+out':>7}"
+      f" {'query':>7} {'q/count':>8} {'q/colscan':>9} {'q/parse':>7} {'q/p+out':>7}")
 rows = []
 for j, n in zip(jobs, counts):
     c = med("count", f'SELECT count(*) FROM "{j["table"]}"')
     s, p, q = med("colscan", j["colscan"]), med("parse", j["parse"]), med("query", j["query"])
+    po = med("parse_out", j["parse_out"])
     r = dict(rule=j["rule"], qc=q / max(c, 2e-4), qs=q / max(s, 1e-3), qp=q / max(p, 1e-3),
-             rare=int(n) < events / 100)
+             qo=q / max(po, 1e-3), rare=int(n) < events / 100)
+    # The base build's query, where it differs (else the same query's time).
+    b = med("base", j["base"]) if j["base"] and j["base"] != j["query"] else q
+    r.update(bp=b / max(p, 1e-3), bo=b / max(po, 1e-3), changed=b is not q)
     rows.append(r)
-    print(f"{j['rule']:<48} {int(n):>7} {c*1e3:6.1f}ms {s:6.3f}s {p:6.3f}s {q:6.3f}s"
-          f" {r['qc']:7.0f}x {r['qs']:8.2f}x {r['qp']:6.2f}x")
-for key, name in (("qc", "count(*)"), ("qs", "colscan"), ("qp", "parse")):
+    print(f"{j['rule']:<48} {int(n):>7} {c*1e3:6.1f}ms {s:6.3f}s {p:6.3f}s {po:6.3f}s {q:6.3f}s"
+          f" {r['qc']:7.0f}x {r['qs']:8.2f}x {r['qp']:6.2f}x {r['qo']:6.2f}x"
+          + (f"  base {b:6.3f}s {r['bp']:6.2f}x {r['bo']:6.2f}x" if r["changed"] else ""))
+for key, name in (("qc", "count(*)"), ("qs", "colscan"), ("qp", "parse"), ("qo", "p+out")):
     xs = [r[key] for r in rows]
     worst = max(rows, key=lambda r: r[key])["rule"]
     print(f"query / {name:<9} median {statistics.median(xs):7.2f}x  max {max(xs):8.2f}x ({worst});"
           f"  within 1.2x: {sum(x <= 1.2 for x in xs)} of {len(xs)}")
 rare = [r for r in rows if r["rare"]]
 if rare:
-    xs = [r["qp"] for r in rare]
-    print(f"rules with under 1% matches ({len(rare)} of {len(rows)}): query / parse median"
-          f" {statistics.median(xs):.2f}x, within 1.2x: {sum(x <= 1.2 for x in xs)} of {len(xs)}")
-print("target: compiled queries of rules with under 1% matches within 1.2x of parse")
+    pairs = [("qp", "parse"), ("qo", "parse + outputs")]
+    if base_queries:
+        pairs += [("bp", "parse, base build"), ("bo", "parse + outputs, base build")]
+    for key, name in pairs:
+        xs = [r[key] for r in rare]
+        print(f"rules with under 1% matches ({len(rare)} of {len(rows)}): query / {name} median"
+              f" {statistics.median(xs):.2f}x, within 1.2x: {sum(x <= 1.2 for x in xs)} of {len(xs)}")
+print("target: compiled queries of rules with under 1% matches within 1.2x of parse"
+      " (parse + outputs: the same floor with the output columns read once)")
 PY
 fi
 
