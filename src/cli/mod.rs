@@ -60,6 +60,9 @@ pub fn main() -> i32 {
         }
     };
     let mut out = Output::new(&cli);
+    if let Err(m) = crate::par::threads_setting() {
+        return out.fatal(&m);
+    }
     let machine = !matches!(out.format, OutputFormat::Human | OutputFormat::Short);
     let code = match &cli.command {
         Command::Check {
