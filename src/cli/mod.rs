@@ -337,6 +337,37 @@ impl Output {
         }
     }
 
+    /// `report_one` for each of `diags` (a file's path and text, and a diagnostic), in order;
+    /// on stderr the diagnostics are rendered on all cores first.
+    fn report_all(&self, diags: &[(&str, &str, &crate::diag::Diagnostic)]) {
+        if !matches!(self.format, OutputFormat::Human | OutputFormat::Short) {
+            for (path, text, d) in diags {
+                self.report_one(path, text, d);
+            }
+            return;
+        }
+        let style = self.style;
+        // A window at a time, so that the rendered text does not pile up; each window is
+        // written at once (the bytes `report_one` writes, in fewer writes).
+        for window in diags.chunks(1024) {
+            let rendered = crate::par::map(window.iter().collect(), |(path, text, d)| {
+                diag::render(d, path, text, style)
+            });
+            let mut all = String::new();
+            for ((_, _, d), r) in window.iter().zip(rendered) {
+                if d.severity == crate::diag::Severity::Warning {
+                    self.warnings.set(self.warnings.get() + 1);
+                }
+                all.push_str(&r);
+                all.push('\n');
+                if style != Style::Short {
+                    all.push('\n');
+                }
+            }
+            written(std::io::stderr().lock().write_all(all.as_bytes()));
+        }
+    }
+
     /// Reports a finding that is not a diagnostic of the rule file (a failed test, a rule
     /// without tests) in the machine formats; `human` and `short` print their own lines.
     fn finding(&self, f: report::Finding) {
