@@ -160,6 +160,7 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
             }
         }
     }
+    super::leave((set, combos));
     if bad_files > 0 {
         EXIT_FINDINGS
     } else {

@@ -283,6 +283,7 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
             out!("{}", artifacts.last().map_or("", |a| a.contents.as_str()))
         }
     }
+    super::leave((loaded, profile, artifacts));
     if failed { EXIT_FINDINGS } else { EXIT_OK }
 }
 

@@ -214,6 +214,13 @@ pub fn written(r: std::io::Result<()>) {
     }
 }
 
+/// Leaves the rule set (and what was built from it) to the end of the process instead of
+/// freeing it: the command has printed everything, and freeing ten thousand rules one
+/// allocation at a time measured 4% of `compile`'s CPU time, all of it on one core.
+fn leave<T>(set: T) {
+    std::mem::forget(set);
+}
+
 /// With `--rule` filters that select no loaded rule: the usage error to report. A filter that
 /// matches nothing would otherwise make a run (or a `--check` gate) pass vacuously.
 fn no_rule_matches(filters: &[String], loaded: &[Loaded]) -> Option<String> {
