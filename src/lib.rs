@@ -15,6 +15,7 @@ pub mod engine;
 pub mod explain;
 pub mod ir;
 pub mod package;
+pub mod par;
 pub mod profile;
 pub mod rule;
 pub mod run;

@@ -19,6 +19,9 @@ pub struct CheckOptions<'a> {
     pub min_tests: Option<usize>,
 }
 
+/// Rules compiled at a time (on all cores) before they are reported in order.
+const CHECK_WINDOW: usize = 256;
+
 pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
     if out.format == OutputFormat::Junit {
         return out.fatal("--output-format junit is for `ruleqc test` results");
@@ -44,58 +47,75 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
     };
     // Errors by code, for the summary's count by reason.
     let mut by_code: std::collections::BTreeMap<&'static str, usize> = Default::default();
-    for l in loaded {
-        let mut n = out.report(l);
-        if let Err(ds) = &l.result {
-            for d in ds {
-                *by_code.entry(d.code).or_default() += 1;
-            }
-        }
-        if l.rule().is_some_and(|r| schema_errors.contains(&r.rule_id)) {
-            n += 1;
-        }
-        if let (Some(rule), Some((profile, combos))) = (l.rule(), &combos) {
-            for target in combos {
-                if let Some(limits) = target.backend().packaging().limits() {
-                    // Every limit of the platform's deployed rules, each at the key it is
-                    // about.
-                    let (e, w) = limit_findings(out, l, *target, profile, limits);
-                    n += e;
-                    warnings += w;
-                    continue;
+    // With --target, the rules are compiled on all cores a window at a time (as `compile`
+    // does), and reported in order.
+    for window in loaded.chunks(CHECK_WINDOW) {
+        let compiled = crate::par::map(window.iter().collect(), |l| {
+            let (rule, (profile, combos)) = (l.rule()?, combos.as_ref()?);
+            let each = combos.iter().map(|&target| {
+                if target.backend().packaging().limits().is_some() {
+                    super::compile::compile_one(rule, target, profile)
+                } else {
+                    super::compile::check_one(rule, target, profile)
                 }
-                let which = |d: &mut crate::diag::Diagnostic| {
-                    d.message = match target.dialect() {
-                        Some(dialect) => format!("{} (--dialect {})", d.message, dialect.name()),
-                        None => format!("{} (--target {})", d.message, target.family()),
+            });
+            Some(each.collect::<Vec<_>>())
+        });
+        for (l, queries) in window.iter().zip(compiled) {
+            let mut n = out.report(l);
+            if let Err(ds) = &l.result {
+                for d in ds {
+                    *by_code.entry(d.code).or_default() += 1;
+                }
+            }
+            if l.rule().is_some_and(|r| schema_errors.contains(&r.rule_id)) {
+                n += 1;
+            }
+            if let (Some(queries), Some((profile, combos))) = (queries, &combos) {
+                for (target, query) in combos.iter().zip(queries) {
+                    if let Some(limits) = target.backend().packaging().limits() {
+                        // Every limit of the platform's deployed rules, each at the key it is
+                        // about.
+                        let (e, w) = limit_findings(out, l, query, profile, limits);
+                        n += e;
+                        warnings += w;
+                        continue;
+                    }
+                    let which = |d: &mut crate::diag::Diagnostic| {
+                        d.message = match target.dialect() {
+                            Some(dialect) => {
+                                format!("{} (--dialect {})", d.message, dialect.name())
+                            }
+                            None => format!("{} (--target {})", d.message, target.family()),
+                        };
                     };
-                };
-                match super::compile::check_one(rule, *target, profile) {
-                    Ok(q) => {
-                        if let Some(mut w) = super::compile::size_warning(&q) {
-                            which(&mut w);
-                            out.report_one(&l.file.path, &l.file.text, &w);
-                            warnings += 1;
+                    match query {
+                        Ok(q) => {
+                            if let Some(mut w) = super::compile::size_warning(&q) {
+                                which(&mut w);
+                                out.report_one(&l.file.path, &l.file.text, &w);
+                                warnings += 1;
+                            }
+                        }
+                        Err(mut d) => {
+                            which(&mut d);
+                            out.report_one(&l.file.path, &l.file.text, &d);
+                            *by_code.entry(d.code).or_default() += 1;
+                            n += 1;
                         }
                     }
-                    Err(mut d) => {
-                        which(&mut d);
-                        out.report_one(&l.file.path, &l.file.text, &d);
-                        *by_code.entry(d.code).or_default() += 1;
-                        n += 1;
-                    }
                 }
             }
-        }
-        if let Some(rule) = l.rule() {
-            match super::test::few_tests(out, l, rule, opts.min_tests) {
-                Some(crate::diag::Severity::Error) => n += 1,
-                Some(crate::diag::Severity::Warning) => warnings += 1,
-                None => {}
+            if let Some(rule) = l.rule() {
+                match super::test::few_tests(out, l, rule, opts.min_tests) {
+                    Some(crate::diag::Severity::Error) => n += 1,
+                    Some(crate::diag::Severity::Warning) => warnings += 1,
+                    None => {}
+                }
             }
+            errors += n;
+            bad_files += usize::from(n > 0);
         }
-        errors += n;
-        bad_files += usize::from(n > 0);
     }
     let ok = loaded.len() - bad_files;
     let skipped = match set.skipped.len() {
@@ -140,6 +160,7 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
             }
         }
     }
+    super::leave((set, combos));
     if bad_files > 0 {
         EXIT_FINDINGS
     } else {
@@ -225,19 +246,20 @@ fn combinations(
     Ok(Some((profile, combos)))
 }
 
-/// The platform's limits (Sentinel's, with its ATT&CK pairing) for one loaded rule, reported
-/// at the rule key each is about; returns the numbers of errors and warnings.
+/// The platform's limits (Sentinel's, with its ATT&CK pairing) for one loaded rule and its
+/// compiled `query`, reported at the rule key each is about; returns the numbers of errors and
+/// warnings.
 fn limit_findings(
     out: &Output,
     l: &crate::rule::Loaded,
-    target: crate::compile::Target,
+    query: Result<String, crate::diag::Diagnostic>,
     profile: &crate::profile::Profile,
     limits: crate::package::LimitCheck,
 ) -> (usize, usize) {
     use crate::diag::{Diagnostic, Severity};
     let Some(rule) = l.rule() else { return (0, 0) };
     let (path, text) = (&l.file.path, &l.file.text);
-    let query = match super::compile::compile_one(rule, target, profile) {
+    let query = match query {
         Ok(q) => q,
         Err(d) => {
             out.report_one(path, text, &d);

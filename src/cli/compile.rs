@@ -17,6 +17,9 @@ use crate::testing::glob_match;
 /// Bytes of text output gathered before they are written to stdout.
 const STDOUT_CHUNK: usize = 1 << 16;
 
+/// Rules rendered at a time (on all cores) before their queries are printed in order.
+const RENDER_WINDOW: usize = 256;
+
 /// One rule's query for a target, placed by the profile.
 pub fn compile_one(rule: &Rule, target: Target, profile: &Profile) -> Result<String, Diagnostic> {
     crate::compile::compile(rule, target, profile)
@@ -180,64 +183,72 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
     // A format of the packaging's own (`--format arm`) is printed as its file without --out.
     let mut pack = packaging.start(&profile, target.dialect(), form);
     let keep_built = keep_artifacts || form.is_some();
-    for l in &loaded {
-        let Some(rule) = l.rule() else {
-            out.report(l);
-            failed = true;
-            continue;
-        };
-        if !selected(&rule.rule_id) || conflicting.contains(&rule.rule_id) {
-            continue;
-        }
-        let stable;
-        let rule = match &out_base {
-            Some(base) => {
+    // Rules are rendered on all cores a window at a time, then packaged and printed in order:
+    // the output streams as before and only a window's queries wait in memory.
+    for window in loaded.chunks(RENDER_WINDOW) {
+        let rendered = crate::par::map(window.iter().collect(), |l| {
+            let rule = l.rule()?;
+            if !selected(&rule.rule_id) || conflicting.contains(&rule.rule_id) {
+                return None;
+            }
+            let stable = out_base.as_ref().map(|base| {
                 let mut r = rule.clone();
                 r.path = stable_path(base, Path::new(&rule.path));
-                stable = r;
-                &stable
-            }
-            None => rule,
-        };
-        let packaged = compile_one(rule, target, &profile).and_then(|q| {
-            pack.add(rule, &q, keep_built).map_err(|m| Diagnostic {
-                severity: crate::diag::Severity::Error,
-                code: "E0403",
-                message: m,
-                span: Some(rule.spans.rule_id.clone()),
-                label: Some("this rule".into()),
-                help: Some(format!(
-                    "rule `{}` cannot be deployed as a {} artifact",
-                    rule.rule_id,
-                    backend.name()
-                )),
-            })?;
-            Ok(q)
+                r
+            });
+            let query = compile_one(stable.as_ref().unwrap_or(rule), target, &profile);
+            Some((stable, query))
         });
-        match packaged {
-            Ok(q) => {
-                if let Some(w) = size_warning(&q) {
-                    out.report_one(&l.file.path, &l.file.text, &w);
-                }
-                if stream_text {
-                    backend.print(&mut text, &rule.rule_id, &q);
-                    if text.len() >= STDOUT_CHUNK {
-                        out!("{text}");
-                        text.clear();
+        for (l, rendered) in window.iter().zip(rendered) {
+            let Some(rule) = l.rule() else {
+                out.report(l);
+                failed = true;
+                continue;
+            };
+            let Some((stable, query)) = rendered else {
+                continue;
+            };
+            let rule = stable.as_ref().unwrap_or(rule);
+            let packaged = query.and_then(|q| {
+                pack.add(rule, &q, keep_built).map_err(|m| Diagnostic {
+                    severity: crate::diag::Severity::Error,
+                    code: "E0403",
+                    message: m,
+                    span: Some(rule.spans.rule_id.clone()),
+                    label: Some("this rule".into()),
+                    help: Some(format!(
+                        "rule `{}` cannot be deployed as a {} artifact",
+                        rule.rule_id,
+                        backend.name()
+                    )),
+                })?;
+                Ok(q)
+            });
+            match packaged {
+                Ok(q) => {
+                    if let Some(w) = size_warning(&q) {
+                        out.report_one(&l.file.path, &l.file.text, &w);
+                    }
+                    if stream_text {
+                        backend.print(&mut text, &rule.rule_id, &q);
+                        if text.len() >= STDOUT_CHUNK {
+                            out!("{text}");
+                            text.clear();
+                        }
+                    }
+                    if keep_items {
+                        items.push(json!({
+                            "rule_id": rule.rule_id,
+                            "target": backend.name(),
+                            "dialect": target.dialect().map(|d| d.name()),
+                            "query": q,
+                        }));
                     }
                 }
-                if keep_items {
-                    items.push(json!({
-                        "rule_id": rule.rule_id,
-                        "target": backend.name(),
-                        "dialect": target.dialect().map(|d| d.name()),
-                        "query": q,
-                    }));
+                Err(d) => {
+                    out.report_one(&l.file.path, &l.file.text, &d);
+                    failed = true;
                 }
-            }
-            Err(d) => {
-                out.report_one(&l.file.path, &l.file.text, &d);
-                failed = true;
             }
         }
     }
@@ -272,6 +283,7 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
             out!("{}", artifacts.last().map_or("", |a| a.contents.as_str()))
         }
     }
+    super::leave((loaded, profile, artifacts));
     if failed { EXIT_FINDINGS } else { EXIT_OK }
 }
 

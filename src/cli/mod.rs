@@ -60,6 +60,9 @@ pub fn main() -> i32 {
         }
     };
     let mut out = Output::new(&cli);
+    if let Err(m) = crate::par::threads_setting() {
+        return out.fatal(&m);
+    }
     let machine = !matches!(out.format, OutputFormat::Human | OutputFormat::Short);
     let code = match &cli.command {
         Command::Check {
@@ -211,6 +214,13 @@ pub fn written(r: std::io::Result<()>) {
     }
 }
 
+/// Leaves the rule set (and what was built from it) to the end of the process instead of
+/// freeing it: the command has printed everything, and freeing ten thousand rules one
+/// allocation at a time measured 4% of `compile`'s CPU time, all of it on one core.
+fn leave<T>(set: T) {
+    std::mem::forget(set);
+}
+
 /// With `--rule` filters that select no loaded rule: the usage error to report. A filter that
 /// matches nothing would otherwise make a run (or a `--check` gate) pass vacuously.
 fn no_rule_matches(filters: &[String], loaded: &[Loaded]) -> Option<String> {
@@ -331,6 +341,37 @@ impl Output {
                 }
             }
             _ => self.finding(report::Finding::from_diagnostic(d, path, text)),
+        }
+    }
+
+    /// `report_one` for each of `diags` (a file's path and text, and a diagnostic), in order;
+    /// on stderr the diagnostics are rendered on all cores first.
+    fn report_all(&self, diags: &[(&str, &str, &crate::diag::Diagnostic)]) {
+        if !matches!(self.format, OutputFormat::Human | OutputFormat::Short) {
+            for (path, text, d) in diags {
+                self.report_one(path, text, d);
+            }
+            return;
+        }
+        let style = self.style;
+        // A window at a time, so that the rendered text does not pile up; each window is
+        // written at once (the bytes `report_one` writes, in fewer writes).
+        for window in diags.chunks(1024) {
+            let rendered = crate::par::map(window.iter().collect(), |(path, text, d)| {
+                diag::render(d, path, text, style)
+            });
+            let mut all = String::new();
+            for ((_, _, d), r) in window.iter().zip(rendered) {
+                if d.severity == crate::diag::Severity::Warning {
+                    self.warnings.set(self.warnings.get() + 1);
+                }
+                all.push_str(&r);
+                all.push('\n');
+                if style != Style::Short {
+                    all.push('\n');
+                }
+            }
+            written(std::io::stderr().lock().write_all(all.as_bytes()));
         }
     }
 

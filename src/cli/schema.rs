@@ -37,9 +37,20 @@ pub fn resolve(
         .collect();
     let mut bad = BTreeSet::new();
     let mut warnings = 0;
-    for (i, d) in schema_diagnostics(profile, &files) {
-        let (l, rule) = rules[i];
-        out.report_one(&l.file.path, &l.file.text, &d);
+    let found = schema_diagnostics(profile, &files);
+    let reports: Vec<_> = found
+        .iter()
+        .map(|(i, d)| {
+            (
+                rules[*i].0.file.path.as_str(),
+                rules[*i].0.file.text.as_str(),
+                d,
+            )
+        })
+        .collect();
+    out.report_all(&reports);
+    for (i, d) in found {
+        let rule = rules[i].1;
         match d.severity {
             Severity::Error => {
                 bad.insert(rule.rule_id.clone());

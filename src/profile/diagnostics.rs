@@ -45,10 +45,12 @@ pub fn schema_diagnostics(
             .iter()
             .map(|(lt, s)| (lt.as_str(), s.known().collect()))
             .collect();
-        for (i, f) in rules.iter().enumerate() {
-            for d in unknown_fields(f.rule, &rename_rule(f.rule, &sql.renames), set, &known) {
-                out.push((i, d));
-            }
+        // Per rule on all cores, in rule order.
+        let found = crate::par::map(rules.iter().collect(), |f| {
+            unknown_fields(f.rule, &rename_rule(f.rule, &sql.renames), set, &known)
+        });
+        for (i, ds) in found.into_iter().enumerate() {
+            out.extend(ds.into_iter().map(|d| (i, d)));
         }
     }
     out

@@ -236,92 +236,118 @@ fn not_a_rule(root: &Node) -> Option<String> {
 pub fn load_paths_with(paths: &[PathBuf], how: &Discovery) -> Result<LoadedSet, String> {
     let files = discover_with(paths, how)?;
     let mut set = LoadedSet::default();
-    let mut texts = Vec::new();
-    for (f, named) in files {
+    // Files are read, and each rule loaded, on all cores (`par::map` keeps the order); the
+    // Sigma samples and the duplicate-RuleID check run over the whole set in order.
+    let texts = crate::par::map(files, |(f, named)| {
         let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
-        texts.push((f, named, String::from_utf8(bytes)));
-    }
+        let text = String::from_utf8(bytes);
+        let sample = text
+            .as_ref()
+            .is_ok_and(|t| crate::sigma::samples::is_info(t));
+        Ok(RuleText {
+            path: f,
+            named,
+            text,
+            sample,
+        })
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>, String>>()?;
     // Sigma regression samples first, so that each Sigma rule finds its own.
     let mut samples = crate::sigma::Samples::default();
-    let mut is_sample = vec![false; texts.len()];
-    for (i, (f, _, text)) in texts.iter().enumerate() {
-        if let Ok(text) = text
-            && crate::sigma::samples::is_info(text)
-        {
-            is_sample[i] = true;
-            for p in crate::sigma::samples::read_info(f, text, &mut samples) {
-                set.loaded.push(Loaded {
-                    file: SourceFile {
-                        path: p.path,
-                        text: p.text,
-                    },
-                    result: Err(vec![p.diagnostic]),
-                    rule_id_span: None,
-                });
-            }
+    for t in texts.iter().filter(|t| t.sample) {
+        let Ok(text) = &t.text else { continue };
+        for p in crate::sigma::samples::read_info(&t.path, text, &mut samples) {
+            set.loaded.push(Loaded {
+                file: SourceFile {
+                    path: p.path,
+                    text: p.text,
+                },
+                result: Err(vec![p.diagnostic]),
+                rule_id_span: None,
+            });
         }
     }
     let sigma_profile = match &how.sigma_profile {
         Some(arg) => crate::sigma::SigmaProfile::load(arg)?,
         None => crate::sigma::SigmaProfile::built_in(),
     };
-    let loaded = &mut set.loaded;
-    for ((f, named, text), sample) in texts.into_iter().zip(is_sample) {
-        let path = f.display().to_string();
-        if sample {
-            set.skipped.push(Skipped {
-                path,
-                reason: "Sigma regression samples (info.yml)".into(),
-            });
-            continue;
-        }
-        match text {
-            Ok(text) => {
-                let text = match text.strip_prefix('\u{feff}') {
-                    Some(rest) => rest.to_string(),
-                    None => text,
-                };
-                if let Some(root) = crate::sigma::sniff(&text) {
-                    let (result, rule_id_span) =
-                        crate::sigma::load(&path, &text, &root, &sigma_profile, &samples);
-                    loaded.push(Loaded {
-                        file: SourceFile { path, text },
-                        result,
-                        rule_id_span,
-                    });
-                    continue;
-                }
-                // One YAML parse serves both the rule-or-not question and the rule.
-                let parsed = yaml::parse(&text);
-                if !named
-                    && let Ok(Some(root)) = &parsed
-                    && let Some(reason) = not_a_rule(root)
-                {
-                    set.skipped.push(Skipped { path, reason });
-                    continue;
-                }
-                loaded.push(load_parsed(&path, text, parsed))
-            }
-            Err(e) => {
-                let valid = e.utf8_error().valid_up_to();
-                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                let at = text
-                    .char_indices()
-                    .map(|(i, _)| i)
-                    .find(|&i| i >= valid)
-                    .unwrap_or(text.len());
-                let d = Diagnostic::error("E0101", "the file is not valid UTF-8", at..at + 1)
-                    .with_help("save the rule file as UTF-8");
-                loaded.push(Loaded {
-                    file: SourceFile { path, text },
-                    result: Err(vec![d]),
-                    rule_id_span: None,
-                });
-            }
+    let outcomes = crate::par::map(texts, |t| load_file(t, &sigma_profile, &samples));
+    for outcome in outcomes {
+        match outcome {
+            Ok(l) => set.loaded.push(l),
+            Err(s) => set.skipped.push(s),
         }
     }
-    check_unique_ids(loaded);
+    check_unique_ids(&mut set.loaded);
     Ok(set)
+}
+
+/// A file found by `load_paths_with`, read.
+struct RuleText {
+    path: PathBuf,
+    /// Named on the command line, not found in a directory.
+    named: bool,
+    text: Result<String, std::string::FromUtf8Error>,
+    /// Sigma regression samples (`info.yml`), read before the rules.
+    sample: bool,
+}
+
+/// One file of `load_paths_with`: the rule (or why it did not load), or why it is not a rule.
+fn load_file(
+    t: RuleText,
+    sigma_profile: &crate::sigma::SigmaProfile,
+    samples: &crate::sigma::Samples,
+) -> Result<Loaded, Skipped> {
+    let path = t.path.display().to_string();
+    if t.sample {
+        return Err(Skipped {
+            path,
+            reason: "Sigma regression samples (info.yml)".into(),
+        });
+    }
+    match t.text {
+        Ok(text) => {
+            let text = match text.strip_prefix('\u{feff}') {
+                Some(rest) => rest.to_string(),
+                None => text,
+            };
+            if let Some(root) = crate::sigma::sniff(&text) {
+                let (result, rule_id_span) =
+                    crate::sigma::load(&path, &text, &root, sigma_profile, samples);
+                return Ok(Loaded {
+                    file: SourceFile { path, text },
+                    result,
+                    rule_id_span,
+                });
+            }
+            // One YAML parse serves both the rule-or-not question and the rule.
+            let parsed = yaml::parse(&text);
+            if !t.named
+                && let Ok(Some(root)) = &parsed
+                && let Some(reason) = not_a_rule(root)
+            {
+                return Err(Skipped { path, reason });
+            }
+            Ok(load_parsed(&path, text, parsed))
+        }
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let at = text
+                .char_indices()
+                .map(|(i, _)| i)
+                .find(|&i| i >= valid)
+                .unwrap_or(text.len());
+            let d = Diagnostic::error("E0101", "the file is not valid UTF-8", at..at + 1)
+                .with_help("save the rule file as UTF-8");
+            Ok(Loaded {
+                file: SourceFile { path, text },
+                result: Err(vec![d]),
+                rule_id_span: None,
+            })
+        }
+    }
 }
 
 fn check_unique_ids(loaded: &mut [Loaded]) {
