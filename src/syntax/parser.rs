@@ -264,6 +264,12 @@ fn build_literal(pair: Pair<'_, Rule>) -> Result<Literal, Diagnostic> {
     Ok(Literal { kind, span })
 }
 
+/// The nesting check [`parse`] makes first, on its own: for a syntax tree built without parsing
+/// (a Sigma rule's generated condition), which must meet the same limit.
+pub fn check_nesting(text: &str) -> Result<(), Diagnostic> {
+    prepare(text).map(drop)
+}
+
 /// Prepares the text for the grammar and rejects nesting deeper than [`MAX_NESTING`] before
 /// the recursive parser sees it, so that no input can exhaust the stack.
 ///
