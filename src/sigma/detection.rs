@@ -15,7 +15,9 @@ use crate::syntax::ast::{
     Expr, ExprKind, Literal, LiteralKind, Operator, Path, Predicate, Segment, Span,
 };
 
-/// Generated condition text with the file offset of each of its bytes, and the syntax tree the
+/// Generated condition text with the file offset of each of its bytes (as runs of bytes from
+/// one position: a piece is copied once per level it is nested in, and a run per byte would be
+/// eight times its text), and the syntax tree the
 /// condition parser would build from that text (spans relative to the start of `text`), so the
 /// rule is lowered without parsing its generated text again. `expr` is `None` where the tree
 /// cannot be built directly (a profile path the fast reader does not take, a number outside the
@@ -23,21 +25,47 @@ use crate::syntax::ast::{
 #[derive(Clone, Debug, Default)]
 pub struct Out {
     pub text: String,
-    pub map: Vec<usize>,
+    /// (offset in `text`, offset in the file) where each run of bytes from one file offset
+    /// starts.
+    pub runs: Vec<(usize, usize)>,
     pub expr: Option<Expr>,
 }
 
 impl Out {
     fn push(&mut self, s: &str, at: usize) {
+        if s.is_empty() {
+            return;
+        }
+        if self.runs.last().is_none_or(|r| r.1 != at) {
+            self.runs.push((self.text.len(), at));
+        }
         self.text.push_str(s);
-        self.map.extend(std::iter::repeat_n(at, s.len()));
+    }
+
+    /// The file offset of the first byte.
+    fn first_at(&self) -> Option<usize> {
+        self.runs.first().map(|r| r.1)
+    }
+
+    /// The file offset of each byte of `text`.
+    pub fn byte_map(&self) -> Vec<usize> {
+        let mut map = Vec::with_capacity(self.text.len() + 1);
+        for (i, &(start, at)) in self.runs.iter().enumerate() {
+            let end = self.runs.get(i + 1).map_or(self.text.len(), |r| r.0);
+            map.extend(std::iter::repeat_n(at, end - start));
+        }
+        map
     }
 
     /// Appends `o`'s text; returns its expression shifted to where it now starts.
     fn append(&mut self, o: Out) -> Option<Expr> {
         let start = self.text.len();
         self.text.push_str(&o.text);
-        self.map.extend(o.map);
+        for (s, at) in o.runs {
+            if self.runs.last().is_none_or(|r| r.1 != at) {
+                self.runs.push((start + s, at));
+            }
+        }
         o.expr.map(|mut e| {
             shift(&mut e, start);
             e
@@ -487,12 +515,12 @@ impl<'a> Lowerer<'a> {
                 let l = self.cond(a, sel, order, to_file);
                 let r = self.cond(b, sel, order, to_file);
                 let (l, r) = (l?, r?);
-                let at = l.map.first().copied().unwrap_or(0);
+                let at = l.first_at().unwrap_or(0);
                 Some(Out::join(vec![l, r], op, at))
             }
             Cond::Not(a) => {
                 let inner = self.cond(a, sel, order, to_file)?;
-                let at = inner.map.first().copied().unwrap_or(0);
+                let at = inner.first_at().unwrap_or(0);
                 Some(Out::not(inner, at))
             }
             Cond::Name(name, span) => {
@@ -1328,7 +1356,11 @@ fn predicate(
         _ => None,
     };
     Out {
-        map: vec![at; text.len()],
+        runs: if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![(0, at)]
+        },
         text,
         expr,
     }
@@ -1492,7 +1524,7 @@ mod tests {
             "{}",
             out.text
         );
-        assert_eq!(out.map.len(), out.text.len());
+        assert_eq!(out.byte_map().len(), out.text.len());
 
         let out = lower("  a:\n    Size|gt: 1.5e3\n  condition: a");
         assert_eq!(out.text, "Event.EventData.Size gt 1.5e3");

@@ -273,7 +273,7 @@ fn build_condition(
     det: Range<usize>,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Condition> {
-    let mut map = out.map;
+    let mut map = out.byte_map();
     map.push(map.last().copied().unwrap_or(det.start));
     let text = out.text;
     let to_file = |r: Range<usize>| {
