@@ -397,7 +397,7 @@ impl<'a> Lowerer<'a> {
 
     /// A Sigma field name -> a path in ruleqc's syntax, by the profile.
     pub fn path(&self, field: &str) -> String {
-        if let Some(p) = self.place.fields.get(field) {
+        if let Some(p) = self.place.field(field) {
             return p.to_string();
         }
         let segs: Vec<String> = field.split('.').map(segment).collect();
@@ -729,9 +729,9 @@ impl<'a> Lowerer<'a> {
             // A keyword search with modifiers (`'|all': [...]`) still finds text anywhere.
             m.anchor = Anchor::Contains;
         }
-        let items: Vec<Node> = match &value.kind {
-            Kind::Seq(items) => items.clone(),
-            _ => vec![value.clone()],
+        let items: &[Node] = match &value.kind {
+            Kind::Seq(items) => items,
+            _ => std::slice::from_ref(value),
         };
         if items.is_empty() {
             self.error(
@@ -753,7 +753,7 @@ impl<'a> Lowerer<'a> {
             .with_label_mut(format!("found {}", bad.kind_name()));
             return None;
         }
-        self.values(field, &m, &items, key)
+        self.values(field, &m, items, key)
     }
 
     /// The values of one field (or keywords when `field` is `None`), joined with `or` (or
@@ -811,7 +811,7 @@ impl<'a> Lowerer<'a> {
                 return None;
             }
         };
-        let text = v.scalar_text().unwrap_or("").to_string();
+        let text = v.scalar_text().unwrap_or("");
         if m.exists {
             return match resolved {
                 Resolved::Bool(b) => Some(vec![Pred::Exists(b)]),
@@ -824,7 +824,7 @@ impl<'a> Lowerer<'a> {
         if let Some(op) = m.cmp {
             return match resolved {
                 Resolved::Int(i) => Some(vec![Pred::Cmp(op, i.to_string())]),
-                Resolved::Float(f) if f.is_finite() => Some(vec![Pred::Cmp(op, text)]),
+                Resolved::Float(f) if f.is_finite() => Some(vec![Pred::Cmp(op, text.to_string())]),
                 _ => {
                     self.error("E0603", format!("`{}` compares with a number", op), &v.span)
                         .with_label_mut(format!("found {}", v.kind_name()));
@@ -850,7 +850,7 @@ impl<'a> Lowerer<'a> {
                 return Some(vec![Pred::Num(i.to_string())]);
             }
             Resolved::Int(i) => i.to_string(),
-            Resolved::Float(_) | Resolved::Bool(_) => text,
+            Resolved::Float(_) | Resolved::Bool(_) => text.to_string(),
             Resolved::Str(s) => s,
         };
         if m.re {
