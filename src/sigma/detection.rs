@@ -1,8 +1,9 @@
-//! A Sigma `detection` -> ruleqc condition text (SPEC §3), which the ordinary parser, lowering
-//! and normaliser then turn into IR. Every byte of the generated text remembers where in the
-//! Sigma file it came from (the value, key or condition word that produced it), so a problem
-//! found later (a regex outside the portable subset, a bad CIDR range, a target that cannot
-//! express a predicate) is reported at the Sigma source.
+//! A Sigma `detection` -> ruleqc condition text (SPEC §3) and, built alongside, its syntax tree,
+//! which the ordinary lowering and normaliser then turn into IR (the text is not parsed again).
+//! Every byte of the generated text remembers where in the Sigma file it came from (the value,
+//! key or condition word that produced it), so a problem found later (a regex outside the
+//! portable subset, a bad CIDR range, a target that cannot express a predicate) is reported at
+//! the Sigma source.
 
 use std::collections::BTreeMap;
 use std::ops::Range;

@@ -1,8 +1,9 @@
 //! Sigma rules as input (SPEC §7). A YAML file with `detection` and `logsource` (or a
 //! correlation rule, reported as unsupported) is a Sigma rule; it becomes the same `Rule` a
-//! ruleqc rule file does: its detection is written out as ruleqc condition text (see
-//! `detection`), which the ordinary parser, lowering and normaliser turn into IR, so every
-//! target, `test`, `run`, `--out` and `explain` work on it unchanged. Metadata maps onto the
+//! ruleqc rule file does: its detection is written out as ruleqc condition text together with
+//! the syntax tree the parser would read from that text (see `detection`), and the ordinary
+//! lowering and normaliser turn the tree into IR, so every target, `test`, `run`, `--out` and
+//! `explain` work on it unchanged (`explain --stage ast` parses the kept text). Metadata maps onto the
 //! rule's fields; SigmaHQ-style regression samples (`samples`) become its tests.
 
 pub mod condition;
