@@ -1,8 +1,9 @@
-//! A Sigma `detection` -> ruleqc condition text (SPEC §3), which the ordinary parser, lowering
-//! and normaliser then turn into IR. Every byte of the generated text remembers where in the
-//! Sigma file it came from (the value, key or condition word that produced it), so a problem
-//! found later (a regex outside the portable subset, a bad CIDR range, a target that cannot
-//! express a predicate) is reported at the Sigma source.
+//! A Sigma `detection` -> ruleqc condition text (SPEC §3) and, built alongside, its syntax tree,
+//! which the ordinary lowering and normaliser then turn into IR (the text is not parsed again).
+//! Every byte of the generated text remembers where in the Sigma file it came from (the value,
+//! key or condition word that produced it), so a problem found later (a regex outside the
+//! portable subset, a bad CIDR range, a target that cannot express a predicate) is reported at
+//! the Sigma source.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -11,42 +12,196 @@ use super::condition::{self, Cond};
 use super::profile::{Resolved as Place, SigmaProfile};
 use crate::diag::{Diagnostic, closest};
 use crate::rule::yaml::{self, Kind, Node, Resolved};
+use crate::syntax::ast::{
+    Expr, ExprKind, Literal, LiteralKind, Operator, Path, Predicate, Segment, Span,
+};
 
-/// Generated condition text with the file offset of each of its bytes.
+/// Generated condition text with the file offset of each of its bytes (as runs of bytes from
+/// one position: a piece is copied once per level it is nested in, and a run per byte would be
+/// eight times its text), and the syntax tree the
+/// condition parser would build from that text (spans relative to the start of `text`), so the
+/// rule is lowered without parsing its generated text again. `expr` is `None` where the tree
+/// cannot be built directly (a profile path the fast reader does not take, a number outside the
+/// grammar): the text is then parsed as before, with the same result and the same errors.
 #[derive(Clone, Debug, Default)]
 pub struct Out {
     pub text: String,
-    pub map: Vec<usize>,
+    /// (offset in `text`, offset in the file) where each run of bytes from one file offset
+    /// starts.
+    pub runs: Vec<(usize, usize)>,
+    pub expr: Option<Expr>,
 }
 
 impl Out {
     fn push(&mut self, s: &str, at: usize) {
+        if s.is_empty() {
+            return;
+        }
+        if self.runs.last().is_none_or(|r| r.1 != at) {
+            self.runs.push((self.text.len(), at));
+        }
         self.text.push_str(s);
-        self.map.extend(std::iter::repeat_n(at, s.len()));
     }
 
-    fn append(&mut self, o: Out) {
+    /// The file offset of the first byte.
+    fn first_at(&self) -> Option<usize> {
+        self.runs.first().map(|r| r.1)
+    }
+
+    /// The file offset of each byte of `text`.
+    pub fn byte_map(&self) -> Vec<usize> {
+        let mut map = Vec::with_capacity(self.text.len() + 1);
+        for (i, &(start, at)) in self.runs.iter().enumerate() {
+            let end = self.runs.get(i + 1).map_or(self.text.len(), |r| r.0);
+            map.extend(std::iter::repeat_n(at, end - start));
+        }
+        map
+    }
+
+    /// Appends `o`'s text; returns its expression shifted to where it now starts.
+    fn append(&mut self, o: Out) -> Option<Expr> {
+        let start = self.text.len();
         self.text.push_str(&o.text);
-        self.map.extend(o.map);
+        for (s, at) in o.runs {
+            if self.runs.last().is_none_or(|r| r.1 != at) {
+                self.runs.push((start + s, at));
+            }
+        }
+        o.expr.map(|mut e| {
+            shift(&mut e, start);
+            e
+        })
     }
 
     /// `( a OP b OP c )`; one part needs no parentheses.
-    fn join(parts: Vec<Out>, op: &str, at: usize) -> Out {
-        let mut out = Out::default();
+    fn join(mut parts: Vec<Out>, op: &str, at: usize) -> Out {
         let n = parts.len();
-        if n > 1 {
-            out.push("(", at);
+        if n <= 1 {
+            return parts.pop().unwrap_or_default();
         }
+        let mut out = Out::default();
+        let sep = match op {
+            "and" => " and ",
+            "or" => " or ",
+            _ => unreachable!("join takes and/or"),
+        };
+        out.text.reserve(
+            2 + parts
+                .iter()
+                .map(|p| p.text.len() + sep.len())
+                .sum::<usize>(),
+        );
+        out.push("(", at);
+        let mut exprs = Some(Vec::with_capacity(n));
         for (i, p) in parts.into_iter().enumerate() {
             if i > 0 {
-                out.push(&format!(" {op} "), at);
+                out.push(sep, at);
             }
-            out.append(p);
+            let e = out.append(p);
+            exprs = exprs.zip(e).map(|(mut v, e)| {
+                v.push(e);
+                v
+            });
         }
-        if n > 1 {
-            out.push(")", at);
-        }
+        out.push(")", at);
+        out.expr = exprs.and_then(|v| operands(v, op == "and", out.text.len()));
         out
+    }
+
+    /// `(a) and (b) and ...`: a rule's implied conditions and its detection, at `at`.
+    pub fn and_groups(parts: Vec<Out>, at: usize) -> Out {
+        let mut o = Out::default();
+        let mut exprs = Some(Vec::with_capacity(parts.len()));
+        for (i, p) in parts.into_iter().enumerate() {
+            if i > 0 {
+                o.push(" and ", at);
+            }
+            let start = o.text.len();
+            o.push("(", at);
+            let e = o.append(p);
+            o.push(")", at);
+            let span = Span::new(start, o.text.len());
+            exprs = exprs.zip(e).map(|(mut v, e)| {
+                v.push(Expr {
+                    kind: ExprKind::Group(Box::new(e)),
+                    span,
+                });
+                v
+            });
+        }
+        o.expr = exprs.map(|v| Expr {
+            kind: ExprKind::And(v),
+            span: Span::new(0, o.text.len()),
+        });
+        o
+    }
+
+    /// `not ( inner )`.
+    fn not(inner: Out, at: usize) -> Out {
+        let mut o = Out::default();
+        o.push("not (", at);
+        let e = o.append(inner);
+        o.push(")", at);
+        let len = o.text.len();
+        o.expr = e.map(|e| Expr {
+            kind: ExprKind::Not(Box::new(Expr {
+                kind: ExprKind::Group(Box::new(e)),
+                span: Span::new(4, len),
+            })),
+            span: Span::new(0, len),
+        });
+        o
+    }
+}
+
+/// The group `(e1 OP e2 ...)` of `len` bytes as the parser reads it: the operands (already at
+/// their offsets) folded left, and a value-less predicate's span running over the space after
+/// it, as the grammar's implicit white space does. `None` where an operand is itself a bare
+/// `and`/`or`, whose precedence the fold would not reproduce (generated text has none).
+fn operands(items: Vec<Expr>, and: bool, len: usize) -> Option<Expr> {
+    let last = items.len() - 1;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, mut e) in items.into_iter().enumerate() {
+        match &e.kind {
+            ExprKind::And(_) | ExprKind::Or(_) => return None,
+            ExprKind::Predicate(p) if p.value.is_none() && i < last => e.span.end += 1,
+            _ => {}
+        }
+        out.push(e);
+    }
+    let span = Span::new(out[0].span.start, out[out.len() - 1].span.end);
+    let kind = if and {
+        ExprKind::And(out)
+    } else {
+        ExprKind::Or(out)
+    };
+    Some(Expr {
+        kind: ExprKind::Group(Box::new(Expr { kind, span })),
+        span: Span::new(0, len),
+    })
+}
+
+/// Moves every span in `e` by `by` bytes.
+pub(super) fn shift(e: &mut Expr, by: usize) {
+    fn sp(s: &mut Span, by: usize) {
+        s.start += by;
+        s.end += by;
+    }
+    sp(&mut e.span, by);
+    match &mut e.kind {
+        ExprKind::And(items) | ExprKind::Or(items) => items.iter_mut().for_each(|i| shift(i, by)),
+        ExprKind::Not(inner) | ExprKind::Group(inner) => shift(inner, by),
+        ExprKind::Quantifier { path, body, .. } => {
+            sp(&mut path.span, by);
+            shift(body, by);
+        }
+        ExprKind::Predicate(p) => {
+            sp(&mut p.path.span, by);
+            sp(&mut p.op_span, by);
+            if let Some(v) = &mut p.value {
+                shift_lit(v, by);
+            }
+        }
     }
 }
 
@@ -243,7 +398,7 @@ impl<'a> Lowerer<'a> {
 
     /// A Sigma field name -> a path in ruleqc's syntax, by the profile.
     pub fn path(&self, field: &str) -> String {
-        if let Some(p) = self.place.fields.get(field) {
+        if let Some(p) = self.place.field(field) {
             return p.to_string();
         }
         let segs: Vec<String> = field.split('.').map(segment).collect();
@@ -361,17 +516,13 @@ impl<'a> Lowerer<'a> {
                 let l = self.cond(a, sel, order, to_file);
                 let r = self.cond(b, sel, order, to_file);
                 let (l, r) = (l?, r?);
-                let at = l.map.first().copied().unwrap_or(0);
+                let at = l.first_at().unwrap_or(0);
                 Some(Out::join(vec![l, r], op, at))
             }
             Cond::Not(a) => {
                 let inner = self.cond(a, sel, order, to_file)?;
-                let at = inner.map.first().copied().unwrap_or(0);
-                let mut o = Out::default();
-                o.push("not (", at);
-                o.append(inner);
-                o.push(")", at);
-                Some(o)
+                let at = inner.first_at().unwrap_or(0);
+                Some(Out::not(inner, at))
             }
             Cond::Name(name, span) => {
                 let file = to_file(span.clone());
@@ -579,9 +730,9 @@ impl<'a> Lowerer<'a> {
             // A keyword search with modifiers (`'|all': [...]`) still finds text anywhere.
             m.anchor = Anchor::Contains;
         }
-        let items: Vec<Node> = match &value.kind {
-            Kind::Seq(items) => items.clone(),
-            _ => vec![value.clone()],
+        let items: &[Node] = match &value.kind {
+            Kind::Seq(items) => items,
+            _ => std::slice::from_ref(value),
         };
         if items.is_empty() {
             self.error(
@@ -603,7 +754,7 @@ impl<'a> Lowerer<'a> {
             .with_label_mut(format!("found {}", bad.kind_name()));
             return None;
         }
-        self.values(field, &m, &items, key)
+        self.values(field, &m, items, key)
     }
 
     /// The values of one field (or keywords when `field` is `None`), joined with `or` (or
@@ -620,6 +771,7 @@ impl<'a> Lowerer<'a> {
                 }
             },
         };
+        let path = PathText::new(&path);
         let ci = !m.cased && !m.re && !m.base64 && !m.base64offset && m.encoding == Encoding::Utf8;
         // Per value: its predicates, `or`-ed (windash, base64offset and expand give several).
         let mut per_value: Vec<(usize, Vec<Pred>)> = Vec::new();
@@ -646,11 +798,7 @@ impl<'a> Lowerer<'a> {
             write_preds(&path, preds, ci, first)
         };
         if m.neq {
-            let mut o = Out::default();
-            o.push("not (", at);
-            o.append(out);
-            o.push(")", at);
-            return Some(o);
+            return Some(Out::not(out, at));
         }
         Some(out)
     }
@@ -664,7 +812,7 @@ impl<'a> Lowerer<'a> {
                 return None;
             }
         };
-        let text = v.scalar_text().unwrap_or("").to_string();
+        let text = v.scalar_text().unwrap_or("");
         if m.exists {
             return match resolved {
                 Resolved::Bool(b) => Some(vec![Pred::Exists(b)]),
@@ -677,7 +825,7 @@ impl<'a> Lowerer<'a> {
         if let Some(op) = m.cmp {
             return match resolved {
                 Resolved::Int(i) => Some(vec![Pred::Cmp(op, i.to_string())]),
-                Resolved::Float(f) if f.is_finite() => Some(vec![Pred::Cmp(op, text)]),
+                Resolved::Float(f) if f.is_finite() => Some(vec![Pred::Cmp(op, text.to_string())]),
                 _ => {
                     self.error("E0603", format!("`{}` compares with a number", op), &v.span)
                         .with_label_mut(format!("found {}", v.kind_name()));
@@ -703,7 +851,7 @@ impl<'a> Lowerer<'a> {
                 return Some(vec![Pred::Num(i.to_string())]);
             }
             Resolved::Int(i) => i.to_string(),
-            Resolved::Float(_) | Resolved::Bool(_) => text,
+            Resolved::Float(_) | Resolved::Bool(_) => text.to_string(),
             Resolved::Str(s) => s,
         };
         if m.re {
@@ -1005,14 +1153,229 @@ fn integer_text(s: &str) -> bool {
         && s != "-0"
 }
 
+/// Moves every span in `l` by `by` bytes.
+fn shift_lit(l: &mut Literal, by: usize) {
+    l.span.start += by;
+    l.span.end += by;
+    match &mut l.kind {
+        LiteralKind::List(items) => items.iter_mut().for_each(|i| shift_lit(i, by)),
+        LiteralKind::Field(p) => {
+            p.span.start += by;
+            p.span.end += by;
+        }
+        _ => {}
+    }
+}
+
+/// A path as written into the condition, and its syntax tree (spans from 0) when it reads
+/// as one.
+struct PathText<'p> {
+    text: &'p str,
+    ast: Option<Path>,
+}
+
+impl<'p> PathText<'p> {
+    fn new(text: &'p str) -> Self {
+        PathText {
+            text,
+            ast: read_path(text),
+        }
+    }
+}
+
+/// `text` as the condition grammar reads a path: plain names joined with `.` directly, anything
+/// else (backticks, indexes, `@`) by the grammar's own path rule.
+fn read_path(text: &str) -> Option<Path> {
+    const KEYWORDS: &[&str] = &["and", "or", "not", "any", "all", "true", "false", "null"];
+    let ident = |seg: &str| {
+        seg.bytes()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'_' | b'@' | b'$'))
+            && seg
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'@' | b'$' | b'-'))
+            && seg != "@"
+            && !KEYWORDS.contains(&seg)
+    };
+    let span = Span::new(0, text.len());
+    if text.split('.').all(ident) {
+        let segments = text
+            .split('.')
+            .map(|s| Segment::Key(s.to_string()))
+            .collect();
+        return Some(Path { segments, span });
+    }
+    if text.is_empty() || text.trim() != text || text.contains(['\n', '\r', '#']) {
+        return None;
+    }
+    crate::syntax::parse_path(text)
+        .ok()
+        .filter(|p| p.span == span)
+}
+
+/// A literal as written, and its syntax tree (spans from 0) when the grammar reads it so.
+fn string_lit(s: &str) -> (String, Option<Literal>) {
+    let text = quote(s);
+    let lit = Literal {
+        kind: LiteralKind::String {
+            value: s.to_string(),
+            raw: false,
+        },
+        span: Span::new(0, text.len()),
+    };
+    (text, Some(lit))
+}
+
+fn number_lit(n: &str) -> (String, Option<Literal>) {
+    let lit = grammar_number(n)
+        .then(|| serde_json::from_str::<serde_json::Number>(n).ok())
+        .flatten()
+        .map(|num| Literal {
+            kind: LiteralKind::Number(num),
+            span: Span::new(0, n.len()),
+        });
+    (n.to_string(), lit)
+}
+
+/// The condition grammar's number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn grammar_number(n: &str) -> bool {
+    let b = n.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    let digits = |i: &mut usize| {
+        let s = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - s
+    };
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(c) if c.is_ascii_digit() => {
+            digits(&mut i);
+        }
+        _ => return false,
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+fn list_lit(items: Vec<(String, Option<Literal>)>) -> (String, Option<Literal>) {
+    let mut text = String::from("[");
+    let mut lits = Some(Vec::with_capacity(items.len()));
+    for (i, (t, l)) in items.into_iter().enumerate() {
+        if i > 0 {
+            text.push_str(", ");
+        }
+        let at = text.len();
+        text.push_str(&t);
+        lits = lits.zip(l).map(|(mut v, mut l)| {
+            shift_lit(&mut l, at);
+            v.push(l);
+            v
+        });
+    }
+    text.push(']');
+    let span = Span::new(0, text.len());
+    let lit = lits.map(|v| Literal {
+        kind: LiteralKind::List(v),
+        span,
+    });
+    (text, lit)
+}
+
+fn field_lit(other: &PathText) -> (String, Option<Literal>) {
+    let text = format!("field({})", other.text);
+    let lit = other.ast.clone().map(|mut p| {
+        p.span = Span::new(6, 6 + other.text.len());
+        Literal {
+            kind: LiteralKind::Field(p),
+            span: Span::new(0, text.len()),
+        }
+    });
+    (text, lit)
+}
+
+/// `PATH OP[~] [VALUE]`, every byte at `at`.
+fn predicate(
+    path: &PathText,
+    op: Operator,
+    ci: bool,
+    value: Option<(String, Option<Literal>)>,
+    at: usize,
+) -> Out {
+    let mut text =
+        String::with_capacity(path.text.len() + 16 + value.as_ref().map_or(0, |(t, _)| t.len()));
+    text.push_str(path.text);
+    text.push(' ');
+    let op_start = text.len();
+    text.push_str(op.name());
+    if ci {
+        text.push('~');
+    }
+    let op_span = Span::new(op_start, text.len());
+    let (value, lit_ok) = match value {
+        None => (None, true),
+        Some((t, l)) => {
+            text.push(' ');
+            let at = text.len();
+            text.push_str(&t);
+            let ok = l.is_some();
+            (
+                l.map(|mut l| {
+                    shift_lit(&mut l, at);
+                    l
+                }),
+                ok,
+            )
+        }
+    };
+    let expr = match (&path.ast, lit_ok) {
+        (Some(p), true) => Some(Expr {
+            span: Span::new(0, text.len()),
+            kind: ExprKind::Predicate(Predicate {
+                path: p.clone(),
+                op,
+                case_insensitive: ci,
+                op_span,
+                value,
+            }),
+        }),
+        _ => None,
+    };
+    Out {
+        runs: if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![(0, at)]
+        },
+        text,
+        expr,
+    }
+}
+
 /// Writes the `or` of `preds` on `path`; equality tests are gathered into one `in` list.
-fn write_preds(path: &str, preds: Vec<Pred>, ci: bool, at: usize) -> Out {
-    let t = if ci { "~" } else { "" };
+fn write_preds(path: &PathText, preds: Vec<Pred>, ci: bool, at: usize) -> Out {
     let mut strs: Vec<String> = Vec::new();
     let mut nums: Vec<String> = Vec::new();
-    let mut parts: Vec<String> = Vec::new();
-    for p in preds {
-        match p {
+    let mut parts: Vec<Out> = Vec::new();
+    let p = |op, value| predicate(path, op, false, value, at);
+    let pt = |op, value| predicate(path, op, ci, value, at);
+    for pr in preds {
+        match pr {
             Pred::Eq(s) => {
                 if integer_text(&s) && !nums.contains(&s) {
                     nums.push(s.clone());
@@ -1029,11 +1392,17 @@ fn write_preds(path: &str, preds: Vec<Pred>, ci: bool, at: usize) -> Out {
                     strs.push(n);
                 }
             }
-            Pred::Bool(b) => parts.push(format!("{path} eq {b}")),
-            Pred::StartsWith(s) => parts.push(format!("{path} starts_with{t} {}", quote(&s))),
-            Pred::EndsWith(s) => parts.push(format!("{path} ends_with{t} {}", quote(&s))),
-            Pred::Contains(s) => parts.push(format!("{path} contains{t} {}", quote(&s))),
-            Pred::Present => parts.push(format!("{path} is_not_null")),
+            Pred::Bool(b) => {
+                let lit = Literal {
+                    kind: LiteralKind::Bool(b),
+                    span: Span::new(0, if b { 4 } else { 5 }),
+                };
+                parts.push(p(Operator::Eq, Some((b.to_string(), Some(lit)))));
+            }
+            Pred::StartsWith(s) => parts.push(pt(Operator::StartsWith, Some(string_lit(&s)))),
+            Pred::EndsWith(s) => parts.push(pt(Operator::EndsWith, Some(string_lit(&s)))),
+            Pred::Contains(s) => parts.push(pt(Operator::Contains, Some(string_lit(&s)))),
+            Pred::Present => parts.push(p(Operator::IsNotNull, None)),
             Pred::Regex(r) => {
                 let r = if ci && !r.starts_with("(?") {
                     format!("(?i){r}")
@@ -1042,64 +1411,131 @@ fn write_preds(path: &str, preds: Vec<Pred>, ci: bool, at: usize) -> Out {
                 } else {
                     r
                 };
-                parts.push(format!("{path} matches {}", quote(&r)))
+                parts.push(p(Operator::Matches, Some(string_lit(&r))))
             }
-            Pred::Cmp(op, n) => parts.push(format!("{path} {op} {n}")),
-            Pred::Cidr(c) => parts.push(format!("{path} in_cidr {}", quote(&c))),
+            Pred::Cmp(op, n) => {
+                let op = Operator::from_word(op).expect("a comparison operator");
+                parts.push(p(op, Some(number_lit(&n))))
+            }
+            Pred::Cidr(c) => parts.push(p(Operator::InCidr, Some(string_lit(&c)))),
             Pred::Field(anchor, other) => {
                 let op = match anchor {
-                    Anchor::Exact => "eq",
-                    Anchor::Contains => "contains",
-                    Anchor::StartsWith => "starts_with",
-                    Anchor::EndsWith => "ends_with",
+                    Anchor::Exact => Operator::Eq,
+                    Anchor::Contains => Operator::Contains,
+                    Anchor::StartsWith => Operator::StartsWith,
+                    Anchor::EndsWith => Operator::EndsWith,
                 };
+                let other = PathText::new(&other);
                 if ci && anchor == Anchor::Exact {
                     // Numbers compare as numbers; strings without case.
-                    parts.push(format!(
-                        "({path} eq field({other}) or {path} eq~ field({other}))"
+                    parts.push(Out::join(
+                        vec![
+                            predicate(path, Operator::Eq, false, Some(field_lit(&other)), at),
+                            predicate(path, Operator::Eq, true, Some(field_lit(&other)), at),
+                        ],
+                        "or",
+                        at,
                     ));
                 } else {
-                    parts.push(format!("{path} {op}{t} field({other})"));
+                    parts.push(pt(op, Some(field_lit(&other))));
                 }
             }
-            Pred::Null => parts.push(format!("{path} is_null")),
-            Pred::Exists(true) => parts.push(format!("{path} is_not_null")),
-            Pred::Exists(false) => parts.push(format!("{path} is_null")),
+            Pred::Null => parts.push(p(Operator::IsNull, None)),
+            Pred::Exists(true) => parts.push(p(Operator::IsNotNull, None)),
+            Pred::Exists(false) => parts.push(p(Operator::IsNull, None)),
         }
     }
-    let list = |xs: &[String], quoted: bool| -> String {
-        xs.iter()
-            .map(|x| if quoted { quote(x) } else { x.clone() })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut front = Vec::new();
+    let mut front = Vec::with_capacity(parts.len() + 2);
     match nums.len() {
         0 => {}
-        1 => front.push(format!("{path} eq {}", nums[0])),
-        _ => front.push(format!("{path} in [{}]", list(&nums, false))),
+        1 => front.push(p(Operator::Eq, Some(number_lit(&nums[0])))),
+        _ => front.push(p(
+            Operator::In,
+            Some(list_lit(nums.iter().map(|n| number_lit(n)).collect())),
+        )),
     }
     match strs.len() {
         0 => {}
-        1 => front.push(format!("{path} eq{t} {}", quote(&strs[0]))),
-        _ => front.push(format!("{path} in{t} [{}]", list(&strs, true))),
+        1 => front.push(pt(Operator::Eq, Some(string_lit(&strs[0])))),
+        _ => front.push(pt(
+            Operator::In,
+            Some(list_lit(strs.iter().map(|s| string_lit(s)).collect())),
+        )),
     }
     front.extend(parts);
-    let n = front.len();
-    let mut out = Out::default();
-    if n > 1 {
-        out.push("(", at);
-    }
-    out.push(&front.join(" or "), at);
-    if n > 1 {
-        out.push(")", at);
-    }
-    out
+    Out::join(front, "or", at)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The tree built alongside the text is the one the condition parser reads from it, for
+    /// every predicate form the writer has (value-less predicates inside groups, lists, `~`,
+    /// `field()`, `not`, a backticked path read by the grammar's path rule); a number outside
+    /// the grammar leaves no tree, so the text is parsed (and its error reported) as before.
+    #[test]
+    fn built_tree_is_the_parsed_tree() {
+        let profile = SigmaProfile::built_in();
+        let place = profile.resolve(&super::super::profile::LogSource {
+            product: Some("windows".into()),
+            category: Some("process_creation".into()),
+            service: None,
+        });
+        let lower = |det: &str| {
+            let text = format!("detection:\n{det}");
+            let root = yaml::parse(&text).unwrap().unwrap();
+            let Kind::Map(entries) = &root.kind else {
+                panic!("a mapping")
+            };
+            let mut lw = Lowerer::new(&text, &place, &profile);
+            let out = lw.detection(&entries[0].1);
+            assert!(lw.errors.is_empty(), "{:?}", lw.errors);
+            out.expect("a condition")
+        };
+        let out = lower(
+            r#"  a:
+    Image|endswith: ['\x.exe', '\y.exe']
+    CommandLine|contains|all: [' -a', ' -b']
+    'odd name': '*'
+    EventID: [1, 2]
+    Flag: true
+    Other: null
+    Size|gt: 1.5
+    Count|lte: 3
+    Ip|cidr: 10.0.0.0/8
+    User|fieldref: TargetUser
+    Pfx|fieldref|startswith: Owner
+    Rx|re|i: 'a.*b'
+    Wild: 'a*b?c'
+    Cased|cased: 'X'
+    Gone|exists: false
+  b:
+    Name|neq: 'x'
+    There|exists: true
+  c:
+    - Z: 1
+    - Y|startswith: q
+  condition: (a or not b) and 1 of c* and not (b and a)"#,
+        );
+        let parsed = crate::syntax::parse(&out.text).expect("the text parses");
+        assert_eq!(out.expr.as_ref(), Some(&parsed), "{}", out.text);
+        assert!(
+            out.text.contains(".`odd name` is_not_null and "),
+            "{}",
+            out.text
+        );
+        assert_eq!(out.byte_map().len(), out.text.len());
+
+        let out = lower("  a:\n    Size|gt: 1.5e3\n  condition: a");
+        assert_eq!(out.text, "Event.EventData.Size gt 1.5e3");
+        assert!(out.expr.is_some());
+        let out = lower("  a:\n    Size|gt: .5\n  condition: a");
+        assert_eq!(out.text, "Event.EventData.Size gt .5");
+        assert!(out.expr.is_none() && crate::syntax::parse(&out.text).is_err());
+        assert!(!grammar_number(".5") && !grammar_number("01") && !grammar_number("1."));
+        assert!(grammar_number("-0.5E+3") && grammar_number("0") && !grammar_number("-"));
+    }
 
     #[test]
     fn base64_matches_rfc4648() {

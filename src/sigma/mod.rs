@@ -1,8 +1,9 @@
 //! Sigma rules as input (SPEC §7). A YAML file with `detection` and `logsource` (or a
 //! correlation rule, reported as unsupported) is a Sigma rule; it becomes the same `Rule` a
-//! ruleqc rule file does: its detection is written out as ruleqc condition text (see
-//! `detection`), which the ordinary parser, lowering and normaliser turn into IR, so every
-//! target, `test`, `run`, `--out` and `explain` work on it unchanged. Metadata maps onto the
+//! ruleqc rule file does: its detection is written out as ruleqc condition text together with
+//! the syntax tree the parser would read from that text (see `detection`), and the ordinary
+//! lowering and normaliser turn the tree into IR, so every target, `test`, `run`, `--out` and
+//! `explain` work on it unchanged (`explain --stage ast` parses the kept text). Metadata maps onto the
 //! rule's fields; SigmaHQ-style regression samples (`samples`) become its tests.
 
 pub mod condition;
@@ -208,20 +209,7 @@ pub fn load(
             let out = if parts.len() == 1 {
                 parts.pop().expect("one part")
             } else {
-                let mut o = detection::Out::default();
-                for (i, p) in parts.into_iter().enumerate() {
-                    if i > 0 {
-                        o.text.push_str(" and ");
-                        o.map.extend([at; 5]);
-                    }
-                    o.text.push('(');
-                    o.map.push(at);
-                    o.text.push_str(&p.text);
-                    o.map.extend(p.map);
-                    o.text.push(')');
-                    o.map.push(at);
-                }
-                o
+                detection::Out::and_groups(parts, at)
             };
             build_condition(out, det.span.clone(), &mut errors)
         }
@@ -286,23 +274,39 @@ fn build_condition(
     det: Range<usize>,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Condition> {
-    let mut map = out.map;
+    let mut map = out.byte_map();
     map.push(map.last().copied().unwrap_or(det.start));
     let text = out.text;
     let to_file = |r: Range<usize>| {
         let s = map[r.start.min(text.len())];
         s..map[r.end.min(text.len())].max(s)
     };
-    let ast = match crate::syntax::parse(&text) {
-        Ok(a) => a,
-        Err(d) => {
-            // Only a nesting limit can get here: the text is generated.
-            errors.push(d.map_span(to_file).with_help(format!(
-                "the detection's condition is too large or deep for ruleqc: {}",
-                text.chars().take(200).collect::<String>()
-            )));
-            return None;
-        }
+    // The tree built alongside the text is what parsing the text gives (debug builds check
+    // it); the nesting limit is the parser's own check. Without a tree, the text is parsed.
+    let direct = out
+        .expr
+        .filter(|_| crate::syntax::parser::check_nesting(&text).is_ok());
+    #[cfg(debug_assertions)]
+    if let Some(e) = &direct {
+        assert_eq!(
+            Some(e),
+            crate::syntax::parse(&text).ok().as_ref(),
+            "the tree built for {text}"
+        );
+    }
+    let ast = match direct {
+        Some(e) => e,
+        None => match crate::syntax::parse(&text) {
+            Ok(a) => a,
+            Err(d) => {
+                // Only a nesting limit can get here: the text is generated.
+                errors.push(d.map_span(to_file).with_help(format!(
+                    "the detection's condition is too large or deep for ruleqc: {}",
+                    text.chars().take(200).collect::<String>()
+                )));
+                return None;
+            }
+        },
     };
     match lower::lower_condition(&ast) {
         Ok(node) => Some(Condition {

@@ -69,8 +69,22 @@ pub struct Resolved<'p> {
     pub log_type: String,
     pub field_template: String,
     pub raw_field: Option<String>,
-    pub fields: BTreeMap<&'p str, &'p str>,
+    /// The `fields` mappings that apply, the profile's top level first: a later one wins
+    /// (see [`Resolved::field`]). Looked up rather than merged into one map: every rule
+    /// resolves its log source, and only the few fields it names are ever looked up.
+    pub fields: Vec<&'p BTreeMap<String, String>>,
     pub conditions: Vec<&'p Node>,
+}
+
+impl Resolved<'_> {
+    /// The path a Sigma field maps to, if the profile maps it: the last applicable mapping's.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .rev()
+            .find_map(|m| m.get(name))
+            .map(String::as_str)
+    }
 }
 
 impl SigmaProfile {
@@ -122,7 +136,7 @@ impl SigmaProfile {
             log_type: String::new(),
             field_template: "{field}".into(),
             raw_field: None,
-            fields: BTreeMap::new(),
+            fields: Vec::new(),
             conditions: Vec::new(),
         };
         let mut log_type = None;
@@ -136,8 +150,8 @@ impl SigmaProfile {
             if let Some(r) = &s.raw_field {
                 out.raw_field = r.clone();
             }
-            for (k, v) in &s.fields {
-                out.fields.insert(k, v);
+            if !s.fields.is_empty() {
+                out.fields.push(&s.fields);
             }
             if let Some(c) = &s.conditions {
                 out.conditions.push(c);
@@ -376,7 +390,7 @@ mod tests {
         let r = p.resolve(&ls("windows", Some("process_creation"), None));
         assert_eq!(r.log_type, "windows.process_creation");
         assert_eq!(r.field_template, "Event.EventData.{field}");
-        assert_eq!(r.fields["EventID"], "Event.System.EventID");
+        assert_eq!(r.field("EventID"), Some("Event.System.EventID"));
         assert_eq!(r.conditions.len(), 1);
         assert_eq!(r.raw_field.as_deref(), Some("Event.RenderingInfo.Message"));
         let r = p.resolve(&ls("aws", None, Some("cloudtrail")));

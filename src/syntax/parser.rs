@@ -30,6 +30,8 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 /// pest runs without a call limit (its per-call tracker costs time on every rule): `prepare`
 /// rejects nesting deeper than [`MAX_NESTING`], and no alternative in the grammar re-parses a
 /// nested body after it failed, so the work stays linear in the text's length at bounded depth.
+/// For the same reason pest is built without its `std` feature (Cargo.toml), which on Linux
+/// asks the thread for its remaining stack on every rule call: bounded depth needs no probe.
 pub fn parse(text: &str) -> Result<Expr, Diagnostic> {
     let prepared = prepare(text)?;
     let mut pairs = ConditionParser::parse(Rule::condition, &prepared)
@@ -262,6 +264,12 @@ fn build_literal(pair: Pair<'_, Rule>) -> Result<Literal, Diagnostic> {
         other => unreachable!("unexpected literal {other:?}"),
     };
     Ok(Literal { kind, span })
+}
+
+/// The nesting check [`parse`] makes first, on its own: for a syntax tree built without parsing
+/// (a Sigma rule's generated condition), which must meet the same limit.
+pub fn check_nesting(text: &str) -> Result<(), Diagnostic> {
+    prepare(text).map(drop)
 }
 
 /// Prepares the text for the grammar and rejects nesting deeper than [`MAX_NESTING`] before
