@@ -242,47 +242,89 @@ impl<'de> Visitor<'de> for Skip {
     }
 }
 
-/// A value's text, within a line `scan` vouched for, read through `need` as `Projected` reads
-/// it. Objects read in part are scanned again for their keys; values read whole are built
-/// directly when they are literals or strings without escapes, and by serde_json otherwise
-/// (numbers as it reads them). `None` when serde_json rejects the text.
-fn project_text(text: &str, need: &Need) -> Option<Value> {
+/// Puts in `slot` the value `text` (within a line `scan` vouched for) read through `need`, as
+/// `Projected` reads it, reusing what `slot` held (the previous event's value: its strings and
+/// objects are refilled rather than freed and allocated again). Objects read in part are
+/// scanned again for their keys; values read whole are built directly when they are literals
+/// or strings without escapes, and by serde_json otherwise (numbers as it reads them). `None`
+/// when serde_json rejects the text; `slot` is then to be thrown away.
+fn fill(slot: &mut Value, text: &str, need: &Need) -> Option<()> {
     if need.whole {
-        let plain = text.len() >= 2 && text.starts_with('"') && !text.contains('\\');
-        return match text {
-            _ if plain => Some(Value::String(text[1..text.len() - 1].to_string())),
-            "true" => Some(Value::Bool(true)),
-            "false" => Some(Value::Bool(false)),
-            "null" => Some(Value::Null),
-            _ => serde_json::from_str(text).ok(),
+        if text.len() >= 2 && text.starts_with('"') && !text.contains('\\') {
+            let s = &text[1..text.len() - 1];
+            match slot {
+                Value::String(old) => {
+                    old.clear();
+                    old.push_str(s);
+                }
+                _ => *slot = Value::String(s.to_string()),
+            }
+            return Some(());
+        }
+        *slot = match text {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            "null" => Value::Null,
+            _ => serde_json::from_str(text).ok()?,
         };
+        return Some(());
     }
     if !text.starts_with('{') {
         // Anything but an object is read as nothing (and `scan` vouched for it).
-        return Some(Value::Null);
+        *slot = Value::Null;
+        return Some(());
     }
-    let mut map = serde_json::Map::new();
-    let mut built = true;
-    let scanned = scan::members(text, |key, start, end| {
-        if let Some((name, need)) = need.keys.iter().find(|(name, _)| same(name, key))
-            && built
-        {
-            match project_text(&text[start..end], need) {
-                Some(v) => {
-                    map.insert(name.clone(), v);
-                }
-                None => built = false,
-            }
+    if need.keys.len() <= 64 {
+        if !slot.is_object() {
+            *slot = Value::Object(serde_json::Map::new());
         }
-    });
-    if scanned.is_some() {
-        return built.then_some(Value::Object(map));
+        let Value::Object(map) = slot else {
+            unreachable!("made an object above")
+        };
+        // The keys of `need` seen, by index.
+        let mut seen = 0u64;
+        let mut filled = true;
+        let scanned = scan::members(text, |key, start, end| {
+            if let Some(i) = need.keys.iter().position(|(name, _)| same(name, key))
+                && filled
+            {
+                let (name, need) = &need.keys[i];
+                let slot = match map.get_mut(name) {
+                    Some(slot) => slot,
+                    None => map.entry(name.clone()).or_insert(Value::Null),
+                };
+                filled = fill(slot, &text[start..end], need).is_some();
+                seen |= 1 << i;
+            }
+        });
+        if scanned.is_some() {
+            // Keys the previous event had and this one has not.
+            map.retain(|k, _| {
+                need.keys
+                    .iter()
+                    .position(|(name, _)| name == k)
+                    .is_some_and(|i| seen & (1 << i) != 0)
+            });
+            return filled.then_some(());
+        }
     }
     // A key with an escape, say: serde_json reads the object.
     let mut de = serde_json::Deserializer::from_str(text);
-    let v = Projected(need).deserialize(&mut de).ok()?;
+    *slot = Projected(need).deserialize(&mut de).ok()?;
     de.end().ok()?;
-    Some(v)
+    Some(())
+}
+
+/// What a worker keeps from one line to the next for the fast path.
+#[derive(Default)]
+struct Scratch {
+    /// The members the rules read (index in `need.keys`, span of the value's text), in order.
+    kept: Vec<(usize, usize, usize)>,
+    /// The last event read the fast way, refilled by the next (`Null` at first, or after a
+    /// line the fast path gave up on).
+    event: Value,
+    /// Per key of `need.keys`, whether this event has it.
+    seen: Vec<bool>,
 }
 
 /// The rules compiled for one pass: what to parse, and which rules each log type runs.
@@ -440,13 +482,12 @@ impl<'r> Program<'r> {
     }
 
     /// One line of JSON Lines, as `run::read_events` reads it (`number` counts from 1).
-    /// `kept` is scratch space for the fast path.
     fn line(
         &self,
         file: &str,
         number: u64,
         bytes: &[u8],
-        kept: &mut Vec<(usize, usize, usize)>,
+        scratch: &mut Scratch,
         out: &mut Outcome,
     ) {
         let bad = |message: String| BadLine {
@@ -463,13 +504,13 @@ impl<'r> Program<'r> {
             return;
         }
         if let Some(fast) = &self.fast {
-            kept.clear();
+            scratch.kept.clear();
             let scanned = scan::members(text, |key, start, end| {
                 if let Some(i) = self.key_index(fast, key) {
-                    kept.push((i, start, end));
+                    scratch.kept.push((i, start, end));
                 }
             });
-            if scanned.is_some() && self.fast_event(fast, text, kept, out) {
+            if scanned.is_some() && self.fast_event(fast, text, scratch, out) {
                 return;
             }
         }
@@ -503,17 +544,17 @@ impl<'r> Program<'r> {
             .map(|&(_, i)| i)
     }
 
-    /// One event whose line `scan` vouched for, `kept` holding the members the rules read
-    /// (index in `need.keys`, span of the value's text), in order. Only what the rules of its
-    /// log type read is built. False (nothing done) when a kept value is not what serde_json
-    /// reads, for the caller to parse the line the slow way.
+    /// One event whose line `scan` vouched for, `scratch.kept` holding the members the rules
+    /// read. Only what the rules of its log type read is built. False (nothing done) when a
+    /// kept value is not what serde_json reads, for the caller to parse the line the slow way.
     fn fast_event(
         &self,
         fast: &Fast,
         text: &str,
-        kept: &[(usize, usize, usize)],
+        scratch: &mut Scratch,
         out: &mut Outcome,
     ) -> bool {
+        let kept = &scratch.kept;
         let found;
         let lt = match self.log_type_of {
             LogTypeOf::Fixed(t) => Some(t.as_str()),
@@ -544,30 +585,53 @@ impl<'r> Program<'r> {
             self.typed(lt, &Value::Null, &mut || Value::Null, out);
             return true;
         };
-        let Some(projected) = self.build(text, kept, |i| reads[i].as_ref()) else {
+        if self
+            .build(fast, text, scratch, |i| reads[i].as_ref())
+            .is_none()
+        {
             return false;
-        };
+        }
+        let projected = &scratch.event;
         let mut whole = || serde_json::from_str(text).unwrap_or_else(|_| projected.clone());
-        self.typed(lt, &projected, &mut whole, out);
+        self.typed(lt, projected, &mut whole, out);
         true
     }
 
-    /// The object of the kept members (see `fast_event`) that `read` says are read, each
-    /// value parsed by serde_json through its `Need`. A key given twice keeps its last value,
-    /// in the place of its first, as in a `Value`. `None` when serde_json rejects a value.
+    /// Makes `scratch.event` the object of the kept members that `read` says are read, each
+    /// value read through its `Need` (see `fill`). A key given twice keeps its last value, as
+    /// in a `Value`. `None` when serde_json rejects a value (`scratch.event` is then reset).
     fn build<'n>(
         &'n self,
+        fast: &Fast,
         text: &str,
-        kept: &[(usize, usize, usize)],
+        scratch: &mut Scratch,
         read: impl Fn(usize) -> Option<&'n Need>,
-    ) -> Option<Value> {
-        let mut map = serde_json::Map::new();
-        for &(i, start, end) in kept {
-            let Some(need) = read(i) else { continue };
-            let v = project_text(&text[start..end], need)?;
-            map.insert(self.need.keys[i].0.clone(), v);
+    ) -> Option<()> {
+        let Scratch { kept, event, seen } = scratch;
+        if !event.is_object() {
+            *event = Value::Object(serde_json::Map::new());
         }
-        Some(Value::Object(map))
+        let Value::Object(map) = event else {
+            unreachable!("made an object above")
+        };
+        seen.clear();
+        seen.resize(self.need.keys.len(), false);
+        for &(i, start, end) in kept.iter() {
+            let Some(need) = read(i) else { continue };
+            let name = &self.need.keys[i].0;
+            let slot = match map.get_mut(name) {
+                Some(slot) => slot,
+                None => map.entry(name.clone()).or_insert(Value::Null),
+            };
+            if fill(slot, &text[start..end], need).is_none() {
+                *event = Value::Null;
+                return None;
+            }
+            seen[i] = true;
+        }
+        // Keys the previous event had and this one has not.
+        map.retain(|k, _| self.key_index(fast, k).is_some_and(|i| seen[i]));
+        Some(())
     }
 
     /// Lines separated by newlines, the first numbered `first` (a final newline does not
@@ -575,10 +639,10 @@ impl<'r> Program<'r> {
     fn lines(&self, file: &str, first: u64, data: &[u8], out: &mut Outcome) {
         let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
         let mut start = 0;
-        let mut kept = Vec::new();
+        let mut scratch = Scratch::default();
         for (number, end) in (first..).zip(ends) {
             if end > start || end < data.len() {
-                self.line(file, number, &data[start..end], &mut kept, out);
+                self.line(file, number, &data[start..end], &mut scratch, out);
             }
             start = end + 1;
         }
@@ -1150,18 +1214,20 @@ mod tests {
 
     /// A line through the fast path and its fallback, as `line` takes it: the projection of
     /// every key the rules read, or the message of a malformed line.
-    fn fast_then_slow(p: &Program<'_>, text: &str) -> Result<Value, String> {
+    /// `scratch` carries the previous line's event, refilled by this one.
+    fn fast_then_slow(p: &Program<'_>, text: &str, scratch: &mut Scratch) -> Result<Value, String> {
         let fast = p.fast.as_ref().unwrap();
-        let mut kept = Vec::new();
+        scratch.kept.clear();
         let scanned = scan::members(text, |key, start, end| {
             if let Some(i) = p.key_index(fast, key) {
-                kept.push((i, start, end));
+                scratch.kept.push((i, start, end));
             }
         });
         if scanned.is_some()
-            && let Some(v) = p.build(text, &kept, |i| Some(&p.need.keys[i].1))
+            && p.build(fast, text, scratch, |i| Some(&p.need.keys[i].1))
+                .is_some()
         {
-            return Ok(v);
+            return Ok(scratch.event.clone());
         }
         slow(p, text)
     }
@@ -1184,9 +1250,9 @@ mod tests {
         assert!(p.fast.is_some() && without.fast.is_none());
         let run = |p: &Program<'_>| {
             let mut out = Outcome::default();
-            let mut kept = Vec::new();
+            let mut scratch = Scratch::default();
             for (n, line) in lines.iter().enumerate() {
-                p.line("f", n as u64 + 1, line, &mut kept, &mut out);
+                p.line("f", n as u64 + 1, line, &mut scratch, &mut out);
             }
             let bad: Vec<String> = out.bad.iter().map(|b| b.message.clone()).collect();
             (out.events, out.skipped, out.no_log_type, bad, out.matches)
@@ -1196,9 +1262,10 @@ mod tests {
 
     /// The fast path holds to serde_json on every line: accepted exactly when serde_json
     /// accepts it, with its message, and the same projected value.
-    fn agrees(p: &Program<'_>, text: &str) {
+    /// `scratch` is kept from line to line, as a worker keeps it.
+    fn agrees(p: &Program<'_>, text: &str, scratch: &mut Scratch) {
         let want = slow(p, text);
-        let got = fast_then_slow(p, text);
+        let got = fast_then_slow(p, text, scratch);
         assert_eq!(got, want, "{text}");
         // The projection is a `Value`'s own keys.
         if let (Ok(whole), Ok(got)) = (serde_json::from_str::<Value>(text), &got) {
@@ -1292,6 +1359,7 @@ mod tests {
             &deep(200),
         ];
         with_rules_of_repo(|p| {
+            let mut scratch = Scratch::default();
             for v in values {
                 for line in [
                     format!(r#"{{"p_log_type": "AWS.CloudTrail", "eventName": {v}}}"#),
@@ -1304,7 +1372,7 @@ mod tests {
                     format!(r#"{{"notReadByAnyRule": [{{"x": {v}}}]}}"#),
                     v.to_string(),
                 ] {
-                    agrees(p, &line);
+                    agrees(p, &line, &mut scratch);
                 }
             }
             for line in [
@@ -1330,7 +1398,7 @@ mod tests {
                 r#"{"p_log_type": "AWS\u002eCloudTrail", "eventName": "ConsoleLogin"}"#,
                 r#"{"p_log_type" : "Okta.SystemLog" , "eventType" : "user.session.start" }"#,
             ] {
-                agrees(p, line);
+                agrees(p, line, &mut scratch);
             }
         });
     }
@@ -1362,15 +1430,15 @@ mod tests {
         same_outcome(&p, &without, &lines);
         let mut out = Outcome::default();
         let fast = p.fast.as_ref().unwrap();
-        let mut kept = Vec::new();
+        let mut scratch = Scratch::default();
         let text = std::str::from_utf8(&lines[0]).unwrap();
         assert!(
             scan::members(text, |k, s, e| if let Some(i) = p.key_index(fast, k) {
-                kept.push((i, s, e))
+                scratch.kept.push((i, s, e))
             })
             .is_some()
         );
-        assert!(p.fast_event(fast, text, &kept, &mut out));
+        assert!(p.fast_event(fast, text, &mut scratch, &mut out));
     }
 
     /// Generated lines: objects of members whose keys the rules read or not (repeated at
@@ -1463,12 +1531,13 @@ mod tests {
             let mut without = Program::new(&rules, &log_type_of);
             without.fast = None;
             let (lines_seen, scanned) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+            let scratch = std::cell::RefCell::new(Scratch::default());
             let mut runner =
                 proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(1500));
             runner
                 .run(&prop::collection::vec(line(), 1..8), |lines| {
                     for l in &lines {
-                        agrees(&p, l);
+                        agrees(&p, l, &mut scratch.borrow_mut());
                         lines_seen.set(lines_seen.get() + 1);
                         if scan::members(l, |_, _, _| ()).is_some() {
                             scanned.set(scanned.get() + 1);
