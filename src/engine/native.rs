@@ -2,11 +2,13 @@
 //! reference evaluator (`ir::eval`), so its verdicts are the reference's by construction.
 //!
 //! What makes it fast is what it does not do:
-//! - Each line is parsed once, and only the parts of the event that some rule reads (or the
-//!   log type) are built as values: the rest is checked as JSON and dropped (`Need`,
-//!   `Projected`). Every scalar is still converted, so a line is rejected exactly when a
-//!   `serde_json::Value` would reject it. A matching event is parsed again, whole, for its
-//!   output.
+//! - Each line is checked by a conservative scanner (`scan`) that finds the top-level keys
+//!   some rule reads; only what the rules of the event's log type read is built as values,
+//!   into one event each worker refills from line to line (`fill`). A line the scanner does
+//!   not vouch for takes the serde_json path: parsed once, only the parts some rule reads (or
+//!   the log type) built (`Need`, `Projected`), every scalar still converted. Either way a
+//!   line is rejected exactly when a `serde_json::Value` would reject it, with its message.
+//!   A matching event is parsed again, whole, for its output.
 //! - All rules of a log type are evaluated in the same pass over the events.
 //! - The input is cut into chunks of whole lines that worker threads parse and evaluate; the
 //!   results are put back in input order, and at most `IN_FLIGHT` chunks exist at once.
