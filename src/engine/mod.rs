@@ -10,6 +10,7 @@ use crate::backend::schema::TableSchema;
 
 pub mod duckdb;
 pub mod native;
+mod scan;
 pub mod sqlite;
 
 /// The column that numbers the rows (0-based, in the order the events were given).

@@ -2,11 +2,13 @@
 //! reference evaluator (`ir::eval`), so its verdicts are the reference's by construction.
 //!
 //! What makes it fast is what it does not do:
-//! - Each line is parsed once, and only the parts of the event that some rule reads (or the
-//!   log type) are built as values: the rest is checked as JSON and dropped (`Need`,
-//!   `Projected`). Every scalar is still converted, so a line is rejected exactly when a
-//!   `serde_json::Value` would reject it. A matching event is parsed again, whole, for its
-//!   output.
+//! - Each line is checked by a conservative scanner (`scan`) that finds the top-level keys
+//!   some rule reads; only what the rules of the event's log type read is built as values,
+//!   into one event each worker refills from line to line (`fill`). A line the scanner does
+//!   not vouch for takes the serde_json path: parsed once, only the parts some rule reads (or
+//!   the log type) built (`Need`, `Projected`), every scalar still converted. Either way a
+//!   line is rejected exactly when a `serde_json::Value` would reject it, with its message.
+//!   A matching event is parsed again, whole, for its output.
 //! - All rules of a log type are evaluated in the same pass over the events.
 //! - The input is cut into chunks of whole lines that worker threads parse and evaluate; the
 //!   results are put back in input order, and at most `IN_FLIGHT` chunks exist at once.
@@ -32,6 +34,8 @@ use crate::ir::eval::eval;
 use crate::ir::{FieldPath, Node, Step, Test};
 use crate::rule::Rule;
 use crate::run::{BadLine, LogTypeOf, Match, Options, Scan, project};
+
+use super::scan;
 
 /// Bytes of input in one chunk (it is extended to the end of its last line).
 const CHUNK_BYTES: usize = 1 << 20;
@@ -240,6 +244,91 @@ impl<'de> Visitor<'de> for Skip {
     }
 }
 
+/// Puts in `slot` the value `text` (within a line `scan` vouched for) read through `need`, as
+/// `Projected` reads it, reusing what `slot` held (the previous event's value: its strings and
+/// objects are refilled rather than freed and allocated again). Objects read in part are
+/// scanned again for their keys; values read whole are built directly when they are literals
+/// or strings without escapes, and by serde_json otherwise (numbers as it reads them). `None`
+/// when serde_json rejects the text; `slot` is then to be thrown away.
+fn fill(slot: &mut Value, text: &str, need: &Need) -> Option<()> {
+    if need.whole {
+        if text.len() >= 2 && text.starts_with('"') && !text.contains('\\') {
+            let s = &text[1..text.len() - 1];
+            match slot {
+                Value::String(old) => {
+                    old.clear();
+                    old.push_str(s);
+                }
+                _ => *slot = Value::String(s.to_string()),
+            }
+            return Some(());
+        }
+        *slot = match text {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            "null" => Value::Null,
+            _ => serde_json::from_str(text).ok()?,
+        };
+        return Some(());
+    }
+    if !text.starts_with('{') {
+        // Anything but an object is read as nothing (and `scan` vouched for it).
+        *slot = Value::Null;
+        return Some(());
+    }
+    if need.keys.len() <= 64 {
+        if !slot.is_object() {
+            *slot = Value::Object(serde_json::Map::new());
+        }
+        let Value::Object(map) = slot else {
+            unreachable!("made an object above")
+        };
+        // The keys of `need` seen, by index.
+        let mut seen = 0u64;
+        let mut filled = true;
+        let scanned = scan::members(text, |key, start, end| {
+            if let Some(i) = need.keys.iter().position(|(name, _)| same(name, key))
+                && filled
+            {
+                let (name, need) = &need.keys[i];
+                let slot = match map.get_mut(name) {
+                    Some(slot) => slot,
+                    None => map.entry(name.clone()).or_insert(Value::Null),
+                };
+                filled = fill(slot, &text[start..end], need).is_some();
+                seen |= 1 << i;
+            }
+        });
+        if scanned.is_some() {
+            // Keys the previous event had and this one has not.
+            map.retain(|k, _| {
+                need.keys
+                    .iter()
+                    .position(|(name, _)| name == k)
+                    .is_some_and(|i| seen & (1 << i) != 0)
+            });
+            return filled.then_some(());
+        }
+    }
+    // A key with an escape, say: serde_json reads the object.
+    let mut de = serde_json::Deserializer::from_str(text);
+    *slot = Projected(need).deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(())
+}
+
+/// What a worker keeps from one line to the next for the fast path.
+#[derive(Default)]
+struct Scratch {
+    /// The members the rules read (index in `need.keys`, span of the value's text), in order.
+    kept: Vec<(usize, usize, usize)>,
+    /// The last event read the fast way, refilled by the next (`Null` at first, or after a
+    /// line the fast path gave up on).
+    event: Value,
+    /// Per key of `need.keys`, whether this event has it.
+    seen: Vec<bool>,
+}
+
 /// The rules compiled for one pass: what to parse, and which rules each log type runs.
 pub struct Program<'r> {
     rules: &'r [&'r Rule],
@@ -249,6 +338,31 @@ pub struct Program<'r> {
     /// entry, numbered in output order.
     by_type: HashMap<&'r str, Vec<(usize, usize)>>,
     groups: Vec<usize>,
+    /// The fast path (`scan`), unless some rule reads the whole event.
+    fast: Option<Fast>,
+}
+
+/// The first 8 bytes of a key (fewer, zero-padded, when it is shorter).
+fn head(key: &str) -> u64 {
+    let mut b = [0u8; 8];
+    let n = key.len().min(8);
+    b[..n].copy_from_slice(&key.as_bytes()[..n]);
+    u64::from_le_bytes(b)
+}
+
+/// Two keys are equal (short ones compared without a call to `memcmp`).
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
+/// What the fast path needs: the top-level keys of `Program::need` by length (indexes into
+/// its `keys`), where the log type is among them, and per log type, for each of those keys,
+/// the part of its value that the log type's rules read (`None`: they do not read it).
+struct Fast {
+    /// With each key, its first bytes (`head`), compared before the rest.
+    by_len: Vec<Vec<(u64, usize)>>,
+    log_type: Option<usize>,
+    reads: HashMap<String, Vec<Option<Need>>>,
 }
 
 /// What a chunk of input gave.
@@ -278,12 +392,56 @@ impl<'r> Program<'r> {
                 groups.push(i);
             }
         }
+        let fast = (!need.whole).then(|| {
+            let mut by_len: Vec<Vec<(u64, usize)>> = Vec::new();
+            for (i, (k, _)) in need.keys.iter().enumerate() {
+                if by_len.len() <= k.len() {
+                    by_len.resize(k.len() + 1, Vec::new());
+                }
+                by_len[k.len()].push((head(k), i));
+            }
+            let log_type = match log_type_of {
+                LogTypeOf::Field(f) => need.keys.iter().position(|(k, _)| k == f),
+                LogTypeOf::Fixed(_) => None,
+            };
+            let reads = by_type
+                .iter()
+                .map(|(lt, pairs)| {
+                    let mut n = Need::default();
+                    for &(_, i) in pairs {
+                        n.add_condition(&rules[i].condition.ir);
+                    }
+                    let read = need
+                        .keys
+                        .iter()
+                        .map(|(k, _)| match n.whole {
+                            true => Some(Need {
+                                whole: true,
+                                keys: Vec::new(),
+                            }),
+                            false => n
+                                .keys
+                                .iter()
+                                .find(|(name, _)| name == k)
+                                .map(|p| p.1.clone()),
+                        })
+                        .collect();
+                    (lt.to_string(), read)
+                })
+                .collect();
+            Fast {
+                by_len,
+                log_type,
+                reads,
+            }
+        });
         Program {
             rules,
             need,
             log_type_of,
             by_type,
             groups,
+            fast,
         }
     }
 
@@ -294,6 +452,17 @@ impl<'r> Program<'r> {
             LogTypeOf::Fixed(t) => Some(t.as_str()),
             LogTypeOf::Field(f) => projected.get(f).and_then(Value::as_str),
         };
+        self.typed(lt, projected, whole, out)
+    }
+
+    /// `event`, its log type found (`None`: it has none).
+    fn typed(
+        &self,
+        lt: Option<&str>,
+        projected: &Value,
+        whole: &mut dyn FnMut() -> Value,
+        out: &mut Outcome,
+    ) {
         let Some(lt) = lt else {
             out.no_log_type += 1;
             return;
@@ -315,7 +484,14 @@ impl<'r> Program<'r> {
     }
 
     /// One line of JSON Lines, as `run::read_events` reads it (`number` counts from 1).
-    fn line(&self, file: &str, number: u64, bytes: &[u8], out: &mut Outcome) {
+    fn line(
+        &self,
+        file: &str,
+        number: u64,
+        bytes: &[u8],
+        scratch: &mut Scratch,
+        out: &mut Outcome,
+    ) {
         let bad = |message: String| BadLine {
             file: file.to_string(),
             line: number,
@@ -328,6 +504,17 @@ impl<'r> Program<'r> {
         let text = line.trim();
         if text.is_empty() {
             return;
+        }
+        if let Some(fast) = &self.fast {
+            scratch.kept.clear();
+            let scanned = scan::members(text, |key, start, end| {
+                if let Some(i) = self.key_index(fast, key) {
+                    scratch.kept.push((i, start, end));
+                }
+            });
+            if scanned.is_some() && self.fast_event(fast, text, scratch, out) {
+                return;
+            }
         }
         let projected = match self.need.parse(text) {
             Ok(v) => v,
@@ -349,14 +536,115 @@ impl<'r> Program<'r> {
         self.event(&projected, &mut whole, out);
     }
 
+    /// The index in `need.keys` of a top-level key the rules read.
+    fn key_index(&self, fast: &Fast, key: &str) -> Option<usize> {
+        let candidates = fast.by_len.get(key.len())?;
+        let head = head(key);
+        candidates
+            .iter()
+            .find(|&&(h, i)| h == head && (key.len() <= 8 || same(&self.need.keys[i].0, key)))
+            .map(|&(_, i)| i)
+    }
+
+    /// One event whose line `scan` vouched for, `scratch.kept` holding the members the rules
+    /// read. Only what the rules of its log type read is built. False (nothing done) when a
+    /// kept value is not what serde_json reads, for the caller to parse the line the slow way.
+    fn fast_event(
+        &self,
+        fast: &Fast,
+        text: &str,
+        scratch: &mut Scratch,
+        out: &mut Outcome,
+    ) -> bool {
+        let kept = &scratch.kept;
+        let found;
+        let lt = match self.log_type_of {
+            LogTypeOf::Fixed(t) => Some(t.as_str()),
+            LogTypeOf::Field(_) => {
+                // The last one, as in a `Value`.
+                let span = kept
+                    .iter()
+                    .rev()
+                    .find(|&&(i, _, _)| Some(i) == fast.log_type)
+                    .map(|&(_, s, e)| &text[s..e]);
+                match span {
+                    None => None,
+                    Some(s) if s.len() >= 2 && s.starts_with('"') && !s.contains('\\') => {
+                        Some(&s[1..s.len() - 1])
+                    }
+                    Some(s) => match serde_json::from_str::<Value>(s) {
+                        Ok(v) => {
+                            found = v;
+                            found.as_str()
+                        }
+                        Err(_) => return false,
+                    },
+                }
+            }
+        };
+        let Some(reads) = lt.and_then(|lt| fast.reads.get(lt)) else {
+            // No log type, or one no rule runs on: counted, and nothing more to read.
+            self.typed(lt, &Value::Null, &mut || Value::Null, out);
+            return true;
+        };
+        if self
+            .build(fast, text, scratch, |i| reads[i].as_ref())
+            .is_none()
+        {
+            return false;
+        }
+        let projected = &scratch.event;
+        let mut whole = || serde_json::from_str(text).unwrap_or_else(|_| projected.clone());
+        self.typed(lt, projected, &mut whole, out);
+        true
+    }
+
+    /// Makes `scratch.event` the object of the kept members that `read` says are read, each
+    /// value read through its `Need` (see `fill`). A key given twice keeps its last value, as
+    /// in a `Value`. `None` when serde_json rejects a value (`scratch.event` is then reset).
+    fn build<'n>(
+        &'n self,
+        fast: &Fast,
+        text: &str,
+        scratch: &mut Scratch,
+        read: impl Fn(usize) -> Option<&'n Need>,
+    ) -> Option<()> {
+        let Scratch { kept, event, seen } = scratch;
+        if !event.is_object() {
+            *event = Value::Object(serde_json::Map::new());
+        }
+        let Value::Object(map) = event else {
+            unreachable!("made an object above")
+        };
+        seen.clear();
+        seen.resize(self.need.keys.len(), false);
+        for &(i, start, end) in kept.iter() {
+            let Some(need) = read(i) else { continue };
+            let name = &self.need.keys[i].0;
+            let slot = match map.get_mut(name) {
+                Some(slot) => slot,
+                None => map.entry(name.clone()).or_insert(Value::Null),
+            };
+            if fill(slot, &text[start..end], need).is_none() {
+                *event = Value::Null;
+                return None;
+            }
+            seen[i] = true;
+        }
+        // Keys the previous event had and this one has not.
+        map.retain(|k, _| self.key_index(fast, k).is_some_and(|i| seen[i]));
+        Some(())
+    }
+
     /// Lines separated by newlines, the first numbered `first` (a final newline does not
     /// start another line).
     fn lines(&self, file: &str, first: u64, data: &[u8], out: &mut Outcome) {
         let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
         let mut start = 0;
+        let mut scratch = Scratch::default();
         for (number, end) in (first..).zip(ends) {
             if end > start || end < data.len() {
-                self.line(file, number, &data[start..end], out);
+                self.line(file, number, &data[start..end], &mut scratch, out);
             }
             start = end + 1;
         }
@@ -914,6 +1202,359 @@ mod tests {
                 assert_eq!(v.is_object(), p.is_object(), "{text}");
                 assert_eq!(v.get("a"), p.get("a"), "{text}");
             }
+        }
+    }
+
+    /// The rules of `rules/`, run on `p_log_type`, as the differential tests use them.
+    fn with_rules_of_repo<T>(f: impl FnOnce(&Program<'_>) -> T) -> T {
+        let loaded = crate::rule::load_paths(&["rules".into()]).unwrap();
+        let rules: Vec<&Rule> = loaded.iter().filter_map(|l| l.rule()).collect();
+        let log_type_of = LogTypeOf::Field("p_log_type".into());
+        let program = Program::new(&rules, &log_type_of);
+        f(&program)
+    }
+
+    /// A line through the fast path and its fallback, as `line` takes it: the projection of
+    /// every key the rules read, or the message of a malformed line.
+    /// `scratch` carries the previous line's event, refilled by this one.
+    fn fast_then_slow(p: &Program<'_>, text: &str, scratch: &mut Scratch) -> Result<Value, String> {
+        let fast = p.fast.as_ref().unwrap();
+        scratch.kept.clear();
+        let scanned = scan::members(text, |key, start, end| {
+            if let Some(i) = p.key_index(fast, key) {
+                scratch.kept.push((i, start, end));
+            }
+        });
+        if scanned.is_some()
+            && p.build(fast, text, scratch, |i| Some(&p.need.keys[i].1))
+                .is_some()
+        {
+            return Ok(scratch.event.clone());
+        }
+        slow(p, text)
+    }
+
+    /// Today's path, serde_json alone.
+    fn slow(p: &Program<'_>, text: &str) -> Result<Value, String> {
+        match p.need.parse(text) {
+            Ok(v) if v.is_object() => Ok(v),
+            Ok(_) => Err("not a JSON object".into()),
+            Err(_) => Err(format!(
+                "not JSON: {}",
+                serde_json::from_str::<Value>(text).unwrap_err()
+            )),
+        }
+    }
+
+    /// Every line, whole, through `line` with and without the fast path: the same counts,
+    /// malformed lines with the same messages, the same matches.
+    fn same_outcome(p: &Program<'_>, without: &Program<'_>, lines: &[Vec<u8>]) {
+        assert!(p.fast.is_some() && without.fast.is_none());
+        let run = |p: &Program<'_>| {
+            let mut out = Outcome::default();
+            let mut scratch = Scratch::default();
+            for (n, line) in lines.iter().enumerate() {
+                p.line("f", n as u64 + 1, line, &mut scratch, &mut out);
+            }
+            let bad: Vec<String> = out.bad.iter().map(|b| b.message.clone()).collect();
+            (out.events, out.skipped, out.no_log_type, bad, out.matches)
+        };
+        assert_eq!(run(p), run(without));
+    }
+
+    /// The fast path holds to serde_json on every line: accepted exactly when serde_json
+    /// accepts it, with its message, and the same projected value.
+    /// `scratch` is kept from line to line, as a worker keeps it.
+    fn agrees(p: &Program<'_>, text: &str, scratch: &mut Scratch) {
+        let want = slow(p, text);
+        let got = fast_then_slow(p, text, scratch);
+        assert_eq!(got, want, "{text}");
+        // The projection is a `Value`'s own keys.
+        if let (Ok(whole), Ok(got)) = (serde_json::from_str::<Value>(text), &got) {
+            for (k, v) in got.as_object().unwrap() {
+                if p.need.keys.iter().any(|(n, need)| n == k && need.whole) {
+                    assert_eq!(Some(v), whole.get(k), "{text}");
+                }
+            }
+        }
+    }
+
+    /// Hand-written edge cases of numbers, strings, keys, nesting and framing, each as a
+    /// value read by a rule (`eventName`), one read in part (`userIdentity`, an object) and
+    /// one no rule reads.
+    #[test]
+    fn fast_path_agrees_with_serde_json_on_edge_cases() {
+        let deep = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        let values = [
+            "-0",
+            "0",
+            "-0.0",
+            "1e400",
+            "-1e400",
+            "1E-400",
+            "1e-400",
+            "1.5e3",
+            "9007199254740991",
+            "9007199254740992",
+            "9007199254740993",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "0.30000000000000000000000000000000000000000000001",
+            "2.2250738585072011e-308",
+            "1.7976931348623157e308",
+            "1.7976931348623159e308",
+            &"9".repeat(309),
+            &"9".repeat(300),
+            &format!("0.{}1", "0".repeat(400)),
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "+1",
+            "1.e3",
+            "0x10",
+            "NaN",
+            "Infinity",
+            r#""plain""#,
+            r#""a\"b\\c\/d\be\ff\ng\rh\ti""#,
+            r#""\u0041\u00e9\u20ac""#,
+            r#""\ud83d\ude00""#,
+            r#""\ud800""#,
+            r#""\udc00""#,
+            r#""\ud800\u0041""#,
+            r#""\ud800x""#,
+            r#""\udbff\udfff""#,
+            r#""\u12""#,
+            r#""\uzzzz""#,
+            r#""\x""#,
+            r#""\u0000""#,
+            "\"\u{1}\"",
+            "\"\u{1f}\"",
+            "\"\u{7f}\"",
+            "\"é€😀\"",
+            "\"\t\"",
+            "true",
+            "false",
+            "null",
+            "tru",
+            "nul",
+            "True",
+            "[]",
+            "{}",
+            "[1,]",
+            "[,1]",
+            r#"{"a":1,}"#,
+            r#"{"a" 1}"#,
+            r#"{1: 2}"#,
+            r#"{"a": 1, "a": 2}"#,
+            r#"{"\ud800": 1}"#,
+            r#"{"k\u00e9": 1}"#,
+            &deep(60),
+            &deep(99),
+            &deep(100),
+            &deep(125),
+            &deep(126),
+            &deep(127),
+            &deep(128),
+            &deep(200),
+        ];
+        with_rules_of_repo(|p| {
+            let mut scratch = Scratch::default();
+            for v in values {
+                for line in [
+                    format!(r#"{{"p_log_type": "AWS.CloudTrail", "eventName": {v}}}"#),
+                    format!(r#"{{"eventName": {v}, "p_log_type": "AWS.CloudTrail"}}"#),
+                    format!(
+                        r#"{{"p_log_type": "AWS.CloudTrail", "userIdentity": {{"type": {v}, "x": {v}}}}}"#
+                    ),
+                    format!(r#"{{"p_log_type": "AWS.CloudTrail", "notReadByAnyRule": {v}}}"#),
+                    format!(r#"{{"p_log_type": {v}}}"#),
+                    format!(r#"{{"notReadByAnyRule": [{{"x": {v}}}]}}"#),
+                    v.to_string(),
+                ] {
+                    agrees(p, &line, &mut scratch);
+                }
+            }
+            for line in [
+                "{}",
+                " {} ",
+                "\t{\"a\":1}\r",
+                "{\"a\":1}\u{a0}",
+                "{\"a\":1} x",
+                "{\"a\":1}}",
+                "{\"a\":1",
+                "{\"a\"",
+                "{",
+                "}",
+                "[1, 2]",
+                "\"text\"",
+                "12",
+                "null",
+                "{,}",
+                r#"{"eventName": "a", "eventName": "b"}"#,
+                r#"{"p_log_type": "AWS.CloudTrail", "p_log_type": "Okta.SystemLog"}"#,
+                r#"{"p_log_type": "AWS.CloudTrail", "eventName": "a", "eventName": 1e400}"#,
+                r#"{"p_log_type": "AWS.CloudTrail", "eventName": 1, "x": "\ud800"}"#,
+                r#"{"p_log_type": "AWS\u002eCloudTrail", "eventName": "ConsoleLogin"}"#,
+                r#"{"p_log_type" : "Okta.SystemLog" , "eventType" : "user.session.start" }"#,
+            ] {
+                agrees(p, line, &mut scratch);
+            }
+        });
+    }
+
+    /// The engine's own lines (log types, the projection per log type, counts, matches and
+    /// messages, invalid UTF-8 too) are the same with and without the fast path; and the fast
+    /// path is taken for ordinary lines.
+    #[test]
+    fn engine_lines_agree_with_and_without_fast_path() {
+        let loaded = crate::rule::load_paths(&["rules".into()]).unwrap();
+        let rules: Vec<&Rule> = loaded.iter().filter_map(|l| l.rule()).collect();
+        let log_type_of = LogTypeOf::Field("p_log_type".into());
+        let p = Program::new(&rules, &log_type_of);
+        let mut without = Program::new(&rules, &log_type_of);
+        without.fast = None;
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        // Events of the rules' own tests, as JSON Lines.
+        for rule in &rules {
+            for t in &rule.tests {
+                lines.push(t.log.to_string().into_bytes());
+            }
+        }
+        assert!(lines.len() > 50, "{}", lines.len());
+        lines.push(b"{\"p_log_type\": \"AWS.CloudTrail\", \"eventName\": \"\xff\"}".to_vec());
+        lines.push(b"{\"p_log_type\": \"AWS.CloudTrail\", \"eventName\": 1e400}".to_vec());
+        lines.push(b"{\"p_log_type\": 7}".to_vec());
+        lines.push(b"{\"p_log_type\": \"Nobody.Reads\"}".to_vec());
+        lines.push(b"[1]".to_vec());
+        same_outcome(&p, &without, &lines);
+        let mut out = Outcome::default();
+        let fast = p.fast.as_ref().unwrap();
+        let mut scratch = Scratch::default();
+        let text = std::str::from_utf8(&lines[0]).unwrap();
+        assert!(
+            scan::members(text, |k, s, e| if let Some(i) = p.key_index(fast, k) {
+                scratch.kept.push((i, s, e))
+            })
+            .is_some()
+        );
+        assert!(p.fast_event(fast, text, &mut scratch, &mut out));
+    }
+
+    /// Generated lines: objects of members whose keys the rules read or not (repeated at
+    /// times), whose values mix edge-case numbers and strings, nested containers, and
+    /// framing faults.
+    mod generated {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn scalar() -> impl Strategy<Value = String> {
+            prop_oneof![
+                8 => "-?(0|[1-9][0-9]{0,25})(\\.[0-9]{1,25})?",
+                1 => "-?(0|[1-9][0-9]{0,25})(\\.[0-9]{1,25})?[eE][+-]?[0-9]{1,3}",
+                1 => "-?0[0-9]{1,3}|-|[0-9]+\\.|\\.[0-9]",
+                8 => "\"([a-zé😀 ]|\\\\[\"\\\\/bfnrt]|\\\\u00[0-9a-fA-F]{2})*\"",
+                1 => "\"(\\\\u[0-9a-fA-F]{4}|\\\\u[dD][89abAB][0-9a-f]{2}\\\\u[dD][c-fC-F][0-9a-f]{2}|\\\\[xu]|[\\x00-\\x1f]|a)*\"",
+                2 => prop::sample::select(vec![
+                    "true", "false", "null", "true", "false", "null", "tru", "-0", "1e400",
+                    "1E-400", "9007199254740993", "18446744073709551616", "\"\\ud800\"",
+                ])
+                .prop_map(str::to_string),
+            ]
+        }
+
+        fn value() -> impl Strategy<Value = String> {
+            scalar().prop_recursive(4, 24, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4)
+                        .prop_map(|v| format!("[{}]", v.join(","))),
+                    prop::collection::vec((key(), inner), 0..4).prop_map(|m| {
+                        let m: Vec<String> =
+                            m.into_iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                        format!("{{{}}}", m.join(","))
+                    }),
+                ]
+            })
+        }
+
+        fn key() -> impl Strategy<Value = String> {
+            prop_oneof![
+                4 => prop::sample::select(vec![
+                    "\"p_log_type\"", "\"eventName\"", "\"userIdentity\"", "\"type\"",
+                    "\"eventType\"", "\"sourceIPAddress\"", "\"errorCode\"", "\"x\"",
+                    "\"event\\u004eame\"", "\"\"",
+                ])
+                .prop_map(str::to_string),
+                2 => "\"[a-zA-Z_]{1,12}\"",
+            ]
+        }
+
+        fn log_type() -> impl Strategy<Value = String> {
+            prop::sample::select(vec![
+                "\"AWS.CloudTrail\"",
+                "\"Okta.SystemLog\"",
+                "\"GitHub.Audit\"",
+                "\"Other\"",
+                "1",
+                "\"AWS.Cloud\\u0054rail\"",
+            ])
+            .prop_map(str::to_string)
+        }
+
+        fn line() -> impl Strategy<Value = String> {
+            (
+                prop::option::of(log_type()),
+                prop::collection::vec((key(), value()), 0..6),
+                prop::sample::select(vec!["", "", "", " ", "\t", "\r", "\u{a0}"]),
+                prop::sample::select(vec!["", "", "", "", "", "", "", "", " x", "}", ",", "]"]),
+                prop::sample::select(vec![" ", "", "\n"]),
+            )
+                .prop_map(|(lt, members, pad, trailing, sep)| {
+                    let mut m: Vec<String> = members
+                        .into_iter()
+                        .map(|(k, v)| format!("{k}:{sep}{v}"))
+                        .collect();
+                    if let Some(lt) = lt {
+                        m.insert(m.len() / 2, format!("\"p_log_type\":{lt}"));
+                    }
+                    format!("{pad}{{{}}}{trailing}{pad}", m.join(&format!(",{sep}")))
+                })
+        }
+
+        /// The rules are loaded once, and the cases run by hand.
+        #[test]
+        fn fast_path_agrees_with_serde_json_on_generated_lines() {
+            let loaded = crate::rule::load_paths(&["rules".into()]).unwrap();
+            let rules: Vec<&Rule> = loaded.iter().filter_map(|l| l.rule()).collect();
+            let log_type_of = LogTypeOf::Field("p_log_type".into());
+            let p = Program::new(&rules, &log_type_of);
+            let mut without = Program::new(&rules, &log_type_of);
+            without.fast = None;
+            let (lines_seen, scanned) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+            let scratch = std::cell::RefCell::new(Scratch::default());
+            let mut runner =
+                proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(1500));
+            runner
+                .run(&prop::collection::vec(line(), 1..8), |lines| {
+                    for l in &lines {
+                        agrees(&p, l, &mut scratch.borrow_mut());
+                        lines_seen.set(lines_seen.get() + 1);
+                        if scan::members(l, |_, _, _| ()).is_some() {
+                            scanned.set(scanned.get() + 1);
+                        }
+                    }
+                    let bytes: Vec<Vec<u8>> =
+                        lines.iter().map(|l| l.clone().into_bytes()).collect();
+                    same_outcome(&p, &without, &bytes);
+                    Ok(())
+                })
+                .unwrap();
+            // Both paths are exercised: many lines are taken by the fast path, many are not.
+            let (seen, fast) = (lines_seen.get(), scanned.get());
+            eprintln!("{fast} of {seen} generated lines taken by the fast path");
+            assert!(fast * 5 > seen && fast * 5 < seen * 4, "{fast} of {seen}");
         }
     }
 
