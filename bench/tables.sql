@@ -168,7 +168,7 @@ CREATE TABLE pool_onepassword_itemusage AS
 SELECT
   format('{}', rnd(i, 1, 1000000000)) AS uuid,
   ts(i) AS "timestamp",
-  format('{}', rnd(i, 2, 1000000000)) AS used_version,
+  rnd(i, 2, 1000) AS used_version,
   skew(['ITEM' || rnd(i, 3, 5000)], ['RXB5ZQKKLXTKRHN4NOTVXGB5QE','NUTG4JY6FCHPFCOZNQF4WFH4UQ'], i, 4, 5) AS item_uuid,
   'VAULT' || rnd(i, 5, 50) AS vault_uuid,
   pick(['fill','fill','enter-item-edit-mode','reveal','secure-copy','export'], i, 6) AS "action",
