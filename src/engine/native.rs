@@ -1246,6 +1246,17 @@ mod tests {
         }
     }
 
+    /// The rules of `rules/` made into a program twice, with and without the fast path, for `f`.
+    fn with_both_paths(f: impl FnOnce(&[&Rule], &Program<'_>, &Program<'_>)) {
+        let loaded = crate::rule::load_paths(&["rules".into()]).unwrap();
+        let rules: Vec<&Rule> = loaded.iter().filter_map(|l| l.rule()).collect();
+        let log_type_of = LogTypeOf::Field("p_log_type".into());
+        let p = Program::new(&rules, &log_type_of);
+        let mut without = Program::new(&rules, &log_type_of);
+        without.fast = None;
+        f(&rules, &p, &without);
+    }
+
     /// Every line, whole, through `line` with and without the fast path: the same counts,
     /// malformed lines with the same messages, the same matches.
     fn same_outcome(p: &Program<'_>, without: &Program<'_>, lines: &[Vec<u8>]) {
@@ -1410,37 +1421,33 @@ mod tests {
     /// path is taken for ordinary lines.
     #[test]
     fn engine_lines_agree_with_and_without_fast_path() {
-        let loaded = crate::rule::load_paths(&["rules".into()]).unwrap();
-        let rules: Vec<&Rule> = loaded.iter().filter_map(|l| l.rule()).collect();
-        let log_type_of = LogTypeOf::Field("p_log_type".into());
-        let p = Program::new(&rules, &log_type_of);
-        let mut without = Program::new(&rules, &log_type_of);
-        without.fast = None;
-        let mut lines: Vec<Vec<u8>> = Vec::new();
-        // Events of the rules' own tests, as JSON Lines.
-        for rule in &rules {
-            for t in &rule.tests {
-                lines.push(t.log.to_string().into_bytes());
+        with_both_paths(|rules, p, without| {
+            let mut lines: Vec<Vec<u8>> = Vec::new();
+            // Events of the rules' own tests, as JSON Lines.
+            for rule in rules {
+                for t in &rule.tests {
+                    lines.push(t.log.to_string().into_bytes());
+                }
             }
-        }
-        assert!(lines.len() > 50, "{}", lines.len());
-        lines.push(b"{\"p_log_type\": \"AWS.CloudTrail\", \"eventName\": \"\xff\"}".to_vec());
-        lines.push(b"{\"p_log_type\": \"AWS.CloudTrail\", \"eventName\": 1e400}".to_vec());
-        lines.push(b"{\"p_log_type\": 7}".to_vec());
-        lines.push(b"{\"p_log_type\": \"Nobody.Reads\"}".to_vec());
-        lines.push(b"[1]".to_vec());
-        same_outcome(&p, &without, &lines);
-        let mut out = Outcome::default();
-        let fast = p.fast.as_ref().unwrap();
-        let mut scratch = Scratch::default();
-        let text = std::str::from_utf8(&lines[0]).unwrap();
-        assert!(
-            scan::members(text, |k, s, e| if let Some(i) = p.key_index(fast, k) {
-                scratch.kept.push((i, s, e))
-            })
-            .is_some()
-        );
-        assert!(p.fast_event(fast, text, &mut scratch, &mut out));
+            assert!(lines.len() > 50, "{}", lines.len());
+            lines.push(b"{\"p_log_type\": \"AWS.CloudTrail\", \"eventName\": \"\xff\"}".to_vec());
+            lines.push(b"{\"p_log_type\": \"AWS.CloudTrail\", \"eventName\": 1e400}".to_vec());
+            lines.push(b"{\"p_log_type\": 7}".to_vec());
+            lines.push(b"{\"p_log_type\": \"Nobody.Reads\"}".to_vec());
+            lines.push(b"[1]".to_vec());
+            same_outcome(p, without, &lines);
+            let mut out = Outcome::default();
+            let fast = p.fast.as_ref().unwrap();
+            let mut scratch = Scratch::default();
+            let text = std::str::from_utf8(&lines[0]).unwrap();
+            assert!(
+                scan::members(text, |k, s, e| if let Some(i) = p.key_index(fast, k) {
+                    scratch.kept.push((i, s, e))
+                })
+                .is_some()
+            );
+            assert!(p.fast_event(fast, text, &mut scratch, &mut out));
+        });
     }
 
     /// Generated lines: objects of members whose keys the rules read or not (repeated at
@@ -1526,35 +1533,31 @@ mod tests {
         /// The rules are loaded once, and the cases run by hand.
         #[test]
         fn fast_path_agrees_with_serde_json_on_generated_lines() {
-            let loaded = crate::rule::load_paths(&["rules".into()]).unwrap();
-            let rules: Vec<&Rule> = loaded.iter().filter_map(|l| l.rule()).collect();
-            let log_type_of = LogTypeOf::Field("p_log_type".into());
-            let p = Program::new(&rules, &log_type_of);
-            let mut without = Program::new(&rules, &log_type_of);
-            without.fast = None;
-            let (lines_seen, scanned) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
-            let scratch = std::cell::RefCell::new(Scratch::default());
-            let mut runner =
-                proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(1500));
-            runner
-                .run(&prop::collection::vec(line(), 1..8), |lines| {
-                    for l in &lines {
-                        agrees(&p, l, &mut scratch.borrow_mut());
-                        lines_seen.set(lines_seen.get() + 1);
-                        if scan::members(l, |_, _, _| ()).is_some() {
-                            scanned.set(scanned.get() + 1);
+            with_both_paths(|_, p, without| {
+                let (lines_seen, scanned) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+                let scratch = std::cell::RefCell::new(Scratch::default());
+                let mut runner =
+                    proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(1500));
+                runner
+                    .run(&prop::collection::vec(line(), 1..8), |lines| {
+                        for l in &lines {
+                            agrees(p, l, &mut scratch.borrow_mut());
+                            lines_seen.set(lines_seen.get() + 1);
+                            if scan::members(l, |_, _, _| ()).is_some() {
+                                scanned.set(scanned.get() + 1);
+                            }
                         }
-                    }
-                    let bytes: Vec<Vec<u8>> =
-                        lines.iter().map(|l| l.clone().into_bytes()).collect();
-                    same_outcome(&p, &without, &bytes);
-                    Ok(())
-                })
-                .unwrap();
-            // Both paths are exercised: many lines are taken by the fast path, many are not.
-            let (seen, fast) = (lines_seen.get(), scanned.get());
-            eprintln!("{fast} of {seen} generated lines taken by the fast path");
-            assert!(fast * 5 > seen && fast * 5 < seen * 4, "{fast} of {seen}");
+                        let bytes: Vec<Vec<u8>> =
+                            lines.iter().map(|l| l.clone().into_bytes()).collect();
+                        same_outcome(p, without, &bytes);
+                        Ok(())
+                    })
+                    .unwrap();
+                // Both paths are exercised: many lines are taken by the fast path, many are not.
+                let (seen, fast) = (lines_seen.get(), scanned.get());
+                eprintln!("{fast} of {seen} generated lines taken by the fast path");
+                assert!(fast * 5 > seen && fast * 5 < seen * 4, "{fast} of {seen}");
+            });
         }
     }
 
