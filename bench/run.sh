@@ -352,8 +352,9 @@ for j, n in zip(jobs, counts):
     r = dict(rule=j["rule"], qc=q / max(c, 2e-4), qs=q / max(s, 1e-3), qp=q / max(p, 1e-3),
              qo=q / max(po, 1e-3), rare=int(n) < events / 100)
     # The base build's query, where it differs (else the same query's time).
-    b = med("base", j["base"]) if j["base"] and j["base"] != j["query"] else q
-    r.update(bp=b / max(p, 1e-3), bo=b / max(po, 1e-3), changed=b is not q)
+    changed = bool(j["base"]) and j["base"] != j["query"]
+    b = med("base", j["base"]) if changed else q
+    r.update(bp=b / max(p, 1e-3), bo=b / max(po, 1e-3), changed=changed)
     rows.append(r)
     print(f"{j['rule']:<48} {int(n):>7} {c*1e3:6.1f}ms {s:6.3f}s {p:6.3f}s {po:6.3f}s {q:6.3f}s"
           f" {r['qc']:7.0f}x {r['qs']:8.2f}x {r['qp']:6.2f}x {r['qo']:6.2f}x"
