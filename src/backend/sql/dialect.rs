@@ -607,9 +607,10 @@ pub trait Dialect: Sync {
     /// The value at `r` is a number and compares with `n` (`op` None is equality).
     /// The speller asks for it where the plan allows one comparison of either sort
     /// (`NumCmp::Either`), for `NumCmp::ByKind` with `literal_is_double` only when
-    /// [`Dialect::json_number_cmp_follows_kinds`] says so, and as the fallback of
-    /// `exact_json_number_cmp` for a double literal (`NumCmp::Double`) on a dialect that cannot
-    /// tell integers in JSON.
+    /// [`Dialect::json_number_cmp_follows_kinds`] says so, and for a double literal
+    /// (`NumCmp::Double`, compared as doubles whatever the value's kind) where that says so or
+    /// as the fallback of `exact_json_number_cmp` on a dialect that cannot tell integers in
+    /// JSON.
     fn json_number_cmp(&self, r: &JsonRef, op: Option<CmpOp>, n: &NumLit) -> Spelled;
 
     /// Whether `json_number_cmp` with an integer literal that is exactly a double already
@@ -618,7 +619,8 @@ pub trait Dialect: Sync {
     /// or a REAL and compares them by value; DuckDB splits by `json_type`). When false (the
     /// default), a literal of 2^53 or more goes through `exact_json_number_cmp`'s split by
     /// kind, which needs `json_is_integer`: without it the rule is E0401, never a comparison
-    /// that rounds an integer or reads a double's digits exactly.
+    /// that rounds an integer or reads a double's digits exactly. When true, `json_number_cmp`
+    /// must also compare as doubles when `n.how` is `NumCmp::Double`.
     fn json_number_cmp_follows_kinds(&self) -> bool {
         false
     }

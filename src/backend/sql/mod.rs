@@ -427,6 +427,11 @@ impl Sql<'_> {
                             // Both kinds of value meet the literal: no fallback, a dialect
                             // that cannot tell them rejects the rule.
                             NumCmp::ByKind { .. } => dialect::exact_json_number_cmp(d, &r, cmp, n),
+                            // A dialect whose comparison follows the kinds compares a double
+                            // literal as doubles itself (DuckDB, in one lookup of the path).
+                            NumCmp::Double if d.json_number_cmp_follows_kinds() => {
+                                d.json_number_cmp(&r, cmp, n)
+                            }
                             // As doubles, whatever the value's kind: one double comparison
                             // is right where the dialect cannot tell integers.
                             NumCmp::Double => dialect::exact_json_number_cmp(d, &r, cmp, n)
