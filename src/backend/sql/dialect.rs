@@ -17,6 +17,9 @@ pub struct JsonRef {
     pub base: String,
     pub prefix: Option<String>,
     pub steps: Vec<Step>,
+    /// `base` is a JSON value the engine wrote itself (an array element it split out), so its
+    /// text is in the engine's canonical form; set by a dialect's `element_ref`.
+    pub canonical: bool,
     /// The dialect's spelling of this address (set by `spelled`; empty after a change above).
     cache: std::cell::OnceCell<String>,
 }
@@ -27,7 +30,16 @@ impl JsonRef {
             base: base.into(),
             prefix: None,
             steps: Vec::new(),
+            canonical: false,
             cache: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// An array element's alias whose text the engine wrote itself (see `canonical`).
+    pub fn canonical_element(alias: impl Into<String>) -> JsonRef {
+        JsonRef {
+            canonical: true,
+            ..JsonRef::new(alias)
         }
     }
 
@@ -40,6 +52,7 @@ impl JsonRef {
             base: self.base.clone(),
             prefix: self.prefix.clone(),
             steps: all,
+            canonical: self.canonical,
             cache: std::cell::OnceCell::new(),
         }
     }
@@ -48,6 +61,7 @@ impl JsonRef {
     pub fn with_base(self, base: String) -> JsonRef {
         JsonRef {
             base,
+            canonical: false,
             cache: std::cell::OnceCell::new(),
             ..self
         }

@@ -58,6 +58,17 @@ impl DuckDb {
         })
     }
 
+    /// The JSON value at `r`: `json_extract`, or an array element itself. The elements of
+    /// `TRY_CAST(.. AS JSON[])` are written by DuckDB's JSON writer (no white space, escapes
+    /// normalised, checked on DuckDB 1.5.6), in the same form as `json_extract`'s result and
+    /// `to_json`'s, so the element's own text needs no parse.
+    fn value(&self, r: &JsonRef) -> Spelled {
+        if r.canonical && r.steps.is_empty() {
+            return Ok(r.base.clone());
+        }
+        Ok(format!("json_extract({})", self.args(r)?))
+    }
+
     fn jtype(&self, r: &JsonRef) -> Spelled {
         Ok(format!("json_type({})", self.args(r)?))
     }
@@ -141,6 +152,10 @@ impl Dialect for DuckDb {
     }
 
     fn json_is(&self, r: &JsonRef, kind: JsonKind) -> Spelled {
+        // A canonical text starts with `"` exactly when it is a string.
+        if kind == JsonKind::String && r.canonical && r.steps.is_empty() {
+            return Ok(format!("starts_with(CAST({} AS VARCHAR), '\"')", r.base));
+        }
         let t = self.jtype(r)?;
         Ok(match kind {
             JsonKind::String => format!("{t} = 'VARCHAR'"),
@@ -162,12 +177,9 @@ impl Dialect for DuckDb {
     // million rows (BENCHMARKS.md section 4a). `to_json` of a literal is folded to a constant.
     fn json_string_in(&self, r: &JsonRef, values: &[String]) -> Option<Spelled> {
         let spell = || -> Spelled {
-            let args = self.args(r)?;
+            let value = self.value(r)?;
             Ok(match values {
-                [one] => format!(
-                    "json_extract({args}) = to_json({})",
-                    self.string_literal(one)?
-                ),
+                [one] => format!("{value} = to_json({})", self.string_literal(one)?),
                 _ => {
                     let mut list = String::from("list_contains([");
                     for (i, v) in values.iter().enumerate() {
@@ -178,9 +190,9 @@ impl Dialect for DuckDb {
                         list.push_str(&self.string_literal(v)?);
                         list.push(')');
                     }
-                    list.push_str("], json_extract(");
-                    list.push_str(args);
-                    list.push_str("))");
+                    list.push_str("], ");
+                    list.push_str(&value);
+                    list.push(')');
                     list
                 }
             })
@@ -213,8 +225,8 @@ impl Dialect for DuckDb {
             // there, where the kind test made it false. Checked on DuckDB 1.5.6 value by value
             // (BENCHMARKS.md section 4a).
             format!(
-                "TRY_CAST(CAST(json_extract({}) AS VARCHAR) AS DOUBLE) {sym} {lit}",
-                self.args(r)?
+                "TRY_CAST(CAST({} AS VARCHAR) AS DOUBLE) {sym} {lit}",
+                self.value(r)?
             )
         })
     }
@@ -240,7 +252,7 @@ impl Dialect for DuckDb {
     // One lookup: `json_extract` writes a boolean as `true`/`false` and a string as quoted
     // text, so only the boolean is equal to `to_json(b)`.
     fn json_bool_is(&self, r: &JsonRef, b: bool) -> Spelled {
-        Ok(format!("json_extract({}) = to_json({b})", self.args(r)?))
+        Ok(format!("{} = to_json({b})", self.value(r)?))
     }
 
     fn json_is_null(&self, r: &JsonRef) -> Spelled {
@@ -251,8 +263,8 @@ impl Dialect for DuckDb {
     // space; a missing path is NULL, which the speller reads as empty.
     fn json_is_empty(&self, r: &JsonRef) -> Spelled {
         Ok(format!(
-            "list_contains(['null', '\"\"', '[]', '{{}}'], CAST(json_extract({}) AS VARCHAR))",
-            self.args(r)?
+            "list_contains(['null', '\"\"', '[]', '{{}}'], CAST({} AS VARCHAR))",
+            self.value(r)?
         ))
     }
 
@@ -264,12 +276,13 @@ impl Dialect for DuckDb {
     // cannot turn a correlated EXISTS under OR into a semi-join, and runs it as a join over
     // every row's elements (7x slower on the Linux shell-history rule in BENCHMARKS.md).
     // `list_filter` keeps the elements whose body is true (NULL counts as false), so the test
-    // is two-valued; the CASE keeps non-arrays from the cast. `lambda x:` needs DuckDB 1.3+.
+    // is two-valued. `TRY_CAST(.. AS JSON[])` is the list of an array's elements and NULL for
+    // every other value (a string holding `[..]` is quoted text, checked on DuckDB 1.5.6), so no
+    // `json_type` test is needed first: one lookup of the path. `lambda x:` needs DuckDB 1.3+.
     fn exists_element(&self, r: &JsonRef, alias: &str, body: &str) -> Spelled {
         Ok(format!(
-            "COALESCE(len(list_filter(CASE WHEN {} THEN CAST(json_extract({}) AS JSON[]) END, lambda {alias}: {body})) > 0, FALSE)",
-            self.json_is(r, JsonKind::Array)?,
-            self.args(r)?,
+            "COALESCE(len(list_filter(TRY_CAST({} AS JSON[]), lambda {alias}: {body})) > 0, FALSE)",
+            self.value(r)?,
         ))
     }
 
@@ -282,7 +295,7 @@ impl Dialect for DuckDb {
     }
 
     fn element_ref(&self, _r: &JsonRef, alias: &str) -> JsonRef {
-        JsonRef::new(alias.to_string())
+        JsonRef::canonical_element(alias)
     }
 }
 
