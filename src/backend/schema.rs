@@ -520,6 +520,22 @@ impl SchemaSet {
                         }
                     }
                 }
+                // A rule loaded without its events (`rule::Keep`) has their shapes: the same
+                // kinds and object keys. It is loaded so only for a profile that declares no
+                // column and renames nothing, so no value can contradict a declared type.
+                for shape in &input.rule.shapes {
+                    shape.objects(&mut objects);
+                    for (k, kind) in shape.fields().into_iter().flatten() {
+                        debug_assert!(!decl.contains_key(k), "shapes under declared columns");
+                        if decl.contains_key(k) {
+                            continue;
+                        }
+                        builder.add_kind(k, kind);
+                        if !first.contains_key(k) {
+                            first.insert(k.to_string(), input.rule.rule_id.clone());
+                        }
+                    }
+                }
                 for (k, t) in crate::backend::inferred_schema(input.rule).columns {
                     let g = guesses.entry(k).or_insert((t, Vec::new()));
                     if g.0 != t {

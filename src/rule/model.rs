@@ -1,8 +1,11 @@
 //! A checked rule (SPEC §2), with its condition parsed, lowered and normalised.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use serde_json::Value;
+
+use crate::backend::schema::{Kind, Place};
 
 use crate::ir::{FieldPath, Node};
 use crate::syntax::ast::Expr;
@@ -34,6 +37,10 @@ pub struct Rule {
     /// `Entities`: what the alert is about, in file order; each path is also an output field
     /// when the rule lists output fields.
     pub entities: Vec<Entity>,
+    /// Empty, or (a rule loaded for `compile` or `check`, which run no tests) one shape per
+    /// test: then each test's `log` is `Null`, and the shape keeps what schema resolution
+    /// reads of it.
+    pub shapes: Vec<EventShape>,
 }
 
 /// Byte ranges in the rule file.
@@ -245,9 +252,246 @@ pub struct RuleTest {
     pub span: Range<usize>,
 }
 
+/// What schema resolution reads of a test event, without its values: each key with the kind
+/// of its value (`backend::schema::Kind`), objects and arrays with what they hold. A tenth of
+/// the event's `serde_json::Value` (every string, map node and number of the event is an
+/// allocation there); `compile` and `check` keep this instead of the event.
+///
+/// Encoded in one byte string, in the order of the event's (sorted, de-duplicated) keys: a
+/// scalar is its kind's byte; an object is `OBJECT`, then each entry (`KEY`, the key's length
+/// as a LEB128 number, its bytes, then its value), then `END`; an array is `ARRAY`, its
+/// elements, `END`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventShape(Box<[u8]>);
+
+const NULL: u8 = 0;
+const STR: u8 = 1;
+const BOOL: u8 = 2;
+const INT: u8 = 3;
+const WIDE_INT: u8 = 4;
+const FLOAT: u8 = 5;
+const HUGE: u8 = 6;
+const OBJECT: u8 = 7;
+const ARRAY: u8 = 8;
+const END: u8 = 9;
+const KEY: u8 = 10;
+
+impl EventShape {
+    /// The shape of a test event.
+    pub fn of(event: &Value) -> EventShape {
+        let mut out = Vec::new();
+        encode(event, &mut out);
+        EventShape(out.into_boxed_slice())
+    }
+
+    /// The event's top-level keys, in order, each with its value's kind; `None` when the event
+    /// is not an object.
+    pub fn fields(&self) -> Option<impl Iterator<Item = (&str, Kind)>> {
+        (self.0.first() == Some(&OBJECT))
+            .then_some(Entries {
+                shape: &self.0,
+                at: 1,
+            })
+            .map(|e| e.map(|(k, v)| (k, kind(v[0]))))
+    }
+
+    /// Adds the keys of every object below the top level to `out`, by where the object is
+    /// (what `backend::schema` records as a log type's `objects` from the event itself).
+    pub fn objects(&self, out: &mut BTreeMap<Place, BTreeSet<String>>) {
+        if self.0.first() != Some(&OBJECT) {
+            return;
+        }
+        for (k, v) in (Entries {
+            shape: &self.0,
+            at: 1,
+        }) {
+            objects(v, &mut vec![Some(k.to_string())], out);
+        }
+    }
+}
+
+fn encode(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Object(map) => {
+            out.push(OBJECT);
+            for (k, v) in map {
+                out.push(KEY);
+                let mut n = k.len();
+                loop {
+                    let low = (n & 0x7f) as u8;
+                    n >>= 7;
+                    if n == 0 {
+                        out.push(low);
+                        break;
+                    }
+                    out.push(low | 0x80);
+                }
+                out.extend_from_slice(k.as_bytes());
+                encode(v, out);
+            }
+            out.push(END);
+        }
+        Value::Array(items) => {
+            out.push(ARRAY);
+            for item in items {
+                encode(item, out);
+            }
+            out.push(END);
+        }
+        scalar => out.push(match Kind::of(scalar) {
+            Kind::Null => NULL,
+            Kind::Str => STR,
+            Kind::Bool => BOOL,
+            Kind::Int { wide: false } => INT,
+            Kind::Int { wide: true } => WIDE_INT,
+            Kind::Float => FLOAT,
+            Kind::Huge | Kind::Other => HUGE,
+        }),
+    }
+}
+
+fn kind(tag: u8) -> Kind {
+    match tag {
+        NULL => Kind::Null,
+        STR => Kind::Str,
+        BOOL => Kind::Bool,
+        INT => Kind::Int { wide: false },
+        WIDE_INT => Kind::Int { wide: true },
+        FLOAT => Kind::Float,
+        HUGE => Kind::Huge,
+        _ => Kind::Other,
+    }
+}
+
+/// The length of the value encoded at the start of `shape`.
+fn value_len(shape: &[u8]) -> usize {
+    match shape[0] {
+        OBJECT => {
+            let mut e = Entries { shape, at: 1 };
+            while e.next().is_some() {}
+            e.at + 1
+        }
+        ARRAY => {
+            let mut at = 1;
+            while shape[at] != END {
+                at += value_len(&shape[at..]);
+            }
+            at + 1
+        }
+        _ => 1,
+    }
+}
+
+/// An encoded object's entries, from `at` (just past its `OBJECT`) to its `END`: each key
+/// with its encoded value.
+struct Entries<'a> {
+    shape: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = (&'a str, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.shape[self.at] == END {
+            return None;
+        }
+        debug_assert_eq!(self.shape[self.at], KEY);
+        self.at += 1;
+        let (mut n, mut shift) = (0usize, 0);
+        loop {
+            let b = self.shape[self.at];
+            self.at += 1;
+            n |= usize::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        let key = std::str::from_utf8(&self.shape[self.at..self.at + n])
+            .expect("encoded from a string's bytes");
+        self.at += n;
+        let len = value_len(&self.shape[self.at..]);
+        let value = &self.shape[self.at..self.at + len];
+        self.at += len;
+        Some((key, value))
+    }
+}
+
+/// `backend::schema`'s record of object keys, over an encoded value at `at`.
+fn objects(v: &[u8], at: &mut Place, out: &mut BTreeMap<Place, BTreeSet<String>>) {
+    match v[0] {
+        OBJECT => {
+            if !out.contains_key(at.as_slice()) {
+                out.insert(at.clone(), BTreeSet::new());
+            }
+            let keys = out.get_mut(at.as_slice()).expect("inserted");
+            for (k, _) in (Entries { shape: v, at: 1 }) {
+                if !keys.contains(k) {
+                    keys.insert(k.to_string());
+                }
+            }
+            for (k, child) in (Entries { shape: v, at: 1 }) {
+                at.push(Some(k.to_string()));
+                objects(child, at, out);
+                at.pop();
+            }
+        }
+        ARRAY => {
+            at.push(None);
+            let mut i = 1;
+            while v[i] != END {
+                let len = value_len(&v[i..]);
+                objects(&v[i..i + len], at, out);
+                i += len;
+            }
+            at.pop();
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::FileOffsets;
+    use super::{EventShape, FileOffsets, Kind};
+
+    /// Every top-level key comes back with its value's kind, whatever the key's length (the
+    /// encoding's tags and a key's length are both bytes), and nested objects give their keys
+    /// by place.
+    #[test]
+    fn shapes_give_keys_kinds_and_objects() {
+        let long = "k".repeat(300);
+        let event = serde_json::json!({
+            "a": "x", "bbbbbbbbb": 1, "cccccccccc": 9007199254740993i64, "d": 1.5,
+            "e": null, "f": true, "g": 18446744073709551615u64, long.clone(): [[{"z": 1}], 2],
+            "h": {"eeeeeeeee": {"y": [], "x": {}}},
+        });
+        let shape = EventShape::of(&event);
+        let fields: Vec<(String, Kind)> = shape
+            .fields()
+            .expect("an object")
+            .map(|(k, kind)| (k.to_string(), kind))
+            .collect();
+        let want: Vec<(String, Kind)> = event
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), Kind::of(v)))
+            .collect();
+        assert_eq!(fields, want);
+        let mut objects = Default::default();
+        shape.objects(&mut objects);
+        let keys = |place: &[Option<&str>]| -> Vec<String> {
+            let place: Vec<Option<String>> = place.iter().map(|p| p.map(str::to_string)).collect();
+            objects[&place].iter().cloned().collect()
+        };
+        assert_eq!(keys(&[Some(&long), None, None]), ["z"]);
+        assert_eq!(keys(&[Some("h")]), ["eeeeeeeee"]);
+        assert_eq!(keys(&[Some("h"), Some("eeeeeeeee")]), ["x", "y"]);
+        assert!(keys(&[Some("h"), Some("eeeeeeeee"), Some("x")]).is_empty());
+        assert_eq!(objects.len(), 4);
+        assert!(EventShape::of(&serde_json::json!([1])).fields().is_none());
+    }
 
     /// The runs give the offset the plain table gives, at every index and past the end.
     #[test]
