@@ -193,9 +193,9 @@ fn unknown_fields(
             if seen_nested.contains(&shown) {
                 continue;
             }
-            let keys = &schema.objects[parent];
+            let keys = schema.objects.get(parent).expect("found above");
             let mut message = format!("unknown field `{shown}` for {lt}");
-            if let Some(c) = closest(key, keys.iter().map(String::as_str)) {
+            if let Some(c) = closest(key, keys.iter()) {
                 message.push_str(&format!(
                     "; did you mean `{}`?",
                     display_place(parent, Some(c))
@@ -225,7 +225,7 @@ fn unknown_fields(
 }
 
 /// Up to eight keys, quoted, for a help line.
-fn listed(keys: &std::collections::BTreeSet<String>) -> String {
+fn listed(keys: crate::backend::schema::ObjectKeys<'_>) -> String {
     let mut names: Vec<String> = keys.iter().take(8).map(|k| format!("`{k}`")).collect();
     if keys.len() > 8 {
         names.push(format!("... ({} in all)", keys.len()));

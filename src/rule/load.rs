@@ -373,6 +373,9 @@ pub fn load_paths_keeping(
     let outcomes = crate::par::map(texts, |t| {
         load_file(t, &sigma_profile, &samples).map(|l| l.keeping(keep))
     });
+    // Exactly as many as are loaded: a loaded rule is large, and a doubled vector's spare
+    // half would be a third of the set's size again.
+    set.loaded.reserve_exact(outcomes.len());
     for outcome in outcomes {
         match outcome {
             Ok(l) => set.loaded.push(l),

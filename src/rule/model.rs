@@ -1,11 +1,10 @@
 //! A checked rule (SPEC §2), with its condition parsed, lowered and normalised.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use serde_json::Value;
 
-use crate::backend::schema::{Kind, Place};
+use crate::backend::schema::{Kind, ObjectNode, Objects};
 
 use crate::ir::{FieldPath, Node};
 use crate::syntax::ast::Expr;
@@ -295,9 +294,9 @@ impl EventShape {
             .map(|e| e.map(|(k, v)| (k, kind(v[0]))))
     }
 
-    /// Adds the keys of every object below the top level to `out`, by where the object is
-    /// (what `backend::schema` records as a log type's `objects` from the event itself).
-    pub fn objects(&self, out: &mut BTreeMap<Place, BTreeSet<String>>) {
+    /// Adds the keys of every object below the top level to `out` (what `backend::schema`
+    /// records of a log type's events from the event itself).
+    pub fn objects(&self, out: &mut Objects) {
         if self.0.first() != Some(&OBJECT) {
             return;
         }
@@ -305,7 +304,7 @@ impl EventShape {
             shape: &self.0,
             at: 1,
         }) {
-            objects(v, &mut vec![Some(k.to_string())], out);
+            objects(v, out.top(k));
         }
     }
 }
@@ -419,33 +418,22 @@ impl<'a> Iterator for Entries<'a> {
 }
 
 /// `backend::schema`'s record of object keys, over an encoded value at `at`.
-fn objects(v: &[u8], at: &mut Place, out: &mut BTreeMap<Place, BTreeSet<String>>) {
+fn objects(v: &[u8], at: &mut ObjectNode) {
     match v[0] {
         OBJECT => {
-            if !out.contains_key(at.as_slice()) {
-                out.insert(at.clone(), BTreeSet::new());
-            }
-            let keys = out.get_mut(at.as_slice()).expect("inserted");
-            for (k, _) in (Entries { shape: v, at: 1 }) {
-                if !keys.contains(k) {
-                    keys.insert(k.to_string());
-                }
-            }
+            at.object();
             for (k, child) in (Entries { shape: v, at: 1 }) {
-                at.push(Some(k.to_string()));
-                objects(child, at, out);
-                at.pop();
+                objects(child, at.key(k));
             }
         }
         ARRAY => {
-            at.push(None);
+            let elements = at.elements();
             let mut i = 1;
             while v[i] != END {
                 let len = value_len(&v[i..]);
-                objects(&v[i..i + len], at, out);
+                objects(&v[i..i + len], elements);
                 i += len;
             }
-            at.pop();
         }
         _ => {}
     }
@@ -453,7 +441,7 @@ fn objects(v: &[u8], at: &mut Place, out: &mut BTreeMap<Place, BTreeSet<String>>
 
 #[cfg(test)]
 mod tests {
-    use super::{EventShape, FileOffsets, Kind};
+    use super::{EventShape, FileOffsets, Kind, Objects};
 
     /// Every top-level key comes back with its value's kind, whatever the key's length (the
     /// encoding's tags and a key's length are both bytes), and nested objects give their keys
@@ -479,17 +467,21 @@ mod tests {
             .map(|(k, v)| (k.clone(), Kind::of(v)))
             .collect();
         assert_eq!(fields, want);
-        let mut objects = Default::default();
+        let mut objects = Objects::default();
         shape.objects(&mut objects);
         let keys = |place: &[Option<&str>]| -> Vec<String> {
             let place: Vec<Option<String>> = place.iter().map(|p| p.map(str::to_string)).collect();
-            objects[&place].iter().cloned().collect()
+            let keys = objects.get(&place).expect("an object there");
+            keys.iter().map(str::to_string).collect()
         };
         assert_eq!(keys(&[Some(&long), None, None]), ["z"]);
         assert_eq!(keys(&[Some("h")]), ["eeeeeeeee"]);
         assert_eq!(keys(&[Some("h"), Some("eeeeeeeee")]), ["x", "y"]);
         assert!(keys(&[Some("h"), Some("eeeeeeeee"), Some("x")]).is_empty());
-        assert_eq!(objects.len(), 4);
+        assert!(objects.get(&[Some("a".into())]).is_none());
+        assert!(objects.get(&[Some(long.clone()), None]).is_none());
+        assert!(objects.get(&[]).is_none());
+        assert!(!objects.is_empty());
         assert!(EventShape::of(&serde_json::json!([1])).fields().is_none());
     }
 
