@@ -131,7 +131,9 @@ impl Loaded {
         let Ok(rule) = &mut self.result else {
             return self;
         };
-        if !keep.events {
+        // Rules read from YAML have their shapes already (`Cx::tests`); Sigma rules' tests
+        // come from their samples as values.
+        if !keep.events && rule.shapes.len() != rule.tests.len() {
             rule.shapes = rule
                 .tests
                 .iter_mut()
@@ -371,7 +373,7 @@ pub fn load_paths_keeping(
         None => crate::sigma::SigmaProfile::built_in(),
     };
     let outcomes = crate::par::map(texts, |t| {
-        load_file(t, &sigma_profile, &samples).map(|l| l.keeping(keep))
+        load_file(t, &sigma_profile, &samples, keep).map(|l| l.keeping(keep))
     });
     // Exactly as many as are loaded: a loaded rule is large, and a doubled vector's spare
     // half would be a third of the set's size again.
@@ -401,6 +403,7 @@ fn load_file(
     t: RuleText,
     sigma_profile: &crate::sigma::SigmaProfile,
     samples: &crate::sigma::Samples,
+    keep: Keep,
 ) -> Result<Loaded, Skipped> {
     let path = t.path.display().to_string();
     if t.sample {
@@ -433,7 +436,7 @@ fn load_file(
             {
                 return Err(Skipped { path, reason });
             }
-            Ok(load_parsed(&path, text, parsed))
+            Ok(load_parsed(&path, text, parsed, keep))
         }
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
@@ -485,14 +488,21 @@ pub fn load_str(path: &str, text: String) -> Loaded {
         None => text,
     };
     let parsed = yaml::parse(&text);
-    load_parsed(path, text, parsed)
+    load_parsed(path, text, parsed, Keep::ALL)
 }
 
 /// `load_str` for a text (without a byte-order mark) whose YAML is already parsed.
-fn load_parsed(path: &str, text: String, parsed: Result<Option<Node>, Diagnostic>) -> Loaded {
+fn load_parsed(
+    path: &str,
+    text: String,
+    parsed: Result<Option<Node>, Diagnostic>,
+    keep: Keep,
+) -> Loaded {
     let mut cx = Cx {
         errors: Vec::new(),
         text: &text,
+        shapes: !keep.events,
+        test_shapes: Vec::new(),
     };
     let (result, rule_id_span) = match cx.rule(path, parsed) {
         Some((rule, span)) if cx.errors.is_empty() => (Ok(rule), Some(span)),
@@ -517,6 +527,9 @@ fn load_parsed(path: &str, text: String, parsed: Result<Option<Node>, Diagnostic
 struct Cx<'t> {
     errors: Vec<Diagnostic>,
     text: &'t str,
+    /// Test events are read as shapes (`Keep::events` off), into `shapes`.
+    shapes: bool,
+    test_shapes: Vec<EventShape>,
 }
 
 fn type_error(node: &Node, key: &str, expected: &str) -> Diagnostic {
@@ -677,7 +690,10 @@ impl Cx<'_> {
                         rule.schedule = s;
                     }
                 }
-                "Tests" => rule.tests = self.tests(v),
+                "Tests" => {
+                    rule.tests = self.tests(v);
+                    rule.shapes = std::mem::take(&mut self.test_shapes);
+                }
                 "InlineFilters" if !empty_value(v) => self.errors.push(
                     Diagnostic::error(
                         "E0109",
@@ -1065,8 +1081,14 @@ impl Cx<'_> {
                         }
                     },
                     Some("Log") => match &val.kind {
+                        // Without the values, the shape is read from the YAML directly (with
+                        // every error `to_json` reports).
+                        Kind::Map(_) if self.shapes => match EventShape::of_yaml(val) {
+                            Ok(shape) => log = Some((serde_json::Value::Null, Some(shape))),
+                            Err(d) => self.errors.push(d),
+                        },
                         Kind::Map(_) => match val.to_json() {
-                            Ok(j) => log = Some(j),
+                            Ok(j) => log = Some((j, None)),
                             Err(d) => self.errors.push(d),
                         },
                         _ => self.errors.push(
@@ -1106,7 +1128,7 @@ impl Cx<'_> {
                     .with_help("each test has `Name`, `ExpectedResult` and `Log`"),
                 );
             }
-            if let (Some(name), Some(expected), Some(log)) = (name, expected, log) {
+            if let (Some(name), Some(expected), Some((log, shape))) = (name, expected, log) {
                 if out.iter().any(|t| t.name == name) {
                     let span = entries
                         .iter()
@@ -1127,6 +1149,7 @@ impl Cx<'_> {
                     log,
                     span: item.span.clone(),
                 });
+                self.test_shapes.extend(shape);
             }
         }
         out

@@ -5,6 +5,8 @@ use std::ops::Range;
 use serde_json::Value;
 
 use crate::backend::schema::{Kind, ObjectNode, Objects};
+use crate::diag::Diagnostic;
+use crate::rule::yaml::{self, Resolved};
 
 use crate::ir::{FieldPath, Node};
 use crate::syntax::ast::Expr;
@@ -283,6 +285,14 @@ impl EventShape {
         EventShape(out.into_boxed_slice())
     }
 
+    /// The shape of a test event written in YAML (`Log`), without building its value: the
+    /// same shape as `of(&node.to_json()?)`, and the same error when there is one.
+    pub fn of_yaml(node: &yaml::Node) -> Result<EventShape, Diagnostic> {
+        let mut out = Vec::new();
+        encode_yaml(node, &mut out)?;
+        Ok(EventShape(out.into_boxed_slice()))
+    }
+
     /// The event's top-level keys, in order, each with its value's kind; `None` when the event
     /// is not an object.
     pub fn fields(&self) -> Option<impl Iterator<Item = (&str, Kind)>> {
@@ -309,23 +319,28 @@ impl EventShape {
     }
 }
 
+/// `KEY`, the key's length (LEB128), its bytes.
+fn encode_key(key: &str, out: &mut Vec<u8>) {
+    out.push(KEY);
+    let mut n = key.len();
+    loop {
+        let low = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(low);
+            break;
+        }
+        out.push(low | 0x80);
+    }
+    out.extend_from_slice(key.as_bytes());
+}
+
 fn encode(v: &Value, out: &mut Vec<u8>) {
     match v {
         Value::Object(map) => {
             out.push(OBJECT);
             for (k, v) in map {
-                out.push(KEY);
-                let mut n = k.len();
-                loop {
-                    let low = (n & 0x7f) as u8;
-                    n >>= 7;
-                    if n == 0 {
-                        out.push(low);
-                        break;
-                    }
-                    out.push(low | 0x80);
-                }
-                out.extend_from_slice(k.as_bytes());
+                encode_key(k, out);
                 encode(v, out);
             }
             out.push(END);
@@ -347,6 +362,69 @@ fn encode(v: &Value, out: &mut Vec<u8>) {
             Kind::Huge | Kind::Other => HUGE,
         }),
     }
+}
+
+/// `encode` of the value `node.to_json()` gives, or its error.
+fn encode_yaml(node: &yaml::Node, out: &mut Vec<u8>) -> Result<(), Diagnostic> {
+    let invalid = |message: &str| Diagnostic::error("E0105", message, node.span.clone());
+    match &node.kind {
+        yaml::Kind::Scalar { .. } => out.push(match node.resolve() {
+            Ok(Resolved::Null) => NULL,
+            Ok(Resolved::Bool(_)) => BOOL,
+            Ok(Resolved::Str(_)) => STR,
+            Ok(Resolved::Int(i)) => match i64::try_from(i) {
+                Ok(x) if x.unsigned_abs() >= 1 << 53 => WIDE_INT,
+                Ok(_) => INT,
+                Err(_) if u64::try_from(i).is_ok() => HUGE,
+                Err(_) => return Err(invalid("integer out of range for JSON")),
+            },
+            Ok(Resolved::Float(f)) if f.is_finite() => FLOAT,
+            Ok(Resolved::Float(_)) => {
+                return Err(invalid(
+                    "infinity and NaN cannot be represented in a JSON event",
+                ));
+            }
+            Err(message) => return Err(invalid(&message)),
+        }),
+        yaml::Kind::Seq(items) => {
+            out.push(ARRAY);
+            for item in items {
+                encode_yaml(item, out)?;
+            }
+            out.push(END);
+        }
+        yaml::Kind::Map(entries) => {
+            out.push(OBJECT);
+            let body = out.len();
+            // Each entry in file order (so the first error is `to_json`'s), then, unless the
+            // keys already are, sorted with the last of equal keys kept, as in a JSON object.
+            let mut parts: Vec<(&str, Range<usize>)> = Vec::with_capacity(entries.len());
+            for (k, v) in entries {
+                let Some(key) = k.scalar_text() else {
+                    return Err(Diagnostic::error(
+                        "E0105",
+                        "an event's keys must be strings",
+                        k.span.clone(),
+                    ));
+                };
+                let start = out.len();
+                encode_key(key, out);
+                encode_yaml(v, out)?;
+                parts.push((key, start..out.len()));
+            }
+            if !parts.windows(2).all(|w| w[0].0 < w[1].0) {
+                let written = out.split_off(body);
+                parts.reverse();
+                parts.sort_by(|a, b| a.0.cmp(b.0));
+                parts.dedup_by(|later, first| later.0 == first.0);
+                for (_, r) in parts {
+                    out.extend_from_slice(&written[r.start - body..r.end - body]);
+                }
+            }
+            out.push(END);
+        }
+    }
+    Ok(())
 }
 
 fn kind(tag: u8) -> Kind {
@@ -483,6 +561,40 @@ mod tests {
         assert!(objects.get(&[]).is_none());
         assert!(!objects.is_empty());
         assert!(EventShape::of(&serde_json::json!([1])).fields().is_none());
+    }
+
+    /// Read from YAML, an event has the shape of its JSON value, and the same first error.
+    #[test]
+    fn yaml_events_have_their_values_shapes() {
+        let events = [
+            "{b: 1, a: x, c: [1, 2.5, {z: null, y: true}], d: {}}",
+            "{\"k\": 9007199254740992, \"k2\": 9007199254740991, huge: 18446744073709551615}",
+            "{x: 1, y: {q: [[]], p: ~}, 'x y': \"s\", 1: 0x1f, .inf: '.inf'}",
+            "{a: -9223372036854775808, b: 1e3, c: .5, d: !!str 12, e: '', f: \"\"}",
+            "{z: 1, y: 2, x: {c: 1, b: 2, a: [3]}}",
+            "{a: 1e400}",
+            "{a: 18446744073709551616}",
+            "{a: [1, .nan]}",
+            "{a: !!binary x}",
+            "{[a]: 1}",
+        ];
+        let mut errors = 0;
+        for text in events {
+            let node = crate::rule::yaml::parse(text)
+                .expect("parses")
+                .expect("a node");
+            let want = node.to_json().map(|v| EventShape::of(&v));
+            let got = EventShape::of_yaml(&node);
+            match (want, got) {
+                (Ok(w), Ok(g)) => assert_eq!(w, g, "{text}"),
+                (Err(w), Err(g)) => {
+                    assert_eq!((w.code, &w.message, &w.span), (g.code, &g.message, &g.span));
+                    errors += 1;
+                }
+                (w, g) => panic!("{text}: {w:?} against {g:?}"),
+            }
+        }
+        assert_eq!(errors, 5);
     }
 
     /// The runs give the offset the plain table gives, at every index and past the end.
