@@ -48,7 +48,7 @@ fn shapes_resolve_to_the_schemas_values_give() {
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(&path, &r.text).expect("write");
     }
-    for root in [PathBuf::from("rules"), dir] {
+    for root in [PathBuf::from("rules"), dir.clone()] {
         let full = load(std::slice::from_ref(&root), Keep::ALL);
         let lean = load(std::slice::from_ref(&root), LEAN);
         assert_eq!(full.len(), lean.len());
@@ -68,6 +68,7 @@ fn shapes_resolve_to_the_schemas_values_give() {
         assert!(a.log_types.values().any(|s| !s.objects.is_empty()));
         assert_eq!(a, b, "{}", root.display());
     }
+    std::fs::remove_dir_all(&dir).expect("remove the corpus");
 }
 
 /// A rule file's text is read back for its diagnostics; if the file changed since it was
@@ -92,6 +93,7 @@ fn the_text_is_read_back_and_a_changed_file_is_noticed() {
     // Kept, the text is the one loaded, whatever the file says now.
     let kept = load_str("r.yml", text.clone());
     assert_eq!(kept.text().expect("kept"), text);
+    std::fs::remove_dir_all(&dir).expect("remove the scratch directory");
 }
 
 /// The schema diagnostics `check` and `compile` print for `tests/bad_schema` (E0406 against
