@@ -252,39 +252,127 @@ pub struct LogTypeSchema {
     /// The keys the test events show in the objects below the top level, by where the object
     /// is (`userIdentity` → `arn`, `type`, ...): what an "unknown field" warning checks a
     /// nested path against.
-    pub objects: BTreeMap<Place, std::collections::BTreeSet<String>>,
+    pub objects: Objects,
 }
 
 /// A place inside an event below its top level: object keys, and `None` for an array's
 /// elements (any index).
 pub type Place = Vec<Option<String>>;
 
+/// The keys of the objects test events hold, by place, as a tree of the places: each key is
+/// kept once, under its parent, instead of once in every place below it (the tree of a large
+/// rule set's events was a tenth of its loaded size as a map from places to key sets).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Objects {
+    /// The event itself: its keys are the top-level ones.
+    root: ObjectNode,
+}
+
+/// What the events show at one place.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObjectNode {
+    /// When an object was seen here: its keys (sorted, each once), with what is under each.
+    keys: Option<Vec<(Box<str>, ObjectNode)>>,
+    /// When an array was seen here: what its elements show.
+    elements: Option<Box<ObjectNode>>,
+}
+
+/// The keys of the objects seen at one place, sorted.
+#[derive(Clone, Copy, Debug)]
+pub struct ObjectKeys<'a>(&'a [(Box<str>, ObjectNode)]);
+
+impl<'a> ObjectKeys<'a> {
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.binary_search_by(|(k, _)| (**k).cmp(key)).is_ok()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        self.0.iter().map(|(k, _)| &**k)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Objects {
+    /// The keys of the objects seen at `place` (below the top level); `None` when no object
+    /// was seen there.
+    pub fn get(&self, place: &[Option<String>]) -> Option<ObjectKeys<'_>> {
+        if place.is_empty() {
+            return None;
+        }
+        let mut node = &self.root;
+        for step in place {
+            node = match step {
+                Some(k) => {
+                    let keys = node.keys.as_ref()?;
+                    let i = keys.binary_search_by(|(x, _)| (**x).cmp(k)).ok()?;
+                    &keys[i].1
+                }
+                None => node.elements.as_deref()?,
+            };
+        }
+        node.keys.as_deref().map(ObjectKeys)
+    }
+
+    /// Whether no object was seen below the top level.
+    pub fn is_empty(&self) -> bool {
+        fn any(n: &ObjectNode) -> bool {
+            n.keys.is_some() || n.elements.as_deref().is_some_and(any)
+        }
+        !self.root.keys.iter().flatten().any(|(_, n)| any(n))
+    }
+
+    /// The node of the top-level key `key`.
+    pub fn top(&mut self, key: &str) -> &mut ObjectNode {
+        self.root.key(key)
+    }
+}
+
+impl ObjectNode {
+    /// Records that an object was seen here (with no key yet).
+    pub fn object(&mut self) {
+        self.keys.get_or_insert_with(Vec::new);
+    }
+
+    /// The node of key `key` of the object here, recording both.
+    pub fn key(&mut self, key: &str) -> &mut ObjectNode {
+        let keys = self.keys.get_or_insert_with(Vec::new);
+        let i = match keys.binary_search_by(|(x, _)| (**x).cmp(key)) {
+            Ok(i) => i,
+            Err(i) => {
+                keys.insert(i, (key.into(), ObjectNode::default()));
+                i
+            }
+        };
+        &mut keys[i].1
+    }
+
+    /// The node of the elements of the array here, recording it.
+    pub fn elements(&mut self) -> &mut ObjectNode {
+        self.elements.get_or_insert_with(Default::default)
+    }
+}
+
 /// Records the keys of every object inside `v`, which is at `at`.
-fn collect_objects(
-    v: &Value,
-    at: &mut Place,
-    out: &mut BTreeMap<Place, std::collections::BTreeSet<String>>,
-) {
+fn collect_objects(v: &Value, at: &mut ObjectNode) {
     match v {
         Value::Object(map) => {
-            let keys = out.entry(at.clone()).or_default();
-            for k in map.keys() {
-                if !keys.contains(k) {
-                    keys.insert(k.clone());
-                }
-            }
+            at.object();
             for (k, child) in map {
-                at.push(Some(k.clone()));
-                collect_objects(child, at, out);
-                at.pop();
+                collect_objects(child, at.key(k));
             }
         }
         Value::Array(items) => {
-            at.push(None);
+            let elements = at.elements();
             for item in items {
-                collect_objects(item, at, out);
+                collect_objects(item, elements);
             }
-            at.pop();
         }
         _ => {}
     }
@@ -492,7 +580,7 @@ impl SchemaSet {
             let mut builder = SchemaBuilder::default();
             let mut first: BTreeMap<String, String> = BTreeMap::new();
             let mut guesses: BTreeMap<String, (ColumnType, Vec<String>)> = BTreeMap::new();
-            let mut objects = BTreeMap::new();
+            let mut objects = Objects::default();
             for (ri, input) in inputs.iter().enumerate() {
                 if !input.rule.log_types.iter().any(|l| l == lt) {
                     continue;
@@ -500,7 +588,7 @@ impl SchemaSet {
                 for (ti, ev) in input.events.iter().enumerate() {
                     let Value::Object(map) = &**ev else { continue };
                     for (k, v) in map {
-                        collect_objects(v, &mut vec![Some(k.clone())], &mut objects);
+                        collect_objects(v, objects.top(k));
                         match decl.get(k) {
                             Some(t) if !t.holds(v) => contradictions.push(Contradiction {
                                 rule: ri,
@@ -517,6 +605,22 @@ impl SchemaSet {
                                     .entry(k.clone())
                                     .or_insert_with(|| input.rule.rule_id.clone());
                             }
+                        }
+                    }
+                }
+                // A rule loaded without its events (`rule::Keep`) has their shapes: the same
+                // kinds and object keys. It is loaded so only for a profile that declares no
+                // column and renames nothing, so no value can contradict a declared type.
+                for shape in &input.rule.shapes {
+                    shape.objects(&mut objects);
+                    for (k, kind) in shape.fields().into_iter().flatten() {
+                        debug_assert!(!decl.contains_key(k), "shapes under declared columns");
+                        if decl.contains_key(k) {
+                            continue;
+                        }
+                        builder.add_kind(k, kind);
+                        if !first.contains_key(k) {
+                            first.insert(k.to_string(), input.rule.rule_id.clone());
                         }
                     }
                 }

@@ -30,20 +30,26 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let set = match out.load(paths) {
+    // The profile checked against (the default one without --target).
+    let mut default = match &combos {
+        Some(_) => None,
+        None => crate::profile::Profile::built_in("default"),
+    };
+    let profile = combos.as_ref().map(|(p, _)| p).or(default.as_ref());
+    // `check` runs no tests: the loaded rules keep their events' shapes, not their values.
+    let keep = profile.map_or(crate::rule::Keep::ALL, |p| super::keep_for(p, false));
+    let set = match out.load_keeping(paths, keep) {
         Ok(s) => s,
         Err(code) => return code,
     };
     let loaded = &set.loaded;
     let mut errors = 0;
     let mut bad_files = 0;
-    // The schemas of the profile checked against (the default one without --target).
-    let (schema_errors, mut warnings) = match &mut combos {
-        Some((profile, _)) => super::schema::resolve(out, profile, loaded),
-        None => match crate::profile::Profile::built_in("default") {
-            Some(mut p) => super::schema::resolve(out, &mut p, loaded),
-            None => Default::default(),
-        },
+    let (schema_errors, mut warnings) = match (&mut combos, &mut default) {
+        (Some((profile, _)), _) | (None, Some(profile)) => {
+            super::schema::resolve(out, profile, loaded)
+        }
+        (None, None) => Default::default(),
     };
     // Errors by code, for the summary's count by reason.
     let mut by_code: std::collections::BTreeMap<&'static str, usize> = Default::default();
@@ -93,13 +99,13 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
                         Ok(q) => {
                             if let Some(mut w) = super::compile::size_warning(&q) {
                                 which(&mut w);
-                                out.report_one(&l.file.path, &l.file.text, &w);
+                                out.report_loaded(l, &w);
                                 warnings += 1;
                             }
                         }
                         Err(mut d) => {
                             which(&mut d);
-                            out.report_one(&l.file.path, &l.file.text, &d);
+                            out.report_loaded(l, &d);
                             *by_code.entry(d.code).or_default() += 1;
                             n += 1;
                         }
@@ -160,7 +166,7 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
             }
         }
     }
-    super::leave((set, combos));
+    super::leave((set, combos, default));
     if bad_files > 0 {
         EXIT_FINDINGS
     } else {
@@ -258,30 +264,38 @@ fn limit_findings(
 ) -> (usize, usize) {
     use crate::diag::{Diagnostic, Severity};
     let Some(rule) = l.rule() else { return (0, 0) };
-    let (path, text) = (&l.file.path, &l.file.text);
     let query = match query {
         Ok(q) => q,
         Err(d) => {
-            out.report_one(path, text, &d);
+            out.report_loaded(l, &d);
             return (1, 0);
         }
     };
     let mut warnings = 0;
     if let Some(w) = super::compile::size_warning(&query) {
-        out.report_one(path, text, &w);
+        out.report_loaded(l, &w);
         warnings += 1;
     }
     let (findings, help) = limits(rule, &query, profile);
+    if findings.is_empty() {
+        return (0, warnings);
+    }
+    // The rule's text, read back once for the findings' keys.
+    let text = l.text();
     let mut errors = 0;
     for f in findings {
-        let mut d = Diagnostic::error("E0404", f.message, key_span(text, f.key)).with_help(help);
+        let span = key_span(text.as_deref().unwrap_or(""), f.key);
+        let mut d = Diagnostic::error("E0404", f.message, span).with_help(help);
         if !f.error {
             d.severity = Severity::Warning;
             d.help = None;
             warnings += 1;
         }
         errors += usize::from(f.error);
-        out.report_one(path, text, &d);
+        match &text {
+            Ok(t) => out.report_one(&l.file.path, t, &d),
+            Err(why) => out.report_one(&l.file.path, "", &super::unplaced(&d, why)),
+        }
     }
     (errors, warnings)
 }

@@ -157,7 +157,10 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
              rules, and the rules left out would be removed from it"
         ));
     }
-    let loaded = match out.load(paths) {
+    // A form of the packaging's own (`--format arm`) or --out builds artifacts, which may
+    // embed test events (Panther's); printed queries need only their shapes.
+    let keep = super::keep_for(&profile, out_dir.is_some() || form.is_some());
+    let loaded = match out.load_keeping(paths, keep) {
         Ok(set) => set.loaded,
         Err(code) => return code,
     };
@@ -227,7 +230,7 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
             match packaged {
                 Ok(q) => {
                     if let Some(w) = size_warning(&q) {
-                        out.report_one(&l.file.path, &l.file.text, &w);
+                        out.report_loaded(l, &w);
                     }
                     if stream_text {
                         backend.print(&mut text, &rule.rule_id, &q);
@@ -246,7 +249,7 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
                     }
                 }
                 Err(d) => {
-                    out.report_one(&l.file.path, &l.file.text, &d);
+                    out.report_loaded(l, &d);
                     failed = true;
                 }
             }

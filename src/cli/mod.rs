@@ -221,6 +221,37 @@ fn leave<T>(set: T) {
     std::mem::forget(set);
 }
 
+/// A diagnostic whose file could not be read back (`Loaded::text`): without its position,
+/// which would point into a text that is no longer the one the rule was loaded from, and
+/// saying why.
+fn unplaced(d: &crate::diag::Diagnostic, why: &str) -> crate::diag::Diagnostic {
+    crate::diag::Diagnostic {
+        span: None,
+        label: None,
+        help: Some(match &d.help {
+            Some(h) => format!("{h}\nnote: {why}"),
+            None => format!("note: {why}"),
+        }),
+        ..d.clone()
+    }
+}
+
+/// What a command that runs no tests keeps of each loaded rule under `profile`: no test
+/// events (their shapes instead) unless `events` (artifacts that embed them are built) or
+/// the profile renames fields or declares column types (schema resolution then reads values:
+/// to move them, or to report one that contradicts a declared type); never the file's text.
+fn keep_for(profile: &crate::profile::Profile, events: bool) -> crate::rule::Keep {
+    let sql = profile.sql.iter().map(|s| (&s.renames, &s.log_types));
+    let kql = profile.kql.iter().map(|s| (&s.renames, &s.log_types));
+    let values = sql
+        .chain(kql)
+        .any(|(renames, lts)| !renames.is_empty() || lts.values().any(|e| !e.columns.is_empty()));
+    crate::rule::Keep {
+        events: events || values,
+        text: false,
+    }
+}
+
 /// With `--rule` filters that select no loaded rule: the usage error to report. A filter that
 /// matches nothing would otherwise make a run (or a `--check` gate) pass vacuously.
 fn no_rule_matches(filters: &[String], loaded: &[Loaded]) -> Option<String> {
@@ -312,7 +343,16 @@ impl Output {
     /// Loads the rule files under `paths` (with `--exclude`); `Err` is the exit status of an
     /// I/O or usage error, already printed.
     fn load(&self, paths: &[std::path::PathBuf]) -> Result<crate::rule::LoadedSet, i32> {
-        crate::rule::load_paths_with(paths, &self.discovery).map_err(|e| self.fatal(&e))
+        self.load_keeping(paths, crate::rule::Keep::ALL)
+    }
+
+    /// `load`, each loaded rule keeping what `keep` says.
+    fn load_keeping(
+        &self,
+        paths: &[std::path::PathBuf],
+        keep: crate::rule::Keep,
+    ) -> Result<crate::rule::LoadedSet, i32> {
+        crate::rule::load_paths_keeping(paths, &self.discovery, keep).map_err(|e| self.fatal(&e))
     }
 
     /// Reports a file's diagnostics; returns how many there were.
@@ -321,9 +361,18 @@ impl Output {
             return 0;
         };
         for d in diags {
-            self.report_one(&loaded.file.path, &loaded.file.text, d);
+            self.report_loaded(loaded, d);
         }
         diags.len()
+    }
+
+    /// `report_one` for a diagnostic of a loaded file, in its text (`Loaded::text`: read
+    /// back when it was not kept); without its position when the text cannot be had.
+    fn report_loaded(&self, loaded: &Loaded, d: &crate::diag::Diagnostic) {
+        match loaded.text() {
+            Ok(text) => self.report_one(&loaded.file.path, &text, d),
+            Err(why) => self.report_one(&loaded.file.path, "", &unplaced(d, &why)),
+        }
     }
 
     /// Reports one diagnostic of a rule file: rendered on stderr (`human`, `short`), as a

@@ -10,9 +10,9 @@ use super::args::Command;
 use super::{EXIT_FINDINGS, EXIT_OK, Output};
 use crate::backend::schema::SchemaBuilder;
 use crate::backend::schema::SchemaSet;
-use crate::diag::Severity;
+use crate::diag::Diagnostic;
 use crate::profile::Profile;
-use crate::profile::diagnostics::{RuleFile, schema_diagnostics};
+use crate::profile::diagnostics::{UnknownFields, contradiction};
 use crate::rule::{Loaded, Rule};
 
 /// Resolves `profile`'s schemas over every rule that loaded, and reports the schema
@@ -28,37 +28,85 @@ pub fn resolve(
         .iter()
         .filter_map(|l| l.rule().map(|r| (l, r)))
         .collect();
-    let files: Vec<RuleFile<'_>> = rules
-        .iter()
-        .map(|(l, r)| RuleFile {
-            rule: r,
-            text: &l.file.text,
-        })
-        .collect();
+    let only: Vec<&Rule> = rules.iter().map(|(_, r)| *r).collect();
+    let conflicts = profile.resolve_schemas(&only);
     let mut bad = BTreeSet::new();
-    let mut warnings = 0;
-    let found = schema_diagnostics(profile, &files);
-    let reports: Vec<_> = found
+    // E0406 first, in the order resolution found them; each read from its rule's text.
+    let texts: Vec<_> = conflicts
         .iter()
-        .map(|(i, d)| {
-            (
-                rules[*i].0.file.path.as_str(),
-                rules[*i].0.file.text.as_str(),
-                d,
-            )
+        .map(|c| rules[c.contradiction.rule].0.text())
+        .collect();
+    let errors: Vec<_> = conflicts
+        .iter()
+        .zip(&texts)
+        .map(|(c, text)| {
+            let (l, rule) = rules[c.contradiction.rule];
+            bad.insert(rule.rule_id.clone());
+            let text = text.as_deref().unwrap_or("");
+            (l, contradiction(rule, text, c, &profile.name))
         })
         .collect();
-    out.report_all(&reports);
-    for (i, d) in found {
-        let rule = rules[i].1;
-        match d.severity {
-            Severity::Error => {
-                bad.insert(rule.rule_id.clone());
-            }
-            Severity::Warning => warnings += 1,
+    let reports: Vec<_> = errors
+        .iter()
+        .zip(&texts)
+        .map(|((l, d), text)| located(l, text, d))
+        .collect();
+    out.report_all(
+        &reports
+            .iter()
+            .map(|(p, t, d)| (*p, *t, &**d))
+            .collect::<Vec<_>>(),
+    );
+    // Then W0601, per rule in rule order: a window of rules at a time on all cores, each rule
+    // with a warning read back for its text, then reported.
+    let mut warnings = 0;
+    if let Some(unknown) = UnknownFields::new(profile) {
+        for window in rules.chunks(WARNING_WINDOW) {
+            let found = crate::par::map(window.iter().collect(), |(l, rule)| {
+                let ds = unknown.of(rule);
+                let text = (!ds.is_empty()).then(|| l.text());
+                (ds, text)
+            });
+            let reports: Vec<_> = window
+                .iter()
+                .zip(&found)
+                .flat_map(|((l, _), (ds, text))| {
+                    ds.iter().map(move |d| {
+                        let text = text.as_ref().expect("read for its warnings");
+                        located(l, text, d)
+                    })
+                })
+                .collect();
+            warnings += reports.len();
+            out.report_all(
+                &reports
+                    .iter()
+                    .map(|(p, t, d)| (*p, *t, &**d))
+                    .collect::<Vec<_>>(),
+            );
         }
     }
     (bad, warnings)
+}
+
+/// Rules whose W0601 warnings are found, then reported, at a time.
+const WARNING_WINDOW: usize = 1024;
+
+/// A diagnostic of a loaded file with the text to point into: the file's (`Loaded::text`),
+/// or, when that cannot be had, none, and the diagnostic without its position and saying why.
+fn located<'a>(
+    l: &'a Loaded,
+    text: &'a Result<std::borrow::Cow<'_, str>, String>,
+    d: &'a Diagnostic,
+) -> (&'a str, &'a str, std::borrow::Cow<'a, Diagnostic>) {
+    match text {
+        Ok(t) => (&l.file.path, t, std::borrow::Cow::Borrowed(d)),
+        Err(why) => (
+            &l.file.path,
+            "",
+            std::borrow::Cow::Owned(super::unplaced(d, why)),
+        ),
+    }
 }
 
 /// `explain --stage schema`: each log type the rule set uses, its columns, their types and

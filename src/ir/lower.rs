@@ -545,13 +545,14 @@ pub fn check_regex(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
         source: source.to_string(),
         regex: std::sync::OnceLock::new(),
     };
+    // The automaton is not kept: most loaded rules are never evaluated (`compile`, `check`),
+    // and one is a large part of a rule's memory; an evaluator builds it again once.
     if source.len() > 256
         || source.contains('{')
         || source.contains("\\p")
         || source.contains("\\P")
     {
-        let regex = Pattern::build(source).map_err(|e| invalid(&e))?;
-        let _ = pattern.regex.set(regex);
+        Pattern::build(source).map_err(|e| invalid(&e))?;
     }
     Ok(pattern)
 }

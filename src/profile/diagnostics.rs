@@ -36,19 +36,9 @@ pub fn schema_diagnostics(
             )
         })
         .collect();
-    if let Some(sql) = &profile.sql
-        && let Some(set) = &sql.resolved
-    {
-        // Each log type's known columns, once for the set (sorted: the schema's columns are).
-        let known: std::collections::HashMap<&str, Vec<&str>> = set
-            .log_types
-            .iter()
-            .map(|(lt, s)| (lt.as_str(), s.known().collect()))
-            .collect();
+    if let Some(unknown) = UnknownFields::new(profile) {
         // Per rule on all cores, in rule order.
-        let found = crate::par::map(rules.iter().collect(), |f| {
-            unknown_fields(f.rule, &rename_rule(f.rule, &sql.renames), set, &known)
-        });
+        let found = crate::par::map(rules.iter().collect(), |f| unknown.of(f.rule));
         for (i, ds) in found.into_iter().enumerate() {
             out.extend(ds.into_iter().map(|d| (i, d)));
         }
@@ -56,8 +46,47 @@ pub fn schema_diagnostics(
     out
 }
 
-/// E0406: a test event's value that the profile's column type cannot hold.
-fn contradiction(rule: &Rule, text: &str, c: &SchemaConflict, profile: &str) -> Diagnostic {
+/// The W0601 check against a profile's resolved schemas (`schema_diagnostics` runs it over a
+/// whole set; the command line runs it a window of rules at a time, so that the warnings of
+/// a large set are not all held at once).
+pub struct UnknownFields<'p> {
+    set: &'p SchemaSet,
+    renames: &'p [(crate::ir::FieldPath, String)],
+    /// Each log type's known columns, once for the set (sorted: the schema's columns are).
+    known: std::collections::HashMap<&'p str, Vec<&'p str>>,
+}
+
+impl<'p> UnknownFields<'p> {
+    /// `None` until the profile's SQL schemas are resolved.
+    pub fn new(profile: &'p Profile) -> Option<Self> {
+        let sql = profile.sql.as_ref()?;
+        let set = sql.resolved.as_deref()?;
+        let known = set
+            .log_types
+            .iter()
+            .map(|(lt, s)| (lt.as_str(), s.known().collect()))
+            .collect();
+        Some(UnknownFields {
+            set,
+            renames: &sql.renames,
+            known,
+        })
+    }
+
+    /// The rule's W0601 warnings, in order.
+    pub fn of(&self, rule: &Rule) -> Vec<Diagnostic> {
+        unknown_fields(
+            rule,
+            &rename_rule(rule, self.renames),
+            self.set,
+            &self.known,
+        )
+    }
+}
+
+/// E0406: a test event's value that the profile's column type cannot hold; `text` is the
+/// rule file's.
+pub fn contradiction(rule: &Rule, text: &str, c: &SchemaConflict, profile: &str) -> Diagnostic {
     let k = &c.contradiction;
     let test = &rule.tests[k.test];
     let span = field_span(text, k.test, &c.key).unwrap_or(test.span.start..test.span.start);
@@ -164,9 +193,9 @@ fn unknown_fields(
             if seen_nested.contains(&shown) {
                 continue;
             }
-            let keys = &schema.objects[parent];
+            let keys = schema.objects.get(parent).expect("found above");
             let mut message = format!("unknown field `{shown}` for {lt}");
-            if let Some(c) = closest(key, keys.iter().map(String::as_str)) {
+            if let Some(c) = closest(key, keys.iter()) {
                 message.push_str(&format!(
                     "; did you mean `{}`?",
                     display_place(parent, Some(c))
@@ -196,7 +225,7 @@ fn unknown_fields(
 }
 
 /// Up to eight keys, quoted, for a help line.
-fn listed(keys: &std::collections::BTreeSet<String>) -> String {
+fn listed(keys: crate::backend::schema::ObjectKeys<'_>) -> String {
     let mut names: Vec<String> = keys.iter().take(8).map(|k| format!("`{k}`")).collect();
     if keys.len() > 8 {
         names.push(format!("... ({} in all)", keys.len()));

@@ -444,13 +444,24 @@ impl Profile {
         let mut run = |renames: &[(FieldPath, String)],
                        log_types: &BTreeMap<String, SqlLogType>|
          -> SchemaSet {
-            let renamed: Vec<Cow<'_, Rule>> =
-                rules.iter().map(|r| rename_rule(r, renames)).collect();
-            let inputs: Vec<RuleInput<'_>> = renamed
+            // Only the rules a rename applies to are copied (a `Cow` per rule would be a
+            // rule's size each, even borrowed).
+            let renamed: Vec<(usize, Rule)> = rules
                 .iter()
-                .zip(rules)
-                .map(|(r, original)| RuleInput {
-                    rule: r,
+                .enumerate()
+                .filter_map(|(i, r)| match rename_rule(r, renames) {
+                    Cow::Owned(r) => Some((i, r)),
+                    Cow::Borrowed(_) => None,
+                })
+                .collect();
+            let mut copies = renamed.iter().peekable();
+            let inputs: Vec<RuleInput<'_>> = rules
+                .iter()
+                .enumerate()
+                .map(|(i, original)| RuleInput {
+                    rule: copies
+                        .next_if(|(at, _)| *at == i)
+                        .map_or(*original, |(_, r)| r),
                     events: original
                         .tests
                         .iter()

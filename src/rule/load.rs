@@ -65,16 +65,106 @@ pub struct SourceFile {
 /// The outcome of loading one file.
 #[derive(Debug)]
 pub struct Loaded {
+    /// The file's path, and its text unless it was not kept (see `text`).
     pub file: SourceFile,
     pub result: Result<Rule, Vec<Diagnostic>>,
     /// Where the RuleID value is, for the cross-file duplicate check.
     rule_id_span: Option<Range<usize>>,
+    /// When the text was not kept: what it was, to know it again when it is read back.
+    dropped: Option<Digest>,
+}
+
+/// A file text's length and hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Digest {
+    len: usize,
+    hash: u64,
+}
+
+impl Digest {
+    fn of(text: &str) -> Digest {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        Digest {
+            len: text.len(),
+            hash: h.finish(),
+        }
+    }
 }
 
 impl Loaded {
     pub fn rule(&self) -> Option<&Rule> {
         self.result.as_ref().ok()
     }
+
+    /// The text the rule was loaded from, for a diagnostic's position and snippet: the kept
+    /// text, or (`Keep::text` off) the file read again. `Err` says why it cannot be had: the
+    /// file changed since it was loaded (or can no longer be read), so positions in the
+    /// loaded rule may not be positions in it.
+    pub fn text(&self) -> Result<std::borrow::Cow<'_, str>, String> {
+        let Some(digest) = self.dropped else {
+            return Ok(std::borrow::Cow::Borrowed(&self.file.text));
+        };
+        let changed = || {
+            format!(
+                "{} changed or went away while ruleqc was reading the rules; this position is \
+                 not shown",
+                self.file.path
+            )
+        };
+        let bytes = std::fs::read(&self.file.path).map_err(|_| changed())?;
+        let text = String::from_utf8(bytes).map_err(|_| changed())?;
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        };
+        if Digest::of(&text) != digest {
+            return Err(changed());
+        }
+        Ok(std::borrow::Cow::Owned(text))
+    }
+
+    /// Applies `keep` to a loaded rule (a file that did not load keeps everything: its
+    /// diagnostics are printed from it).
+    fn keeping(mut self, keep: Keep) -> Loaded {
+        let Ok(rule) = &mut self.result else {
+            return self;
+        };
+        // Rules read from YAML have their shapes already (`Cx::tests`); Sigma rules' tests
+        // come from their samples as values.
+        if !keep.events && rule.shapes.len() != rule.tests.len() {
+            rule.shapes = rule
+                .tests
+                .iter_mut()
+                .map(|t| EventShape::of(&std::mem::take(&mut t.log)))
+                .collect();
+        }
+        if !keep.text {
+            self.dropped = Some(Digest::of(&self.file.text));
+            self.file.text = String::new();
+        }
+        self
+    }
+}
+
+/// What a loaded rule keeps. `ruleqc test`, `run` and `explain` keep everything; `compile`
+/// and `check`, which run no tests and print diagnostics for few rules, keep less, so that
+/// the loaded set of a large rule set stays small.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keep {
+    /// The tests' events as values; without it, each test's `log` is `Null` and
+    /// `Rule::shapes` holds what schema resolution reads of it.
+    pub events: bool,
+    /// The file's text; without it, `Loaded::text` reads the file again.
+    pub text: bool,
+}
+
+impl Keep {
+    pub const ALL: Keep = Keep {
+        events: true,
+        text: true,
+    };
 }
 
 /// How directories are searched for rule files.
@@ -234,6 +324,15 @@ fn not_a_rule(root: &Node) -> Option<String> {
 /// `load_paths`, searching directories as `how` says; YAML files in directories that are not
 /// rules are listed in `skipped`.
 pub fn load_paths_with(paths: &[PathBuf], how: &Discovery) -> Result<LoadedSet, String> {
+    load_paths_keeping(paths, how, Keep::ALL)
+}
+
+/// `load_paths_with`, each loaded rule keeping what `keep` says.
+pub fn load_paths_keeping(
+    paths: &[PathBuf],
+    how: &Discovery,
+    keep: Keep,
+) -> Result<LoadedSet, String> {
     let files = discover_with(paths, how)?;
     let mut set = LoadedSet::default();
     // Files are read, and each rule loaded, on all cores (`par::map` keeps the order); the
@@ -265,6 +364,7 @@ pub fn load_paths_with(paths: &[PathBuf], how: &Discovery) -> Result<LoadedSet, 
                 },
                 result: Err(vec![p.diagnostic]),
                 rule_id_span: None,
+                dropped: None,
             });
         }
     }
@@ -272,7 +372,12 @@ pub fn load_paths_with(paths: &[PathBuf], how: &Discovery) -> Result<LoadedSet, 
         Some(arg) => crate::sigma::SigmaProfile::load(arg)?,
         None => crate::sigma::SigmaProfile::built_in(),
     };
-    let outcomes = crate::par::map(texts, |t| load_file(t, &sigma_profile, &samples));
+    let outcomes = crate::par::map(texts, |t| {
+        load_file(t, &sigma_profile, &samples, keep).map(|l| l.keeping(keep))
+    });
+    // Exactly as many as are loaded: a loaded rule is large, and a doubled vector's spare
+    // half would be a third of the set's size again.
+    set.loaded.reserve_exact(outcomes.len());
     for outcome in outcomes {
         match outcome {
             Ok(l) => set.loaded.push(l),
@@ -298,6 +403,7 @@ fn load_file(
     t: RuleText,
     sigma_profile: &crate::sigma::SigmaProfile,
     samples: &crate::sigma::Samples,
+    keep: Keep,
 ) -> Result<Loaded, Skipped> {
     let path = t.path.display().to_string();
     if t.sample {
@@ -319,6 +425,7 @@ fn load_file(
                     file: SourceFile { path, text },
                     result,
                     rule_id_span,
+                    dropped: None,
                 });
             }
             // One YAML parse serves both the rule-or-not question and the rule.
@@ -329,7 +436,7 @@ fn load_file(
             {
                 return Err(Skipped { path, reason });
             }
-            Ok(load_parsed(&path, text, parsed))
+            Ok(load_parsed(&path, text, parsed, keep))
         }
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
@@ -345,6 +452,7 @@ fn load_file(
                 file: SourceFile { path, text },
                 result: Err(vec![d]),
                 rule_id_span: None,
+                dropped: None,
             })
         }
     }
@@ -380,14 +488,21 @@ pub fn load_str(path: &str, text: String) -> Loaded {
         None => text,
     };
     let parsed = yaml::parse(&text);
-    load_parsed(path, text, parsed)
+    load_parsed(path, text, parsed, Keep::ALL)
 }
 
 /// `load_str` for a text (without a byte-order mark) whose YAML is already parsed.
-fn load_parsed(path: &str, text: String, parsed: Result<Option<Node>, Diagnostic>) -> Loaded {
+fn load_parsed(
+    path: &str,
+    text: String,
+    parsed: Result<Option<Node>, Diagnostic>,
+    keep: Keep,
+) -> Loaded {
     let mut cx = Cx {
         errors: Vec::new(),
         text: &text,
+        shapes: !keep.events,
+        test_shapes: Vec::new(),
     };
     let (result, rule_id_span) = match cx.rule(path, parsed) {
         Some((rule, span)) if cx.errors.is_empty() => (Ok(rule), Some(span)),
@@ -405,12 +520,16 @@ fn load_parsed(path: &str, text: String, parsed: Result<Option<Node>, Diagnostic
         },
         result,
         rule_id_span,
+        dropped: None,
     }
 }
 
 struct Cx<'t> {
     errors: Vec<Diagnostic>,
     text: &'t str,
+    /// Test events are read as shapes (`Keep::events` off), into `shapes`.
+    shapes: bool,
+    test_shapes: Vec<EventShape>,
 }
 
 fn type_error(node: &Node, key: &str, expected: &str) -> Diagnostic {
@@ -482,6 +601,7 @@ impl Cx<'_> {
             tests: Vec::new(),
             spans: Default::default(),
             entities: Vec::new(),
+            shapes: Vec::new(),
         };
         let mut output_key: Option<&str> = None;
 
@@ -570,7 +690,10 @@ impl Cx<'_> {
                         rule.schedule = s;
                     }
                 }
-                "Tests" => rule.tests = self.tests(v),
+                "Tests" => {
+                    rule.tests = self.tests(v);
+                    rule.shapes = std::mem::take(&mut self.test_shapes);
+                }
                 "InlineFilters" if !empty_value(v) => self.errors.push(
                     Diagnostic::error(
                         "E0109",
@@ -958,8 +1081,14 @@ impl Cx<'_> {
                         }
                     },
                     Some("Log") => match &val.kind {
+                        // Without the values, the shape is read from the YAML directly (with
+                        // every error `to_json` reports).
+                        Kind::Map(_) if self.shapes => match EventShape::of_yaml(val) {
+                            Ok(shape) => log = Some((serde_json::Value::Null, Some(shape))),
+                            Err(d) => self.errors.push(d),
+                        },
                         Kind::Map(_) => match val.to_json() {
-                            Ok(j) => log = Some(j),
+                            Ok(j) => log = Some((j, None)),
                             Err(d) => self.errors.push(d),
                         },
                         _ => self.errors.push(
@@ -999,7 +1128,7 @@ impl Cx<'_> {
                     .with_help("each test has `Name`, `ExpectedResult` and `Log`"),
                 );
             }
-            if let (Some(name), Some(expected), Some(log)) = (name, expected, log) {
+            if let (Some(name), Some(expected), Some((log, shape))) = (name, expected, log) {
                 if out.iter().any(|t| t.name == name) {
                     let span = entries
                         .iter()
@@ -1020,6 +1149,7 @@ impl Cx<'_> {
                     log,
                     span: item.span.clone(),
                 });
+                self.test_shapes.extend(shape);
             }
         }
         out

@@ -5,7 +5,7 @@ pub mod model;
 pub mod yaml;
 
 pub use load::{
-    Discovery, Loaded, LoadedSet, Skipped, SourceFile, discover, load_paths, load_paths_with,
-    load_str,
+    Discovery, Keep, Loaded, LoadedSet, Skipped, SourceFile, discover, load_paths,
+    load_paths_keeping, load_paths_with, load_str,
 };
 pub use model::*;

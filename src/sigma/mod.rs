@@ -259,6 +259,7 @@ pub fn load(
             log_types: vec![ls_node.span.clone()],
         },
         entities: Vec::new(),
+        shapes: Vec::new(),
     };
     match samples::tests_for(&rule, samples) {
         Ok(tests) => rule.tests = tests,
