@@ -17,7 +17,7 @@
 //!   matches. They come out as the SQL engines print them: rule by rule, each rule's log types
 //!   in the order it lists them, events in input order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::ops::ControlFlow;
@@ -39,6 +39,8 @@ use super::scan;
 
 /// Bytes of input in one chunk (it is extended to the end of its last line).
 const CHUNK_BYTES: usize = 1 << 20;
+/// A chunk's buffer: room for a chunk and the read that completes it.
+const BUFFER_BYTES: usize = CHUNK_BYTES + (1 << 16);
 /// Events of a JSON array in one chunk.
 const CHUNK_EVENTS: usize = 2048;
 /// Chunks read but not yet taken in order by the collector.
@@ -300,13 +302,16 @@ fn fill(slot: &mut Value, text: &str, need: &Need) -> Option<()> {
             }
         });
         if scanned.is_some() {
-            // Keys the previous event had and this one has not.
-            map.retain(|k, _| {
-                need.keys
-                    .iter()
-                    .position(|(name, _)| name == k)
-                    .is_some_and(|i| seen & (1 << i) != 0)
-            });
+            // Keys the previous event had and this one has not: every key seen is in the map,
+            // so there are some exactly when it holds more.
+            if map.len() > seen.count_ones() as usize {
+                map.retain(|k, _| {
+                    need.keys
+                        .iter()
+                        .position(|(name, _)| name == k)
+                        .is_some_and(|i| seen & (1 << i) != 0)
+                });
+            }
             return filled.then_some(());
         }
     }
@@ -334,9 +339,9 @@ pub struct Program<'r> {
     rules: &'r [&'r Rule],
     need: Need,
     log_type_of: &'r LogTypeOf,
-    /// Per log type, the (group, rule) pairs to evaluate; a group is one (rule, log type)
-    /// entry, numbered in output order.
-    by_type: HashMap<&'r str, Vec<(usize, usize)>>,
+    /// The log types some rule runs on, in the order the rules first name them (few: a list
+    /// compared by length and bytes is cheaper than hashing the log type of every event).
+    types: Vec<LogType<'r>>,
     groups: Vec<usize>,
     /// The fast path (`scan`), unless some rule reads the whole event.
     fast: Option<Fast>,
@@ -356,13 +361,22 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// What the fast path needs: the top-level keys of `Program::need` by length (indexes into
-/// its `keys`), where the log type is among them, and per log type, for each of those keys,
-/// the part of its value that the log type's rules read (`None`: they do not read it).
+/// its `keys`), and where the log type is among them.
 struct Fast {
     /// With each key, its first bytes (`head`), compared before the rest.
     by_len: Vec<Vec<(u64, usize)>>,
     log_type: Option<usize>,
-    reads: HashMap<String, Vec<Option<Need>>>,
+}
+
+/// One log type some rule runs on.
+struct LogType<'r> {
+    name: &'r str,
+    /// The (group, rule) pairs to evaluate; a group is one (rule, log type) entry, numbered
+    /// in output order.
+    pairs: Vec<(usize, usize)>,
+    /// For the fast path, per key of `Program::need`, the part of its value that this log
+    /// type's rules read (`None`: they do not read it).
+    reads: Vec<Option<Need>>,
 }
 
 /// What a chunk of input gave.
@@ -375,6 +389,11 @@ struct Outcome {
     bad: Vec<BadLine>,
     /// (group, the reported part of the event as JSON text), in input order.
     matches: Vec<(usize, String)>,
+    /// For a chunk of lines: the newlines in it (the lines of `bad` are then numbered from the
+    /// chunk's start, and the collector makes them the file's), and whether it is its file's
+    /// first.
+    lines: Option<u64>,
+    starts_file: bool,
 }
 
 impl<'r> Program<'r> {
@@ -383,14 +402,46 @@ impl<'r> Program<'r> {
         if let LogTypeOf::Field(f) = log_type_of {
             need.add_path(&FieldPath(vec![Step::Key(f.clone())]));
         }
-        let mut by_type: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
+        let mut types: Vec<LogType<'r>> = Vec::new();
         let mut groups = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
             need.add_condition(&rule.condition.ir);
             for lt in &rule.log_types {
-                by_type.entry(lt).or_default().push((groups.len(), i));
+                let t = match types.iter().position(|t| t.name == lt) {
+                    Some(t) => t,
+                    None => {
+                        types.push(LogType {
+                            name: lt,
+                            pairs: Vec::new(),
+                            reads: Vec::new(),
+                        });
+                        types.len() - 1
+                    }
+                };
+                types[t].pairs.push((groups.len(), i));
                 groups.push(i);
             }
+        }
+        for t in &mut types {
+            let mut n = Need::default();
+            for &(_, i) in &t.pairs {
+                n.add_condition(&rules[i].condition.ir);
+            }
+            t.reads = need
+                .keys
+                .iter()
+                .map(|(k, _)| match n.whole {
+                    true => Some(Need {
+                        whole: true,
+                        keys: Vec::new(),
+                    }),
+                    false => n
+                        .keys
+                        .iter()
+                        .find(|(name, _)| name == k)
+                        .map(|p| p.1.clone()),
+                })
+                .collect();
         }
         let fast = (!need.whole).then(|| {
             let mut by_len: Vec<Vec<(u64, usize)>> = Vec::new();
@@ -404,42 +455,13 @@ impl<'r> Program<'r> {
                 LogTypeOf::Field(f) => need.keys.iter().position(|(k, _)| k == f),
                 LogTypeOf::Fixed(_) => None,
             };
-            let reads = by_type
-                .iter()
-                .map(|(lt, pairs)| {
-                    let mut n = Need::default();
-                    for &(_, i) in pairs {
-                        n.add_condition(&rules[i].condition.ir);
-                    }
-                    let read = need
-                        .keys
-                        .iter()
-                        .map(|(k, _)| match n.whole {
-                            true => Some(Need {
-                                whole: true,
-                                keys: Vec::new(),
-                            }),
-                            false => n
-                                .keys
-                                .iter()
-                                .find(|(name, _)| name == k)
-                                .map(|p| p.1.clone()),
-                        })
-                        .collect();
-                    (lt.to_string(), read)
-                })
-                .collect();
-            Fast {
-                by_len,
-                log_type,
-                reads,
-            }
+            Fast { by_len, log_type }
         });
         Program {
             rules,
             need,
             log_type_of,
-            by_type,
+            types,
             groups,
             fast,
         }
@@ -452,28 +474,36 @@ impl<'r> Program<'r> {
             LogTypeOf::Fixed(t) => Some(t.as_str()),
             LogTypeOf::Field(f) => projected.get(f).and_then(Value::as_str),
         };
-        self.typed(lt, projected, whole, out)
+        if let Some(t) = self.log_type(lt, out) {
+            self.typed(t, projected, whole, out);
+        }
     }
 
-    /// `event`, its log type found (`None`: it has none).
+    /// The log type named `lt` when some rule runs on it; otherwise the event is counted as
+    /// one without a log type (`None`) or of another log type.
+    fn log_type(&self, lt: Option<&str>, out: &mut Outcome) -> Option<&LogType<'r>> {
+        let Some(lt) = lt else {
+            out.no_log_type += 1;
+            return None;
+        };
+        let found = self.types.iter().find(|t| same(t.name, lt));
+        if found.is_none() {
+            out.skipped += 1;
+        }
+        found
+    }
+
+    /// `event`, of the log type `t`.
     fn typed(
         &self,
-        lt: Option<&str>,
+        t: &LogType<'r>,
         projected: &Value,
         whole: &mut dyn FnMut() -> Value,
         out: &mut Outcome,
     ) {
-        let Some(lt) = lt else {
-            out.no_log_type += 1;
-            return;
-        };
-        let Some(pairs) = self.by_type.get(lt) else {
-            out.skipped += 1;
-            return;
-        };
         out.events += 1;
         let mut event = None;
-        for &(group, i) in pairs {
+        for &(group, i) in &t.pairs {
             let rule = self.rules[i];
             if eval(&rule.condition.ir, projected) {
                 let event = event.get_or_insert_with(&mut *whole);
@@ -582,20 +612,20 @@ impl<'r> Program<'r> {
                 }
             }
         };
-        let Some(reads) = lt.and_then(|lt| fast.reads.get(lt)) else {
+        let Some(t) = self.log_type(lt, out) else {
             // No log type, or one no rule runs on: counted, and nothing more to read.
-            self.typed(lt, &Value::Null, &mut || Value::Null, out);
             return true;
         };
         if self
-            .build(fast, text, scratch, |i| reads[i].as_ref())
+            .build(fast, text, scratch, |i| t.reads[i].as_ref())
             .is_none()
         {
+            // Nothing counted yet: the caller reads the line again the slow way.
             return false;
         }
         let projected = &scratch.event;
         let mut whole = || serde_json::from_str(text).unwrap_or_else(|_| projected.clone());
-        self.typed(lt, projected, &mut whole, out);
+        self.typed(t, projected, &mut whole, out);
         true
     }
 
@@ -618,6 +648,7 @@ impl<'r> Program<'r> {
         };
         seen.clear();
         seen.resize(self.need.keys.len(), false);
+        let mut distinct = 0;
         for &(i, start, end) in kept.iter() {
             let Some(need) = read(i) else { continue };
             let name = &self.need.keys[i].0;
@@ -629,25 +660,35 @@ impl<'r> Program<'r> {
                 *event = Value::Null;
                 return None;
             }
-            seen[i] = true;
+            if !seen[i] {
+                seen[i] = true;
+                distinct += 1;
+            }
         }
-        // Keys the previous event had and this one has not.
-        map.retain(|k, _| self.key_index(fast, k).is_some_and(|i| seen[i]));
+        // Keys the previous event had and this one has not: every key seen is in the map, so
+        // there are some exactly when it holds more.
+        if map.len() > distinct {
+            map.retain(|k, _| self.key_index(fast, k).is_some_and(|i| seen[i]));
+        }
         Some(())
     }
 
     /// Lines separated by newlines, the first numbered `first` (a final newline does not
-    /// start another line).
-    fn lines(&self, file: &str, first: u64, data: &[u8], out: &mut Outcome) {
+    /// start another line); the number of newlines.
+    fn lines(&self, file: &str, first: u64, data: &[u8], out: &mut Outcome) -> u64 {
         let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
         let mut start = 0;
         let mut scratch = Scratch::default();
-        for (number, end) in (first..).zip(ends) {
+        let mut number = first;
+        for end in ends {
             if end > start || end < data.len() {
                 self.line(file, number, &data[start..end], &mut scratch, out);
             }
+            number += 1;
             start = end + 1;
         }
+        // The last `end` is `data.len()`, not a newline.
+        number - first - 1
     }
 }
 
@@ -692,11 +733,13 @@ pub fn disagreements(
 
 /// A piece of input, numbered in input order.
 enum Chunk {
-    /// Whole lines of a JSON Lines file; `first` is the number of the first.
+    /// Whole lines of a JSON Lines file, `data[..len]` (its buffer is given back to the
+    /// reader afterwards); `starts_file` for the file's first chunk.
     Lines {
         file: usize,
-        first: u64,
+        starts_file: bool,
         data: Vec<u8>,
+        len: usize,
     },
     /// Events of a JSON array.
     Events(Vec<Value>),
@@ -730,9 +773,12 @@ pub fn run(
     let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = channel::<(usize, Message)>();
     let (token_tx, token_rx) = sync_channel::<()>(IN_FLIGHT);
+    // Chunk buffers the workers are done with, for the reader to fill again (so that they are
+    // not allocated, zeroed and faulted in anew for every megabyte).
+    let (free_tx, free_rx) = channel::<Vec<u8>>();
     let result = std::thread::scope(|s| {
         for _ in 0..workers {
-            let done_tx = done_tx.clone();
+            let (done_tx, free_tx) = (done_tx.clone(), free_tx.clone());
             let (work_rx, program, names) = (&work_rx, &program, &names);
             s.spawn(move || {
                 loop {
@@ -743,8 +789,19 @@ pub fn run(
                     let work = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         let mut out = Outcome::default();
                         match chunk {
-                            Chunk::Lines { file, first, data } => {
-                                program.lines(&names[file], first, &data, &mut out)
+                            Chunk::Lines {
+                                file,
+                                starts_file,
+                                data,
+                                len,
+                            } => {
+                                let lines = program.lines(&names[file], 1, &data[..len], &mut out);
+                                out.lines = Some(lines);
+                                out.starts_file = starts_file;
+                                // A buffer grown for a long line is not kept.
+                                if data.len() <= 2 * BUFFER_BYTES {
+                                    let _ = free_tx.send(data);
+                                }
                             }
                             Chunk::Events(events) => {
                                 for ev in events {
@@ -769,7 +826,7 @@ pub fn run(
         }
         let reader = {
             let (pb, stop, names) = (&pb, &stop, &names);
-            s.spawn(move || read(opts, names, pb, stop, token_tx, work_tx, done_tx))
+            s.spawn(move || read(opts, names, pb, stop, token_tx, work_tx, done_tx, free_rx))
         };
         let r = collect(
             done_rx,
@@ -790,6 +847,7 @@ pub fn run(
     Ok(Some(scan))
 }
 
+#[allow(clippy::too_many_arguments)]
 /// The reader thread: cuts the files into chunks, numbered from 0, each sent after taking a
 /// token (so that at most `IN_FLIGHT` are pending), then `End`.
 fn read(
@@ -800,6 +858,7 @@ fn read(
     token_tx: SyncSender<()>,
     work_tx: SyncSender<(usize, Chunk)>,
     done_tx: std::sync::mpsc::Sender<(usize, Message)>,
+    free: Receiver<Vec<u8>>,
 ) {
     let mut seq = 0usize;
     // Takes a token; false when the collector has stopped.
@@ -823,7 +882,7 @@ fn read(
         };
         let flow = match crate::run::starts_array(&mut reader) {
             Ok(true) => read_array(reader, &names[i], &mut next, &mut seq, &work_tx, &done_tx),
-            Ok(false) => read_lines(reader, i, &mut next, &mut seq, &work_tx),
+            Ok(false) => read_lines(reader, i, &mut next, &mut seq, &work_tx, &free),
             Err(e) => Err(e),
         };
         match flow {
@@ -850,51 +909,69 @@ fn read_lines(
     next: &mut NextSeq<'_>,
     seq: &mut usize,
     work_tx: &SyncSender<(usize, Chunk)>,
+    free: &Receiver<Vec<u8>>,
 ) -> std::io::Result<ControlFlow<()>> {
-    let mut first = 1u64;
-    // Bytes read after the last newline of the previous chunk.
-    let mut rest: Vec<u8> = Vec::new();
+    // A buffer given back by a worker, or a new one; all of it is initialised, and `read`
+    // writes into it in place.
+    let buffer = |at_least: usize| {
+        let mut b = free.try_recv().unwrap_or_default();
+        if b.len() < at_least {
+            b.resize(at_least, 0);
+        }
+        b
+    };
+    let mut starts_file = true;
+    let mut data = buffer(BUFFER_BYTES);
+    // Bytes in `data`: the rest of the previous chunk's last line, then what was read.
+    let mut filled = 0;
     loop {
-        let mut data = std::mem::take(&mut rest);
-        data.reserve(CHUNK_BYTES + (1 << 16));
+        // Whether `data[..filled]` has a newline (the previous chunk's rest has none).
+        let mut newline = false;
         let eof = loop {
-            let before = data.len();
-            let n = (&mut reader)
-                .take((CHUNK_BYTES.saturating_sub(before)).max(1 << 16) as u64)
-                .read_to_end(&mut data)?;
+            if filled == data.len() {
+                // A line longer than a chunk makes a longer chunk.
+                data.resize(2 * data.len(), 0);
+            }
+            let n = match reader.read(&mut data[filled..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
             if n == 0 {
                 break true;
             }
-            // A chunk ends at a newline; a line longer than a chunk makes a longer chunk.
-            if data.len() >= CHUNK_BYTES && memchr::memrchr(b'\n', &data).is_some() {
+            newline = newline || memchr::memchr(b'\n', &data[filled..filled + n]).is_some();
+            filled += n;
+            // A chunk ends at a newline.
+            if filled >= CHUNK_BYTES && newline {
                 break false;
             }
         };
-        if !eof {
-            let cut = memchr::memrchr(b'\n', &data).expect("a newline was seen") + 1;
-            rest = data.split_off(cut);
-        }
-        let lines = memchr::memchr_iter(b'\n', &data).count() as u64;
-        if !data.is_empty() {
+        let len = if eof {
+            filled
+        } else {
+            memchr::memrchr(b'\n', &data[..filled]).expect("a newline was seen") + 1
+        };
+        let mut rest = buffer(BUFFER_BYTES.max(filled - len + (1 << 16)));
+        rest[..filled - len].copy_from_slice(&data[len..filled]);
+        filled -= len;
+        if len > 0 {
             let Some(n) = next(seq) else {
                 return Ok(ControlFlow::Break(()));
             };
-            // A chunk cut at a newline ends with one: it is not the start of another line.
-            let data = if eof {
-                data
-            } else {
-                let mut d = data;
-                d.pop();
-                d
+            let chunk = Chunk::Lines {
+                file,
+                starts_file,
+                data: std::mem::replace(&mut data, rest),
+                len,
             };
-            if work_tx
-                .send((n, Chunk::Lines { file, first, data }))
-                .is_err()
-            {
+            starts_file = false;
+            if work_tx.send((n, chunk)).is_err() {
                 return Ok(ControlFlow::Break(()));
             }
+        } else {
+            data = rest;
         }
-        first += lines;
         if eof {
             return Ok(ControlFlow::Continue(()));
         }
@@ -972,6 +1049,8 @@ fn collect(
     }
     let _halt = Halt(stop);
     let mut scan = Scan::default();
+    // Lines of the current file before the current chunk.
+    let mut lines_before = 0;
     let mut pending = BTreeMap::new();
     let mut next = 0usize;
     loop {
@@ -982,7 +1061,7 @@ fn collect(
         while let Some(msg) = pending.remove(&next) {
             next += 1;
             let _ = token_rx.recv();
-            let out = match msg {
+            let mut out = match msg {
                 Message::Done(out) => out,
                 Message::Bad(b) => Outcome {
                     bad: vec![b],
@@ -991,6 +1070,15 @@ fn collect(
                 Message::Failed(e) => return Err(e),
                 Message::End => return Ok(Some(scan)),
             };
+            if let Some(lines) = out.lines {
+                if out.starts_file {
+                    lines_before = 0;
+                }
+                for b in &mut out.bad {
+                    b.line += lines_before;
+                }
+                lines_before += lines;
+            }
             for b in &out.bad {
                 scan.bad_lines += 1;
                 on_bad(b);
