@@ -330,6 +330,11 @@ struct Scratch {
     /// The last event read the fast way, refilled by the next (`Null` at first, or after a
     /// line the fast path gave up on).
     event: Value,
+    /// Per log type (index in `Program::types`), the last event of that type, kept while
+    /// events of other types take `event`: the keys an event has depend on its type, so
+    /// each type's event is refilled in place where one event for all would have keys
+    /// removed and inserted at every change of type.
+    of_type: Vec<Value>,
     /// Per key of `need.keys`, whether this event has it.
     seen: Vec<bool>,
 }
@@ -475,18 +480,18 @@ impl<'r> Program<'r> {
             LogTypeOf::Field(f) => projected.get(f).and_then(Value::as_str),
         };
         if let Some(t) = self.log_type(lt, out) {
-            self.typed(t, projected, whole, out);
+            self.typed(&self.types[t], projected, whole, out);
         }
     }
 
     /// The log type named `lt` when some rule runs on it; otherwise the event is counted as
     /// one without a log type (`None`) or of another log type.
-    fn log_type(&self, lt: Option<&str>, out: &mut Outcome) -> Option<&LogType<'r>> {
+    fn log_type(&self, lt: Option<&str>, out: &mut Outcome) -> Option<usize> {
         let Some(lt) = lt else {
             out.no_log_type += 1;
             return None;
         };
-        let found = self.types.iter().find(|t| same(t.name, lt));
+        let found = self.types.iter().position(|t| same(t.name, lt));
         if found.is_none() {
             out.skipped += 1;
         }
@@ -612,21 +617,24 @@ impl<'r> Program<'r> {
                 }
             }
         };
-        let Some(t) = self.log_type(lt, out) else {
+        let Some(index) = self.log_type(lt, out) else {
             // No log type, or one no rule runs on: counted, and nothing more to read.
             return true;
         };
-        if self
-            .build(fast, text, scratch, |i| t.reads[i].as_ref())
-            .is_none()
-        {
-            // Nothing counted yet: the caller reads the line again the slow way.
-            return false;
+        let t = &self.types[index];
+        if scratch.of_type.len() < self.types.len() {
+            scratch.of_type.resize(self.types.len(), Value::Null);
         }
-        let projected = &scratch.event;
-        let mut whole = || serde_json::from_str(text).unwrap_or_else(|_| projected.clone());
-        self.typed(t, projected, &mut whole, out);
-        true
+        std::mem::swap(&mut scratch.event, &mut scratch.of_type[index]);
+        let built = self.build(fast, text, scratch, |i| t.reads[i].as_ref());
+        if built.is_some() {
+            let projected = &scratch.event;
+            let mut whole = || serde_json::from_str(text).unwrap_or_else(|_| projected.clone());
+            self.typed(t, projected, &mut whole, out);
+        }
+        std::mem::swap(&mut scratch.event, &mut scratch.of_type[index]);
+        // When not built, nothing was counted yet: the caller reads the line the slow way.
+        built.is_some()
     }
 
     /// Makes `scratch.event` the object of the kept members that `read` says are read, each
@@ -639,7 +647,9 @@ impl<'r> Program<'r> {
         scratch: &mut Scratch,
         read: impl Fn(usize) -> Option<&'n Need>,
     ) -> Option<()> {
-        let Scratch { kept, event, seen } = scratch;
+        let Scratch {
+            kept, event, seen, ..
+        } = scratch;
         if !event.is_object() {
             *event = Value::Object(serde_json::Map::new());
         }
