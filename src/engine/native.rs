@@ -254,24 +254,7 @@ impl<'de> Visitor<'de> for Skip {
 /// when serde_json rejects the text; `slot` is then to be thrown away.
 fn fill(slot: &mut Value, text: &str, need: &Need) -> Option<()> {
     if need.whole {
-        if text.len() >= 2 && text.starts_with('"') && !text.contains('\\') {
-            let s = &text[1..text.len() - 1];
-            match slot {
-                Value::String(old) => {
-                    old.clear();
-                    old.push_str(s);
-                }
-                _ => *slot = Value::String(s.to_string()),
-            }
-            return Some(());
-        }
-        *slot = match text {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            "null" => Value::Null,
-            _ => serde_json::from_str(text).ok()?,
-        };
-        return Some(());
+        return fill_whole(slot, text);
     }
     if !text.starts_with('{') {
         // Anything but an object is read as nothing (and `scan` vouched for it).
@@ -320,6 +303,119 @@ fn fill(slot: &mut Value, text: &str, need: &Need) -> Option<()> {
     *slot = Projected(need).deserialize(&mut de).ok()?;
     de.end().ok()?;
     Some(())
+}
+
+/// Keys of an object read whole that are refilled in place (one with more is built anew).
+const REFILLED_KEYS: usize = 32;
+
+/// `fill` of a value read whole: strings without escapes, literals and integers from 0 to
+/// `u64::MAX` are built directly, objects and arrays refilled in place member by member
+/// (element by element), anything else by serde_json (as it reads numbers with a point, with
+/// `float_roundtrip`, and negative ones: `-0` is a float there).
+fn fill_whole(slot: &mut Value, text: &str) -> Option<()> {
+    match text.as_bytes().first() {
+        Some(b'"') if text.len() >= 2 && !text.contains('\\') => {
+            let s = &text[1..text.len() - 1];
+            match slot {
+                Value::String(old) => {
+                    old.clear();
+                    old.push_str(s);
+                }
+                _ => *slot = Value::String(s.to_string()),
+            }
+            return Some(());
+        }
+        Some(b'{') => {
+            if let Some(filled) = refill_object(slot, text) {
+                return filled;
+            }
+        }
+        Some(b'[') => {
+            if let Some(filled) = refill_array(slot, text) {
+                return filled;
+            }
+        }
+        Some(b'0'..=b'9') if text.bytes().all(|c| c.is_ascii_digit()) => {
+            if let Ok(n) = text.parse::<u64>() {
+                *slot = Value::Number(n.into());
+                return Some(());
+            }
+        }
+        _ => {}
+    }
+    *slot = match text {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        "null" => Value::Null,
+        _ => serde_json::from_str(text).ok()?,
+    };
+    Some(())
+}
+
+/// The object `text` into `slot`, read whole and in place: `None` when it is left to
+/// serde_json (an escaped key, more than `REFILLED_KEYS` members; `slot` may then hold part
+/// of it), else what `fill_whole` answers.
+fn refill_object(slot: &mut Value, text: &str) -> Option<Option<()>> {
+    if !slot.is_object() {
+        *slot = Value::Object(serde_json::Map::new());
+    }
+    let Value::Object(map) = slot else {
+        unreachable!("made an object above")
+    };
+    let mut keys = [""; REFILLED_KEYS];
+    let (mut n, mut filled, mut more) = (0, true, false);
+    scan::members(text, |key, start, end| {
+        if !filled || more {
+            return;
+        }
+        if n == keys.len() {
+            more = true;
+            return;
+        }
+        keys[n] = key;
+        n += 1;
+        let slot = match map.get_mut(key) {
+            Some(slot) => slot,
+            None => map.entry(key.to_string()).or_insert(Value::Null),
+        };
+        filled = fill_whole(slot, &text[start..end]).is_some();
+    })?;
+    if more {
+        return None;
+    }
+    // Keys the previous value had and this one has not: every key seen is in the map, so
+    // there are some exactly when it holds more than the distinct keys seen (a key given
+    // twice keeps its last value, as in a `Value`).
+    let keys = &keys[..n];
+    let distinct = (0..n).filter(|&i| !keys[..i].contains(&keys[i])).count();
+    if map.len() > distinct {
+        map.retain(|k, _| keys.contains(&k.as_str()));
+    }
+    Some(filled.then_some(()))
+}
+
+/// The array `text` into `slot`, element by element and in place: `None` when it is left to
+/// serde_json, else what `fill_whole` answers.
+fn refill_array(slot: &mut Value, text: &str) -> Option<Option<()>> {
+    if !slot.is_array() {
+        *slot = Value::Array(Vec::new());
+    }
+    let Value::Array(items) = slot else {
+        unreachable!("made an array above")
+    };
+    let (mut n, mut filled) = (0, true);
+    scan::elements(text, |start, end| {
+        if !filled {
+            return;
+        }
+        if n == items.len() {
+            items.push(Value::Null);
+        }
+        filled = fill_whole(&mut items[n], &text[start..end]).is_some();
+        n += 1;
+    })?;
+    items.truncate(n);
+    Some(filled.then_some(()))
 }
 
 /// What a worker keeps from one line to the next for the fast path.
@@ -1482,6 +1578,40 @@ mod tests {
                     format!(r#"{{"p_log_type": {v}}}"#),
                     format!(r#"{{"notReadByAnyRule": [{{"x": {v}}}]}}"#),
                     v.to_string(),
+                ] {
+                    agrees(p, &line, &mut scratch);
+                }
+            }
+            // Values read whole are refilled in place from one line to the next: members and
+            // elements come and go, keys repeat, types change.
+            for v in [
+                r#"{"a": 1, "b": [1, 2, 3], "c": {"d": "x"}}"#,
+                r#"{"a": 2, "b": [4], "c": {"e": "y"}}"#,
+                r#"{"a": 3, "a": 4, "b": []}"#,
+                r#"{"a": 5, "b": 6}"#,
+                r#"{"b": 7, "b": 8}"#,
+                r#"{"a": "s", "a": "t", "c": {"d": 1, "d": 2}}"#,
+                r#"{"a": "\u0041"}"#,
+                r#"{"a\u0041": 1}"#,
+                r#"{"a": 9, "b": 10}"#,
+                r#"[{"a": 1, "b": 2}, {"a": 3}, [5, 6]]"#,
+                r#"[{"a": 1}, [5]]"#,
+                r#"[{"b": 2}, 7, [], {}]"#,
+                "[1, -1, 0, -0, 1.5, 18446744073709551615, 18446744073709551616]",
+                "[2]",
+                "[]",
+                r#"{"k0": 0, "k1": 1, "k2": 2, "k3": 3, "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9, "k10": 10, "k11": 11, "k12": 12, "k13": 13, "k14": 14, "k15": 15, "k16": 16, "k17": 17, "k18": 18, "k19": 19, "k20": 20, "k21": 21, "k22": 22, "k23": 23, "k24": 24, "k25": 25, "k26": 26, "k27": 27, "k28": 28, "k29": 29, "k30": 30, "k31": 31, "k32": 32}"#,
+                r#"{"k0": 0, "z": 1}"#,
+                "\"plain\"",
+                r#"{"a": 1}"#,
+            ] {
+                for line in [
+                    format!(
+                        r#"{{"p_log_type": "AWS.CloudTrail", "userIdentity": {{"type": {v}}}}}"#
+                    ),
+                    format!(
+                        r#"{{"p_log_type": "AWS.CloudTrail", "userIdentity": {{"type": {v}}}, "resources": {v}}}"#
+                    ),
                 ] {
                     agrees(p, &line, &mut scratch);
                 }

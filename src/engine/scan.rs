@@ -57,6 +57,32 @@ pub fn members<'t>(text: &'t str, mut member: impl FnMut(&'t str, usize, usize))
     }
 }
 
+/// Calls `element(start, end)` for each element of the array `text`, in order,
+/// `text[start..end]` being the element's text. Meant for a value's text that `members` gave
+/// (its depth limit counts from this array). `None` when the text is left to serde_json.
+pub fn elements(text: &str, mut element: impl FnMut(usize, usize)) -> Option<()> {
+    let b = text.as_bytes();
+    let mut i = space(b, 0);
+    if b.get(i) != Some(&b'[') {
+        return None;
+    }
+    i = space(b, i + 1);
+    if b.get(i) == Some(&b']') {
+        return (space(b, i + 1) == b.len()).then_some(());
+    }
+    loop {
+        let start = i;
+        i = value(b, start, 0)?;
+        element(start, i);
+        i = space(b, i);
+        match b.get(i) {
+            Some(b',') => i = space(b, i + 1),
+            Some(b']') => return (space(b, i + 1) == b.len()).then_some(()),
+            _ => return None,
+        }
+    }
+}
+
 /// The index after JSON whitespace from `i`.
 fn space(b: &[u8], mut i: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
@@ -262,8 +288,7 @@ mod tests {
                 for at in 0..40 {
                     for after in [b'"', b'a', 0x80, 0, 0xff] {
                         for tail in [0, 1, 7, 15, 16, 30] {
-                            let mut text: Vec<u8> =
-                                fill.iter().cycle().take(at).copied().collect();
+                            let mut text: Vec<u8> = fill.iter().cycle().take(at).copied().collect();
                             text.push(special_byte);
                             text.push(after);
                             text.extend(std::iter::repeat_n(b'x', tail));
@@ -291,6 +316,24 @@ mod tests {
             vec![("a", r#"[1, {"b": "x\"y"}]"#), ("c", "-0.5"), ("a", "null")]
         );
         assert_eq!(spans("{}").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn gives_element_texts() {
+        let texts = |text: &str| {
+            let mut out = Vec::new();
+            elements(text, |s, e| out.push(text[s..e].to_string()))?;
+            Some(out)
+        };
+        assert_eq!(
+            texts(r#"[ 1 , "a,b" ,[2,[]], {"c": [3]},null ]"#).unwrap(),
+            ["1", r#""a,b""#, "[2,[]]", r#"{"c": [3]}"#, "null"]
+        );
+        assert_eq!(texts("[]").unwrap(), Vec::<String>::new());
+        assert_eq!(texts(" [ ] ").unwrap(), Vec::<String>::new());
+        for text in ["[1,]", "[,1]", "[1 2]", "[1", "{}", "[1]x", "[1e5]"] {
+            assert_eq!(texts(text), None, "{text}");
+        }
     }
 
     /// Whatever it vouches for, serde_json accepts; what it leaves, serde_json may reject.
