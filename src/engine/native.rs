@@ -450,10 +450,11 @@ pub struct Program<'r> {
 
 /// The first 8 bytes of a key (fewer, zero-padded, when it is shorter).
 fn head(key: &str) -> u64 {
-    let mut b = [0u8; 8];
-    let n = key.len().min(8);
-    b[..n].copy_from_slice(&key.as_bytes()[..n]);
-    u64::from_le_bytes(b)
+    // Without a call to `memcpy` for the shorter copy.
+    match key.as_bytes() {
+        [a, b, c, d, e, f, g, h, ..] => u64::from_le_bytes([*a, *b, *c, *d, *e, *f, *g, *h]),
+        short => short.iter().rev().fold(0, |h, &c| (h << 8) | u64::from(c)),
+    }
 }
 
 /// Two keys are equal (short ones compared without a call to `memcmp`).
@@ -1809,6 +1810,26 @@ mod tests {
         assert!(d[0].ends_with("the same events in another order"), "{d:?}");
         let d = disagreements(&rules, &theirs, &ours);
         assert!(d[0].ends_with(r#"only SQLite matches {"n":2}"#), "{d:?}");
+    }
+
+    /// A key's head is its first eight bytes, zero-padded, little-endian.
+    #[test]
+    fn head_is_the_first_eight_bytes() {
+        for key in [
+            "",
+            "a",
+            "ab",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "é",
+            "\u{10ffff}x",
+        ] {
+            let mut b = [0u8; 8];
+            let n = key.len().min(8);
+            b[..n].copy_from_slice(&key.as_bytes()[..n]);
+            assert_eq!(head(key), u64::from_le_bytes(b), "{key}");
+        }
     }
 
     /// Matches beyond the memory limit go to the spill file and come back in order.
