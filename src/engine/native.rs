@@ -609,8 +609,13 @@ impl<'r> Program<'r> {
             let rule = self.rules[i];
             if eval(&rule.condition.ir, projected) {
                 let event = event.get_or_insert_with(&mut *whole);
-                let shown = project(rule, event.clone());
-                out.matches.push((group, shown.to_string()));
+                // A rule without output fields reports the whole event: printed from it
+                // rather than from a copy.
+                let shown = match rule.output_fields.is_empty() {
+                    true => event.to_string(),
+                    false => project(rule, event.clone()).to_string(),
+                };
+                out.matches.push((group, shown));
             }
         }
     }
