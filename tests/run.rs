@@ -374,9 +374,16 @@ fn chunks_keep_line_numbers_and_matches() {
     let dir = scratch("chunks");
     let file = dir.join("big.jsonl");
     std::fs::write(&file, text).unwrap();
+    // A second file numbers its lines from 1 again.
+    let small = dir.join("small.jsonl");
+    std::fs::write(&small, "{}\n{\"broken\n").unwrap();
     let mut outputs = Vec::new();
     for engine in ["native", "sqlite"] {
-        let (got, o) = matches(engine, &[&file], &["--rule", "Teleport.SuspiciousCommands"]);
+        let (got, o) = matches(
+            engine,
+            &[&file, &small],
+            &["--rule", "Teleport.SuspiciousCommands"],
+        );
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(0), "{engine}: {err}");
         for n in &bad {
@@ -385,6 +392,7 @@ fn chunks_keep_line_numbers_and_matches() {
                 "{engine}: {n}: {err}"
             );
         }
+        assert!(err.contains("small.jsonl:2: not JSON"), "{engine}: {err}");
         assert_eq!(
             got["Teleport.SuspiciousCommands"],
             (0..30_000).filter(|i| i % 7 == 0 && i % 9_999 != 0).count(),

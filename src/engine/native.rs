@@ -17,7 +17,7 @@
 //!   matches. They come out as the SQL engines print them: rule by rule, each rule's log types
 //!   in the order it lists them, events in input order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::ops::ControlFlow;
@@ -39,6 +39,8 @@ use super::scan;
 
 /// Bytes of input in one chunk (it is extended to the end of its last line).
 const CHUNK_BYTES: usize = 1 << 20;
+/// A chunk's buffer: room for a chunk and the read that completes it.
+const BUFFER_BYTES: usize = CHUNK_BYTES + (1 << 16);
 /// Events of a JSON array in one chunk.
 const CHUNK_EVENTS: usize = 2048;
 /// Chunks read but not yet taken in order by the collector.
@@ -252,24 +254,7 @@ impl<'de> Visitor<'de> for Skip {
 /// when serde_json rejects the text; `slot` is then to be thrown away.
 fn fill(slot: &mut Value, text: &str, need: &Need) -> Option<()> {
     if need.whole {
-        if text.len() >= 2 && text.starts_with('"') && !text.contains('\\') {
-            let s = &text[1..text.len() - 1];
-            match slot {
-                Value::String(old) => {
-                    old.clear();
-                    old.push_str(s);
-                }
-                _ => *slot = Value::String(s.to_string()),
-            }
-            return Some(());
-        }
-        *slot = match text {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            "null" => Value::Null,
-            _ => serde_json::from_str(text).ok()?,
-        };
-        return Some(());
+        return fill_whole(slot, text);
     }
     if !text.starts_with('{') {
         // Anything but an object is read as nothing (and `scan` vouched for it).
@@ -300,13 +285,16 @@ fn fill(slot: &mut Value, text: &str, need: &Need) -> Option<()> {
             }
         });
         if scanned.is_some() {
-            // Keys the previous event had and this one has not.
-            map.retain(|k, _| {
-                need.keys
-                    .iter()
-                    .position(|(name, _)| name == k)
-                    .is_some_and(|i| seen & (1 << i) != 0)
-            });
+            // Keys the previous event had and this one has not: every key seen is in the map,
+            // so there are some exactly when it holds more.
+            if map.len() > seen.count_ones() as usize {
+                map.retain(|k, _| {
+                    need.keys
+                        .iter()
+                        .position(|(name, _)| name == k)
+                        .is_some_and(|i| seen & (1 << i) != 0)
+                });
+            }
             return filled.then_some(());
         }
     }
@@ -317,6 +305,119 @@ fn fill(slot: &mut Value, text: &str, need: &Need) -> Option<()> {
     Some(())
 }
 
+/// Keys of an object read whole that are refilled in place (one with more is built anew).
+const REFILLED_KEYS: usize = 32;
+
+/// `fill` of a value read whole: strings without escapes, literals and integers from 0 to
+/// `u64::MAX` are built directly, objects and arrays refilled in place member by member
+/// (element by element), anything else by serde_json (as it reads numbers with a point, with
+/// `float_roundtrip`, and negative ones: `-0` is a float there).
+fn fill_whole(slot: &mut Value, text: &str) -> Option<()> {
+    match text.as_bytes().first() {
+        Some(b'"') if text.len() >= 2 && !text.contains('\\') => {
+            let s = &text[1..text.len() - 1];
+            match slot {
+                Value::String(old) => {
+                    old.clear();
+                    old.push_str(s);
+                }
+                _ => *slot = Value::String(s.to_string()),
+            }
+            return Some(());
+        }
+        Some(b'{') => {
+            if let Some(filled) = refill_object(slot, text) {
+                return filled;
+            }
+        }
+        Some(b'[') => {
+            if let Some(filled) = refill_array(slot, text) {
+                return filled;
+            }
+        }
+        Some(b'0'..=b'9') if text.bytes().all(|c| c.is_ascii_digit()) => {
+            if let Ok(n) = text.parse::<u64>() {
+                *slot = Value::Number(n.into());
+                return Some(());
+            }
+        }
+        _ => {}
+    }
+    *slot = match text {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        "null" => Value::Null,
+        _ => serde_json::from_str(text).ok()?,
+    };
+    Some(())
+}
+
+/// The object `text` into `slot`, read whole and in place: `None` when it is left to
+/// serde_json (an escaped key, more than `REFILLED_KEYS` members; `slot` may then hold part
+/// of it), else what `fill_whole` answers.
+fn refill_object(slot: &mut Value, text: &str) -> Option<Option<()>> {
+    if !slot.is_object() {
+        *slot = Value::Object(serde_json::Map::new());
+    }
+    let Value::Object(map) = slot else {
+        unreachable!("made an object above")
+    };
+    let mut keys = [""; REFILLED_KEYS];
+    let (mut n, mut filled, mut more) = (0, true, false);
+    scan::members(text, |key, start, end| {
+        if !filled || more {
+            return;
+        }
+        if n == keys.len() {
+            more = true;
+            return;
+        }
+        keys[n] = key;
+        n += 1;
+        let slot = match map.get_mut(key) {
+            Some(slot) => slot,
+            None => map.entry(key.to_string()).or_insert(Value::Null),
+        };
+        filled = fill_whole(slot, &text[start..end]).is_some();
+    })?;
+    if more {
+        return None;
+    }
+    // Keys the previous value had and this one has not: every key seen is in the map, so
+    // there are some exactly when it holds more than the distinct keys seen (a key given
+    // twice keeps its last value, as in a `Value`).
+    let keys = &keys[..n];
+    let distinct = (0..n).filter(|&i| !keys[..i].contains(&keys[i])).count();
+    if map.len() > distinct {
+        map.retain(|k, _| keys.contains(&k.as_str()));
+    }
+    Some(filled.then_some(()))
+}
+
+/// The array `text` into `slot`, element by element and in place: `None` when it is left to
+/// serde_json, else what `fill_whole` answers.
+fn refill_array(slot: &mut Value, text: &str) -> Option<Option<()>> {
+    if !slot.is_array() {
+        *slot = Value::Array(Vec::new());
+    }
+    let Value::Array(items) = slot else {
+        unreachable!("made an array above")
+    };
+    let (mut n, mut filled) = (0, true);
+    scan::elements(text, |start, end| {
+        if !filled {
+            return;
+        }
+        if n == items.len() {
+            items.push(Value::Null);
+        }
+        filled = fill_whole(&mut items[n], &text[start..end]).is_some();
+        n += 1;
+    })?;
+    items.truncate(n);
+    Some(filled.then_some(()))
+}
+
 /// What a worker keeps from one line to the next for the fast path.
 #[derive(Default)]
 struct Scratch {
@@ -325,6 +426,11 @@ struct Scratch {
     /// The last event read the fast way, refilled by the next (`Null` at first, or after a
     /// line the fast path gave up on).
     event: Value,
+    /// Per log type (index in `Program::types`), the last event of that type, kept while
+    /// events of other types take `event`: the keys an event has depend on its type, so
+    /// each type's event is refilled in place where one event for all would have keys
+    /// removed and inserted at every change of type.
+    of_type: Vec<Value>,
     /// Per key of `need.keys`, whether this event has it.
     seen: Vec<bool>,
 }
@@ -334,9 +440,9 @@ pub struct Program<'r> {
     rules: &'r [&'r Rule],
     need: Need,
     log_type_of: &'r LogTypeOf,
-    /// Per log type, the (group, rule) pairs to evaluate; a group is one (rule, log type)
-    /// entry, numbered in output order.
-    by_type: HashMap<&'r str, Vec<(usize, usize)>>,
+    /// The log types some rule runs on, in the order the rules first name them (few: a list
+    /// compared by length and bytes is cheaper than hashing the log type of every event).
+    types: Vec<LogType<'r>>,
     groups: Vec<usize>,
     /// The fast path (`scan`), unless some rule reads the whole event.
     fast: Option<Fast>,
@@ -344,10 +450,11 @@ pub struct Program<'r> {
 
 /// The first 8 bytes of a key (fewer, zero-padded, when it is shorter).
 fn head(key: &str) -> u64 {
-    let mut b = [0u8; 8];
-    let n = key.len().min(8);
-    b[..n].copy_from_slice(&key.as_bytes()[..n]);
-    u64::from_le_bytes(b)
+    // Without a call to `memcpy` for the shorter copy.
+    match key.as_bytes() {
+        [a, b, c, d, e, f, g, h, ..] => u64::from_le_bytes([*a, *b, *c, *d, *e, *f, *g, *h]),
+        short => short.iter().rev().fold(0, |h, &c| (h << 8) | u64::from(c)),
+    }
 }
 
 /// Two keys are equal (short ones compared without a call to `memcmp`).
@@ -356,13 +463,22 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// What the fast path needs: the top-level keys of `Program::need` by length (indexes into
-/// its `keys`), where the log type is among them, and per log type, for each of those keys,
-/// the part of its value that the log type's rules read (`None`: they do not read it).
+/// its `keys`), and where the log type is among them.
 struct Fast {
     /// With each key, its first bytes (`head`), compared before the rest.
     by_len: Vec<Vec<(u64, usize)>>,
     log_type: Option<usize>,
-    reads: HashMap<String, Vec<Option<Need>>>,
+}
+
+/// One log type some rule runs on.
+struct LogType<'r> {
+    name: &'r str,
+    /// The (group, rule) pairs to evaluate; a group is one (rule, log type) entry, numbered
+    /// in output order.
+    pairs: Vec<(usize, usize)>,
+    /// For the fast path, per key of `Program::need`, the part of its value that this log
+    /// type's rules read (`None`: they do not read it).
+    reads: Vec<Option<Need>>,
 }
 
 /// What a chunk of input gave.
@@ -375,6 +491,11 @@ struct Outcome {
     bad: Vec<BadLine>,
     /// (group, the reported part of the event as JSON text), in input order.
     matches: Vec<(usize, String)>,
+    /// For a chunk of lines: the newlines in it (the lines of `bad` are then numbered from the
+    /// chunk's start, and the collector makes them the file's), and whether it is its file's
+    /// first.
+    lines: Option<u64>,
+    starts_file: bool,
 }
 
 impl<'r> Program<'r> {
@@ -383,14 +504,46 @@ impl<'r> Program<'r> {
         if let LogTypeOf::Field(f) = log_type_of {
             need.add_path(&FieldPath(vec![Step::Key(f.clone())]));
         }
-        let mut by_type: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
+        let mut types: Vec<LogType<'r>> = Vec::new();
         let mut groups = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
             need.add_condition(&rule.condition.ir);
             for lt in &rule.log_types {
-                by_type.entry(lt).or_default().push((groups.len(), i));
+                let t = match types.iter().position(|t| t.name == lt) {
+                    Some(t) => t,
+                    None => {
+                        types.push(LogType {
+                            name: lt,
+                            pairs: Vec::new(),
+                            reads: Vec::new(),
+                        });
+                        types.len() - 1
+                    }
+                };
+                types[t].pairs.push((groups.len(), i));
                 groups.push(i);
             }
+        }
+        for t in &mut types {
+            let mut n = Need::default();
+            for &(_, i) in &t.pairs {
+                n.add_condition(&rules[i].condition.ir);
+            }
+            t.reads = need
+                .keys
+                .iter()
+                .map(|(k, _)| match n.whole {
+                    true => Some(Need {
+                        whole: true,
+                        keys: Vec::new(),
+                    }),
+                    false => n
+                        .keys
+                        .iter()
+                        .find(|(name, _)| name == k)
+                        .map(|p| p.1.clone()),
+                })
+                .collect();
         }
         let fast = (!need.whole).then(|| {
             let mut by_len: Vec<Vec<(u64, usize)>> = Vec::new();
@@ -404,42 +557,13 @@ impl<'r> Program<'r> {
                 LogTypeOf::Field(f) => need.keys.iter().position(|(k, _)| k == f),
                 LogTypeOf::Fixed(_) => None,
             };
-            let reads = by_type
-                .iter()
-                .map(|(lt, pairs)| {
-                    let mut n = Need::default();
-                    for &(_, i) in pairs {
-                        n.add_condition(&rules[i].condition.ir);
-                    }
-                    let read = need
-                        .keys
-                        .iter()
-                        .map(|(k, _)| match n.whole {
-                            true => Some(Need {
-                                whole: true,
-                                keys: Vec::new(),
-                            }),
-                            false => n
-                                .keys
-                                .iter()
-                                .find(|(name, _)| name == k)
-                                .map(|p| p.1.clone()),
-                        })
-                        .collect();
-                    (lt.to_string(), read)
-                })
-                .collect();
-            Fast {
-                by_len,
-                log_type,
-                reads,
-            }
+            Fast { by_len, log_type }
         });
         Program {
             rules,
             need,
             log_type_of,
-            by_type,
+            types,
             groups,
             fast,
         }
@@ -452,33 +576,46 @@ impl<'r> Program<'r> {
             LogTypeOf::Fixed(t) => Some(t.as_str()),
             LogTypeOf::Field(f) => projected.get(f).and_then(Value::as_str),
         };
-        self.typed(lt, projected, whole, out)
+        if let Some(t) = self.log_type(lt, out) {
+            self.typed(&self.types[t], projected, whole, out);
+        }
     }
 
-    /// `event`, its log type found (`None`: it has none).
+    /// The log type named `lt` when some rule runs on it; otherwise the event is counted as
+    /// one without a log type (`None`) or of another log type.
+    fn log_type(&self, lt: Option<&str>, out: &mut Outcome) -> Option<usize> {
+        let Some(lt) = lt else {
+            out.no_log_type += 1;
+            return None;
+        };
+        let found = self.types.iter().position(|t| same(t.name, lt));
+        if found.is_none() {
+            out.skipped += 1;
+        }
+        found
+    }
+
+    /// `event`, of the log type `t`.
     fn typed(
         &self,
-        lt: Option<&str>,
+        t: &LogType<'r>,
         projected: &Value,
         whole: &mut dyn FnMut() -> Value,
         out: &mut Outcome,
     ) {
-        let Some(lt) = lt else {
-            out.no_log_type += 1;
-            return;
-        };
-        let Some(pairs) = self.by_type.get(lt) else {
-            out.skipped += 1;
-            return;
-        };
         out.events += 1;
         let mut event = None;
-        for &(group, i) in pairs {
+        for &(group, i) in &t.pairs {
             let rule = self.rules[i];
             if eval(&rule.condition.ir, projected) {
                 let event = event.get_or_insert_with(&mut *whole);
-                let shown = project(rule, event.clone());
-                out.matches.push((group, shown.to_string()));
+                // A rule without output fields reports the whole event: printed from it
+                // rather than from a copy.
+                let shown = match rule.output_fields.is_empty() {
+                    true => event.to_string(),
+                    false => project(rule, event.clone()).to_string(),
+                };
+                out.matches.push((group, shown));
             }
         }
     }
@@ -582,21 +719,24 @@ impl<'r> Program<'r> {
                 }
             }
         };
-        let Some(reads) = lt.and_then(|lt| fast.reads.get(lt)) else {
+        let Some(index) = self.log_type(lt, out) else {
             // No log type, or one no rule runs on: counted, and nothing more to read.
-            self.typed(lt, &Value::Null, &mut || Value::Null, out);
             return true;
         };
-        if self
-            .build(fast, text, scratch, |i| reads[i].as_ref())
-            .is_none()
-        {
-            return false;
+        let t = &self.types[index];
+        if scratch.of_type.len() < self.types.len() {
+            scratch.of_type.resize(self.types.len(), Value::Null);
         }
-        let projected = &scratch.event;
-        let mut whole = || serde_json::from_str(text).unwrap_or_else(|_| projected.clone());
-        self.typed(lt, projected, &mut whole, out);
-        true
+        std::mem::swap(&mut scratch.event, &mut scratch.of_type[index]);
+        let built = self.build(fast, text, scratch, |i| t.reads[i].as_ref());
+        if built.is_some() {
+            let projected = &scratch.event;
+            let mut whole = || serde_json::from_str(text).unwrap_or_else(|_| projected.clone());
+            self.typed(t, projected, &mut whole, out);
+        }
+        std::mem::swap(&mut scratch.event, &mut scratch.of_type[index]);
+        // When not built, nothing was counted yet: the caller reads the line the slow way.
+        built.is_some()
     }
 
     /// Makes `scratch.event` the object of the kept members that `read` says are read, each
@@ -609,7 +749,9 @@ impl<'r> Program<'r> {
         scratch: &mut Scratch,
         read: impl Fn(usize) -> Option<&'n Need>,
     ) -> Option<()> {
-        let Scratch { kept, event, seen } = scratch;
+        let Scratch {
+            kept, event, seen, ..
+        } = scratch;
         if !event.is_object() {
             *event = Value::Object(serde_json::Map::new());
         }
@@ -618,6 +760,7 @@ impl<'r> Program<'r> {
         };
         seen.clear();
         seen.resize(self.need.keys.len(), false);
+        let mut distinct = 0;
         for &(i, start, end) in kept.iter() {
             let Some(need) = read(i) else { continue };
             let name = &self.need.keys[i].0;
@@ -629,25 +772,35 @@ impl<'r> Program<'r> {
                 *event = Value::Null;
                 return None;
             }
-            seen[i] = true;
+            if !seen[i] {
+                seen[i] = true;
+                distinct += 1;
+            }
         }
-        // Keys the previous event had and this one has not.
-        map.retain(|k, _| self.key_index(fast, k).is_some_and(|i| seen[i]));
+        // Keys the previous event had and this one has not: every key seen is in the map, so
+        // there are some exactly when it holds more.
+        if map.len() > distinct {
+            map.retain(|k, _| self.key_index(fast, k).is_some_and(|i| seen[i]));
+        }
         Some(())
     }
 
     /// Lines separated by newlines, the first numbered `first` (a final newline does not
-    /// start another line).
-    fn lines(&self, file: &str, first: u64, data: &[u8], out: &mut Outcome) {
+    /// start another line); the number of newlines.
+    fn lines(&self, file: &str, first: u64, data: &[u8], out: &mut Outcome) -> u64 {
         let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
         let mut start = 0;
         let mut scratch = Scratch::default();
-        for (number, end) in (first..).zip(ends) {
+        let mut number = first;
+        for end in ends {
             if end > start || end < data.len() {
                 self.line(file, number, &data[start..end], &mut scratch, out);
             }
+            number += 1;
             start = end + 1;
         }
+        // The last `end` is `data.len()`, not a newline.
+        number - first - 1
     }
 }
 
@@ -692,11 +845,13 @@ pub fn disagreements(
 
 /// A piece of input, numbered in input order.
 enum Chunk {
-    /// Whole lines of a JSON Lines file; `first` is the number of the first.
+    /// Whole lines of a JSON Lines file, `data[..len]` (its buffer is given back to the
+    /// reader afterwards); `starts_file` for the file's first chunk.
     Lines {
         file: usize,
-        first: u64,
+        starts_file: bool,
         data: Vec<u8>,
+        len: usize,
     },
     /// Events of a JSON array.
     Events(Vec<Value>),
@@ -730,9 +885,12 @@ pub fn run(
     let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = channel::<(usize, Message)>();
     let (token_tx, token_rx) = sync_channel::<()>(IN_FLIGHT);
+    // Chunk buffers the workers are done with, for the reader to fill again (so that they are
+    // not allocated, zeroed and faulted in anew for every megabyte).
+    let (free_tx, free_rx) = channel::<Vec<u8>>();
     let result = std::thread::scope(|s| {
         for _ in 0..workers {
-            let done_tx = done_tx.clone();
+            let (done_tx, free_tx) = (done_tx.clone(), free_tx.clone());
             let (work_rx, program, names) = (&work_rx, &program, &names);
             s.spawn(move || {
                 loop {
@@ -743,8 +901,19 @@ pub fn run(
                     let work = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         let mut out = Outcome::default();
                         match chunk {
-                            Chunk::Lines { file, first, data } => {
-                                program.lines(&names[file], first, &data, &mut out)
+                            Chunk::Lines {
+                                file,
+                                starts_file,
+                                data,
+                                len,
+                            } => {
+                                let lines = program.lines(&names[file], 1, &data[..len], &mut out);
+                                out.lines = Some(lines);
+                                out.starts_file = starts_file;
+                                // A buffer grown for a long line is not kept.
+                                if data.len() <= 2 * BUFFER_BYTES {
+                                    let _ = free_tx.send(data);
+                                }
                             }
                             Chunk::Events(events) => {
                                 for ev in events {
@@ -769,7 +938,7 @@ pub fn run(
         }
         let reader = {
             let (pb, stop, names) = (&pb, &stop, &names);
-            s.spawn(move || read(opts, names, pb, stop, token_tx, work_tx, done_tx))
+            s.spawn(move || read(opts, names, pb, stop, token_tx, work_tx, done_tx, free_rx))
         };
         let r = collect(
             done_rx,
@@ -790,6 +959,7 @@ pub fn run(
     Ok(Some(scan))
 }
 
+#[allow(clippy::too_many_arguments)]
 /// The reader thread: cuts the files into chunks, numbered from 0, each sent after taking a
 /// token (so that at most `IN_FLIGHT` are pending), then `End`.
 fn read(
@@ -800,6 +970,7 @@ fn read(
     token_tx: SyncSender<()>,
     work_tx: SyncSender<(usize, Chunk)>,
     done_tx: std::sync::mpsc::Sender<(usize, Message)>,
+    free: Receiver<Vec<u8>>,
 ) {
     let mut seq = 0usize;
     // Takes a token; false when the collector has stopped.
@@ -823,7 +994,7 @@ fn read(
         };
         let flow = match crate::run::starts_array(&mut reader) {
             Ok(true) => read_array(reader, &names[i], &mut next, &mut seq, &work_tx, &done_tx),
-            Ok(false) => read_lines(reader, i, &mut next, &mut seq, &work_tx),
+            Ok(false) => read_lines(reader, i, &mut next, &mut seq, &work_tx, &free),
             Err(e) => Err(e),
         };
         match flow {
@@ -850,51 +1021,69 @@ fn read_lines(
     next: &mut NextSeq<'_>,
     seq: &mut usize,
     work_tx: &SyncSender<(usize, Chunk)>,
+    free: &Receiver<Vec<u8>>,
 ) -> std::io::Result<ControlFlow<()>> {
-    let mut first = 1u64;
-    // Bytes read after the last newline of the previous chunk.
-    let mut rest: Vec<u8> = Vec::new();
+    // A buffer given back by a worker, or a new one; all of it is initialised, and `read`
+    // writes into it in place.
+    let buffer = |at_least: usize| {
+        let mut b = free.try_recv().unwrap_or_default();
+        if b.len() < at_least {
+            b.resize(at_least, 0);
+        }
+        b
+    };
+    let mut starts_file = true;
+    let mut data = buffer(BUFFER_BYTES);
+    // Bytes in `data`: the rest of the previous chunk's last line, then what was read.
+    let mut filled = 0;
     loop {
-        let mut data = std::mem::take(&mut rest);
-        data.reserve(CHUNK_BYTES + (1 << 16));
+        // Whether `data[..filled]` has a newline (the previous chunk's rest has none).
+        let mut newline = false;
         let eof = loop {
-            let before = data.len();
-            let n = (&mut reader)
-                .take((CHUNK_BYTES.saturating_sub(before)).max(1 << 16) as u64)
-                .read_to_end(&mut data)?;
+            if filled == data.len() {
+                // A line longer than a chunk makes a longer chunk.
+                data.resize(2 * data.len(), 0);
+            }
+            let n = match reader.read(&mut data[filled..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
             if n == 0 {
                 break true;
             }
-            // A chunk ends at a newline; a line longer than a chunk makes a longer chunk.
-            if data.len() >= CHUNK_BYTES && memchr::memrchr(b'\n', &data).is_some() {
+            newline = newline || memchr::memchr(b'\n', &data[filled..filled + n]).is_some();
+            filled += n;
+            // A chunk ends at a newline.
+            if filled >= CHUNK_BYTES && newline {
                 break false;
             }
         };
-        if !eof {
-            let cut = memchr::memrchr(b'\n', &data).expect("a newline was seen") + 1;
-            rest = data.split_off(cut);
-        }
-        let lines = memchr::memchr_iter(b'\n', &data).count() as u64;
-        if !data.is_empty() {
+        let len = if eof {
+            filled
+        } else {
+            memchr::memrchr(b'\n', &data[..filled]).expect("a newline was seen") + 1
+        };
+        let mut rest = buffer(BUFFER_BYTES.max(filled - len + (1 << 16)));
+        rest[..filled - len].copy_from_slice(&data[len..filled]);
+        filled -= len;
+        if len > 0 {
             let Some(n) = next(seq) else {
                 return Ok(ControlFlow::Break(()));
             };
-            // A chunk cut at a newline ends with one: it is not the start of another line.
-            let data = if eof {
-                data
-            } else {
-                let mut d = data;
-                d.pop();
-                d
+            let chunk = Chunk::Lines {
+                file,
+                starts_file,
+                data: std::mem::replace(&mut data, rest),
+                len,
             };
-            if work_tx
-                .send((n, Chunk::Lines { file, first, data }))
-                .is_err()
-            {
+            starts_file = false;
+            if work_tx.send((n, chunk)).is_err() {
                 return Ok(ControlFlow::Break(()));
             }
+        } else {
+            data = rest;
         }
-        first += lines;
         if eof {
             return Ok(ControlFlow::Continue(()));
         }
@@ -972,6 +1161,8 @@ fn collect(
     }
     let _halt = Halt(stop);
     let mut scan = Scan::default();
+    // Lines of the current file before the current chunk.
+    let mut lines_before = 0;
     let mut pending = BTreeMap::new();
     let mut next = 0usize;
     loop {
@@ -982,7 +1173,7 @@ fn collect(
         while let Some(msg) = pending.remove(&next) {
             next += 1;
             let _ = token_rx.recv();
-            let out = match msg {
+            let mut out = match msg {
                 Message::Done(out) => out,
                 Message::Bad(b) => Outcome {
                     bad: vec![b],
@@ -991,6 +1182,15 @@ fn collect(
                 Message::Failed(e) => return Err(e),
                 Message::End => return Ok(Some(scan)),
             };
+            if let Some(lines) = out.lines {
+                if out.starts_file {
+                    lines_before = 0;
+                }
+                for b in &mut out.bad {
+                    b.line += lines_before;
+                }
+                lines_before += lines;
+            }
             for b in &out.bad {
                 scan.bad_lines += 1;
                 on_bad(b);
@@ -1388,6 +1588,40 @@ mod tests {
                     agrees(p, &line, &mut scratch);
                 }
             }
+            // Values read whole are refilled in place from one line to the next: members and
+            // elements come and go, keys repeat, types change.
+            for v in [
+                r#"{"a": 1, "b": [1, 2, 3], "c": {"d": "x"}}"#,
+                r#"{"a": 2, "b": [4], "c": {"e": "y"}}"#,
+                r#"{"a": 3, "a": 4, "b": []}"#,
+                r#"{"a": 5, "b": 6}"#,
+                r#"{"b": 7, "b": 8}"#,
+                r#"{"a": "s", "a": "t", "c": {"d": 1, "d": 2}}"#,
+                r#"{"a": "\u0041"}"#,
+                r#"{"a\u0041": 1}"#,
+                r#"{"a": 9, "b": 10}"#,
+                r#"[{"a": 1, "b": 2}, {"a": 3}, [5, 6]]"#,
+                r#"[{"a": 1}, [5]]"#,
+                r#"[{"b": 2}, 7, [], {}]"#,
+                "[1, -1, 0, -0, 1.5, 18446744073709551615, 18446744073709551616]",
+                "[2]",
+                "[]",
+                r#"{"k0": 0, "k1": 1, "k2": 2, "k3": 3, "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9, "k10": 10, "k11": 11, "k12": 12, "k13": 13, "k14": 14, "k15": 15, "k16": 16, "k17": 17, "k18": 18, "k19": 19, "k20": 20, "k21": 21, "k22": 22, "k23": 23, "k24": 24, "k25": 25, "k26": 26, "k27": 27, "k28": 28, "k29": 29, "k30": 30, "k31": 31, "k32": 32}"#,
+                r#"{"k0": 0, "z": 1}"#,
+                "\"plain\"",
+                r#"{"a": 1}"#,
+            ] {
+                for line in [
+                    format!(
+                        r#"{{"p_log_type": "AWS.CloudTrail", "userIdentity": {{"type": {v}}}}}"#
+                    ),
+                    format!(
+                        r#"{{"p_log_type": "AWS.CloudTrail", "userIdentity": {{"type": {v}}}, "resources": {v}}}"#
+                    ),
+                ] {
+                    agrees(p, &line, &mut scratch);
+                }
+            }
             for line in [
                 "{}",
                 " {} ",
@@ -1581,6 +1815,26 @@ mod tests {
         assert!(d[0].ends_with("the same events in another order"), "{d:?}");
         let d = disagreements(&rules, &theirs, &ours);
         assert!(d[0].ends_with(r#"only SQLite matches {"n":2}"#), "{d:?}");
+    }
+
+    /// A key's head is its first eight bytes, zero-padded, little-endian.
+    #[test]
+    fn head_is_the_first_eight_bytes() {
+        for key in [
+            "",
+            "a",
+            "ab",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "é",
+            "\u{10ffff}x",
+        ] {
+            let mut b = [0u8; 8];
+            let n = key.len().min(8);
+            b[..n].copy_from_slice(&key.as_bytes()[..n]);
+            assert_eq!(head(key), u64::from_le_bytes(b), "{key}");
+        }
     }
 
     /// Matches beyond the memory limit go to the spill file and come back in order.

@@ -57,6 +57,32 @@ pub fn members<'t>(text: &'t str, mut member: impl FnMut(&'t str, usize, usize))
     }
 }
 
+/// Calls `element(start, end)` for each element of the array `text`, in order,
+/// `text[start..end]` being the element's text. Meant for a value's text that `members` gave
+/// (its depth limit counts from this array). `None` when the text is left to serde_json.
+pub fn elements(text: &str, mut element: impl FnMut(usize, usize)) -> Option<()> {
+    let b = text.as_bytes();
+    let mut i = space(b, 0);
+    if b.get(i) != Some(&b'[') {
+        return None;
+    }
+    i = space(b, i + 1);
+    if b.get(i) == Some(&b']') {
+        return (space(b, i + 1) == b.len()).then_some(());
+    }
+    loop {
+        let start = i;
+        i = value(b, start, 0)?;
+        element(start, i);
+        i = space(b, i);
+        match b.get(i) {
+            Some(b',') => i = space(b, i + 1),
+            Some(b']') => return (space(b, i + 1) == b.len()).then_some(()),
+            _ => return None,
+        }
+    }
+}
+
 /// The index after JSON whitespace from `i`.
 fn space(b: &[u8], mut i: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
@@ -95,9 +121,42 @@ fn string(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
     }
 }
 
+/// The index of the first quote, backslash or control character from `i`, read sixteen bytes
+/// at a time (SSE2, which every x86-64 processor has), then as `special_words` does.
+#[cfg(target_arch = "x86_64")]
+fn special(b: &[u8], mut i: usize) -> Option<usize> {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    while i + 16 <= b.len() {
+        // SAFETY: the sixteen bytes from `i` are in `b` (checked above), and an unaligned load
+        // reads no more than those; SSE2 is part of x86-64.
+        let marks = unsafe {
+            let v = _mm_loadu_si128(b.as_ptr().add(i).cast());
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let slash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            // A byte below 0x20 is one whose unsigned maximum with 0x1f is 0x1f.
+            let low = _mm_set1_epi8(0x1f);
+            let control = _mm_cmpeq_epi8(_mm_max_epu8(v, low), low);
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, slash), control))
+        };
+        if marks != 0 {
+            return Some(i + marks.trailing_zeros() as usize);
+        }
+        i += 16;
+    }
+    special_words(b, i)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn special(b: &[u8], i: usize) -> Option<usize> {
+    special_words(b, i)
+}
+
 /// The index of the first quote, backslash or control character from `i`, read eight bytes
 /// at a time.
-fn special(b: &[u8], mut i: usize) -> Option<usize> {
+fn special_words(b: &[u8], mut i: usize) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
     const HIGH: u64 = ONES << 7;
     // Bytes that are zero, or below 0x20, have their high bit set here; a borrow can only
@@ -218,24 +277,36 @@ mod tests {
         Some(out)
     }
 
-    /// Eight bytes at a time, the first quote, backslash or control character, wherever
-    /// it falls, whatever bytes (non-ASCII ones too) come before or after it.
+    /// Sixteen and eight bytes at a time, the first quote, backslash or control character,
+    /// wherever it falls, whatever bytes (non-ASCII ones, 0x20 and 0x1f too) come before or
+    /// after it, and whatever the text's length.
     #[test]
     fn finds_the_first_special_byte() {
-        let fill = "aé~ \x7f\u{10ffff}".as_bytes();
-        for special_byte in [b'"', b'\\', 0, 0x1f, b'\n'] {
-            for at in 0..20 {
-                for after in [b'"', b'a', 0x80, 0] {
-                    let mut text: Vec<u8> = fill.iter().cycle().take(at).copied().collect();
-                    text.push(special_byte);
-                    text.push(after);
-                    text.extend_from_slice(b"xxxxxxxxxxx");
-                    assert_eq!(special(&text, 0), Some(at), "{text:?}");
+        let fill = "aé~ \x7f\u{10ffff}!#[]".as_bytes();
+        for find in [special, special_words] {
+            for special_byte in [b'"', b'\\', 0, 0x1f, b'\n'] {
+                for at in 0..40 {
+                    for after in [b'"', b'a', 0x80, 0, 0xff] {
+                        for tail in [0, 1, 7, 15, 16, 30] {
+                            let mut text: Vec<u8> = fill.iter().cycle().take(at).copied().collect();
+                            text.push(special_byte);
+                            text.push(after);
+                            text.extend(std::iter::repeat_n(b'x', tail));
+                            for from in [0, at / 2, at] {
+                                assert_eq!(find(&text, from), Some(at), "{text:?} {from}");
+                            }
+                        }
+                    }
                 }
             }
+            for len in 0..40 {
+                let text: Vec<u8> = fill.iter().cycle().take(len).copied().collect();
+                assert_eq!(find(&text, 0), None, "{text:?}");
+            }
+            assert_eq!(find(b"abcdefghijklmnop", 0), None);
+            assert_eq!(find(b"abcdefghijklmn\"p", 3), Some(14));
+            assert_eq!(find(b"abcdefghijklmn\"p\"", 15), Some(16));
         }
-        assert_eq!(special(b"abcdefghijklmnop", 0), None);
-        assert_eq!(special(b"abcdefghijklmn\"p", 3), Some(14));
     }
 
     #[test]
@@ -245,6 +316,24 @@ mod tests {
             vec![("a", r#"[1, {"b": "x\"y"}]"#), ("c", "-0.5"), ("a", "null")]
         );
         assert_eq!(spans("{}").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn gives_element_texts() {
+        let texts = |text: &str| {
+            let mut out = Vec::new();
+            elements(text, |s, e| out.push(text[s..e].to_string()))?;
+            Some(out)
+        };
+        assert_eq!(
+            texts(r#"[ 1 , "a,b" ,[2,[]], {"c": [3]},null ]"#).unwrap(),
+            ["1", r#""a,b""#, "[2,[]]", r#"{"c": [3]}"#, "null"]
+        );
+        assert_eq!(texts("[]").unwrap(), Vec::<String>::new());
+        assert_eq!(texts(" [ ] ").unwrap(), Vec::<String>::new());
+        for text in ["[1,]", "[,1]", "[1 2]", "[1", "{}", "[1]x", "[1e5]"] {
+            assert_eq!(texts(text), None, "{text}");
+        }
     }
 
     /// Whatever it vouches for, serde_json accepts; what it leaves, serde_json may reject.

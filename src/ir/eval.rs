@@ -178,7 +178,7 @@ fn string_test(v: &Value, needle: &str, ci: bool, f: impl Fn(&str, &str) -> bool
 /// Same JSON type and equal; numbers numerically (SPEC §3.4).
 fn scalar_eq(lit: &Scalar, v: &Value, ci: bool) -> bool {
     match (lit, v) {
-        (Scalar::Str(a), Value::String(b)) if ci => simple_lowercase(a) == simple_lowercase(b),
+        (Scalar::Str(a), Value::String(b)) if ci => eq_simple_lowercase(a, b),
         (Scalar::Str(a), Value::String(b)) => a == b,
         (Scalar::Num(a), Value::Number(b)) => cmp_numbers(b, a) == Some(Ordering::Equal),
         (Scalar::Bool(a), Value::Bool(b)) => a == b,
@@ -199,6 +199,17 @@ pub fn cmp_numbers(a: &Number, b: &Number) -> Option<Ordering> {
     }
 }
 
+/// `simple_lowercase(a) == simple_lowercase(b)`, without building either (ASCII strings
+/// compared byte by byte; `İ` or the Kelvin sign lower-case to ASCII, so only two ASCII strings
+/// take that way).
+pub fn eq_simple_lowercase(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    let lower = |c: char| c.to_lowercase().next().unwrap_or(c);
+    a.chars().map(lower).eq(b.chars().map(lower))
+}
+
 /// Unicode simple lower-casing: each character maps to exactly one character (so `İ` becomes
 /// `i`, not `i̇`, and there is no context-dependent final sigma), as SPEC §3.4 requires.
 pub fn simple_lowercase(s: &str) -> String {
@@ -217,6 +228,27 @@ mod tests {
         assert_eq!(simple_lowercase("ΟΔΟΣ"), "οδοσ");
         assert_eq!(simple_lowercase("Straße"), "straße");
         assert_eq!(simple_lowercase("ÉCOLE"), "école");
+    }
+
+    /// The comparison without building the lowered strings says what comparing them says.
+    #[test]
+    fn case_insensitive_equality_is_that_of_the_lowered_strings() {
+        let words = [
+            "", "a", "A", "ab", "aB", "abc", "i", "I", "İ", "ı", "k", "K", "\u{212a}", "straße",
+            "STRASSE", "Straße", "ΟΔΟΣ", "οδοσ", "οδος", "École", "éCOLE", "ecole", "a\u{0}",
+            "A\u{0}", "ǅ", "ǆ", "Ǆ",
+        ];
+        for a in words {
+            for b in words {
+                assert_eq!(
+                    eq_simple_lowercase(a, b),
+                    simple_lowercase(a) == simple_lowercase(b),
+                    "{a:?} {b:?}"
+                );
+            }
+        }
+        assert!(eq_simple_lowercase("İ", "i") && eq_simple_lowercase("\u{212a}", "k"));
+        assert!(!eq_simple_lowercase("ab", "abc") && !eq_simple_lowercase("a", "b"));
     }
 
     #[test]
