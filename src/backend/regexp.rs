@@ -48,7 +48,52 @@ pub struct Regex {
 }
 
 /// Writes the SPEC regex `source` for `flavour`, or says why that engine cannot express it.
+///
+/// Long patterns recur across rules (the `in_cidr` regex of the same private ranges, a `|re`
+/// shared by a family of Sigma rules), and parsing them is most of the cost of a translation,
+/// so their translations are kept for the process ([`MEMO_MIN_LEN`], [`MEMO_MAX_BYTES`]).
 pub fn translate(source: &str, flavour: Flavour) -> Result<Regex, Unsupported> {
+    if source.len() < MEMO_MIN_LEN {
+        return translate_uncached(source, flavour);
+    }
+    let memo = MEMO.get_or_init(Default::default);
+    let lock = || {
+        memo.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some(hit) = lock().map[flavour as usize].get(source) {
+        return hit.clone();
+    }
+    let out = translate_uncached(source, flavour);
+    let size = source.len()
+        + match &out {
+            Ok(r) => r.pattern.len() + r.parameters.len(),
+            Err(u) => u.reason.len(),
+        };
+    let mut m = lock();
+    if m.bytes + size <= MEMO_MAX_BYTES {
+        m.bytes += size;
+        m.map[flavour as usize].insert(source.into(), out.clone());
+    }
+    out
+}
+
+/// Patterns at least this long are remembered (shorter ones parse in less time than a look-up
+/// takes to pay for itself).
+const MEMO_MIN_LEN: usize = 128;
+/// The memo stops growing at this many bytes of sources and translations.
+const MEMO_MAX_BYTES: usize = 16 << 20;
+
+/// Translations of long patterns, per flavour (indexed by `Flavour as usize`).
+#[derive(Default)]
+struct Memo {
+    map: [std::collections::HashMap<Box<str>, Result<Regex, Unsupported>>; 6],
+    bytes: usize,
+}
+
+static MEMO: std::sync::OnceLock<std::sync::Mutex<Memo>> = std::sync::OnceLock::new();
+
+fn translate_uncached(source: &str, flavour: Flavour) -> Result<Regex, Unsupported> {
     let t = table(flavour);
     let parsed = ast::parse::ParserBuilder::new()
         .nest_limit(100)
@@ -1093,6 +1138,35 @@ fn no_unicode(_: &ClassUnicode, _: bool) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A remembered translation is the one a fresh parse gives, for every flavour, whether the
+    /// pattern is written or refused, on the first call and on the repeated one.
+    #[test]
+    fn remembered_translations_are_fresh_ones() {
+        let long = |tail: &str| format!("(?i)^{}{tail}$", "ab[0-9]{1,3}\\.".repeat(12));
+        let written = long("(?:x|y)+");
+        // A look-behind never parses; `(?s)` later in the pattern is refused by the flavours
+        // whose flags are options of the whole pattern.
+        let refused = long("(?<=x)");
+        let late_flag = long("(?s:.)");
+        assert!(written.len() >= MEMO_MIN_LEN);
+        for flavour in [
+            Flavour::Re2,
+            Flavour::Are,
+            Flavour::Java,
+            Flavour::Snowflake,
+            Flavour::Rust,
+            Flavour::Pcre,
+        ] {
+            for source in [&written, &refused, &late_flag] {
+                let fresh = translate_uncached(source, flavour);
+                assert_eq!(translate(source, flavour), fresh, "{flavour:?}: {source}");
+                assert_eq!(translate(source, flavour), fresh, "{flavour:?}: {source}");
+            }
+        }
+        assert!(translate(&refused, Flavour::Pcre).is_err());
+        assert!(translate(&written, Flavour::Pcre).is_ok());
+    }
 
     /// Checks one flavour: every `(source, written)` pair, then every `(source, reason)`
     /// rejection (the reason is part of the message).
