@@ -6,12 +6,43 @@
 //! translator, so no target depends on its engine's own address parser (which differ on
 //! leading zeros, zone ids and IPv4-mapped forms).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Mutex, OnceLock};
 
 use crate::ir::Cidr;
 
 /// One anchored regex matching exactly the address texts inside one of `ranges`.
+///
+/// The same lists recur across rules (private and loopback ranges), so the patterns are kept
+/// for the process, up to [`MEMO_MAX_BYTES`].
 pub fn pattern(ranges: &[Cidr]) -> String {
+    let key: Vec<(IpAddr, u8)> = ranges.iter().map(|r| (r.addr, r.prefix)).collect();
+    let memo = MEMO.get_or_init(Default::default);
+    let lock = || {
+        memo.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some(hit) = lock().0.get(&key) {
+        return hit.clone();
+    }
+    let out = pattern_uncached(ranges);
+    let mut m = lock();
+    if m.1 + out.len() <= MEMO_MAX_BYTES {
+        m.1 += out.len();
+        m.0.insert(key, out.clone());
+    }
+    out
+}
+
+/// The memo of [`pattern`] stops growing at this many bytes of patterns.
+const MEMO_MAX_BYTES: usize = 8 << 20;
+
+type Memo = (HashMap<Vec<(IpAddr, u8)>, String>, usize);
+
+static MEMO: OnceLock<Mutex<Memo>> = OnceLock::new();
+
+fn pattern_uncached(ranges: &[Cidr]) -> String {
     let mut alts: Vec<String> = Vec::new();
     for r in ranges {
         let alt = match r.addr {
@@ -343,6 +374,36 @@ mod tests {
         for s in inputs {
             assert_eq!(r.is_match(s), reference(ranges, s), "{ranges:?} on {s:?}");
         }
+    }
+
+    /// A remembered pattern is the one written fresh, for the list it was written for: the
+    /// order of the ranges and their prefixes are part of the key.
+    #[test]
+    fn remembered_patterns_are_fresh_ones() {
+        let lists: [&[&str]; 4] = [
+            &["10.0.0.0/8", "fe80::/10"],
+            &["fe80::/10", "10.0.0.0/8"],
+            &["10.0.0.0/9", "fe80::/10"],
+            &["10.0.0.0/8"],
+        ];
+        for ranges in lists {
+            let rs: Vec<Cidr> = ranges
+                .iter()
+                .map(|r| Cidr::parse(r).expect("range"))
+                .collect();
+            let fresh = pattern_uncached(&rs);
+            assert_eq!(pattern(&rs), fresh, "{ranges:?}");
+            assert_eq!(pattern(&rs), fresh, "{ranges:?}");
+        }
+        let a: Vec<Cidr> = ["10.0.0.0/8"]
+            .iter()
+            .map(|r| Cidr::parse(r).unwrap())
+            .collect();
+        let b: Vec<Cidr> = ["10.0.0.0/9"]
+            .iter()
+            .map(|r| Cidr::parse(r).unwrap())
+            .collect();
+        assert_ne!(pattern(&a), pattern(&b));
     }
 
     #[test]

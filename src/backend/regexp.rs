@@ -2,6 +2,8 @@
 //! checked to be in the portable subset by `ir::lower::check_regex`) is parsed once into the
 //! `regex_syntax` AST and written back by a single walk. What differs between engines is data: a
 //! [`Table`] per [`Flavour`] says how each construct is written there, or why it cannot be.
+//! Patterns in the flag-free vocabulary of `in_cidr` are written from the same table without the
+//! AST (`translate_simple`), and long translations are remembered for the process.
 //! docs/regex.md has the same tables in prose.
 //!
 //! The meaning kept everywhere is the SPEC's: `\d \w \s \b` (and `\D \W \S \B`) are ASCII
@@ -48,8 +50,59 @@ pub struct Regex {
 }
 
 /// Writes the SPEC regex `source` for `flavour`, or says why that engine cannot express it.
+///
+/// Long patterns recur across rules (the `in_cidr` regex of the same private ranges, a `|re`
+/// shared by a family of Sigma rules), and parsing them is most of the cost of a translation,
+/// so their translations are kept for the process ([`MEMO_MIN_LEN`], [`MEMO_MAX_BYTES`]).
 pub fn translate(source: &str, flavour: Flavour) -> Result<Regex, Unsupported> {
+    if source.len() < MEMO_MIN_LEN {
+        return translate_uncached(source, flavour);
+    }
+    let memo = MEMO.get_or_init(Default::default);
+    let lock = || {
+        memo.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some(hit) = lock().map[flavour as usize].get(source) {
+        return hit.clone();
+    }
+    let out = translate_uncached(source, flavour);
+    let size = source.len()
+        + match &out {
+            Ok(r) => r.pattern.len() + r.parameters.len(),
+            Err(u) => u.reason.len(),
+        };
+    let mut m = lock();
+    if m.bytes + size <= MEMO_MAX_BYTES {
+        m.bytes += size;
+        m.map[flavour as usize].insert(source.into(), out.clone());
+    }
+    out
+}
+
+/// Patterns at least this long are remembered (shorter ones parse in less time than a look-up
+/// takes to pay for itself).
+const MEMO_MIN_LEN: usize = 128;
+/// The memo stops growing at this many bytes of sources and translations.
+const MEMO_MAX_BYTES: usize = 16 << 20;
+
+/// Translations of long patterns, per flavour (indexed by `Flavour as usize`).
+#[derive(Default)]
+struct Memo {
+    map: [std::collections::HashMap<Box<str>, Result<Regex, Unsupported>>; 6],
+    bytes: usize,
+}
+
+static MEMO: std::sync::OnceLock<std::sync::Mutex<Memo>> = std::sync::OnceLock::new();
+
+fn translate_uncached(source: &str, flavour: Flavour) -> Result<Regex, Unsupported> {
     let t = table(flavour);
+    if let Some(pattern) = translate_simple(source, t) {
+        return Ok(Regex {
+            pattern,
+            parameters: String::new(),
+        });
+    }
     let parsed = ast::parse::ParserBuilder::new()
         .nest_limit(100)
         .build()
@@ -90,6 +143,160 @@ pub fn translate(source: &str, flavour: Flavour) -> Result<Regex, Unsupported> {
         pattern,
         parameters,
     })
+}
+
+/// The pattern written for `t` without the `regex_syntax` AST, when `source` is in the small
+/// vocabulary `cidr::pattern` writes: `^` and `$`, non-capturing groups, alternation, classes of
+/// ASCII letters and digits and their ranges, greedy repetitions, `\.` and the literals
+/// `0-9 A-Z a-z :`. No flag can be set, so every construct has its flag-free spelling. `None`
+/// for anything else (or anything the engine refuses), which the full translation then reads;
+/// a test checks that whatever this writes is what the full translation writes.
+fn translate_simple(source: &str, t: &Table) -> Option<String> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Last {
+        Start,
+        Open,
+        Bar,
+        /// An assertion or a repetition: no repetition may follow.
+        Fixed,
+        /// A literal, class or group: a repetition may follow.
+        Atom,
+    }
+    let b = source.as_bytes();
+    let mut out = String::with_capacity(source.len() + 16);
+    let mut i = 0;
+    let mut depth = 0u32;
+    let mut last = Last::Start;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'^' | b'$' => {
+                let r = if c == b'^' {
+                    t.start_line[0]
+                } else {
+                    t.end_line[0]
+                };
+                out.push_str(row(r).ok()?);
+                last = Last::Fixed;
+                i += 1;
+            }
+            b'(' => {
+                if !source[i..].starts_with("(?:") || depth >= 16 {
+                    return None;
+                }
+                out.push_str(t.non_capturing);
+                depth += 1;
+                last = Last::Open;
+                i += 3;
+            }
+            b')' => {
+                if depth == 0 || matches!(last, Last::Open | Last::Bar) {
+                    return None;
+                }
+                depth -= 1;
+                out.push(')');
+                last = Last::Atom;
+                i += 1;
+            }
+            b'|' => {
+                if matches!(last, Last::Start | Last::Open | Last::Bar) {
+                    return None;
+                }
+                out.push('|');
+                last = Last::Bar;
+                i += 1;
+            }
+            b'[' => {
+                i += 1;
+                out.push('[');
+                let mut items = 0;
+                loop {
+                    let lo = *b.get(i)?;
+                    if lo == b']' && items > 0 {
+                        break;
+                    }
+                    if !lo.is_ascii_alphanumeric() {
+                        return None;
+                    }
+                    (t.literal)(lo as char, true, &mut out);
+                    if b.get(i + 1) == Some(&b'-') && b.get(i + 2) != Some(&b']') {
+                        let hi = *b.get(i + 2)?;
+                        if !hi.is_ascii_alphanumeric() || hi < lo {
+                            return None;
+                        }
+                        out.push('-');
+                        (t.literal)(hi as char, true, &mut out);
+                        i += 3;
+                    } else {
+                        i += 1;
+                    }
+                    items += 1;
+                }
+                out.push(']');
+                last = Last::Atom;
+                i += 1;
+            }
+            b'\\' => {
+                if b.get(i + 1) != Some(&b'.') {
+                    return None;
+                }
+                (t.literal)('.', false, &mut out);
+                last = Last::Atom;
+                i += 2;
+            }
+            b'*' | b'+' | b'?' => {
+                if last != Last::Atom {
+                    return None;
+                }
+                out.push(c as char);
+                last = Last::Fixed;
+                i += 1;
+            }
+            b'{' => {
+                if last != Last::Atom {
+                    return None;
+                }
+                let close = i + source[i..].find('}')?;
+                let count = |s: &str| -> Option<u32> {
+                    if s.is_empty() || !s.bytes().all(|d| d.is_ascii_digit()) {
+                        return None;
+                    }
+                    s.parse().ok()
+                };
+                let inner = &source[i + 1..close];
+                let (text, max) = match inner.split_once(',') {
+                    None => {
+                        let n = count(inner)?;
+                        (format!("{{{n}}}"), n)
+                    }
+                    Some((m, "")) => {
+                        let m = count(m)?;
+                        (format!("{{{m},}}"), m)
+                    }
+                    Some((m, n)) => {
+                        let (m, n) = (count(m)?, count(n)?);
+                        if m > n {
+                            return None;
+                        }
+                        (format!("{{{m},{n}}}"), n)
+                    }
+                };
+                if max > t.max_repeat {
+                    return None;
+                }
+                out.push_str(&text);
+                last = Last::Fixed;
+                i = close + 1;
+            }
+            b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z' | b':' => {
+                (t.literal)(c as char, false, &mut out);
+                last = Last::Atom;
+                i += 1;
+            }
+            _ => return None,
+        }
+    }
+    (depth == 0 && last != Last::Bar).then_some(out)
 }
 
 /// A pattern matching exactly `text` (every character literal) in `flavour`.
@@ -1093,6 +1300,160 @@ fn no_unicode(_: &ClassUnicode, _: bool) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The full translation, through the `regex_syntax` AST.
+    fn full(source: &str, flavour: Flavour) -> Result<Regex, Unsupported> {
+        let t = table(flavour);
+        let parsed = ast::parse::ParserBuilder::new()
+            .nest_limit(100)
+            .build()
+            .parse(source)
+            .map_err(|e| Unsupported::new(e.to_string()))?;
+        let mut w = Writer {
+            t,
+            out: String::new(),
+            f: State::default(),
+            started: false,
+            leading: Vec::new(),
+        };
+        w.ast(&parsed).map_err(Unsupported::new)?;
+        assert!(w.leading.is_empty(), "{source}");
+        Ok(Regex {
+            pattern: w.out,
+            parameters: String::new(),
+        })
+    }
+
+    const FLAVOURS: [Flavour; 6] = [
+        Flavour::Re2,
+        Flavour::Are,
+        Flavour::Java,
+        Flavour::Snowflake,
+        Flavour::Rust,
+        Flavour::Pcre,
+    ];
+
+    /// What the shortcut writes is what the full translation writes; where the full one refuses
+    /// (or the text is not a regex), the shortcut writes nothing. Every `in_cidr` pattern takes
+    /// the shortcut, and so do random strings over its alphabet, where they parse.
+    #[test]
+    fn the_shortcut_writes_what_the_full_translation_writes() {
+        let mut sources: Vec<String> = [
+            "",
+            "^(?:10\\.[0-9]+)$",
+            "[9-0]",
+            "a{2,1}",
+            "a{01}",
+            "a{0,}",
+            "(?:a",
+            "a)",
+            "a|",
+            "|a",
+            "(?:)",
+            "(?:|a)",
+            "a**",
+            "^*",
+            "[a-]",
+            "[]a]",
+            "[a-b-c]",
+            "a{2}?",
+            "a{2}{3}",
+            "a{70000}",
+            "a{300}",
+            "\\d",
+            ".",
+            "x:y",
+            "(?:(?:(?:a)+)*)?",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for ranges in [
+            &[
+                "10.0.0.0/8",
+                "172.16.0.0/12",
+                "192.168.0.0/16",
+                "127.0.0.0/8",
+            ][..],
+            &["0.0.0.0/0"],
+            &["1.2.3.4/32", "100.64.0.0/10", "169.254.0.0/16"],
+            &["::1/128", "fe80::/10", "fc00::/7"],
+            &["2001:db8::/32", "2001:db8:1234:5678::/61", "::ffff:0:0/96"],
+            &["::/0", "10.0.0.0/8"],
+        ] {
+            let rs: Vec<crate::ir::Cidr> = ranges
+                .iter()
+                .map(|r| crate::ir::Cidr::parse(r).expect("range"))
+                .collect();
+            let p = crate::backend::cidr::pattern(&rs);
+            for flavour in FLAVOURS {
+                assert!(
+                    translate_simple(&p, table(flavour)).is_some(),
+                    "{flavour:?}: {p}"
+                );
+            }
+            sources.push(p);
+        }
+        // Random strings over the alphabet (a fixed linear congruential sequence).
+        let alphabet: Vec<char> = "^$(?:)|[]-09af:\\.*+{},2".chars().collect();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            for _ in 0..(x >> 60) + 1 {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                s.push(alphabet[((x >> 33) % alphabet.len() as u64) as usize]);
+            }
+            sources.push(s);
+        }
+        let mut taken = 0;
+        for source in &sources {
+            for flavour in FLAVOURS {
+                let full = full(source, flavour);
+                if let Some(p) = translate_simple(source, table(flavour)) {
+                    taken += 1;
+                    let want = full.unwrap_or_else(|e| {
+                        panic!(
+                            "{flavour:?}: {source:?} is refused ({}) but was written",
+                            e.reason
+                        )
+                    });
+                    assert_eq!(p, want.pattern, "{flavour:?}: {source:?}");
+                }
+            }
+        }
+        // About 5,900 of the 120,000 (source, flavour) pairs.
+        assert!(taken > 3_000, "only {taken} took the shortcut");
+    }
+
+    /// A remembered translation is the one a fresh parse gives, for every flavour, whether the
+    /// pattern is written or refused, on the first call and on the repeated one.
+    #[test]
+    fn remembered_translations_are_fresh_ones() {
+        let long = |tail: &str| format!("(?i)^{}{tail}$", "ab[0-9]{1,3}\\.".repeat(12));
+        let written = long("(?:x|y)+");
+        // A look-behind never parses; `(?s)` later in the pattern is refused by the flavours
+        // whose flags are options of the whole pattern.
+        let refused = long("(?<=x)");
+        let late_flag = long("(?s:.)");
+        assert!(written.len() >= MEMO_MIN_LEN);
+        for flavour in [
+            Flavour::Re2,
+            Flavour::Are,
+            Flavour::Java,
+            Flavour::Snowflake,
+            Flavour::Rust,
+            Flavour::Pcre,
+        ] {
+            for source in [&written, &refused, &late_flag] {
+                let fresh = translate_uncached(source, flavour);
+                assert_eq!(translate(source, flavour), fresh, "{flavour:?}: {source}");
+                assert_eq!(translate(source, flavour), fresh, "{flavour:?}: {source}");
+            }
+        }
+        assert!(translate(&refused, Flavour::Pcre).is_err());
+        assert!(translate(&written, Flavour::Pcre).is_ok());
+    }
 
     /// Checks one flavour: every `(source, written)` pair, then every `(source, reason)`
     /// rejection (the reason is part of the message).

@@ -868,8 +868,9 @@ fn positive_is_call(op: &Op) -> bool {
 /// The positive test on `v`, and the expression whose NULL makes it NULL (for negation).
 fn positive(op: &Op, v: &Val) -> Result<(B, String), Unsupported> {
     let e = v.expr().to_string();
-    let num = format!("tonumber({e})");
-    let bool_text = match v {
+    // Spelled only for the ops that read them (most tests are string tests).
+    let num = || format!("tonumber({e})");
+    let bool_text = || match v {
         Val::Field(f) => f.clone(),
         // json_extract gives a Boolean; tostring spells it True/False.
         Val::Json(j) => format!("lower(tostring({j}))"),
@@ -920,14 +921,20 @@ fn positive(op: &Op, v: &Val) -> Result<(B, String), Unsupported> {
             (t, e)
         }
         Op::Kind(plan::Kind::String) => (B::plain(format!("isnotnull({e})")), e),
-        Op::Kind(plan::Kind::Number) => (B::plain(format!("isnotnull({num})")), num),
-        Op::Kind(plan::Kind::Bool) => (
-            B::compound(format!(
-                "{bool_text} == \"true\" OR {bool_text} == \"false\""
-            )),
-            e,
-        ),
-        Op::Bool(b) => (B::plain(format!("{bool_text} == \"{b}\"")), e),
+        Op::Kind(plan::Kind::Number) => {
+            let num = num();
+            (B::plain(format!("isnotnull({num})")), num)
+        }
+        Op::Kind(plan::Kind::Bool) => {
+            let bool_text = bool_text();
+            (
+                B::compound(format!(
+                    "{bool_text} == \"true\" OR {bool_text} == \"false\""
+                )),
+                e,
+            )
+        }
+        Op::Bool(b) => (B::plain(format!("{} == \"{b}\"", bool_text())), e),
         // Eval numbers are IEEE doubles: where an integer value must meet the literal exactly
         // (SPEC §3.4), SPL has no exact spelling.
         Op::Num { values, .. }
@@ -942,15 +949,18 @@ fn positive(op: &Op, v: &Val) -> Result<(B, String), Unsupported> {
                     .into(),
             ));
         }
-        Op::Num { cmp: None, values } => (
-            either(
-                values
-                    .iter()
-                    .map(|n| format!("{num} == {}", number(&n.value)))
-                    .collect(),
-            ),
-            num,
-        ),
+        Op::Num { cmp: None, values } => {
+            let num = num();
+            (
+                either(
+                    values
+                        .iter()
+                        .map(|n| format!("{num} == {}", number(&n.value)))
+                        .collect(),
+                ),
+                num,
+            )
+        }
         Op::Num {
             cmp: Some(op),
             values,
@@ -961,6 +971,7 @@ fn positive(op: &Op, v: &Val) -> Result<(B, String), Unsupported> {
                 CmpOp::Lt => "<",
                 CmpOp::Le => "<=",
             };
+            let num = num();
             (
                 B::plain(format!("{num} {sym} {}", number(&values[0].value))),
                 num,

@@ -148,6 +148,8 @@ pub struct FileOffsets {
     runs: Vec<(u32, u32)>,
     /// How many text offsets there are.
     len: u32,
+    /// Every offset of a run is the run's file offset (generated text, see [`Self::flat`]).
+    flat: bool,
 }
 
 impl FileOffsets {
@@ -159,7 +161,22 @@ impl FileOffsets {
         let i = (i as u64).min(u64::from(self.len) - 1) as u32;
         let run = self.runs.partition_point(|&(start, _)| start <= i) - 1;
         let (start, offset) = self.runs[run];
-        (offset + (i - start)) as usize
+        if self.flat {
+            offset as usize
+        } else {
+            (offset + (i - start)) as usize
+        }
+    }
+
+    /// Offsets of generated text (a Sigma rule's condition): each run, (text offset, file
+    /// offset) by text offset, stands at one file offset, that of the key or value it was
+    /// written for, so a run is a piece of text, not a byte of it. `len` text offsets.
+    pub fn flat(runs: Vec<(u32, u32)>, len: u32) -> Self {
+        FileOffsets {
+            runs,
+            len,
+            flat: true,
+        }
     }
 
     pub fn len(&self) -> usize {

@@ -48,7 +48,8 @@ impl Out {
         self.runs.first().map(|r| r.1)
     }
 
-    /// The file offset of each byte of `text`.
+    /// The file offset of each byte of `text` (debug builds check the runs against it).
+    #[cfg(debug_assertions)]
     pub fn byte_map(&self) -> Vec<usize> {
         let mut map = Vec::with_capacity(self.text.len() + 1);
         for (i, &(start, at)) in self.runs.iter().enumerate() {
@@ -878,7 +879,15 @@ impl<'a> Lowerer<'a> {
             vec![s]
         };
         let mut preds = Vec::new();
+        let encoded = m.base64 || m.base64offset || m.encoding != Encoding::Utf8;
         for raw in raw_values {
+            if !m.windash
+                && !encoded
+                && let Some(p) = literal_pred(&raw, m.anchor)
+            {
+                preds.push(p);
+                continue;
+            }
             let mut spellings = vec![tokens(&raw)];
             if m.windash {
                 spellings = match windash(&spellings[0]) {
@@ -896,7 +905,6 @@ impl<'a> Lowerer<'a> {
                 };
             }
             for toks in spellings {
-                let encoded = m.base64 || m.base64offset || m.encoding != Encoding::Utf8;
                 let strings: Vec<Vec<Tok>> = if encoded {
                     let Some(text) = plain(&toks) else {
                         self.error("E0603", "wildcards cannot be encoded: `base64`, `base64offset` and the UTF-16 modifiers take a plain value".into(), &v.span)
@@ -1106,6 +1114,23 @@ pub fn base64_offsets(bytes: &[u8]) -> Vec<String> {
                 .to_string()
         })
         .collect()
+}
+
+/// The predicate of a value without wildcards or backslashes under `anchor`: what [`shape`]
+/// gives for its tokens, without building them (most Sigma values are plain text). `None`
+/// when `raw` has a `*`, `?` or `\\`.
+fn literal_pred(raw: &str, anchor: Anchor) -> Option<Pred> {
+    if raw.contains(['*', '?', '\\']) {
+        return None;
+    }
+    let s = raw.to_string();
+    Some(match anchor {
+        Anchor::Exact => Pred::Eq(s),
+        _ if raw.is_empty() => Pred::Present,
+        Anchor::Contains => Pred::Contains(s),
+        Anchor::StartsWith => Pred::StartsWith(s),
+        Anchor::EndsWith => Pred::EndsWith(s),
+    })
 }
 
 /// The cheapest predicate for a wildcard string: equality, a prefix, a suffix or a substring
@@ -1574,6 +1599,44 @@ mod tests {
             base64_offsets(b"http://"),
             ["aHR0cDovL", "h0dHA6Ly", "odHRwOi8v"]
         );
+    }
+
+    /// The shortcut for plain values gives what the tokens give, under every anchor; values
+    /// with a wildcard or a backslash take the tokens.
+    #[test]
+    fn plain_values_skip_the_tokens() {
+        let anchored = |raw: &str, anchor: Anchor| {
+            let mut t = tokens(raw);
+            if matches!(anchor, Anchor::Contains | Anchor::EndsWith)
+                && t.first() != Some(&Tok::Star)
+            {
+                t.insert(0, Tok::Star);
+            }
+            if matches!(anchor, Anchor::Contains | Anchor::StartsWith)
+                && t.last() != Some(&Tok::Star)
+            {
+                t.push(Tok::Star);
+            }
+            format!("{:?}", shape(&t))
+        };
+        for raw in ["", "a", "cmd.exe", " -enc ", "ünï", "a.b(c)|d[e]^$"] {
+            for anchor in [
+                Anchor::Exact,
+                Anchor::Contains,
+                Anchor::StartsWith,
+                Anchor::EndsWith,
+            ] {
+                let fast = literal_pred(raw, anchor).expect("a plain value");
+                assert_eq!(
+                    format!("{fast:?}"),
+                    anchored(raw, anchor),
+                    "{raw:?} {anchor:?}"
+                );
+            }
+        }
+        for raw in ["*", "a*b", "a?", "C:\\x", "\\*"] {
+            assert!(literal_pred(raw, Anchor::Exact).is_none(), "{raw}");
+        }
     }
 
     #[test]

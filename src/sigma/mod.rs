@@ -16,7 +16,7 @@ use std::ops::Range;
 use crate::diag::Diagnostic;
 use crate::ir::{lower, normalize};
 use crate::rule::yaml::{self, Kind, Node};
-use crate::rule::{Condition, Rule, RuleSpans, Schedule, Severity};
+use crate::rule::{Condition, FileOffsets, Rule, RuleSpans, Schedule, Severity};
 pub use profile::SigmaProfile;
 pub use samples::Samples;
 
@@ -275,12 +275,11 @@ fn build_condition(
     det: Range<usize>,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Condition> {
-    let mut map = out.byte_map();
-    map.push(map.last().copied().unwrap_or(det.start));
+    let offsets = file_offsets(&out, det.start);
     let text = out.text;
     let to_file = |r: Range<usize>| {
-        let s = map[r.start.min(text.len())];
-        s..map[r.end.min(text.len())].max(s)
+        let s = offsets.at(r.start.min(text.len()));
+        s..offsets.at(r.end.min(text.len())).max(s)
     };
     // The tree built alongside the text is what parsing the text gives (debug builds check
     // it); the nesting limit is the parser's own check. Without a tree, the text is parsed.
@@ -311,7 +310,7 @@ fn build_condition(
     };
     match lower::lower_condition(&ast) {
         Ok(node) => Some(Condition {
-            file_offsets: map.iter().map(|&o| o as u32).collect(),
+            file_offsets: offsets,
             text,
             ir: normalize::normalize(node),
         }),
@@ -320,6 +319,29 @@ fn build_condition(
             None
         }
     }
+}
+
+/// The file offset of each byte of `out`'s text and of its end (that of the last byte, or
+/// `empty_at` for no text): one run per piece, not per byte.
+fn file_offsets(out: &detection::Out, empty_at: usize) -> FileOffsets {
+    let mut runs: Vec<(u32, u32)> = out
+        .runs
+        .iter()
+        .map(|&(t, f)| (t as u32, f as u32))
+        .collect();
+    if runs.is_empty() {
+        runs.push((0, empty_at as u32));
+    }
+    let offsets = FileOffsets::flat(runs, out.text.len() as u32 + 1);
+    #[cfg(debug_assertions)]
+    {
+        let mut map = out.byte_map();
+        map.push(map.last().copied().unwrap_or(empty_at));
+        for (i, &o) in map.iter().enumerate() {
+            assert_eq!(offsets.at(i), o, "offset {i} of {}", out.text);
+        }
+    }
+    offsets
 }
 
 fn dedup(errors: &mut Vec<Diagnostic>) {
