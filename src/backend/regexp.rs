@@ -1437,14 +1437,7 @@ mod tests {
         let refused = long("(?<=x)");
         let late_flag = long("(?s:.)");
         assert!(written.len() >= MEMO_MIN_LEN);
-        for flavour in [
-            Flavour::Re2,
-            Flavour::Are,
-            Flavour::Java,
-            Flavour::Snowflake,
-            Flavour::Rust,
-            Flavour::Pcre,
-        ] {
+        for flavour in FLAVOURS {
             for source in [&written, &refused, &late_flag] {
                 let fresh = translate_uncached(source, flavour);
                 assert_eq!(translate(source, flavour), fresh, "{flavour:?}: {source}");

@@ -417,13 +417,7 @@ fn encode_yaml(node: &yaml::Node, out: &mut Vec<u8>) -> Result<(), Diagnostic> {
             // keys already are, sorted with the last of equal keys kept, as in a JSON object.
             let mut parts: Vec<(&str, Range<usize>)> = Vec::with_capacity(entries.len());
             for (k, v) in entries {
-                let Some(key) = k.scalar_text() else {
-                    return Err(Diagnostic::error(
-                        "E0105",
-                        "an event's keys must be strings",
-                        k.span.clone(),
-                    ));
-                };
+                let key = k.event_key()?;
                 let start = out.len();
                 encode_key(key, out);
                 encode_yaml(v, out)?;

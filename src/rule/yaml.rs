@@ -115,6 +115,17 @@ impl Node {
         }
     }
 
+    /// The node as a test event's key: a scalar, or E0105 at the node.
+    pub fn event_key(&self) -> Result<&str, Diagnostic> {
+        self.scalar_text().ok_or_else(|| {
+            Diagnostic::error(
+                "E0105",
+                "an event's keys must be strings",
+                self.span.clone(),
+            )
+        })
+    }
+
     /// Converts to JSON (test events). Errors carry the offending node's span.
     pub fn to_json(&self) -> Result<Value, Diagnostic> {
         Ok(match &self.kind {
@@ -156,13 +167,7 @@ impl Node {
             Kind::Map(entries) => {
                 let mut map = serde_json::Map::with_capacity(entries.len());
                 for (k, v) in entries {
-                    let Some(key) = k.scalar_text() else {
-                        return Err(Diagnostic::error(
-                            "E0105",
-                            "an event's keys must be strings",
-                            k.span.clone(),
-                        ));
-                    };
+                    let key = k.event_key()?;
                     map.insert(key.to_string(), v.to_json()?);
                 }
                 Value::Object(map)
