@@ -201,28 +201,30 @@ pub fn run_rule_tests_with(
                     d.message
                 ))
             }
-            Ok((_, tables)) if tables.len() != 1 => {
-                run.engine_error = Some(format!(
-                    "the rule reads {} log types; the engines run one table per query",
-                    tables.len()
-                ))
-            }
             Ok((query, tables)) => {
-                let t = &tables[0];
-                let table = EventTable {
-                    name: &t.name,
-                    schema: &t.schema,
-                    events: &t.events,
-                };
-                match engine.rows_returning(&table, &query) {
-                    Ok(rows) => {
-                        for (i, r) in results.iter_mut().enumerate() {
-                            r.verdicts.push(Verdict {
-                                evaluator: engine.name(),
-                                result: rows.binary_search(&i).is_ok(),
-                            });
+                let event_tables: Vec<EventTable> = tables
+                    .iter()
+                    .map(|t| EventTable {
+                        name: &t.name,
+                        schema: &t.schema,
+                        events: &t.events,
+                    })
+                    .collect();
+                match engine.rows_returning_each(&event_tables, &query) {
+                    // A rule with several log types has one `SELECT` per table; each test's
+                    // event goes into each table in turn, and every `SELECT` must give the
+                    // same verdict.
+                    Ok(each) => match split_verdict(rule, &tables, &each) {
+                        Some(m) => run.engine_error = Some(m),
+                        None => {
+                            for (i, r) in results.iter_mut().enumerate() {
+                                r.verdicts.push(Verdict {
+                                    evaluator: engine.name(),
+                                    result: each[0].binary_search(&i).is_ok(),
+                                });
+                            }
                         }
-                    }
+                    },
                     Err(e) => run.engine_error = Some(e.to_string()),
                 }
                 run.engine_sql = Some(query);
@@ -231,6 +233,33 @@ pub fn run_rule_tests_with(
     }
     run.results = results;
     run
+}
+
+/// When the tables of a rule with several log types do not give its query the same rows (its
+/// `SELECT`s disagree on a test), which test and tables.
+fn split_verdict(rule: &Rule, tables: &[TestTable], each: &[Vec<usize>]) -> Option<String> {
+    let first = &each[0];
+    each.iter().enumerate().skip(1).find_map(|(k, rows)| {
+        let i = (0..rule.tests.len())
+            .find(|i| first.binary_search(i).is_ok() != rows.binary_search(i).is_ok())?;
+        let says = |rows: &Vec<usize>| {
+            if rows.binary_search(&i).is_ok() {
+                "matches"
+            } else {
+                "does not match"
+            }
+        };
+        Some(format!(
+            "test `{}` {} with its event in {} ({}) but {} with it in {} ({})",
+            rule.tests[i].name,
+            says(first),
+            tables[0].name,
+            rule.log_types[0],
+            says(rows),
+            tables[k].name,
+            rule.log_types[k]
+        ))
+    })
 }
 
 /// The current UTC time as SQLite's `datetime()` writes it (`2026-12-01 22:05:09`).

@@ -98,7 +98,16 @@ impl Engine for DuckDb {
         table: &EventTable<'_>,
         query: &str,
     ) -> Result<Vec<usize>, EngineError> {
-        self.rows_returning_batched(table, query)
+        let mut each = self.rows_returning_batched(std::slice::from_ref(table), query)?;
+        Ok(each.pop().expect("one table, one list"))
+    }
+
+    fn rows_returning_each(
+        &mut self,
+        tables: &[EventTable<'_>],
+        query: &str,
+    ) -> Result<Vec<Vec<usize>>, EngineError> {
+        self.rows_returning_batched(tables, query)
     }
 
     fn matching_rows(
@@ -193,58 +202,96 @@ impl Engine for DuckDb {
 }
 
 impl DuckDb {
-    /// `Engine::rows_returning` in one DuckDB process: the events are loaded once into a
-    /// staging table, and for each event the table is recreated holding that event alone
-    /// (without the row-number column) before the query runs as written.
+    /// `Engine::rows_returning_each` in one DuckDB process: each table's events are loaded
+    /// once into a staging table and every table is created empty; then, for each event, its
+    /// table is recreated holding that event alone (without the row-number column) before the
+    /// query runs as written, and emptied again after its table's last event.
     fn rows_returning_batched(
         &mut self,
-        table: &EventTable<'_>,
+        tables: &[EventTable<'_>],
         query: &str,
-    ) -> Result<Vec<usize>, EngineError> {
-        const STAGING: &str = "__ruleqc_events";
-        let columns: Vec<(&str, ColumnType)> = table
-            .schema
-            .columns
-            .iter()
-            .map(|(k, t)| (k.as_str(), *t))
-            .collect();
-        let mut lines = String::new();
-        for (i, ev) in table.events.iter().enumerate() {
-            lines.push_str(&event_line(i, ev, &columns)?);
-            lines.push('\n');
+    ) -> Result<Vec<Vec<usize>>, EngineError> {
+        let row = quote_ident(ROW_COLUMN);
+        let (mut files, mut creates) = (Vec::new(), Vec::new());
+        for (k, table) in tables.iter().enumerate() {
+            let columns: Vec<(&str, ColumnType)> = table
+                .schema
+                .columns
+                .iter()
+                .map(|(k, t)| (k.as_str(), *t))
+                .collect();
+            let mut lines = String::new();
+            for (i, ev) in table.events.iter().enumerate() {
+                lines.push_str(&event_line(i, ev, &columns)?);
+                lines.push('\n');
+            }
+            let file = TempFile::new(lines.as_bytes()).map_err(|e| {
+                EngineError::Failed(format!("duckdb: cannot write the events file: {e}"))
+            })?;
+            creates.push(create_table_sql(&staging(k), &columns, &file.path));
+            files.push(file);
         }
-        let file = TempFile::new(lines.as_bytes()).map_err(|e| {
-            EngineError::Failed(format!("duckdb: cannot write the events file: {e}"))
-        })?;
-        let create = create_table_sql(STAGING, &columns, &file.path);
-        let mut script = format!("{create};\nSELECT -1;\n");
-        for i in 0..table.events.len() {
-            script.push_str(&format!(
-                "CREATE OR REPLACE TABLE {name} AS SELECT * EXCLUDE ({row}) FROM {STAGING} WHERE {row} = {i};\n\
-                 SELECT {i} WHERE EXISTS (\n{query}\n);\nSELECT {};\n",
-                -(i as i64) - 2,
-                name = table.name,
-                row = quote_ident(ROW_COLUMN),
-            ));
+        let mut script = String::new();
+        for create in &creates {
+            script.push_str(&format!("{create};\n"));
         }
-        let (ok, status, stdout, stderr) = self.run(&script)?;
-        drop(file);
-        let (mut rows, mut loaded, mut done) = (Vec::new(), false, 0usize);
-        for line in stdout.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            match line.parse::<i64>() {
-                Ok(n) if n >= 0 => rows.push(n as usize),
-                Ok(-1) => loaded = true,
-                Ok(_) => done += 1,
-                Err(_) => {
-                    return Err(EngineError::Failed(format!(
-                        "duckdb: unexpected output line {line:?} (stderr: {})",
-                        stderr.trim()
-                    )));
-                }
+        let only = |k: usize, which: &str| {
+            format!(
+                "CREATE OR REPLACE TABLE {name} AS SELECT * EXCLUDE ({row}) FROM {staging} WHERE {which};\n",
+                name = tables[k].name,
+                staging = staging(k),
+            )
+        };
+        if tables.len() > 1 {
+            for k in 0..tables.len() {
+                script.push_str(&only(k, "false"));
             }
         }
-        if ok && loaded && done == table.events.len() {
-            rows.sort_unstable();
+        script.push_str("SELECT -1;\n");
+        // Each event prints `k,i` when the query returns a row, then -2.
+        for (k, table) in tables.iter().enumerate() {
+            for i in 0..table.events.len() {
+                script.push_str(&only(k, &format!("{row} = {i}")));
+                script.push_str(&format!(
+                    "SELECT {k}, {i} WHERE EXISTS (\n{query}\n);\nSELECT -2;\n"
+                ));
+            }
+            if tables.len() > 1 {
+                script.push_str(&only(k, "false"));
+            }
+        }
+        let (ok, status, stdout, stderr) = self.run(&script)?;
+        drop(files);
+        let mut rows = vec![Vec::new(); tables.len()];
+        let (mut loaded, mut done) = (false, 0usize);
+        let unexpected = |line: &str| {
+            EngineError::Failed(format!(
+                "duckdb: unexpected output line {line:?} (stderr: {})",
+                stderr.trim()
+            ))
+        };
+        for line in stdout.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            if let Some((k, i)) = line.split_once(',') {
+                let (Ok(k), Ok(i)) = (k.parse::<usize>(), i.parse::<usize>()) else {
+                    return Err(unexpected(line));
+                };
+                match rows.get_mut(k) {
+                    Some(r) => r.push(i),
+                    None => return Err(unexpected(line)),
+                }
+                continue;
+            }
+            match line.parse::<i64>() {
+                Ok(-1) => loaded = true,
+                Ok(-2) => done += 1,
+                _ => return Err(unexpected(line)),
+            }
+        }
+        let events: usize = tables.iter().map(|t| t.events.len()).sum();
+        if ok && loaded && done == events {
+            for r in &mut rows {
+                r.sort_unstable();
+            }
             return Ok(rows);
         }
         let err = if stderr.trim().is_empty() {
@@ -255,7 +302,10 @@ impl DuckDb {
         Err(EngineError::Failed(if loaded {
             format!("duckdb: the query failed on event {done}: {err}\nquery: {query}")
         } else {
-            format!("duckdb: loading the events failed: {err}\nSQL: {create}")
+            format!(
+                "duckdb: loading the events failed: {err}\nSQL: {}",
+                creates.join(";\n")
+            )
         }))
     }
 
@@ -304,6 +354,11 @@ impl DuckDb {
             String::from_utf8_lossy(&output.stderr).into_owned(),
         ))
     }
+}
+
+/// The staging table of the `k`th table's events.
+fn staging(k: usize) -> String {
+    format!("__ruleqc_events{k}")
 }
 
 /// One line of the events file: `{"r": i, "c0": ..., ...}` with only the schema's columns.

@@ -73,4 +73,24 @@ pub trait Engine {
         }
         Ok(out)
     }
+
+    /// `rows_returning` for a query over several tables (a rule with several log types: one
+    /// `SELECT` per table joined with `UNION ALL`): for each table, the events of that table
+    /// for which `query` returns a row when the event is alone in its table and every other
+    /// table is empty. With one table it is `rows_returning`; an engine that cannot hold
+    /// several tables at once says so.
+    fn rows_returning_each(
+        &mut self,
+        tables: &[EventTable<'_>],
+        query: &str,
+    ) -> Result<Vec<Vec<usize>>, EngineError> {
+        match tables {
+            [one] => Ok(vec![self.rows_returning(one, query)?]),
+            _ => Err(EngineError::Failed(format!(
+                "{} runs a query over one table; the rule reads {} log types",
+                self.name(),
+                tables.len()
+            ))),
+        }
+    }
 }

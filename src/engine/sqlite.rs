@@ -100,37 +100,10 @@ impl Engine for Sqlite {
         table: &EventTable<'_>,
         conditions: &[String],
     ) -> Result<Vec<Vec<usize>>, EngineError> {
-        let d = SqliteDialect;
-        let cols: Vec<(&String, ColumnType)> =
-            table.schema.columns.iter().map(|(k, t)| (k, *t)).collect();
-        let mut defs: Vec<String> = cols
-            .iter()
-            .map(|(k, t)| format!("{} {}", d.quote_ident(k), d.column_type(*t)))
-            .collect();
-        defs.push(format!("{ROW_COLUMN} INTEGER"));
         let tx = self.conn.transaction().map_err(failed)?;
-        tx.execute_batch(&format!(
-            "DROP TABLE IF EXISTS {0}; CREATE TABLE {0} ({1});",
-            table.name,
-            defs.join(", ")
-        ))
-        .map_err(failed)?;
-        {
-            let placeholders = vec!["?"; cols.len() + 1].join(", ");
-            let mut insert = tx
-                .prepare(&format!(
-                    "INSERT INTO {} VALUES ({placeholders})",
-                    table.name
-                ))
-                .map_err(failed)?;
-            for (i, ev) in table.events.iter().enumerate() {
-                let mut vals: Vec<SqlValue> = cols
-                    .iter()
-                    .map(|(k, t)| sql_value(*t, ev.get(k.as_str())))
-                    .collect();
-                vals.push(SqlValue::Integer(i as i64));
-                insert.execute(params_from_iter(vals)).map_err(failed)?;
-            }
+        let cols = create_table(&tx, table)?;
+        for (i, ev) in table.events.iter().enumerate() {
+            insert_event(&tx, table, &cols, i, ev)?;
         }
         let mut out = Vec::with_capacity(conditions.len());
         for cond in conditions {
@@ -150,4 +123,87 @@ impl Engine for Sqlite {
         tx.rollback().map_err(failed)?;
         Ok(out)
     }
+
+    fn rows_returning_each(
+        &mut self,
+        tables: &[EventTable<'_>],
+        query: &str,
+    ) -> Result<Vec<Vec<usize>>, EngineError> {
+        if let [one] = tables {
+            return Ok(vec![self.rows_returning(one, query)?]);
+        }
+        // Every table is created empty; each event then goes alone into its own table, the
+        // query runs as written, and its table is emptied again.
+        let tx = self.conn.transaction().map_err(failed)?;
+        let cols = tables
+            .iter()
+            .map(|t| create_table(&tx, t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let exists = format!("SELECT EXISTS (\n{query}\n)");
+        let mut out = Vec::with_capacity(tables.len());
+        for (t, cols) in tables.iter().zip(&cols) {
+            let mut rows = Vec::new();
+            for (i, ev) in t.events.iter().enumerate() {
+                insert_event(&tx, t, cols, i, ev)?;
+                let hit: bool = tx
+                    .query_row(&exists, [], |r| r.get(0))
+                    .map_err(|e| EngineError::Failed(format!("SQLite: {e}\nquery: {query}")))?;
+                if hit {
+                    rows.push(i);
+                }
+                tx.execute(&format!("DELETE FROM {}", t.name), [])
+                    .map_err(failed)?;
+            }
+            out.push(rows);
+        }
+        tx.rollback().map_err(failed)?;
+        Ok(out)
+    }
+}
+
+/// Creates `table` (dropping one of that name), with its schema's columns and the row number,
+/// and returns the columns in order.
+fn create_table<'t>(
+    tx: &Connection,
+    table: &EventTable<'t>,
+) -> Result<Vec<(&'t String, ColumnType)>, EngineError> {
+    let d = SqliteDialect;
+    let cols: Vec<(&String, ColumnType)> =
+        table.schema.columns.iter().map(|(k, t)| (k, *t)).collect();
+    let mut defs: Vec<String> = cols
+        .iter()
+        .map(|(k, t)| format!("{} {}", d.quote_ident(k), d.column_type(*t)))
+        .collect();
+    defs.push(format!("{ROW_COLUMN} INTEGER"));
+    tx.execute_batch(&format!(
+        "DROP TABLE IF EXISTS {0}; CREATE TABLE {0} ({1});",
+        table.name,
+        defs.join(", ")
+    ))
+    .map_err(failed)?;
+    Ok(cols)
+}
+
+/// Inserts event `i` of `table` as a row.
+fn insert_event(
+    tx: &Connection,
+    table: &EventTable<'_>,
+    cols: &[(&String, ColumnType)],
+    i: usize,
+    ev: &Value,
+) -> Result<(), EngineError> {
+    let placeholders = vec!["?"; cols.len() + 1].join(", ");
+    let mut insert = tx
+        .prepare_cached(&format!(
+            "INSERT INTO {} VALUES ({placeholders})",
+            table.name
+        ))
+        .map_err(failed)?;
+    let mut vals: Vec<SqlValue> = cols
+        .iter()
+        .map(|(k, t)| sql_value(*t, ev.get(k.as_str())))
+        .collect();
+    vals.push(SqlValue::Integer(i as i64));
+    insert.execute(params_from_iter(vals)).map_err(failed)?;
+    Ok(())
 }
