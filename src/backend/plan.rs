@@ -1124,6 +1124,13 @@ pub trait Spell {
     /// junction a constant decided): a target that keeps notes on what it wrote drops the
     /// notes on that text too.
     fn dropped(&self, _from: usize) {}
+
+    /// The most operands one `and` or `or` chain may have before it is written as
+    /// parenthesised groups (a target whose parser bounds the depth of an expression: SQLite
+    /// nests a chain of n operands n deep). `None`: no bound.
+    fn max_operands(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Writes `c` into `out`. Target errors are given the position of the construct.
@@ -1152,19 +1159,57 @@ pub fn write_junction<S: Spell>(
     scope: &S::Scope,
     out: &mut String,
 ) -> Result<Piece, Unsupported> {
+    if let Some(max) = s.max_operands()
+        && items.len() > max
+    {
+        // A longer chain goes as parenthesised groups of at most `max` operands, groups of
+        // groups where there are more than `max` groups: its depth grows with the logarithm of
+        // its length.
+        let mut size = max;
+        while size.saturating_mul(max) < items.len() {
+            size *= max;
+        }
+        return junction(
+            s,
+            items.chunks(size),
+            |group, out| write_junction(s, group, and, sep, scope, out),
+            and,
+            sep,
+            out,
+        );
+    }
+    junction(
+        s,
+        items,
+        |item, out| write(s, item, scope, out),
+        and,
+        sep,
+        out,
+    )
+}
+
+/// The operands `operands`, each written by `one`, joined as `write_junction` says.
+fn junction<S: Spell, T>(
+    s: &S,
+    operands: impl IntoIterator<Item = T>,
+    mut one: impl FnMut(T, &mut String) -> Result<Piece, Unsupported>,
+    and: bool,
+    sep: &str,
+    out: &mut String,
+) -> Result<Piece, Unsupported> {
     let group = s.group_junctions();
     let start = out.len();
     // The operands written so far, and where the first one starts and whether it was put in
     // parentheses (undone if it stays the only one).
     let mut written = 0;
     let mut first: Option<(usize, bool, Prec)> = None;
-    for item in items {
+    for item in operands {
         let mark = out.len();
         if written > 0 {
             out.push_str(sep);
         }
         let at = out.len();
-        match write(s, item, scope, out)? {
+        match one(item, out)? {
             Piece::Const(b) if b == and => {
                 out.truncate(mark);
                 s.dropped(mark);

@@ -678,6 +678,12 @@ pub trait Dialect: Sync {
         false
     }
 
+    /// The most operands of one `AND`/`OR` chain the dialect's parser takes in any number of
+    /// them; longer chains are written as parenthesised groups (`Spell::max_operands`).
+    fn max_chain(&self) -> Option<usize> {
+        None
+    }
+
     /// The value at `r` is null, `""`, `[]` or `{}`: false for any other value, and NULL or
     /// true when the value is missing (read as true with `coalesce`).
     fn json_is_empty(&self, r: &JsonRef) -> Spelled;

@@ -208,6 +208,38 @@ struct Sql<'a> {
     table: &'a str,
 }
 
+/// `items` written by `each` and joined with ` OR `; past `max` operands, as parenthesised
+/// groups of at most `max` (see `Dialect::max_chain`).
+fn or_chain<T>(
+    items: &[T],
+    max: usize,
+    out: &mut String,
+    each: &mut dyn FnMut(&T, &mut String) -> Result<(), Unsupported>,
+) -> Result<(), Unsupported> {
+    if items.len() <= max {
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push_str(" OR ");
+            }
+            each(item, out)?;
+        }
+        return Ok(());
+    }
+    let mut size = max;
+    while size.saturating_mul(max) < items.len() {
+        size *= max;
+    }
+    for (i, group) in items.chunks(size).enumerate() {
+        if i > 0 {
+            out.push_str(" OR ");
+        }
+        out.push('(');
+        or_chain(group, max, out, each)?;
+        out.push(')');
+    }
+    Ok(())
+}
+
 /// The elements of the enclosing quantifiers: (quantifier id, how the body addresses it).
 type Elements = Vec<(usize, JsonRef)>;
 
@@ -441,12 +473,11 @@ impl Sql<'_> {
                             out.push_str(&one(&values[0], *cmp)?);
                             (Prec::Cmp, false)
                         } else {
-                            for (i, n) in values.iter().enumerate() {
-                                if i > 0 {
-                                    out.push_str(" OR ");
-                                }
+                            let max = d.max_chain().unwrap_or(usize::MAX);
+                            or_chain(values, max, out, &mut |n, out| {
                                 out.push_str(&one(n, None)?);
-                            }
+                                Ok(())
+                            })?;
                             (Prec::Or, false)
                         }
                     }
@@ -717,6 +748,10 @@ impl Spell for Sql<'_> {
 
     fn or_sep(&self) -> &str {
         " OR "
+    }
+
+    fn max_operands(&self) -> Option<usize> {
+        self.d.max_chain()
     }
 
     fn check(

@@ -53,6 +53,14 @@ impl Dialect for Sqlite {
         &["sqlite"]
     }
 
+    /// SQLite's parser nests `a OR b OR c ...` one level per operand and refuses an expression
+    /// over 1,000 deep (SQLITE_MAX_EXPR_DEPTH): a Sigma rule's list of 4,000 hashes or a
+    /// `not_in` of 500 numbers would not run. Groups of 64 keep a chain of a million operands
+    /// about 200 deep.
+    fn max_chain(&self) -> Option<usize> {
+        Some(64)
+    }
+
     /// `time_since` compares the column's text with `datetime('now', ...)`.
     fn time_since_reads_text(&self) -> bool {
         true
