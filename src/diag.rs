@@ -147,47 +147,85 @@ pub fn render(d: &Diagnostic, path: &str, source: &str, style: Style) -> String 
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    // d[i][j]: distance between a[..i] and b[..j].
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    d[a.len()][b.len()]
+    Rows::default().distance(&a, &b)
 }
 
-/// The candidate closest to `word` (case-insensitively), if it is close enough to be a typo.
-pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let lower = word.to_lowercase();
-    let lower_chars = lower.chars().count();
-    candidates
-        .into_iter()
-        .filter_map(|c| {
-            let limit = (c.len().max(word.len()) / 3).max(1);
-            // The distance is at least the difference in length (an ASCII name's lower case
-            // has one character per byte): skip the edit distance for candidates that cannot
-            // be close enough.
-            if c.is_ascii() && c.len().abs_diff(lower_chars) > limit {
-                return None;
+/// The three rows of the distance table that the recurrence reads, kept between candidates
+/// so that ranking a word against a schema's columns allocates once, not per column.
+#[derive(Default)]
+struct Rows {
+    two_up: Vec<usize>,
+    up: Vec<usize>,
+    cur: Vec<usize>,
+}
+
+impl Rows {
+    /// `edit_distance` of two words as characters; row `i` holds the distances between
+    /// `a[..i]` and each `b[..j]`.
+    fn distance(&mut self, a: &[char], b: &[char]) -> usize {
+        let width = b.len() + 1;
+        for row in [&mut self.two_up, &mut self.up, &mut self.cur] {
+            row.clear();
+            row.resize(width, 0);
+        }
+        for (j, cell) in self.up.iter_mut().enumerate() {
+            *cell = j;
+        }
+        for i in 1..=a.len() {
+            self.cur[0] = i;
+            for j in 1..=b.len() {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                let mut d = (self.up[j] + 1)
+                    .min(self.cur[j - 1] + 1)
+                    .min(self.up[j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    d = d.min(self.two_up[j - 2] + 1);
+                }
+                self.cur[j] = d;
             }
-            let d = edit_distance(&lower, &c.to_lowercase());
-            (d <= limit).then_some((d, c))
-        })
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+            std::mem::swap(&mut self.two_up, &mut self.up);
+            std::mem::swap(&mut self.up, &mut self.cur);
+        }
+        self.up[b.len()]
+    }
+}
+
+/// The candidate closest to `word` (case-insensitively), if it is close enough to be a typo:
+/// within a third of the longer one's length in bytes, the first of the closest.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower: Vec<char> = word.to_lowercase().chars().collect();
+    let mut rows = Rows::default();
+    let mut cand: Vec<char> = Vec::new();
+    let mut best: Option<(usize, &'a str)> = None;
+    for c in candidates {
+        if let Some((0, _)) = best {
+            break;
+        }
+        let limit = (c.len().max(word.len()) / 3).max(1);
+        // Only a candidate strictly closer than the best so far can win.
+        let limit = best.map_or(limit, |(d, _)| limit.min(d.saturating_sub(1)));
+        // The distance is at least the difference in length in characters (an ASCII name's
+        // lower case has one character per byte): skip the table for candidates that cannot
+        // be close enough.
+        let ascii = c.is_ascii();
+        if ascii && c.len().abs_diff(lower.len()) > limit {
+            continue;
+        }
+        cand.clear();
+        if ascii {
+            cand.extend(c.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        } else {
+            cand.extend(c.to_lowercase().chars());
+        }
+        if cand.len().abs_diff(lower.len()) > limit {
+            continue;
+        }
+        let d = rows.distance(&lower, &cand);
+        if d <= limit && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
 }
 
 #[cfg(test)]
@@ -217,5 +255,64 @@ mod tests {
         assert_eq!(closest("abcdef", ["abcdefghi"]), Some("abcdefghi"));
         assert_eq!(closest("abcdef", ["abcdefghij"]), None);
         assert_eq!(edit_distance("ab", "ba"), 1);
+        // The first of equally close candidates.
+        assert_eq!(closest("ab", ["AB", "ab"]), Some("AB"));
+        assert_eq!(closest("abcd", ["abce", "abcf", "abcd"]), Some("abcd"));
+        assert_eq!(closest("abcdef", ["abcdeg", "abcdeh"]), Some("abcdeg"));
+    }
+
+    /// The table as first written (the whole matrix, a lower-cased copy of every candidate),
+    /// to hold the faster `closest` to the same answers.
+    fn closest_reference<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+        fn distance(a: &str, b: &str) -> usize {
+            let a: Vec<char> = a.chars().collect();
+            let b: Vec<char> = b.chars().collect();
+            let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+            for (i, row) in d.iter_mut().enumerate() {
+                row[0] = i;
+            }
+            for (j, cell) in d[0].iter_mut().enumerate() {
+                *cell = j;
+            }
+            for i in 1..=a.len() {
+                for j in 1..=b.len() {
+                    let cost = usize::from(a[i - 1] != b[j - 1]);
+                    d[i][j] = (d[i - 1][j] + 1)
+                        .min(d[i][j - 1] + 1)
+                        .min(d[i - 1][j - 1] + cost);
+                    if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                        d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+                    }
+                }
+            }
+            d[a.len()][b.len()]
+        }
+        let lower = word.to_lowercase();
+        candidates
+            .iter()
+            .filter_map(|c| {
+                let limit = (c.len().max(word.len()) / 3).max(1);
+                let d = distance(&lower, &c.to_lowercase());
+                (d <= limit).then_some((d, *c))
+            })
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, c)| c)
+    }
+
+    proptest::proptest! {
+        /// Words from a small alphabet (so that many are close), with capitals, a non-ASCII
+        /// letter whose lower case is longer (`İ`), and swaps: the same suggestion, the first
+        /// of equally close candidates included.
+        #[test]
+        fn closest_matches_the_reference(
+            word in "[abcAB\u{130}é_]{0,9}",
+            candidates in proptest::collection::vec("[abcAB\u{130}é_]{0,10}", 0..12),
+        ) {
+            let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
+            proptest::prop_assert_eq!(closest(&word, refs.iter().copied()), closest_reference(&word, &refs));
+            for c in &refs {
+                proptest::prop_assert_eq!(closest(&word, [*c]), closest_reference(&word, &[*c]));
+            }
+        }
     }
 }
