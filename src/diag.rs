@@ -122,11 +122,24 @@ pub fn render(d: &Diagnostic, path: &str, source: &str, style: Style) -> String 
             if let Some(nl) = source[start..end].find('\n') {
                 end = start + nl;
             }
-            let mut ann = AnnotationKind::Primary.span(start..end);
+            // Only the annotated line is shown, so only it is handed to the renderer, with its
+            // number: the renderer splits and measures all the text it is given, and a W0601
+            // warning points into a file of forty lines (`tests::one_line_renders_as_the_file`).
+            let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = source[end..]
+                .find('\n')
+                .map_or(source.len(), |i| end + i + 1);
+            let line_no = 1 + memchr::memchr_iter(b'\n', &source.as_bytes()[..line_start]).count();
+            let mut ann = AnnotationKind::Primary.span(start - line_start..end - line_start);
             if let Some(label) = &d.label {
                 ann = ann.label(label.as_str());
             }
-            title.element(Snippet::source(source).path(path).annotation(ann))
+            title.element(
+                Snippet::source(&source[line_start..line_end])
+                    .line_start(line_no)
+                    .path(path)
+                    .annotation(ann),
+            )
         }
         None => title.element(annotate_snippets::Origin::path(path)),
     };
@@ -297,6 +310,74 @@ mod tests {
             })
             .min_by_key(|(d, _)| *d)
             .map(|(_, c)| c)
+    }
+
+    /// `render` as it was before it cut the source to the annotated line: the whole file
+    /// handed to annotate_snippets.
+    fn render_whole_file(d: &Diagnostic, path: &str, source: &str, style: Style) -> String {
+        let level = match d.severity {
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
+        };
+        let title = level.primary_title(d.message.as_str()).id(d.code);
+        let span = d.span.clone().expect("the tests give a span");
+        let start = floor_char_boundary(source, span.start.min(source.len()));
+        let mut end = floor_char_boundary(source, span.end.min(source.len())).max(start);
+        if let Some(nl) = source[start..end].find('\n') {
+            end = start + nl;
+        }
+        let mut ann = AnnotationKind::Primary.span(start..end);
+        if let Some(label) = &d.label {
+            ann = ann.label(label.as_str());
+        }
+        let mut group = title.element(Snippet::source(source).path(path).annotation(ann));
+        if let Some(help) = &d.help {
+            group = group.element(Level::HELP.message(help.as_str()));
+        }
+        let renderer = if style == Style::Color {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
+        renderer.render(&[group])
+    }
+
+    proptest::proptest! {
+        /// Files of up to 120 lines (the line number's width changes at 10 and 100) of ASCII,
+        /// tabs, CR LF endings, wide and combining characters and long lines (cut to the
+        /// terminal's width), spans anywhere (empty, over a line break, at the end of the
+        /// file, inside a character), with and without label and help: the same bytes as the
+        /// whole file rendered.
+        #[test]
+        fn one_line_renders_as_the_file(
+            lines in proptest::collection::vec("([ \t]{0,30}[a-z =\"\\[\\]]{0,12}(\u{6f22}|e\u{301}|\t)?[a-z ]{0,200})", 1..120),
+            crlf in proptest::bool::ANY,
+            final_newline in proptest::bool::ANY,
+            at in 0.0f64..1.0,
+            len in 0usize..300,
+            label in proptest::option::of("[a-z `]{0,60}"),
+            help in proptest::option::of("[a-z `.]{0,300}"),
+            color in proptest::bool::ANY,
+        ) {
+            let mut source = lines.join(if crlf { "\r\n" } else { "\n" });
+            if final_newline {
+                source.push('\n');
+            }
+            let start = ((source.len() as f64) * at) as usize;
+            let d = Diagnostic {
+                severity: Severity::Warning,
+                code: "W0601",
+                message: "unknown field `x`".into(),
+                span: Some(start..start + len),
+                label,
+                help,
+            };
+            let style = if color { Style::Color } else { Style::Human };
+            proptest::prop_assert_eq!(
+                render(&d, "dir/rule.yml", &source, style),
+                render_whole_file(&d, "dir/rule.yml", &source, style)
+            );
+        }
     }
 
     proptest::proptest! {
