@@ -487,6 +487,42 @@ impl Lowerer {
 /// PCRE and Java reject (nested classes, class set operations, `\<`/`\>`/`\b{..}` word
 /// assertions, the `R` flag).
 pub fn check_regex(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
+    // A rule set repeats its patterns (a family of rules, one generator's output): each
+    // accepted source is remembered for the process, so a repeat costs a look-up, not a
+    // parse, a translation and a bound. Rejections are not remembered (their diagnostics carry
+    // the span, and they are rare).
+    if accepted().set.contains(source) {
+        return Ok(Pattern {
+            source: source.to_string(),
+            regex: std::sync::OnceLock::new(),
+        });
+    }
+    let pattern = check_regex_uncached(source, span)?;
+    let mut a = accepted();
+    if a.bytes + source.len() <= ACCEPTED_MAX_BYTES && a.set.insert(source.into()) {
+        a.bytes += source.len();
+    }
+    Ok(pattern)
+}
+
+/// The sources `check_regex` accepted, up to [`ACCEPTED_MAX_BYTES`] of them.
+#[derive(Default)]
+struct Accepted {
+    set: std::collections::HashSet<Box<str>>,
+    bytes: usize,
+}
+
+const ACCEPTED_MAX_BYTES: usize = 4 << 20;
+
+fn accepted() -> std::sync::MutexGuard<'static, Accepted> {
+    static ACCEPTED: std::sync::OnceLock<std::sync::Mutex<Accepted>> = std::sync::OnceLock::new();
+    ACCEPTED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn check_regex_uncached(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
     let not_portable = |what: &str, help: &str| {
         err(
             "E0307",
@@ -706,6 +742,23 @@ mod tests {
         }
         assert!(p.regex.get().is_none(), "built only when evaluated");
         assert!(p.regex().is_match("abbc") && !p.regex().is_match("ac"));
+    }
+
+    /// An accepted pattern is remembered, a rejected one is not: checked again, each gives
+    /// the same answer, the rejection with the new span.
+    #[test]
+    fn repeated_patterns_give_the_same_answers() {
+        for _ in 0..2 {
+            let p = check_regex("^rep(ea)?t{2,3}$", Span::new(0, 1)).expect("valid");
+            assert_eq!(p.source, "^rep(ea)?t{2,3}$");
+            assert!(p.regex().is_match("repeatt") && !p.regex().is_match("rept"));
+        }
+        assert!(accepted().set.contains("^rep(ea)?t{2,3}$"));
+        for at in [3, 7] {
+            let e = check_regex("(?<=a)b{2}", Span::new(at, at + 1)).expect_err("look-behind");
+            assert_eq!((e.code, e.span.map(|s| s.start)), ("E0307", Some(at)));
+        }
+        assert!(!accepted().set.contains("(?<=a)b{2}"));
     }
 
     /// The bound that lets `check_regex` skip building an automaton must be above what the
