@@ -487,6 +487,42 @@ impl Lowerer {
 /// PCRE and Java reject (nested classes, class set operations, `\<`/`\>`/`\b{..}` word
 /// assertions, the `R` flag).
 pub fn check_regex(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
+    // A rule set repeats its patterns (a family of rules, one generator's output): each
+    // accepted source is remembered for the process, so a repeat costs a look-up, not a
+    // parse, a translation and a bound. Rejections are not remembered (their diagnostics carry
+    // the span, and they are rare).
+    if accepted().set.contains(source) {
+        return Ok(Pattern {
+            source: source.to_string(),
+            regex: std::sync::OnceLock::new(),
+        });
+    }
+    let pattern = check_regex_uncached(source, span)?;
+    let mut a = accepted();
+    if a.bytes + source.len() <= ACCEPTED_MAX_BYTES && a.set.insert(source.into()) {
+        a.bytes += source.len();
+    }
+    Ok(pattern)
+}
+
+/// The sources `check_regex` accepted, up to [`ACCEPTED_MAX_BYTES`] of them.
+#[derive(Default)]
+struct Accepted {
+    set: std::collections::HashSet<Box<str>>,
+    bytes: usize,
+}
+
+const ACCEPTED_MAX_BYTES: usize = 4 << 20;
+
+fn accepted() -> std::sync::MutexGuard<'static, Accepted> {
+    static ACCEPTED: std::sync::OnceLock<std::sync::Mutex<Accepted>> = std::sync::OnceLock::new();
+    ACCEPTED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn check_regex_uncached(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
     let not_portable = |what: &str, help: &str| {
         err(
             "E0307",
@@ -547,14 +583,71 @@ pub fn check_regex(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
     };
     // The automaton is not kept: most loaded rules are never evaluated (`compile`, `check`),
     // and one is a large part of a rule's memory; an evaluator builds it again once.
-    if source.len() > 256
+    if (source.len() > 256
         || source.contains('{')
         || source.contains("\\p")
-        || source.contains("\\P")
+        || source.contains("\\P"))
+        && !surely_within_size_limit(source)
     {
         Pattern::build(source).map_err(|e| invalid(&e))?;
     }
     Ok(pattern)
+}
+
+/// The `regex` crate's default limit on each Thompson NFA it builds (`RegexBuilder::size_limit`).
+const REGEX_SIZE_LIMIT: u64 = 10 << 20;
+
+/// Whether [`Pattern::build`] is sure to succeed without building it: the pattern translates,
+/// its translation parses with the `regex` crate's settings, and a generous upper bound of its
+/// automaton's size ([`nfa_bytes_bound`]) is under an eighth of the size limit. Building an
+/// automaton (a forward and a reverse NFA, a one-pass DFA, prefilters) costs tens of times a
+/// parse, and nearly every counted repetition in a rule is far from the limit. `false` means
+/// "build it and see", never "it fails".
+fn surely_within_size_limit(source: &str) -> bool {
+    use crate::backend::regexp::{Flavour, translate};
+    let Ok(spec) = translate(source, Flavour::Rust) else {
+        return false;
+    };
+    let Ok(hir) = regex_syntax::Parser::new().parse(&spec.pattern) else {
+        return false;
+    };
+    nfa_bytes_bound(&hir) <= REGEX_SIZE_LIMIT / 8
+}
+
+/// An upper bound of the bytes the `regex` crate's NFA builder counts against its size limit
+/// for `hir` (`Builder::memory_usage`: 32 bytes a state, 8 a transition, 4 a union alternate),
+/// with room to spare: every HIR node is charged two states more than it compiles to, and a
+/// class 2,048 bytes a range (UTF-8 splits a range of code points into at most about ten byte
+/// sequences of at most four transitions each: about 1,600 bytes with their states). A
+/// repetition is compiled once per count (`a{2,5}` is `aaa?a?a?`), an unbounded one once more
+/// than its minimum. `tests::nfa_bound_is_above_what_regex_needs` holds it above the limit the
+/// crate actually needs for a range of patterns.
+fn nfa_bytes_bound(hir: &regex_syntax::hir::Hir) -> u64 {
+    use regex_syntax::hir::{Class, HirKind};
+    const STATE: u64 = 64;
+    const RANGE: u64 = 2048;
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => STATE,
+        HirKind::Literal(l) => STATE.saturating_mul(l.0.len() as u64 + 1),
+        HirKind::Class(Class::Unicode(c)) => {
+            STATE.saturating_add(RANGE.saturating_mul(c.ranges().len() as u64))
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            STATE.saturating_add(RANGE.saturating_mul(c.ranges().len() as u64))
+        }
+        HirKind::Capture(c) => nfa_bytes_bound(&c.sub).saturating_add(2 * STATE),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => subs
+            .iter()
+            .fold(STATE.saturating_mul(subs.len() as u64 + 1), |n, h| {
+                n.saturating_add(nfa_bytes_bound(h))
+            }),
+        HirKind::Repetition(r) => {
+            let copies = u64::from(r.max.unwrap_or(r.min.saturating_add(1)).max(1));
+            copies
+                .saturating_mul(nfa_bytes_bound(&r.sub).saturating_add(2 * STATE))
+                .saturating_add(STATE)
+        }
+    }
 }
 
 struct PortableCheck;
@@ -649,5 +742,89 @@ mod tests {
         }
         assert!(p.regex.get().is_none(), "built only when evaluated");
         assert!(p.regex().is_match("abbc") && !p.regex().is_match("ac"));
+    }
+
+    /// An accepted pattern is remembered, a rejected one is not: checked again, each gives
+    /// the same answer, the rejection with the new span.
+    #[test]
+    fn repeated_patterns_give_the_same_answers() {
+        for _ in 0..2 {
+            let p = check_regex("^rep(ea)?t{2,3}$", Span::new(0, 1)).expect("valid");
+            assert_eq!(p.source, "^rep(ea)?t{2,3}$");
+            assert!(p.regex().is_match("repeatt") && !p.regex().is_match("rept"));
+        }
+        assert!(accepted().set.contains("^rep(ea)?t{2,3}$"));
+        for at in [3, 7] {
+            let e = check_regex("(?<=a)b{2}", Span::new(at, at + 1)).expect_err("look-behind");
+            assert_eq!((e.code, e.span.map(|s| s.start)), ("E0307", Some(at)));
+        }
+        assert!(!accepted().set.contains("(?<=a)b{2}"));
+    }
+
+    /// The bound that lets `check_regex` skip building an automaton must be above what the
+    /// `regex` crate really needs, or a pattern over the limit would pass the check and panic
+    /// when first evaluated. For each pattern, the smallest size limit the crate builds it
+    /// with is found by bisection; the bound must be at least twice that. Patterns the bound
+    /// lets through must build with the default limit; those over it must be rejected.
+    #[test]
+    fn nfa_bound_is_above_what_regex_needs() {
+        use crate::backend::regexp::{Flavour, translate};
+        let builds = |pattern: &str, limit: usize| {
+            regex::RegexBuilder::new(pattern)
+                .size_limit(limit)
+                .build()
+                .is_ok()
+        };
+        let mut skipped = 0;
+        for source in [
+            "x{2,5}y?",
+            "^arn:aws:iam::\\d{12}:role/.+$",
+            "a{1000}",
+            "(?i)[a-z]{3,300}",
+            "(?i)k{50}s{50}",
+            "\\pL{20}",
+            "\\PL{3}",
+            "\\p{Greek}+\\P{Han}{2,9}",
+            "[\\x{80}-\\x{10FFFF}]{40}",
+            "[\\x{81}-\\x{FFFE}\\x{10001}-\\x{10FFFE}]{40}",
+            "(?i)[\\x{7FF}-\\x{801}\\x{FFFF}-\\x{10000}]{30}",
+            "(?s).{100}",
+            "\\w{1,64}@\\w+\\.com",
+            "((ab|cd){3}|e*){4,8}",
+            "(?:\\pL|x)",
+            "(?:[^a]{7}){7}",
+            "(a|b|c|d|e|f|g|h){0,100}",
+            "(?m)^\\s*$",
+        ] {
+            let translated = translate(source, Flavour::Rust).expect(source).pattern;
+            let hir = regex_syntax::Parser::new()
+                .parse(&translated)
+                .expect(source);
+            let bound = nfa_bytes_bound(&hir);
+            let (mut lo, mut hi) = (0usize, 1usize << 40);
+            while lo + 1 < hi {
+                let mid = lo + (hi - lo) / 2;
+                if builds(&translated, mid) {
+                    hi = mid
+                } else {
+                    lo = mid
+                }
+            }
+            assert!(
+                bound >= 2 * hi as u64,
+                "{source}: bound {bound}, needs {hi}"
+            );
+            if surely_within_size_limit(source) {
+                skipped += 1;
+                assert!(hi as u64 <= REGEX_SIZE_LIMIT, "{source}");
+            }
+        }
+        assert!(
+            skipped >= 10,
+            "the common patterns skip the build ({skipped})"
+        );
+        for over in ["(a{1000}){1000}", "\\w{500}{500}"] {
+            assert!(!surely_within_size_limit(over), "{over}");
+        }
     }
 }

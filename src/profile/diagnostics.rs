@@ -147,6 +147,8 @@ fn unknown_fields(
     top_level_reads(&renamed.condition.ir, &mut reads);
     let mut out = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
+    // The places read below the top level, found once for all the rule's log types.
+    let mut places: Option<Vec<(Vec<Option<String>>, crate::syntax::ast::Span)>> = None;
     for lt in &renamed.log_types {
         let Some(schema) = set.log_types.get(lt) else {
             continue;
@@ -178,10 +180,13 @@ fn unknown_fields(
             out.push(d);
         }
         // Below the top level: a key that an object the events show never has.
-        let mut places = Vec::new();
-        nested_reads(&renamed.condition.ir, &mut Vec::new(), &mut places);
+        let places = places.get_or_insert_with(|| {
+            let mut places = Vec::new();
+            nested_reads(&renamed.condition.ir, &mut Vec::new(), &mut places);
+            places
+        });
         let mut seen_nested: Vec<String> = Vec::new();
-        for (place, span) in places {
+        for &(ref place, span) in places.iter() {
             let Some((parent, key)) = (1..place.len()).find_map(|i| {
                 let key = place[i].as_deref()?;
                 let keys = schema.objects.get(&place[..i])?;

@@ -165,7 +165,12 @@ impl KqlProfile {
                 .replace("{log_type}", log_type),
             (None, None) => return Err(unplaced(profile, rule, log_type, "kql")),
         };
-        let schema = resolved_schema(self.resolved.as_deref(), entry, rule, log_type);
+        let schema = resolved_schema(
+            self.resolved.as_deref(),
+            entry,
+            crate::backend::inferred_schema(rule),
+            log_type,
+        );
         timestamp_reads(profile, rule, log_type, schema.as_ref())?;
         Ok(crate::backend::kql::Placement {
             table,
@@ -292,15 +297,12 @@ fn timestamp_reads(
 fn resolved_schema(
     resolved: Option<&SchemaSet>,
     entry: Option<&SqlLogType>,
-    rule: &Rule,
+    mut s: TableSchema,
     log_type: &str,
 ) -> Option<TableSchema> {
-    let mut s = crate::backend::inferred_schema(rule);
     match resolved.and_then(|r| r.log_types.get(log_type)) {
         Some(r) => {
-            for (k, c) in &r.columns {
-                s.columns.insert(k.clone(), c.ty);
-            }
+            s.columns = overlay(std::mem::take(&mut s.columns), &r.columns);
         }
         None => {
             let e = entry.filter(|e| !e.columns.is_empty())?;
@@ -310,6 +312,63 @@ fn resolved_schema(
         }
     }
     Some(s)
+}
+
+/// A rule's inferred columns under its log type's resolved ones (which win on a shared name),
+/// merged in key order: the map is built from sorted entries at once, instead of by one search
+/// and insertion per resolved column, for every rule.
+fn overlay(
+    inferred: std::collections::BTreeMap<String, ColumnType>,
+    resolved: &std::collections::BTreeMap<String, crate::backend::schema::ResolvedColumn>,
+) -> std::collections::BTreeMap<String, ColumnType> {
+    let mut merged = Vec::with_capacity(inferred.len() + resolved.len());
+    let mut inferred = inferred.into_iter().peekable();
+    for (k, c) in resolved {
+        while let Some((ik, _)) = inferred.peek() {
+            match ik.as_str().cmp(k.as_str()) {
+                std::cmp::Ordering::Less => merged.extend(inferred.next()),
+                std::cmp::Ordering::Equal => {
+                    inferred.next();
+                    break;
+                }
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        merged.push((k.clone(), c.ty));
+    }
+    merged.extend(inferred);
+    merged.into_iter().collect()
+}
+
+#[cfg(test)]
+mod overlay_tests {
+    use super::*;
+    use crate::backend::schema::{Origin, ResolvedColumn};
+    use std::collections::BTreeMap;
+
+    proptest::proptest! {
+        /// The merge gives the map that inserting each resolved column over the inferred ones
+        /// gives: every name of both, the resolved type on a shared name.
+        #[test]
+        fn overlay_is_insertion(
+            inferred in proptest::collection::btree_map("[a-eA-E~]{0,3}", 0u8..6, 0..12),
+            resolved in proptest::collection::btree_map("[a-eA-E~]{0,3}", 0u8..6, 0..12),
+        ) {
+            let ty = |n: u8| [ColumnType::Text, ColumnType::Integer, ColumnType::Real,
+                ColumnType::Boolean, ColumnType::Json, ColumnType::Timestamp][n as usize];
+            let inferred: BTreeMap<String, ColumnType> =
+                inferred.into_iter().map(|(k, n)| (k, ty(n))).collect();
+            let resolved: BTreeMap<String, ResolvedColumn> = resolved
+                .into_iter()
+                .map(|(k, n)| (k, ResolvedColumn { ty: ty(n), origin: Origin::Profile }))
+                .collect();
+            let mut expected = inferred.clone();
+            for (k, c) in &resolved {
+                expected.insert(k.clone(), c.ty);
+            }
+            proptest::prop_assert_eq!(overlay(inferred, &resolved), expected);
+        }
+    }
 }
 
 /// The event as a table row under the profile's renames: a renamed one-key path moves its
@@ -577,6 +636,22 @@ impl SqlProfile {
         rule: &Rule,
         log_type: &str,
     ) -> Result<Placement, Diagnostic> {
+        self.placement_inferred(
+            profile,
+            rule,
+            log_type,
+            crate::backend::inferred_schema(rule),
+        )
+    }
+
+    /// `placement` with the rule's inferred schema already computed.
+    fn placement_inferred(
+        &self,
+        profile: &str,
+        rule: &Rule,
+        log_type: &str,
+        inferred: TableSchema,
+    ) -> Result<Placement, Diagnostic> {
         let entry = self.log_types.get(log_type);
         let table = match (entry.and_then(|e| e.table.clone()), &self.table_template) {
             (Some(t), _) => t,
@@ -593,7 +668,7 @@ impl SqlProfile {
             (Some(c), false) => Some(TimeFilter::Column(c)),
             (None, _) => None,
         };
-        let schema = resolved_schema(self.resolved.as_deref(), entry, rule, log_type);
+        let schema = resolved_schema(self.resolved.as_deref(), entry, inferred, log_type);
         timestamp_reads(profile, rule, log_type, schema.as_ref())?;
         Ok(Placement {
             table: table.split('.').map(str::to_string).collect(),
@@ -736,8 +811,19 @@ impl SqlProfile {
         log_type: &str,
         d: &dyn Dialect,
     ) -> Result<Placement, Diagnostic> {
-        let mut p = self.placement(profile, rule, log_type)?;
-        let aliases = self.case_aliases(rule, log_type, d);
+        // One inferred schema for both: the placement's columns and the case collisions.
+        let inferred = crate::backend::inferred_schema(rule);
+        let reads: Vec<String> = if EMBEDDED.contains(&d.name()) {
+            inferred.columns.keys().cloned().collect()
+        } else {
+            Vec::new()
+        };
+        let mut p = self.placement_inferred(profile, rule, log_type, inferred)?;
+        let aliases = if EMBEDDED.contains(&d.name()) {
+            aliases_of(&self.collisions_of(&reads, log_type, d))
+        } else {
+            Vec::new()
+        };
         if let Some(s) = p.schema.as_mut() {
             for (from, to) in aliases {
                 if let Some(t) = s.columns.remove(&from) {

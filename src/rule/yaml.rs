@@ -440,34 +440,96 @@ fn count_nodes(n: &Node) -> usize {
 /// Exact for block scalars and for quoted/plain scalars without escapes; for escapes and
 /// folding it stays on the right line, give or take a few columns.
 pub fn map_scalar(value: &str, src: &str, base: usize) -> Vec<usize> {
+    const LOOKAHEAD: usize = 12;
     let mut map = vec![base; value.len() + 1];
-    let src_chars: Vec<(usize, char)> = src.char_indices().collect();
-    let mut j = 0; // index into src_chars
-    for (i, c) in value.char_indices() {
-        const LOOKAHEAD: usize = 12;
-        let found = (j..src_chars.len().min(j + LOOKAHEAD)).find(|&k| {
-            let s = src_chars[k].1;
-            s == c || (c.is_whitespace() && s.is_whitespace())
-        });
+    // The byte offset in `src` of the next source character to match (`src.len()` at the end);
+    // the source is walked in place rather than copied into a vector of characters.
+    let mut next = 0;
+    let mut i = 0;
+    while i < value.len() {
+        // Where the value and the source agree byte for byte (most of a condition), each
+        // character matches the next source character: map the whole run at once.
+        let mut same = value.as_bytes()[i..]
+            .iter()
+            .zip(&src.as_bytes()[next..])
+            .take_while(|(a, b)| a == b)
+            .count();
+        while !value.is_char_boundary(i + same) {
+            same -= 1;
+        }
+        for (k, slot) in map[i..i + same].iter_mut().enumerate() {
+            *slot = base + next + k;
+        }
+        i += same;
+        next += same;
+        let Some(c) = value[i..].chars().next() else {
+            break;
+        };
+        let found = src[next..]
+            .char_indices()
+            .take(LOOKAHEAD)
+            .find(|&(_, s)| s == c || (c.is_whitespace() && s.is_whitespace()));
         let pos = match found {
-            Some(k) => {
-                j = k + 1;
-                src_chars[k].0
+            Some((off, s)) => {
+                next += off + s.len_utf8();
+                next - s.len_utf8()
             }
-            None => src_chars.get(j).map_or(src.len(), |&(b, _)| b),
+            None => next,
         };
         for b in 0..c.len_utf8() {
             map[i + b] = base + pos + b;
         }
+        i += c.len_utf8();
     }
-    let end = src_chars.get(j).map_or(src.len(), |&(b, _)| b);
-    map[value.len()] = base + end;
+    map[value.len()] = base + next;
     map
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `map_scalar` as first written (the source copied into a vector of characters), to hold
+    /// the in-place walk to the same offsets.
+    fn map_scalar_reference(value: &str, src: &str, base: usize) -> Vec<usize> {
+        let mut map = vec![base; value.len() + 1];
+        let src_chars: Vec<(usize, char)> = src.char_indices().collect();
+        let mut j = 0;
+        for (i, c) in value.char_indices() {
+            let found = (j..src_chars.len().min(j + 12)).find(|&k| {
+                let s = src_chars[k].1;
+                s == c || (c.is_whitespace() && s.is_whitespace())
+            });
+            let pos = match found {
+                Some(k) => {
+                    j = k + 1;
+                    src_chars[k].0
+                }
+                None => src_chars.get(j).map_or(src.len(), |&(b, _)| b),
+            };
+            for b in 0..c.len_utf8() {
+                map[i + b] = base + pos + b;
+            }
+        }
+        map[value.len()] = base + src_chars.get(j).map_or(src.len(), |&(b, _)| b);
+        map
+    }
+
+    proptest::proptest! {
+        /// Values and sources that share characters (escapes, folding, indentation, quotes and
+        /// multi-byte characters in either): the same offsets as the first implementation.
+        #[test]
+        fn map_scalar_matches_the_reference(
+            value in "[ab \\n\u{e9}\u{1F600}\"]{0,40}",
+            src in "[ab \\n\t\u{e9}\u{1F600}\"|>-]{0,60}",
+            base in 0usize..1000,
+        ) {
+            proptest::prop_assert_eq!(map_scalar(&value, &src, base), map_scalar_reference(&value, &src, base));
+            // A source that is the value with some noise around: the common case.
+            let wrapped = format!("\"{value}\"");
+            proptest::prop_assert_eq!(map_scalar(&value, &wrapped, base), map_scalar_reference(&value, &wrapped, base));
+        }
+    }
 
     fn root(text: &str) -> Node {
         parse(text).unwrap().unwrap()
