@@ -487,6 +487,73 @@ impl Lowerer {
 /// PCRE and Java reject (nested classes, class set operations, `\<`/`\>`/`\b{..}` word
 /// assertions, the `R` flag).
 pub fn check_regex(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
+    if !plainly_valid(source) {
+        full_check(source, span)?;
+    }
+    let pattern = Pattern {
+        source: source.to_string(),
+        regex: std::sync::OnceLock::new(),
+    };
+    // The automaton is not kept: most loaded rules are never evaluated (`compile`, `check`),
+    // and one is a large part of a rule's memory; an evaluator builds it again once. Only
+    // counted repetitions, Unicode classes and long patterns can make it large (over the
+    // `regex` crate's size limit, the one error `full_check` does not find), so those are
+    // built now, to report the error here; the others are built the first time the evaluator
+    // needs them.
+    if source.len() > 256
+        || source.contains('{')
+        || source.contains("\\p")
+        || source.contains("\\P")
+    {
+        Pattern::build(source).map_err(|e| invalid_regex(&e, span))?;
+    }
+    Ok(pattern)
+}
+
+/// Whether `source` is, character for character, of the form the Sigma front-end writes for
+/// a wildcard value: an optional `(?s)`, `(?is)` or `(?i)`, an optional `^`, then literal
+/// characters (the metacharacters `\.+*?()|[]{}^$` escaped), `.` and `.*`, and an optional
+/// `$`. Every such pattern parses, is portable and translates, so `full_check` has nothing to
+/// find in it (most of the patterns of a Sigma corpus are of this form).
+fn plainly_valid(source: &str) -> bool {
+    const META: &str = "\\.+*?()|[]{}^$";
+    let rest = ["(?s)", "(?is)", "(?i)"]
+        .iter()
+        .find_map(|f| source.strip_prefix(f))
+        .unwrap_or(source);
+    let rest = rest.strip_prefix('^').unwrap_or(rest);
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e) if META.contains(e) => {}
+                _ => return false,
+            },
+            '.' => {
+                chars.next_if_eq(&'*');
+            }
+            '$' if chars.peek().is_none() => {}
+            c if META.contains(c) => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+fn invalid_regex(e: &dyn std::fmt::Display, span: Span) -> Diagnostic {
+    err("E0307", "invalid regex", span).with_label(
+        e.to_string()
+            .lines()
+            .last()
+            .unwrap_or("rejected")
+            .trim_start_matches("error: ")
+            .to_string(),
+    )
+}
+
+/// What `check_regex` finds without building the automaton: a syntax error, a construct
+/// outside the portable subset, or an error of the translation to the HIR.
+fn full_check(source: &str, span: Span) -> Result<(), Diagnostic> {
     let not_portable = |what: &str, help: &str| {
         err(
             "E0307",
@@ -523,38 +590,13 @@ pub fn check_regex(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
         };
         return Err(not_portable(what, help));
     }
-    let invalid = |e: &dyn std::fmt::Display| {
-        err("E0307", "invalid regex", span).with_label(
-            e.to_string()
-                .lines()
-                .last()
-                .unwrap_or("rejected")
-                .trim_start_matches("error: ")
-                .to_string(),
-        )
-    };
     // Translating to the HIR finds every error the `regex` crate reports except an automaton
-    // over its size limit, at a fraction of the cost of building one. Only counted repetitions,
-    // Unicode classes and long patterns can make the automaton large, so those are built now,
-    // to report the error here; the others are built the first time the evaluator needs them.
+    // over its size limit, at a fraction of the cost of building one.
     regex_syntax::hir::translate::TranslatorBuilder::new()
         .build()
         .translate(source, &parsed)
-        .map_err(|e| invalid(&e))?;
-    let pattern = Pattern {
-        source: source.to_string(),
-        regex: std::sync::OnceLock::new(),
-    };
-    // The automaton is not kept: most loaded rules are never evaluated (`compile`, `check`),
-    // and one is a large part of a rule's memory; an evaluator builds it again once.
-    if source.len() > 256
-        || source.contains('{')
-        || source.contains("\\p")
-        || source.contains("\\P")
-    {
-        Pattern::build(source).map_err(|e| invalid(&e))?;
-    }
-    Ok(pattern)
+        .map_err(|e| invalid_regex(&e, span))?;
+    Ok(())
 }
 
 struct PortableCheck;
@@ -649,5 +691,51 @@ mod tests {
         }
         assert!(p.regex.get().is_none(), "built only when evaluated");
         assert!(p.regex().is_match("abbc") && !p.regex().is_match("ac"));
+    }
+
+    /// The shortcut takes only patterns the full check accepts: the Sigma front-end's forms,
+    /// and 50,000 random strings over the characters that matter (metacharacters, escapes,
+    /// flags, `#` and spaces, non-ASCII), every one it takes also passing `full_check`.
+    #[test]
+    fn plainly_valid_patterns_pass_the_full_check() {
+        for ok in [
+            "(?s)^abc$",
+            "(?is)^C:\\\\Windows\\\\.*\\.exe$",
+            "(?i).*a\\*b.c",
+            "^\\(\\)\\[\\]\\{\\}\\|\\+\\?\\^\\$$",
+            "",
+            "é # x",
+        ] {
+            assert!(plainly_valid(ok), "{ok}");
+            full_check(ok, Span::new(0, 1)).expect(ok);
+        }
+        for other in [
+            "a$b", "a^", "\\d", "\\", "a+", "(?x)a", "(?m)^a", "[a]", "a{2}", "(?si)a",
+        ] {
+            assert!(!plainly_valid(other), "{other}");
+        }
+        let alphabet: Vec<char> = "ab.*?+\\()|[]{}^$#  é-:?isx\n".chars().collect();
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut taken, mut tried) = (0, 0);
+        for _ in 0..50_000 {
+            let len = (next() % 12) as usize;
+            let mut s: String =
+                ["", "(?s)", "(?is)", "(?i)", "^", "(?s)^"][(next() % 6) as usize].into();
+            for _ in 0..len {
+                s.push(alphabet[(next() % alphabet.len() as u64) as usize]);
+            }
+            tried += 1;
+            if plainly_valid(&s) {
+                taken += 1;
+                assert!(full_check(&s, Span::new(0, 1)).is_ok(), "{s:?}");
+            }
+        }
+        assert!(taken > 1000 && taken < tried, "{taken} of {tried}");
     }
 }
