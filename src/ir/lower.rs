@@ -487,7 +487,8 @@ impl Lowerer {
 /// PCRE and Java reject (nested classes, class set operations, `\<`/`\>`/`\b{..}` word
 /// assertions, the `R` flag).
 pub fn check_regex(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
-    if !plainly_valid(source) {
+    let plain = plainly_valid(source);
+    if !plain {
         full_check(source, span)?;
     }
     let pattern = Pattern {
@@ -499,16 +500,26 @@ pub fn check_regex(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
     // counted repetitions, Unicode classes and long patterns can make it large (over the
     // `regex` crate's size limit, the one error `full_check` does not find), so those are
     // built now, to report the error here; the others are built the first time the evaluator
-    // needs them.
-    if source.len() > 256
-        || source.contains('{')
-        || source.contains("\\p")
-        || source.contains("\\P")
-    {
+    // needs them. A plain pattern of up to `PLAIN_UNDER_LIMIT` bytes cannot reach the limit.
+    let may_be_large = if plain {
+        source.len() > PLAIN_UNDER_LIMIT
+    } else {
+        source.len() > 256
+            || source.contains('{')
+            || source.contains("\\p")
+            || source.contains("\\P")
+    };
+    if may_be_large {
         Pattern::build(source).map_err(|e| invalid_regex(&e, span))?;
     }
     Ok(pattern)
 }
+
+/// The longest `plainly_valid` pattern not built at load to look for the `regex` crate's size
+/// limit: each of its characters, `.` or `.*` adds a bounded number of automaton states. A test
+/// builds the most expensive ones at this length; at twice it they still build, at four times
+/// `(?is)` and 16,384 bytes of `.` do not (regex 1.13).
+const PLAIN_UNDER_LIMIT: usize = 4096;
 
 /// Whether `source` is, character for character, of the form the Sigma front-end writes for
 /// a wildcard value: an optional `(?s)`, `(?is)` or `(?i)`, an optional `^`, then literal
@@ -737,5 +748,35 @@ mod tests {
             }
         }
         assert!(taken > 1000 && taken < tried, "{taken} of {tried}");
+    }
+
+    /// No `plainly_valid` pattern of up to `PLAIN_UNDER_LIMIT` bytes is over the `regex`
+    /// crate's size limit (so `check_regex` need not build one): the costliest elements,
+    /// repeated to that length under every flag the form allows, all build.
+    #[test]
+    fn plain_patterns_under_the_length_bound_build() {
+        for flags in ["(?is)", "(?s)", "(?i)", ""] {
+            for element in [
+                ".*",
+                ".",
+                "k",
+                "\u{17f}",
+                "\u{1c5}",
+                "\u{3a9}",
+                "\u{10348}",
+                "\\{",
+                "é",
+            ] {
+                let mut source = format!("{flags}^");
+                while source.len() + element.len() < PLAIN_UNDER_LIMIT {
+                    source.push_str(element);
+                }
+                source.push('$');
+                assert!(plainly_valid(&source) && source.len() <= PLAIN_UNDER_LIMIT);
+                if let Err(e) = Pattern::build(&source) {
+                    panic!("{flags} {element}: {e}");
+                }
+            }
+        }
     }
 }
