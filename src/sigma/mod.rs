@@ -394,7 +394,8 @@ pub fn attack_ids(tags: &[String]) -> Vec<String> {
             continue;
         };
         let rest = rest.to_ascii_lowercase();
-        let id = if let Some((_, id)) = TACTICS.iter().find(|(n, _)| *n == rest.replace('_', "-")) {
+        let dashed = rest.replace('_', "-");
+        let id = if let Some((_, id)) = TACTICS.iter().find(|(n, _)| *n == dashed) {
             id.to_string()
         } else if rest.starts_with('t')
             && rest[1..]
