@@ -99,7 +99,7 @@ struct Queue<T, R> {
     done: Vec<Option<Vec<R>>>,
     /// The next run to hand on.
     next: usize,
-    /// A worker panicked: the others stop taking runs.
+    /// A worker (in `f`) or the caller (in `each`) panicked: the workers stop taking runs.
     stopped: bool,
 }
 
