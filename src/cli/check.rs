@@ -19,7 +19,7 @@ pub struct CheckOptions<'a> {
     pub min_tests: Option<usize>,
 }
 
-/// Rules compiled at a time (on all cores) before they are reported in order.
+/// Rules compiled (on all cores) ahead of the one reported next, at most.
 const CHECK_WINDOW: usize = 256;
 
 pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
@@ -53,21 +53,26 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
     };
     // Errors by code, for the summary's count by reason.
     let mut by_code: std::collections::BTreeMap<&'static str, usize> = Default::default();
-    // With --target, the rules are compiled on all cores a window at a time (as `compile`
-    // does), and reported in order.
-    for window in loaded.chunks(CHECK_WINDOW) {
-        let compiled = crate::par::map(window.iter().collect(), |l| {
-            let (rule, (profile, combos)) = (l.rule()?, combos.as_ref()?);
-            let each = combos.iter().map(|&target| {
-                if target.backend().packaging().limits().is_some() {
-                    super::compile::compile_one(rule, target, profile)
-                } else {
-                    super::compile::check_one(rule, target, profile)
-                }
-            });
-            Some(each.collect::<Vec<_>>())
-        });
-        for (l, queries) in window.iter().zip(compiled) {
+    // With --target, the rules are compiled on all cores (as `compile` does) and reported in
+    // order on this thread as they are done.
+    crate::par::stream(
+        CHECK_WINDOW,
+        loaded.iter().collect(),
+        |l| {
+            let compiled = (|| {
+                let (rule, (profile, combos)) = (l.rule()?, combos.as_ref()?);
+                let each = combos.iter().map(|&target| {
+                    if target.backend().packaging().limits().is_some() {
+                        super::compile::compile_one(rule, target, profile)
+                    } else {
+                        super::compile::check_one(rule, target, profile)
+                    }
+                });
+                Some(each.collect::<Vec<_>>())
+            })();
+            (l, compiled)
+        },
+        |(l, queries)| {
             let mut n = out.report(l);
             if let Err(ds) = &l.result {
                 for d in ds {
@@ -121,8 +126,8 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
             }
             errors += n;
             bad_files += usize::from(n > 0);
-        }
-    }
+        },
+    );
     let ok = loaded.len() - bad_files;
     let skipped = match set.skipped.len() {
         0 => String::new(),

@@ -17,7 +17,7 @@ use crate::testing::glob_match;
 /// Bytes of text output gathered before they are written to stdout.
 const STDOUT_CHUNK: usize = 1 << 16;
 
-/// Rules rendered at a time (on all cores) before their queries are printed in order.
+/// Rules rendered (on all cores) ahead of the one whose query is printed next, at most.
 const RENDER_WINDOW: usize = 256;
 
 /// One rule's query for a target, placed by the profile.
@@ -186,47 +186,65 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
     // A format of the packaging's own (`--format arm`) is printed as its file without --out.
     let mut pack = packaging.start(&profile, target.dialect(), form);
     let keep_built = keep_artifacts || form.is_some();
-    // Rules are rendered on all cores a window at a time, then packaged and printed in order:
-    // the output streams as before and only a window's queries wait in memory.
-    for window in loaded.chunks(RENDER_WINDOW) {
-        let rendered = crate::par::map(window.iter().collect(), |l| {
-            let rule = l.rule()?;
-            if !selected(&rule.rule_id) || conflicting.contains(&rule.rule_id) {
-                return None;
-            }
-            let stable = out_base.as_ref().map(|base| {
-                let mut r = rule.clone();
-                r.path = stable_path(base, Path::new(&rule.path));
-                r
+    // Rules are rendered on all cores and packaged and printed in order on this thread while
+    // the rest are rendered: the output streams as before and only about a window's queries
+    // wait in memory. Without artifacts to keep, the packaging's checks run with the
+    // rendering (a `Pack` keeps nothing between rules it does not keep).
+    let dialect = target.dialect();
+    let e0403 = |rule: &Rule, m: String| Diagnostic {
+        severity: crate::diag::Severity::Error,
+        code: "E0403",
+        message: m,
+        span: Some(rule.spans.rule_id.clone()),
+        label: Some("this rule".into()),
+        help: Some(format!(
+            "rule `{}` cannot be deployed as a {} artifact",
+            rule.rule_id,
+            backend.name()
+        )),
+    };
+    crate::par::stream(
+        RENDER_WINDOW,
+        loaded.iter().collect(),
+        |l| {
+            let rendered = l.rule().and_then(|rule| {
+                if !selected(&rule.rule_id) || conflicting.contains(&rule.rule_id) {
+                    return None;
+                }
+                let stable = out_base.as_ref().map(|base| {
+                    let mut r = rule.clone();
+                    r.path = stable_path(base, Path::new(&rule.path));
+                    r
+                });
+                let rule = stable.as_ref().unwrap_or(rule);
+                let mut query = compile_one(rule, target, &profile);
+                if !keep_built && let Ok(q) = &query {
+                    let checked = packaging.start(&profile, dialect, form).add(rule, q, false);
+                    if let Err(m) = checked {
+                        query = Err(e0403(rule, m));
+                    }
+                }
+                Some((stable, query))
             });
-            let query = compile_one(stable.as_ref().unwrap_or(rule), target, &profile);
-            Some((stable, query))
-        });
-        for (l, rendered) in window.iter().zip(rendered) {
+            (l, rendered)
+        },
+        |(l, rendered)| {
             let Some(rule) = l.rule() else {
                 out.report(l);
                 failed = true;
-                continue;
+                return;
             };
             let Some((stable, query)) = rendered else {
-                continue;
+                return;
             };
             let rule = stable.as_ref().unwrap_or(rule);
-            let packaged = query.and_then(|q| {
-                pack.add(rule, &q, keep_built).map_err(|m| Diagnostic {
-                    severity: crate::diag::Severity::Error,
-                    code: "E0403",
-                    message: m,
-                    span: Some(rule.spans.rule_id.clone()),
-                    label: Some("this rule".into()),
-                    help: Some(format!(
-                        "rule `{}` cannot be deployed as a {} artifact",
-                        rule.rule_id,
-                        backend.name()
-                    )),
-                })?;
-                Ok(q)
-            });
+            let packaged = match query {
+                Ok(q) if keep_built => pack
+                    .add(rule, &q, true)
+                    .map(|()| q)
+                    .map_err(|m| e0403(rule, m)),
+                other => other,
+            };
             match packaged {
                 Ok(q) => {
                     if let Some(w) = size_warning(&q) {
@@ -243,7 +261,7 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
                         items.push(json!({
                             "rule_id": rule.rule_id,
                             "target": backend.name(),
-                            "dialect": target.dialect().map(|d| d.name()),
+                            "dialect": dialect.map(|d| d.name()),
                             "query": q,
                         }));
                     }
@@ -253,8 +271,8 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
                     failed = true;
                 }
             }
-        }
-    }
+        },
+    );
     let extensions = packaging.extensions(&profile, form);
     let artifacts = pack.finish();
     if let Some(dir) = out_dir {

@@ -491,18 +491,17 @@ pub fn check_regex(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
     // accepted source is remembered for the process, so a repeat costs a look-up, not a
     // parse, a translation and a bound. Rejections are not remembered (their diagnostics carry
     // the span, and they are rare).
-    if accepted().set.contains(source) {
-        return Ok(Pattern {
-            source: source.to_string(),
-            regex: std::sync::OnceLock::new(),
-        });
+    if !accepted().set.contains(source) {
+        check_regex_uncached(source, span)?;
+        let mut a = accepted();
+        if a.bytes + source.len() <= ACCEPTED_MAX_BYTES && a.set.insert(source.into()) {
+            a.bytes += source.len();
+        }
     }
-    let pattern = check_regex_uncached(source, span)?;
-    let mut a = accepted();
-    if a.bytes + source.len() <= ACCEPTED_MAX_BYTES && a.set.insert(source.into()) {
-        a.bytes += source.len();
-    }
-    Ok(pattern)
+    Ok(Pattern {
+        source: source.to_string(),
+        regex: std::sync::OnceLock::new(),
+    })
 }
 
 /// The sources `check_regex` accepted, up to [`ACCEPTED_MAX_BYTES`] of them.
@@ -522,7 +521,86 @@ fn accepted() -> std::sync::MutexGuard<'static, Accepted> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn check_regex_uncached(source: &str, span: Span) -> Result<Pattern, Diagnostic> {
+/// `check_regex` without the memo: the portable-subset check (skipped for a pattern of the
+/// Sigma front-end's wildcard form, which passes it), then, where the automaton may be over
+/// the `regex` crate's size limit, building it.
+fn check_regex_uncached(source: &str, span: Span) -> Result<(), Diagnostic> {
+    let plain = plainly_valid(source);
+    if !plain {
+        full_check(source, span)?;
+    }
+    // The automaton is not kept: most loaded rules are never evaluated (`compile`, `check`),
+    // and one is a large part of a rule's memory; an evaluator builds it again once. Only
+    // counted repetitions, Unicode classes and long patterns can make it large (over the
+    // `regex` crate's size limit, the one error `full_check` does not find), so those are
+    // built now, to report the error here, unless a generous bound of their size is far under
+    // the limit; the others are built the first time the evaluator needs them. A plain
+    // pattern of up to `PLAIN_UNDER_LIMIT` bytes cannot reach the limit.
+    let may_be_large = if plain {
+        source.len() > PLAIN_UNDER_LIMIT
+    } else {
+        (source.len() > 256
+            || source.contains('{')
+            || source.contains("\\p")
+            || source.contains("\\P"))
+            && !surely_within_size_limit(source)
+    };
+    if may_be_large {
+        Pattern::build(source).map_err(|e| invalid_regex(&e, span))?;
+    }
+    Ok(())
+}
+
+/// The longest `plainly_valid` pattern not built at load to look for the `regex` crate's size
+/// limit: each of its characters, `.` or `.*` adds a bounded number of automaton states. A test
+/// builds the most expensive ones at this length; at twice it they still build, at four times
+/// `(?is)` and 16,384 bytes of `.` do not (regex 1.13).
+const PLAIN_UNDER_LIMIT: usize = 4096;
+
+/// Whether `source` is, character for character, of the form the Sigma front-end writes for
+/// a wildcard value: an optional `(?s)`, `(?is)` or `(?i)`, an optional `^`, then literal
+/// characters (the metacharacters `\.+*?()|[]{}^$` escaped), `.` and `.*`, and an optional
+/// `$`. Every such pattern parses, is portable and translates, so `full_check` has nothing to
+/// find in it (most of the patterns of a Sigma corpus are of this form).
+fn plainly_valid(source: &str) -> bool {
+    const META: &str = "\\.+*?()|[]{}^$";
+    let rest = ["(?s)", "(?is)", "(?i)"]
+        .iter()
+        .find_map(|f| source.strip_prefix(f))
+        .unwrap_or(source);
+    let rest = rest.strip_prefix('^').unwrap_or(rest);
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e) if META.contains(e) => {}
+                _ => return false,
+            },
+            '.' => {
+                chars.next_if_eq(&'*');
+            }
+            '$' if chars.peek().is_none() => {}
+            c if META.contains(c) => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+fn invalid_regex(e: &dyn std::fmt::Display, span: Span) -> Diagnostic {
+    err("E0307", "invalid regex", span).with_label(
+        e.to_string()
+            .lines()
+            .last()
+            .unwrap_or("rejected")
+            .trim_start_matches("error: ")
+            .to_string(),
+    )
+}
+
+/// What `check_regex` finds without building the automaton: a syntax error, a construct
+/// outside the portable subset, or an error of the translation to the HIR.
+fn full_check(source: &str, span: Span) -> Result<(), Diagnostic> {
     let not_portable = |what: &str, help: &str| {
         err(
             "E0307",
@@ -559,39 +637,13 @@ fn check_regex_uncached(source: &str, span: Span) -> Result<Pattern, Diagnostic>
         };
         return Err(not_portable(what, help));
     }
-    let invalid = |e: &dyn std::fmt::Display| {
-        err("E0307", "invalid regex", span).with_label(
-            e.to_string()
-                .lines()
-                .last()
-                .unwrap_or("rejected")
-                .trim_start_matches("error: ")
-                .to_string(),
-        )
-    };
     // Translating to the HIR finds every error the `regex` crate reports except an automaton
-    // over its size limit, at a fraction of the cost of building one. Only counted repetitions,
-    // Unicode classes and long patterns can make the automaton large, so those are built now,
-    // to report the error here; the others are built the first time the evaluator needs them.
+    // over its size limit, at a fraction of the cost of building one.
     regex_syntax::hir::translate::TranslatorBuilder::new()
         .build()
         .translate(source, &parsed)
-        .map_err(|e| invalid(&e))?;
-    let pattern = Pattern {
-        source: source.to_string(),
-        regex: std::sync::OnceLock::new(),
-    };
-    // The automaton is not kept: most loaded rules are never evaluated (`compile`, `check`),
-    // and one is a large part of a rule's memory; an evaluator builds it again once.
-    if (source.len() > 256
-        || source.contains('{')
-        || source.contains("\\p")
-        || source.contains("\\P"))
-        && !surely_within_size_limit(source)
-    {
-        Pattern::build(source).map_err(|e| invalid(&e))?;
-    }
-    Ok(pattern)
+        .map_err(|e| invalid_regex(&e, span))?;
+    Ok(())
 }
 
 /// The `regex` crate's default limit on each Thompson NFA it builds (`RegexBuilder::size_limit`).
@@ -825,6 +877,82 @@ mod tests {
         );
         for over in ["(a{1000}){1000}", "\\w{500}{500}"] {
             assert!(!surely_within_size_limit(over), "{over}");
+        }
+    }
+
+    /// The shortcut takes only patterns the full check accepts: the Sigma front-end's forms,
+    /// and 50,000 random strings over the characters that matter (metacharacters, escapes,
+    /// flags, `#` and spaces, non-ASCII), every one it takes also passing `full_check`.
+    #[test]
+    fn plainly_valid_patterns_pass_the_full_check() {
+        for ok in [
+            "(?s)^abc$",
+            "(?is)^C:\\\\Windows\\\\.*\\.exe$",
+            "(?i).*a\\*b.c",
+            "^\\(\\)\\[\\]\\{\\}\\|\\+\\?\\^\\$$",
+            "",
+            "é # x",
+        ] {
+            assert!(plainly_valid(ok), "{ok}");
+            full_check(ok, Span::new(0, 1)).expect(ok);
+        }
+        for other in [
+            "a$b", "a^", "\\d", "\\", "a+", "(?x)a", "(?m)^a", "[a]", "a{2}", "(?si)a",
+        ] {
+            assert!(!plainly_valid(other), "{other}");
+        }
+        let alphabet: Vec<char> = "ab.*?+\\()|[]{}^$#  é-:?isx\n".chars().collect();
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut taken, mut tried) = (0, 0);
+        for _ in 0..50_000 {
+            let len = (next() % 12) as usize;
+            let mut s: String =
+                ["", "(?s)", "(?is)", "(?i)", "^", "(?s)^"][(next() % 6) as usize].into();
+            for _ in 0..len {
+                s.push(alphabet[(next() % alphabet.len() as u64) as usize]);
+            }
+            tried += 1;
+            if plainly_valid(&s) {
+                taken += 1;
+                assert!(full_check(&s, Span::new(0, 1)).is_ok(), "{s:?}");
+            }
+        }
+        assert!(taken > 1000 && taken < tried, "{taken} of {tried}");
+    }
+
+    /// No `plainly_valid` pattern of up to `PLAIN_UNDER_LIMIT` bytes is over the `regex`
+    /// crate's size limit (so `check_regex` need not build one): the costliest elements,
+    /// repeated to that length under every flag the form allows, all build.
+    #[test]
+    fn plain_patterns_under_the_length_bound_build() {
+        for flags in ["(?is)", "(?s)", "(?i)", ""] {
+            for element in [
+                ".*",
+                ".",
+                "k",
+                "\u{17f}",
+                "\u{1c5}",
+                "\u{3a9}",
+                "\u{10348}",
+                "\\{",
+                "é",
+            ] {
+                let mut source = format!("{flags}^");
+                while source.len() + element.len() < PLAIN_UNDER_LIMIT {
+                    source.push_str(element);
+                }
+                source.push('$');
+                assert!(plainly_valid(&source) && source.len() <= PLAIN_UNDER_LIMIT);
+                if let Err(e) = Pattern::build(&source) {
+                    panic!("{flags} {element}: {e}");
+                }
+            }
         }
     }
 }

@@ -28,13 +28,32 @@ pub fn rate_to_cron(minutes: u32) -> Option<String> {
 
 /// A `.conf` value over several lines: every line but the last ends with ` \`.
 fn continued(value: &str) -> Result<String, String> {
-    let lines: Vec<&str> = value.lines().collect();
-    if let Some(l) = lines.iter().find(|l| l.ends_with('\\')) {
-        return Err(format!(
+    continuable(value)?;
+    Ok(value.lines().collect::<Vec<_>>().join(" \\\n"))
+}
+
+/// `continued`'s error, without writing the value.
+fn continuable(value: &str) -> Result<(), String> {
+    match value.lines().find(|l| l.ends_with('\\')) {
+        Some(l) => Err(format!(
             "a search line ends with a backslash, which .conf would read as a continuation: {l}"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `stanza_with`'s error, in the same order, without writing the stanza: what `compile`
+/// reports for a rule when no `savedsearches.conf` is written. Its errors do not depend on
+/// the profile (renames move field paths, not the schedule or the search).
+pub fn check(rule: &Rule, search: &str) -> Result<(), String> {
+    if let Cadence::RateMinutes(m) = rule.schedule.cadence
+        && rate_to_cron(m).is_none()
+    {
+        return Err(format!(
+            "RateMinutes {m} has no cron equivalent; give the rule a Schedule.CronExpression"
         ));
     }
-    Ok(lines.join(" \\\n"))
+    continuable(search)
 }
 
 fn severity(s: Option<Severity>) -> u8 {
@@ -299,10 +318,13 @@ impl super::Packaging for SavedSearches {
 
 impl super::Pack for Stanzas<'_> {
     fn add(&mut self, rule: &Rule, query: &str, keep: bool) -> Result<(), String> {
-        // Made also without --out: its errors are reported either way.
-        let stanza = stanza_with(rule, query, self.profile.clone()?)?;
+        // Checked also without --out: its errors are reported either way.
+        let profile = self.profile.clone()?;
         if keep {
+            let stanza = stanza_with(rule, query, profile)?;
             self.stanzas.push((rule.rule_id.clone(), stanza));
+        } else {
+            check(rule, query)?;
         }
         Ok(())
     }
@@ -312,5 +334,54 @@ impl super::Pack for Stanzas<'_> {
             name: FILE.into(),
             contents: file(&self.stanzas),
         }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `check` (what `compile` runs without `--out`) refuses exactly what `stanza_with`
+    /// refuses, with the same message, under both kinds of stanza.
+    #[test]
+    fn check_refuses_what_the_stanza_refuses() {
+        let schedules = [
+            "",
+            "Schedule: {RateMinutes: 15}\n",
+            "Schedule: {RateMinutes: 45}\n",
+            "Schedule: {RateMinutes: 90, LookbackMinutes: 90}\n",
+            "Schedule: {CronExpression: '*/7 * * * *', LookbackMinutes: 7}\n",
+        ];
+        let searches = [
+            "index=a | where x == 1",
+            "index=a\n| where x == 1",
+            "index=a \\\n| where x == 1",
+            "index=a\r\n| where x == 1\\",
+            "index=a\\\r\n| where x == 1",
+            "index=a\\\r| where x == 1",
+            "index=a\n\\\n",
+            "\\",
+            "",
+        ];
+        let plain = SplunkProfile::default();
+        let es = SplunkProfile {
+            enterprise_security: true,
+            ..SplunkProfile::default()
+        };
+        let mut refused = 0;
+        for schedule in schedules {
+            let text = format!("RuleID: T.Check\nLogTypes: [X]\n{schedule}Condition: a is_null\n");
+            let rule = crate::rule::load_str("t.yml", text).result.expect("loads");
+            for search in searches {
+                let checked = check(&rule, search);
+                refused += usize::from(checked.is_err());
+                for profile in [&plain, &es] {
+                    let built = stanza_with(&rule, search, profile).map(|_| ());
+                    assert_eq!(checked, built, "{schedule:?} {search:?}");
+                }
+            }
+        }
+        // Both errors occur, alone and together (the schedule's is reported first).
+        assert!(refused > 9 && refused < 45, "{refused}");
     }
 }

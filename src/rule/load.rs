@@ -245,11 +245,14 @@ fn walk(
     exclude: &globset::GlobSet,
     out: &mut Vec<(PathBuf, bool)>,
 ) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
+    // Each name is read once (a sort by `file_name()` makes two per comparison).
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| (e.file_name(), e)))
+        .collect::<Result<_, _>>()?;
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, e) in entries {
         let path = e.path();
-        let name = e.file_name().to_string_lossy().into_owned();
+        let name = name.to_string_lossy();
         if name.starts_with('.') {
             continue;
         }
@@ -260,9 +263,11 @@ fn walk(
                 .collect::<Vec<_>>()
                 .join("/")
         };
-        if exclude.is_match(&name)
-            || exclude.is_match(slashed(relative))
-            || exclude.is_match(slashed(&path))
+        // Without exclusions, nothing to match (and no slashed paths to write).
+        if !exclude.is_empty()
+            && (exclude.is_match(&*name)
+                || exclude.is_match(slashed(relative))
+                || exclude.is_match(slashed(&path)))
         {
             continue;
         }

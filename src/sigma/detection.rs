@@ -775,7 +775,7 @@ impl<'a> Lowerer<'a> {
         let path = PathText::new(&path);
         let ci = !m.cased && !m.re && !m.base64 && !m.base64offset && m.encoding == Encoding::Utf8;
         // Per value: its predicates, `or`-ed (windash, base64offset and expand give several).
-        let mut per_value: Vec<(usize, Vec<Pred>)> = Vec::new();
+        let mut per_value: Vec<(usize, Vec<Pred>)> = Vec::with_capacity(items.len());
         let mut ok = true;
         for v in items {
             match self.value(m, v) {
@@ -795,7 +795,10 @@ impl<'a> Lowerer<'a> {
             Out::join(parts, "and", at)
         } else {
             let first = per_value.first().map_or(at, |p| p.0);
-            let preds = per_value.into_iter().flat_map(|(_, p)| p).collect();
+            let mut preds = Vec::with_capacity(per_value.iter().map(|p| p.1.len()).sum());
+            for (_, p) in per_value {
+                preds.extend(p);
+            }
             write_preds(&path, preds, ci, first)
         };
         if m.neq {

@@ -285,7 +285,7 @@ fn build_condition(
     // it); the nesting limit is the parser's own check. Without a tree, the text is parsed.
     let direct = out
         .expr
-        .filter(|_| crate::syntax::parser::check_nesting(&text).is_ok());
+        .filter(|_| shallow(&text) || crate::syntax::parser::check_nesting(&text).is_ok());
     #[cfg(debug_assertions)]
     if let Some(e) = &direct {
         assert_eq!(
@@ -319,6 +319,16 @@ fn build_condition(
             None
         }
     }
+}
+
+/// Whether `text` cannot be nested deeper than the condition parser allows, by a count: its
+/// nesting grows only at `(`, `[` and `not` (`syntax::parser::check_nesting`), so it is at most
+/// their number (strings and comments holding them only make the count larger). Most
+/// generated conditions, long value lists included, are far under the limit; the others get
+/// the parser's own check.
+fn shallow(text: &str) -> bool {
+    let brackets = text.bytes().filter(|&b| b == b'(' || b == b'[').count();
+    brackets + text.matches("not").count() <= crate::syntax::parser::MAX_NESTING
 }
 
 /// The file offset of each byte of `out`'s text and of its end (that of the last byte, or
@@ -394,7 +404,8 @@ pub fn attack_ids(tags: &[String]) -> Vec<String> {
             continue;
         };
         let rest = rest.to_ascii_lowercase();
-        let id = if let Some((_, id)) = TACTICS.iter().find(|(n, _)| *n == rest.replace('_', "-")) {
+        let dashed = rest.replace('_', "-");
+        let id = if let Some((_, id)) = TACTICS.iter().find(|(n, _)| *n == dashed) {
             id.to_string()
         } else if rest.starts_with('t')
             && rest[1..]
@@ -435,5 +446,39 @@ mod tests {
             attack_ids(&tags),
             ["TA0002", "T1059.001", "TA0005", "T1027"]
         );
+    }
+
+    /// `shallow` only vouches for texts the parser's nesting check accepts: random texts of
+    /// brackets, `not`s, strings, comments and line breaks around the limit, and the deepest
+    /// ones it takes.
+    #[test]
+    fn shallow_texts_pass_the_nesting_check() {
+        use crate::syntax::parser::{MAX_NESTING, check_nesting};
+        let pieces = [
+            "(", "[", ")", "]", "not ", "a ", "and ", "\"(\" ", "# ((\n", "\n", "`[` ",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut vouched = 0;
+        for _ in 0..20_000 {
+            let n = (next() % 120) as usize;
+            let text: String = (0..n)
+                .map(|_| pieces[(next() % pieces.len() as u64) as usize])
+                .collect();
+            if shallow(&text) {
+                vouched += 1;
+                assert!(check_nesting(&text).is_ok(), "{text:?}");
+            }
+        }
+        assert!(vouched > 1000, "{vouched}");
+        let deepest = format!("{}a{}", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
+        assert!(shallow(&deepest) && check_nesting(&deepest).is_ok());
+        let deeper = format!("not {deepest}");
+        assert!(!shallow(&deeper) && check_nesting(&deeper).is_err());
     }
 }
