@@ -750,6 +750,11 @@ impl Cx<'_> {
         rule.rule_id = id;
         rule.spans.rule_id = id_span.clone();
         rule.log_types = log_types?;
+        // The set keeps every loaded rule to the end: no spare room in its lists.
+        rule.tests.shrink_to_fit();
+        rule.shapes.shrink_to_fit();
+        rule.output_fields.shrink_to_fit();
+        rule.entities.shrink_to_fit();
         Some((rule, id_span))
     }
 
@@ -865,7 +870,7 @@ impl Cx<'_> {
             );
             return Vec::new();
         };
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(entries.len());
         for (k, ids) in entries {
             let Some(name) = k.scalar_text() else {
                 self.errors
