@@ -357,6 +357,19 @@ impl ObjectNode {
     pub fn elements(&mut self) -> &mut ObjectNode {
         self.elements.get_or_insert_with(Default::default)
     }
+
+    /// Drops the spare room the key lists grew while the events were read.
+    fn shrink(&mut self) {
+        if let Some(keys) = &mut self.keys {
+            keys.shrink_to_fit();
+            for (_, node) in keys {
+                node.shrink();
+            }
+        }
+        if let Some(e) = &mut self.elements {
+            e.shrink();
+        }
+    }
 }
 
 /// Records the keys of every object inside `v`, which is at `at`.
@@ -643,6 +656,8 @@ impl SchemaSet {
                     origin: Origin::Guessed(rules),
                 });
             }
+            // Kept for the whole run: no spare room in its key lists.
+            objects.root.shrink();
             set.log_types
                 .insert(lt.to_string(), LogTypeSchema { columns, objects });
         }

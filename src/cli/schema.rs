@@ -89,8 +89,9 @@ pub fn resolve(
     (bad, warnings)
 }
 
-/// Rules whose W0601 warnings are found, then reported, at a time.
-const WARNING_WINDOW: usize = 1024;
+/// Rules whose W0601 warnings are found, then reported, at a time (their warnings, rendered
+/// reports and re-read texts are held at the peak, next to the whole loaded set).
+const WARNING_WINDOW: usize = 256;
 
 /// A diagnostic of a loaded file with the text to point into: the file's (`Loaded::text`),
 /// or, when that cannot be had, none, and the diagnostic without its position and saying why.

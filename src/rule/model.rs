@@ -199,6 +199,8 @@ impl FromIterator<u32> for FileOffsets {
             last = Some(o);
             out.len += 1;
         }
+        // Every loaded rule keeps its offsets: no spare room.
+        out.runs.shrink_to_fit();
         out
     }
 }
