@@ -20,6 +20,7 @@ mod corpus;
 const LEAN: Keep = Keep {
     events: false,
     text: false,
+    pack: false,
 };
 
 fn load(paths: &[PathBuf], keep: Keep) -> Vec<Loaded> {

@@ -457,6 +457,9 @@ impl std::fmt::Debug for CollisionCache {
 /// its test events (renamed the same way), in test order.
 pub struct RuleInput<'a> {
     pub rule: &'a crate::rule::Rule,
+    /// The columns the rule implies (`backend::inferred_schema`) when they were taken before
+    /// its condition was packed away (`Loaded::implied`); `None`: read from `rule`.
+    pub implied: Option<&'a [(Box<str>, ColumnType)]>,
     /// Borrowed from the rule's tests when no rename applies to an event.
     pub events: Vec<std::borrow::Cow<'a, Value>>,
 }
@@ -637,12 +640,19 @@ impl SchemaSet {
                         }
                     }
                 }
-                for (k, t) in crate::backend::inferred_schema(input.rule).columns {
+                let mut guess = |k: String, t: ColumnType| {
                     let g = guesses.entry(k).or_insert((t, Vec::new()));
                     if g.0 != t {
                         g.0 = ColumnType::Json;
                     }
                     g.1.push(input.rule.rule_id.clone());
+                };
+                match input.implied {
+                    Some(cols) => cols.iter().for_each(|(k, t)| guess(k.to_string(), *t)),
+                    None => crate::backend::inferred_schema(input.rule)
+                        .columns
+                        .into_iter()
+                        .for_each(|(k, t)| guess(k, t)),
                 }
             }
             for (k, ty) in builder.finish().columns {
@@ -962,6 +972,7 @@ mod resolution_tests {
             .iter()
             .map(|r| RuleInput {
                 rule: r,
+                implied: None,
                 events: r
                     .tests
                     .iter()

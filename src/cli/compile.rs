@@ -189,29 +189,31 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
     // Rules are rendered on all cores a window at a time, then packaged and printed in order:
     // the output streams as before and only a window's queries wait in memory.
     for window in loaded.chunks(RENDER_WINDOW) {
+        // A packed rule (`rule::Keep::pack`) is unpacked here, for its window only.
         let rendered = crate::par::map(window.iter().collect(), |l| {
-            let rule = l.rule()?;
-            if !selected(&rule.rule_id) || conflicting.contains(&rule.rule_id) {
+            let head = l.head()?;
+            if !selected(&head.rule_id) || conflicting.contains(&head.rule_id) {
                 return None;
             }
+            let rule = l.full()?;
             let stable = out_base.as_ref().map(|base| {
-                let mut r = rule.clone();
+                let mut r = (*rule).clone();
                 r.path = stable_path(base, Path::new(&rule.path));
                 r
             });
-            let query = compile_one(stable.as_ref().unwrap_or(rule), target, &profile);
-            Some((stable, query))
+            let query = compile_one(stable.as_ref().unwrap_or(&rule), target, &profile);
+            Some((rule, stable, query))
         });
         for (l, rendered) in window.iter().zip(rendered) {
-            let Some(rule) = l.rule() else {
+            if l.head().is_none() {
                 out.report(l);
                 failed = true;
                 continue;
-            };
-            let Some((stable, query)) = rendered else {
+            }
+            let Some((rule, stable, query)) = rendered else {
                 continue;
             };
-            let rule = stable.as_ref().unwrap_or(rule);
+            let rule = stable.as_ref().unwrap_or(&rule);
             let packaged = query.and_then(|q| {
                 pack.add(rule, &q, keep_built).map_err(|m| Diagnostic {
                     severity: crate::diag::Severity::Error,
@@ -261,7 +263,7 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         // Files of rules that exist but were filtered out or failed to compile are not stale.
         let existing: std::collections::HashSet<&str> = loaded
             .iter()
-            .filter_map(|l| l.rule())
+            .filter_map(|l| l.head())
             .map(|r| r.rule_id.as_str())
             .collect();
         let keep = |name: &str| {
@@ -270,7 +272,7 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
                 .find_map(|x| name.strip_suffix(x))
                 .is_some_and(|id| existing.contains(id) || !selected(id))
         };
-        let unloaded = loaded.iter().filter(|l| l.rule().is_none()).count();
+        let unloaded = loaded.iter().filter(|l| l.head().is_none()).count();
         let opts = WriteOptions {
             check: *check,
             prune: *prune,

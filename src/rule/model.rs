@@ -145,11 +145,11 @@ impl Condition {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileOffsets {
     /// (text offset, file offset) where each run starts, by text offset.
-    runs: Vec<(u32, u32)>,
+    pub(super) runs: Vec<(u32, u32)>,
     /// How many text offsets there are.
-    len: u32,
+    pub(super) len: u32,
     /// Every offset of a run is the run's file offset (generated text, see [`Self::flat`]).
-    flat: bool,
+    pub(super) flat: bool,
 }
 
 impl FileOffsets {
