@@ -567,3 +567,56 @@ impl Reader<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{pack, unpack};
+    use crate::rule::load_str;
+
+    /// Every node, test, literal kind and rule part, and the numbers at the edges of their
+    /// encodings, come back as they were packed (`Debug` shows every field).
+    #[test]
+    fn a_packed_rule_unpacks_to_the_rule() {
+        let text = r#"RuleID: T.Pack
+DisplayName: "Näme"
+Description: "multi\nline"
+Runbook: ""
+Reference: https://example.com
+Enabled: false
+Severity: Critical
+Tags: [a, "b c", "ü"]
+Reports: {MITRE ATT&CK: [TA0002:T1059, TA0003], Other: x}
+DedupPeriodMinutes: 1440
+Threshold: 300
+Schedule: {CronExpression: "0 * * * *", LookbackMinutes: 60}
+LogTypes: [X.Y, Z.W]
+OutputFields: [a, user.name, "b[3].c"]
+Entities:
+  Account: user.name
+  IP: src.ip
+Condition: |
+  a eq 18446744073709551615 or a eq -9223372036854775808 or a eq -1.5e300 or a eq 0.1
+  b eq "s" and b eq~ "S" and c eq true and c ne false
+  d in [1, 2.5, -3] and d not_in~ ["x", "Y"]
+  e contains "c" and e starts_with~ "s" and e not_ends_with "e" and e matches r"a{2,3}\d"
+  f gt 1 and f ge -1 and f lt 1.25 and f le 18446744073709551615
+  g is_null or g is_not_empty
+  h in_cidr ["10.0.0.0/8", "2001:db8::/32"] and h not_in_cidr "192.168.1.64/26"
+  i eq field(j) and i lt field(k.l) and i starts_with~ field(m)
+  any n (@ eq 1 and all @.o (@[0] ne field(p))) and q[*] eq field(r)
+  not (s[2].t eq 1 or `u v`.w eq "x")
+Tests:
+  - Name: one
+    ExpectedResult: false
+    Log: {a: 1, b: {c: [1, "x"]}}
+"#;
+        let loaded = load_str("t.yml", text.into());
+        let mut rule = loaded.rule().expect("loads").clone();
+        let before = format!("{rule:?}");
+        let bytes = pack(&mut rule);
+        assert!(rule.condition.text.is_empty() && rule.output_fields.is_empty());
+        assert_eq!(rule.rule_id, "T.Pack", "the head keeps the id");
+        assert_eq!(rule.tests.len(), 1, "and the tests");
+        assert_eq!(format!("{:?}", unpack(&rule, &bytes)), before);
+    }
+}
