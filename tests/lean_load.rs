@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use ruleqc::diag::{Style, render};
 use ruleqc::profile::Profile;
-use ruleqc::profile::diagnostics::{RuleFile, schema_diagnostics};
+use ruleqc::profile::diagnostics::{RuleFile, UnknownFields, schema_diagnostics};
 use ruleqc::rule::{Discovery, Keep, Loaded, load_paths_keeping, load_str};
 
 mod support;
@@ -116,6 +116,9 @@ fn packed_rules_unpack_to_the_rules_loaded() {
                 (&head.rule_id, &head.log_types),
                 (&rule.rule_id, &rule.log_types)
             );
+            let cond = p.condition().expect("loaded");
+            assert_eq!(cond.condition.ir, rule.condition.ir);
+            assert_eq!(cond.condition.file_offsets, rule.condition.file_offsets);
             let read = std::panic::catch_unwind(|| p.rule().is_some());
             assert!(read.is_err(), "Loaded::rule refuses a packed rule");
         }
@@ -135,6 +138,24 @@ fn packed_rules_unpack_to_the_rules_loaded() {
                 .resolve_schemas_implying(&heads, &implied)
                 .is_empty()
         );
+        // The W0601 warnings from what `Loaded::condition` unpacks are the whole rule's.
+        let unknown = UnknownFields::new(&profile).expect("the default profile has SQL");
+        let mut warned = 0;
+        for (l, p) in lean.iter().zip(&packed) {
+            let Some(rule) = l.rule() else { continue };
+            let ds = unknown.of(rule);
+            warned += ds.len();
+            let of_condition = unknown.of(&p.condition().expect("loaded"));
+            assert_eq!(
+                format!("{ds:?}"),
+                format!("{of_condition:?}"),
+                "{}",
+                rule.rule_id
+            );
+        }
+        if root == dir {
+            assert!(warned > 100, "{warned} warnings");
+        }
         let set = profile.sql.expect("sql").resolved.expect("resolved");
         assert_eq!(resolved(&lean), *set, "{}", root.display());
     }

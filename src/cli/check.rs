@@ -58,7 +58,9 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
     for window in loaded.chunks(CHECK_WINDOW) {
         // A packed rule (`rule::Keep::pack`) is unpacked here, for its window only.
         let compiled = crate::par::map(window.iter().collect(), |l| {
-            let (rule, (profile, combos)) = (l.full()?, combos.as_ref()?);
+            // Without --target nothing is compiled, and nothing is unpacked.
+            let (profile, combos) = combos.as_ref()?;
+            let rule = l.full()?;
             let each = combos.iter().map(|&target| {
                 if target.backend().packaging().limits().is_some() {
                     super::compile::compile_one(&rule, target, profile)

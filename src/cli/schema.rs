@@ -67,7 +67,7 @@ pub fn resolve(
     if let Some(unknown) = UnknownFields::new(profile) {
         for window in rules.chunks(WARNING_WINDOW) {
             let found = crate::par::map(window.iter().collect(), |(l, _)| {
-                let ds = unknown.of(&l.full().expect("a resolved rule loaded"));
+                let ds = unknown.of(&l.condition().expect("a resolved rule loaded"));
                 let text = (!ds.is_empty()).then(|| l.text());
                 (ds, text)
             });

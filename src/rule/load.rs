@@ -129,6 +129,17 @@ impl Loaded {
         })
     }
 
+    /// What the W0601 search reads of the rule (`rule::pack::unpack_condition`): its id, log
+    /// types and condition's IR and offsets, the rest empty when packed; the whole rule when
+    /// not.
+    pub fn condition(&self) -> Option<std::borrow::Cow<'_, Rule>> {
+        let head = self.result.as_ref().ok()?;
+        Some(match &self.packed {
+            None => std::borrow::Cow::Borrowed(head),
+            Some(p) => std::borrow::Cow::Owned(super::pack::unpack_condition(head, &p.bytes)),
+        })
+    }
+
     /// For a packed rule, the columns its condition and output fields imply
     /// (`backend::inferred_schema`, taken before packing); `None` when not packed (read them
     /// from the rule).

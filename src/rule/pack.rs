@@ -29,9 +29,10 @@ use crate::syntax::ast::Span;
 pub fn pack(rule: &mut Rule) -> Box<[u8]> {
     let mut w = Writer(Vec::with_capacity(1024));
     let c = &rule.condition;
-    w.str(&c.text);
+    // The condition's IR and offsets first: `unpack_condition` reads only those.
     w.node(&c.ir);
     w.offsets(&c.file_offsets);
+    w.str(&c.text);
     for s in [
         &rule.display_name,
         &rule.description,
@@ -103,9 +104,9 @@ pub fn pack(rule: &mut Rule) -> Box<[u8]> {
 /// The rule `pack` took apart: `head` (the rule it left) with the buffer's parts restored.
 pub fn unpack(head: &Rule, bytes: &[u8]) -> Rule {
     let mut r = Reader { bytes, at: 0 };
-    let text = r.string();
     let ir = r.node();
     let file_offsets = r.offsets();
+    let text = r.string();
     let [display_name, description, runbook, reference] = [(); 4].map(|()| r.opt_string());
     let enabled = r.byte() == 1;
     let severity = match r.byte() {
@@ -157,6 +158,41 @@ pub fn unpack(head: &Rule, bytes: &[u8]) -> Rule {
         spans: head.spans.clone(),
         entities,
         shapes: head.shapes.clone(),
+    }
+}
+
+/// The rule's id, log types and condition (its IR and offsets, not its text), everything else
+/// empty: all the W0601 search reads of a rule (`profile::diagnostics::UnknownFields::of`,
+/// without renames, which a packed rule never has), without unpacking the rest.
+pub fn unpack_condition(head: &Rule, bytes: &[u8]) -> Rule {
+    let mut r = Reader { bytes, at: 0 };
+    let ir = r.node();
+    let file_offsets = r.offsets();
+    Rule {
+        rule_id: head.rule_id.clone(),
+        path: String::new(),
+        condition: Condition {
+            text: String::new(),
+            ir,
+            file_offsets,
+        },
+        log_types: head.log_types.clone(),
+        display_name: None,
+        description: None,
+        runbook: None,
+        reference: None,
+        enabled: true,
+        severity: None,
+        tags: Vec::new(),
+        reports: Vec::new(),
+        dedup_period_minutes: 0,
+        threshold: 0,
+        output_fields: Vec::new(),
+        schedule: Schedule::default(),
+        tests: Vec::new(),
+        spans: Default::default(),
+        entities: Vec::new(),
+        shapes: Vec::new(),
     }
 }
 
