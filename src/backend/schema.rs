@@ -453,13 +453,17 @@ impl std::fmt::Debug for CollisionCache {
     }
 }
 
+/// The columns a rule implies (`backend::inferred_schema`), in name order, as kept for a
+/// packed rule (`rule::Loaded::implied`).
+pub type Implied = [(Box<str>, ColumnType)];
+
 /// One rule as schema resolution sees it: the rule (with the profile's renames applied) and
 /// its test events (renamed the same way), in test order.
 pub struct RuleInput<'a> {
     pub rule: &'a crate::rule::Rule,
     /// The columns the rule implies (`backend::inferred_schema`) when they were taken before
     /// its condition was packed away (`Loaded::implied`); `None`: read from `rule`.
-    pub implied: Option<&'a [(Box<str>, ColumnType)]>,
+    pub implied: Option<&'a Implied>,
     /// Borrowed from the rule's tests when no rename applies to an event.
     pub events: Vec<std::borrow::Cow<'a, Value>>,
 }

@@ -449,7 +449,7 @@ impl Profile {
     pub fn resolve_schemas_implying(
         &mut self,
         rules: &[&Rule],
-        implied: &[Option<&[(Box<str>, ColumnType)]>],
+        implied: &[Option<&crate::backend::schema::Implied>],
     ) -> Vec<SchemaConflict> {
         let mut conflicts: Vec<SchemaConflict> = Vec::new();
         let mut run = |renames: &[(FieldPath, String)],

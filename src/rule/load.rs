@@ -83,7 +83,7 @@ struct Packed {
     bytes: Box<[u8]>,
     /// The columns the rule's condition and output fields imply (`backend::inferred_schema`),
     /// in order.
-    implied: Box<[(Box<str>, crate::backend::schema::ColumnType)]>,
+    implied: Box<crate::backend::schema::Implied>,
 }
 
 /// A file text's length and hash.
@@ -143,7 +143,7 @@ impl Loaded {
     /// For a packed rule, the columns its condition and output fields imply
     /// (`backend::inferred_schema`, taken before packing); `None` when not packed (read them
     /// from the rule).
-    pub fn implied(&self) -> Option<&[(Box<str>, crate::backend::schema::ColumnType)]> {
+    pub fn implied(&self) -> Option<&crate::backend::schema::Implied> {
         self.packed.as_ref().map(|p| &*p.implied)
     }
 
