@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use ruleqc::diag::{Style, render};
 use ruleqc::profile::Profile;
-use ruleqc::profile::diagnostics::{RuleFile, schema_diagnostics};
+use ruleqc::profile::diagnostics::{RuleFile, UnknownFields, schema_diagnostics};
 use ruleqc::rule::{Discovery, Keep, Loaded, load_paths_keeping, load_str};
 
 mod support;
@@ -20,6 +20,7 @@ mod corpus;
 const LEAN: Keep = Keep {
     events: false,
     text: false,
+    pack: false,
 };
 
 fn load(paths: &[PathBuf], keep: Keep) -> Vec<Loaded> {
@@ -67,6 +68,96 @@ fn shapes_resolve_to_the_schemas_values_give() {
         let (a, b) = (resolved(&full), resolved(&lean));
         assert!(a.log_types.values().any(|s| !s.objects.is_empty()));
         assert_eq!(a, b, "{}", root.display());
+    }
+    std::fs::remove_dir_all(&dir).expect("remove the corpus");
+}
+
+/// A packed rule (`Keep::pack`) unpacks to the rule loaded without packing, its implied
+/// columns are the ones the rule implies, the schemas resolved from the packed heads are the
+/// same, and the whole rule cannot be read by mistake from a head: on `rules/`, the Sigma
+/// test rules, the broken rules and 400 rules of the benchmark corpus.
+#[test]
+fn packed_rules_unpack_to_the_rules_loaded() {
+    let dir = support::cli::scratch("lean", "packed");
+    for r in corpus::generate(400, corpus::SEED) {
+        let path = dir.join(&r.file);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, &r.text).expect("write");
+    }
+    let packed_keep = Keep { pack: true, ..LEAN };
+    let roots = ["rules", "tests/sigma/suite", "tests/bad"].map(PathBuf::from);
+    for root in roots.into_iter().chain([dir.clone()]) {
+        let lean = load(std::slice::from_ref(&root), LEAN);
+        let packed = load(std::slice::from_ref(&root), packed_keep);
+        assert_eq!(lean.len(), packed.len());
+        let mut rules = 0;
+        for (l, p) in lean.iter().zip(&packed) {
+            assert_eq!(
+                format!("{:?}", l.result.as_ref().err()),
+                format!("{:?}", p.result.as_ref().err())
+            );
+            let Some(rule) = l.rule() else { continue };
+            rules += 1;
+            let full = p.full().expect("loaded");
+            assert!(matches!(full, std::borrow::Cow::Owned(_)), "packed");
+            assert_eq!(format!("{rule:?}"), format!("{full:?}"), "{}", rule.rule_id);
+            let implied: Vec<_> = ruleqc::backend::inferred_schema(rule)
+                .columns
+                .into_iter()
+                .map(|(k, t)| (k.into_boxed_str(), t))
+                .collect();
+            assert_eq!(p.implied().expect("packed"), &implied[..]);
+            let head = p.head().expect("loaded");
+            assert!(
+                head.condition.text.is_empty(),
+                "the head leaves the condition out"
+            );
+            assert_eq!(
+                (&head.rule_id, &head.log_types),
+                (&rule.rule_id, &rule.log_types)
+            );
+            let cond = p.condition().expect("loaded");
+            assert_eq!(cond.condition.ir, rule.condition.ir);
+            assert_eq!(cond.condition.file_offsets, rule.condition.file_offsets);
+            let read = std::panic::catch_unwind(|| p.rule().is_some());
+            assert!(read.is_err(), "Loaded::rule refuses a packed rule");
+        }
+        if root.ends_with("bad") {
+            continue;
+        }
+        assert!(rules > 1, "{}: {rules} rules", root.display());
+        let heads: Vec<_> = packed.iter().filter_map(Loaded::head).collect();
+        let implied: Vec<_> = packed
+            .iter()
+            .filter(|l| l.head().is_some())
+            .map(Loaded::implied)
+            .collect();
+        let mut profile = Profile::built_in("default").expect("default");
+        assert!(
+            profile
+                .resolve_schemas_implying(&heads, &implied)
+                .is_empty()
+        );
+        // The W0601 warnings from what `Loaded::condition` unpacks are the whole rule's.
+        let unknown = UnknownFields::new(&profile).expect("the default profile has SQL");
+        let mut warned = 0;
+        for (l, p) in lean.iter().zip(&packed) {
+            let Some(rule) = l.rule() else { continue };
+            let ds = unknown.of(rule);
+            warned += ds.len();
+            let of_condition = unknown.of(&p.condition().expect("loaded"));
+            assert_eq!(
+                format!("{ds:?}"),
+                format!("{of_condition:?}"),
+                "{}",
+                rule.rule_id
+            );
+        }
+        if root == dir {
+            assert!(warned > 100, "{warned} warnings");
+        }
+        let set = profile.sql.expect("sql").resolved.expect("resolved");
+        assert_eq!(resolved(&lean), *set, "{}", root.display());
     }
     std::fs::remove_dir_all(&dir).expect("remove the corpus");
 }

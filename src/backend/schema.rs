@@ -357,6 +357,19 @@ impl ObjectNode {
     pub fn elements(&mut self) -> &mut ObjectNode {
         self.elements.get_or_insert_with(Default::default)
     }
+
+    /// Drops the spare room the key lists grew while the events were read.
+    fn shrink(&mut self) {
+        if let Some(keys) = &mut self.keys {
+            keys.shrink_to_fit();
+            for (_, node) in keys {
+                node.shrink();
+            }
+        }
+        if let Some(e) = &mut self.elements {
+            e.shrink();
+        }
+    }
 }
 
 /// Records the keys of every object inside `v`, which is at `at`.
@@ -440,10 +453,17 @@ impl std::fmt::Debug for CollisionCache {
     }
 }
 
+/// The columns a rule implies (`backend::inferred_schema`), in name order, as kept for a
+/// packed rule (`rule::Loaded::implied`).
+pub type Implied = [(Box<str>, ColumnType)];
+
 /// One rule as schema resolution sees it: the rule (with the profile's renames applied) and
 /// its test events (renamed the same way), in test order.
 pub struct RuleInput<'a> {
     pub rule: &'a crate::rule::Rule,
+    /// The columns the rule implies (`backend::inferred_schema`) when they were taken before
+    /// its condition was packed away (`Loaded::implied`); `None`: read from `rule`.
+    pub implied: Option<&'a Implied>,
     /// Borrowed from the rule's tests when no rename applies to an event.
     pub events: Vec<std::borrow::Cow<'a, Value>>,
 }
@@ -624,12 +644,19 @@ impl SchemaSet {
                         }
                     }
                 }
-                for (k, t) in crate::backend::inferred_schema(input.rule).columns {
+                let mut guess = |k: String, t: ColumnType| {
                     let g = guesses.entry(k).or_insert((t, Vec::new()));
                     if g.0 != t {
                         g.0 = ColumnType::Json;
                     }
                     g.1.push(input.rule.rule_id.clone());
+                };
+                match input.implied {
+                    Some(cols) => cols.iter().for_each(|(k, t)| guess(k.to_string(), *t)),
+                    None => crate::backend::inferred_schema(input.rule)
+                        .columns
+                        .into_iter()
+                        .for_each(|(k, t)| guess(k, t)),
                 }
             }
             for (k, ty) in builder.finish().columns {
@@ -643,6 +670,8 @@ impl SchemaSet {
                     origin: Origin::Guessed(rules),
                 });
             }
+            // Kept for the whole run: no spare room in its key lists.
+            objects.root.shrink();
             set.log_types
                 .insert(lt.to_string(), LogTypeSchema { columns, objects });
         }
@@ -947,6 +976,7 @@ mod resolution_tests {
             .iter()
             .map(|r| RuleInput {
                 rule: r,
+                implied: None,
                 events: r
                     .tests
                     .iter()

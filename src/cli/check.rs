@@ -59,16 +59,20 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
         CHECK_WINDOW,
         loaded.iter().collect(),
         |l| {
+            // Without --target nothing is compiled, and nothing is unpacked; a packed rule
+            // (`rule::Keep::pack`) is unpacked here, and dropped once reported.
             let compiled = (|| {
-                let (rule, (profile, combos)) = (l.rule()?, combos.as_ref()?);
+                let (profile, combos) = combos.as_ref()?;
+                let rule = l.full()?;
                 let each = combos.iter().map(|&target| {
                     if target.backend().packaging().limits().is_some() {
-                        super::compile::compile_one(rule, target, profile)
+                        super::compile::compile_one(&rule, target, profile)
                     } else {
-                        super::compile::check_one(rule, target, profile)
+                        super::compile::check_one(&rule, target, profile)
                     }
                 });
-                Some(each.collect::<Vec<_>>())
+                let each = each.collect::<Vec<_>>();
+                Some((rule, each))
             })();
             (l, compiled)
         },
@@ -79,15 +83,15 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
                     *by_code.entry(d.code).or_default() += 1;
                 }
             }
-            if l.rule().is_some_and(|r| schema_errors.contains(&r.rule_id)) {
+            if l.head().is_some_and(|r| schema_errors.contains(&r.rule_id)) {
                 n += 1;
             }
-            if let (Some(queries), Some((profile, combos))) = (queries, &combos) {
+            if let (Some((rule, queries)), Some((profile, combos))) = (queries, &combos) {
                 for (target, query) in combos.iter().zip(queries) {
                     if let Some(limits) = target.backend().packaging().limits() {
                         // Every limit of the platform's deployed rules, each at the key it is
                         // about.
-                        let (e, w) = limit_findings(out, l, query, profile, limits);
+                        let (e, w) = limit_findings(out, l, &rule, query, profile, limits);
                         n += e;
                         warnings += w;
                         continue;
@@ -117,7 +121,8 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
                     }
                 }
             }
-            if let Some(rule) = l.rule() {
+            // A packed rule's head keeps its tests.
+            if let Some(rule) = l.head() {
                 match super::test::few_tests(out, l, rule, opts.min_tests) {
                     Some(crate::diag::Severity::Error) => n += 1,
                     Some(crate::diag::Severity::Warning) => warnings += 1,
@@ -263,12 +268,12 @@ fn combinations(
 fn limit_findings(
     out: &Output,
     l: &crate::rule::Loaded,
+    rule: &crate::rule::Rule,
     query: Result<String, crate::diag::Diagnostic>,
     profile: &crate::profile::Profile,
     limits: crate::package::LimitCheck,
 ) -> (usize, usize) {
     use crate::diag::{Diagnostic, Severity};
-    let Some(rule) = l.rule() else { return (0, 0) };
     let query = match query {
         Ok(q) => q,
         Err(d) => {

@@ -207,37 +207,41 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         RENDER_WINDOW,
         loaded.iter().collect(),
         |l| {
-            let rendered = l.rule().and_then(|rule| {
-                if !selected(&rule.rule_id) || conflicting.contains(&rule.rule_id) {
+            // A packed rule (`rule::Keep::pack`) is unpacked here, and dropped once printed.
+            let rendered = l.head().and_then(|head| {
+                if !selected(&head.rule_id) || conflicting.contains(&head.rule_id) {
                     return None;
                 }
+                let rule = l.full()?;
                 let stable = out_base.as_ref().map(|base| {
-                    let mut r = rule.clone();
+                    let mut r = (*rule).clone();
                     r.path = stable_path(base, Path::new(&rule.path));
                     r
                 });
-                let rule = stable.as_ref().unwrap_or(rule);
-                let mut query = compile_one(rule, target, &profile);
+                let compiled = stable.as_ref().unwrap_or(&rule);
+                let mut query = compile_one(compiled, target, &profile);
                 if !keep_built && let Ok(q) = &query {
-                    let checked = packaging.start(&profile, dialect, form).add(rule, q, false);
+                    let checked = packaging
+                        .start(&profile, dialect, form)
+                        .add(compiled, q, false);
                     if let Err(m) = checked {
-                        query = Err(e0403(rule, m));
+                        query = Err(e0403(compiled, m));
                     }
                 }
-                Some((stable, query))
+                Some((rule, stable, query))
             });
             (l, rendered)
         },
         |(l, rendered)| {
-            let Some(rule) = l.rule() else {
+            if l.head().is_none() {
                 out.report(l);
                 failed = true;
                 return;
-            };
-            let Some((stable, query)) = rendered else {
+            }
+            let Some((rule, stable, query)) = rendered else {
                 return;
             };
-            let rule = stable.as_ref().unwrap_or(rule);
+            let rule = stable.as_ref().unwrap_or(&rule);
             let packaged = match query {
                 Ok(q) if keep_built => pack
                     .add(rule, &q, true)
@@ -279,7 +283,7 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         // Files of rules that exist but were filtered out or failed to compile are not stale.
         let existing: std::collections::HashSet<&str> = loaded
             .iter()
-            .filter_map(|l| l.rule())
+            .filter_map(|l| l.head())
             .map(|r| r.rule_id.as_str())
             .collect();
         let keep = |name: &str| {
@@ -288,7 +292,7 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
                 .find_map(|x| name.strip_suffix(x))
                 .is_some_and(|id| existing.contains(id) || !selected(id))
         };
-        let unloaded = loaded.iter().filter(|l| l.rule().is_none()).count();
+        let unloaded = loaded.iter().filter(|l| l.head().is_none()).count();
         let opts = WriteOptions {
             check: *check,
             prune: *prune,

@@ -249,13 +249,14 @@ fn keep_for(profile: &crate::profile::Profile, events: bool) -> crate::rule::Kee
     crate::rule::Keep {
         events: events || values,
         text: false,
+        pack: true,
     }
 }
 
 /// With `--rule` filters that select no loaded rule: the usage error to report. A filter that
 /// matches nothing would otherwise make a run (or a `--check` gate) pass vacuously.
 fn no_rule_matches(filters: &[String], loaded: &[Loaded]) -> Option<String> {
-    let any = loaded.iter().filter_map(|l| l.rule()).any(|r| {
+    let any = loaded.iter().filter_map(|l| l.head()).any(|r| {
         filters
             .iter()
             .any(|f| crate::testing::glob_match(f, &r.rule_id))

@@ -24,12 +24,15 @@ pub fn resolve(
     profile: &mut Profile,
     loaded: &[Loaded],
 ) -> (BTreeSet<String>, usize) {
+    // A packed rule (`rule::Keep::pack`) is resolved from its head and the columns it implies,
+    // and unpacked only for its W0601 window.
     let rules: Vec<(&Loaded, &Rule)> = loaded
         .iter()
-        .filter_map(|l| l.rule().map(|r| (l, r)))
+        .filter_map(|l| l.head().map(|r| (l, r)))
         .collect();
     let only: Vec<&Rule> = rules.iter().map(|(_, r)| *r).collect();
-    let conflicts = profile.resolve_schemas(&only);
+    let implied: Vec<_> = rules.iter().map(|(l, _)| l.implied()).collect();
+    let conflicts = profile.resolve_schemas_implying(&only, &implied);
     let mut bad = BTreeSet::new();
     // E0406 first, in the order resolution found them; each read from its rule's text.
     let texts: Vec<_> = conflicts
@@ -40,10 +43,11 @@ pub fn resolve(
         .iter()
         .zip(&texts)
         .map(|(c, text)| {
-            let (l, rule) = rules[c.contradiction.rule];
+            let l = rules[c.contradiction.rule].0;
+            let rule = l.full().expect("a resolved rule loaded");
             bad.insert(rule.rule_id.clone());
             let text = text.as_deref().unwrap_or("");
-            (l, contradiction(rule, text, c, &profile.name))
+            (l, contradiction(&rule, text, c, &profile.name))
         })
         .collect();
     let reports: Vec<_> = errors
@@ -62,8 +66,8 @@ pub fn resolve(
     let mut warnings = 0;
     if let Some(unknown) = UnknownFields::new(profile) {
         for window in rules.chunks(WARNING_WINDOW) {
-            let found = crate::par::map(window.iter().collect(), |(l, rule)| {
-                let ds = unknown.of(rule);
+            let found = crate::par::map(window.iter().collect(), |(l, _)| {
+                let ds = unknown.of(&l.condition().expect("a resolved rule loaded"));
                 let text = (!ds.is_empty()).then(|| l.text());
                 (ds, text)
             });
@@ -89,8 +93,9 @@ pub fn resolve(
     (bad, warnings)
 }
 
-/// Rules whose W0601 warnings are found, then reported, at a time.
-const WARNING_WINDOW: usize = 1024;
+/// Rules whose W0601 warnings are found, then reported, at a time (their warnings, rendered
+/// reports and re-read texts are held at the peak, next to the whole loaded set).
+const WARNING_WINDOW: usize = 256;
 
 /// A diagnostic of a loaded file with the text to point into: the file's (`Loaded::text`),
 /// or, when that cannot be had, none, and the diagnostic without its position and saying why.

@@ -23,7 +23,8 @@ pub fn lower_condition(expr: &Expr) -> Result<Node, Vec<Diagnostic>> {
 
 /// Checks an output-field path (`SummaryAttributes`, `OutputFields`): plain keys and indexes.
 pub fn check_output_path(path: &Path) -> Result<FieldPath, Diagnostic> {
-    let mut steps = Vec::new();
+    // Sized exactly: every loaded rule keeps its paths (a pushed `Vec` starts at four steps).
+    let mut steps = Vec::with_capacity(path.segments.len());
     for seg in &path.segments {
         match seg {
             Segment::Key(k) => steps.push(Step::Key(k.clone())),
@@ -110,7 +111,9 @@ impl Lowerer {
         span: Span,
         depth: usize,
     ) -> Result<FieldPath, Diagnostic> {
-        let mut steps = Vec::new();
+        // Sized exactly, as in `check_output_path` (a leading `@` takes no step).
+        let element = usize::from(segments.first() == Some(&Segment::Element));
+        let mut steps = Vec::with_capacity(segments.len() - element);
         for (i, seg) in segments.iter().enumerate() {
             match seg {
                 Segment::Element if i == 0 => {

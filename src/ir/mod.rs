@@ -290,19 +290,21 @@ pub enum Scalar {
 }
 
 /// A checked regex: the source as written and the compiled form the evaluator uses, built
-/// when first needed (compiling a rule never needs it).
+/// when first needed (compiling a rule never needs it). The compiled form is boxed so that an
+/// unbuilt one costs a pointer: a `Regex` inline made `Pattern` the largest `Test`, and so set
+/// the size of every IR node.
 #[derive(Clone, Debug)]
 pub struct Pattern {
     pub source: String,
-    pub regex: std::sync::OnceLock<regex::Regex>,
+    pub regex: std::sync::OnceLock<Box<regex::Regex>>,
 }
 
 impl Pattern {
     /// The compiled regex, with the SPEC's ASCII `\d \w \s \b`.
     pub fn regex(&self) -> &regex::Regex {
         self.regex.get_or_init(|| {
-            Self::build(&self.source)
-                .expect("check_regex accepted the pattern, and only a size limit is left to fail; patterns that could reach it are built there")
+            Box::new(Self::build(&self.source)
+                .expect("check_regex accepted the pattern, and only a size limit is left to fail; patterns that could reach it are built there"))
         })
     }
 

@@ -48,6 +48,8 @@ fn combine(items: Vec<Node>, negate: bool, as_and: bool) -> Node {
     if out.len() == 1 {
         return out.pop().expect("one item");
     }
+    // Splicing grows `out` past its items; a loaded rule keeps the tree, so no spare room.
+    out.shrink_to_fit();
     if as_and {
         Node::And(out)
     } else {

@@ -499,6 +499,17 @@ impl Profile {
     /// the SQL and the KQL sections (each with its own renames and declared columns). Returns
     /// the test events that contradict a declared column type, each once.
     pub fn resolve_schemas(&mut self, rules: &[&Rule]) -> Vec<SchemaConflict> {
+        self.resolve_schemas_implying(rules, &vec![None; rules.len()])
+    }
+
+    /// `resolve_schemas`, with the columns each rule implies when they were taken before its
+    /// condition was packed away (`rule::Loaded::implied`; `None`: read from the rule). A
+    /// packed rule is never renamed (`rule::Keep::pack`).
+    pub fn resolve_schemas_implying(
+        &mut self,
+        rules: &[&Rule],
+        implied: &[Option<&crate::backend::schema::Implied>],
+    ) -> Vec<SchemaConflict> {
         let mut conflicts: Vec<SchemaConflict> = Vec::new();
         let mut run = |renames: &[(FieldPath, String)],
                        log_types: &BTreeMap<String, SqlLogType>|
@@ -521,6 +532,7 @@ impl Profile {
                     rule: copies
                         .next_if(|(at, _)| *at == i)
                         .map_or(*original, |(_, r)| r),
+                    implied: implied[i],
                     events: original
                         .tests
                         .iter()

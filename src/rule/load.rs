@@ -72,6 +72,18 @@ pub struct Loaded {
     rule_id_span: Option<Range<usize>>,
     /// When the text was not kept: what it was, to know it again when it is read back.
     dropped: Option<Digest>,
+    /// `Keep::pack`: the rule's condition and metadata as one buffer (`rule::pack`), `result`
+    /// holding the rest (its `head`).
+    packed: Option<Packed>,
+}
+
+/// A packed rule's buffer, and what schema resolution reads of the parts it holds.
+#[derive(Debug)]
+struct Packed {
+    bytes: Box<[u8]>,
+    /// The columns the rule's condition and output fields imply (`backend::inferred_schema`),
+    /// in order.
+    implied: Box<crate::backend::schema::Implied>,
 }
 
 /// A file text's length and hash.
@@ -95,7 +107,44 @@ impl Digest {
 
 impl Loaded {
     pub fn rule(&self) -> Option<&Rule> {
+        assert!(
+            self.packed.is_none(),
+            "a packed rule is read with Loaded::head or Loaded::full"
+        );
         self.result.as_ref().ok()
+    }
+
+    /// The loaded rule's id, path, log types, tests (their events' shapes), and spans
+    /// (`Keep::pack` leaves the rest of it empty until `full`); all of it when not packed.
+    pub fn head(&self) -> Option<&Rule> {
+        self.result.as_ref().ok()
+    }
+
+    /// The whole loaded rule, unpacked when `Keep::pack` packed it.
+    pub fn full(&self) -> Option<std::borrow::Cow<'_, Rule>> {
+        let head = self.result.as_ref().ok()?;
+        Some(match &self.packed {
+            None => std::borrow::Cow::Borrowed(head),
+            Some(p) => std::borrow::Cow::Owned(super::pack::unpack(head, &p.bytes)),
+        })
+    }
+
+    /// What the W0601 search reads of the rule (`rule::pack::unpack_condition`): its id, log
+    /// types and condition's IR and offsets, the rest empty when packed; the whole rule when
+    /// not.
+    pub fn condition(&self) -> Option<std::borrow::Cow<'_, Rule>> {
+        let head = self.result.as_ref().ok()?;
+        Some(match &self.packed {
+            None => std::borrow::Cow::Borrowed(head),
+            Some(p) => std::borrow::Cow::Owned(super::pack::unpack_condition(head, &p.bytes)),
+        })
+    }
+
+    /// For a packed rule, the columns its condition and output fields imply
+    /// (`backend::inferred_schema`, taken before packing); `None` when not packed (read them
+    /// from the rule).
+    pub fn implied(&self) -> Option<&crate::backend::schema::Implied> {
+        self.packed.as_ref().map(|p| &*p.implied)
     }
 
     /// The text the rule was loaded from, for a diagnostic's position and snippet: the kept
@@ -144,6 +193,15 @@ impl Loaded {
             self.dropped = Some(Digest::of(&self.file.text));
             self.file.text = String::new();
         }
+        if keep.pack && !keep.events {
+            let implied = crate::backend::inferred_schema(rule)
+                .columns
+                .into_iter()
+                .map(|(k, t)| (k.into_boxed_str(), t))
+                .collect();
+            let bytes = super::pack::pack(rule);
+            self.packed = Some(Packed { bytes, implied });
+        }
         self
     }
 }
@@ -158,12 +216,16 @@ pub struct Keep {
     pub events: bool,
     /// The file's text; without it, `Loaded::text` reads the file again.
     pub text: bool,
+    /// Each rule's condition and metadata packed into one buffer until it is read
+    /// (`Loaded::full`; `rule::pack`). Only without `events`: a rule packed is never renamed.
+    pub pack: bool,
 }
 
 impl Keep {
     pub const ALL: Keep = Keep {
         events: true,
         text: true,
+        pack: false,
     };
 }
 
@@ -370,6 +432,7 @@ pub fn load_paths_keeping(
                 result: Err(vec![p.diagnostic]),
                 rule_id_span: None,
                 dropped: None,
+                packed: None,
             });
         }
     }
@@ -431,6 +494,7 @@ fn load_file(
                     result,
                     rule_id_span,
                     dropped: None,
+                    packed: None,
                 });
             }
             // One YAML parse serves both the rule-or-not question and the rule.
@@ -458,6 +522,7 @@ fn load_file(
                 result: Err(vec![d]),
                 rule_id_span: None,
                 dropped: None,
+                packed: None,
             })
         }
     }
@@ -477,6 +542,7 @@ fn check_unique_ids(loaded: &mut [Loaded]) {
                         "`{id}` is also the RuleID of {first}; RuleIDs must be unique"
                     ));
                 l.result = Err(vec![d]);
+                l.packed = None;
             }
             None => {
                 seen.insert(id, l.file.path.clone());
@@ -526,6 +592,7 @@ fn load_parsed(
         result,
         rule_id_span,
         dropped: None,
+        packed: None,
     }
 }
 
@@ -755,6 +822,11 @@ impl Cx<'_> {
         rule.rule_id = id;
         rule.spans.rule_id = id_span.clone();
         rule.log_types = log_types?;
+        // The set keeps every loaded rule to the end: no spare room in its lists.
+        rule.tests.shrink_to_fit();
+        rule.shapes.shrink_to_fit();
+        rule.output_fields.shrink_to_fit();
+        rule.entities.shrink_to_fit();
         Some((rule, id_span))
     }
 
@@ -870,7 +942,7 @@ impl Cx<'_> {
             );
             return Vec::new();
         };
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(entries.len());
         for (k, ids) in entries {
             let Some(name) = k.scalar_text() else {
                 self.errors

@@ -2,6 +2,7 @@
 
 pub mod load;
 pub mod model;
+pub mod pack;
 pub mod yaml;
 
 pub use load::{

@@ -145,11 +145,11 @@ impl Condition {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileOffsets {
     /// (text offset, file offset) where each run starts, by text offset.
-    runs: Vec<(u32, u32)>,
+    pub(super) runs: Vec<(u32, u32)>,
     /// How many text offsets there are.
-    len: u32,
+    pub(super) len: u32,
     /// Every offset of a run is the run's file offset (generated text, see [`Self::flat`]).
-    flat: bool,
+    pub(super) flat: bool,
 }
 
 impl FileOffsets {
@@ -199,6 +199,8 @@ impl FromIterator<u32> for FileOffsets {
             last = Some(o);
             out.len += 1;
         }
+        // Every loaded rule keeps its offsets: no spare room.
+        out.runs.shrink_to_fit();
         out
     }
 }
