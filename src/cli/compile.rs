@@ -207,7 +207,7 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
         RENDER_WINDOW,
         loaded.iter().collect(),
         |l| {
-            // A packed rule (`rule::Keep::pack`) is unpacked here, and dropped once printed.
+            // A packed rule (`rule::Keep::pack`) is unpacked here, and dropped once rendered.
             let rendered = l.head().and_then(|head| {
                 if !selected(&head.rule_id) || conflicting.contains(&head.rule_id) {
                     return None;
@@ -228,20 +228,26 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
                         query = Err(e0403(compiled, m));
                     }
                 }
-                Some((rule, stable, query))
+                Some((stable, query))
             });
             (l, rendered)
         },
         |(l, rendered)| {
-            if l.head().is_none() {
+            let Some(head) = l.head() else {
                 out.report(l);
                 failed = true;
                 return;
-            }
-            let Some((rule, stable, query)) = rendered else {
+            };
+            let Some((stable, query)) = rendered else {
                 return;
             };
-            let rule = stable.as_ref().unwrap_or(&rule);
+            // What is printed needs the rule's id, which the head has; artifacts are built
+            // only from rules loaded whole (`keep_for` packs none then), which `rule()` checks.
+            let rule = match &stable {
+                Some(r) => r,
+                None if keep_built => l.rule().expect("loaded"),
+                None => head,
+            };
             let packaged = match query {
                 Ok(q) if keep_built => pack
                     .add(rule, &q, true)
