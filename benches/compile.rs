@@ -63,7 +63,7 @@ fn benches(c: &mut Criterion) {
     let rules: Vec<Rule> = files
         .iter()
         .map(|(p, t)| match load_str(p, t.clone()).result {
-            Ok(r) => r,
+            Ok(r) => *r,
             Err(e) => panic!("{p}: {e:?}"),
         })
         .collect();

@@ -8,7 +8,7 @@ use ruleqc::package::{panther, savedsearches, sentinel};
 use ruleqc::rule::{EntityKind, Rule, load_str};
 
 fn load(text: &str) -> Result<Rule, Vec<ruleqc::diag::Diagnostic>> {
-    load_str("t.yml", text.to_string()).result
+    load_str("t.yml", text.to_string()).result.map(|r| *r)
 }
 
 const HEAD: &str = "RuleID: T.Entities\nLogTypes: [X.Y]\nCondition: a is_not_null\n";

@@ -137,7 +137,7 @@ fn rules(dir: &str) -> Vec<Rule> {
         .expect(dir)
         .into_iter()
         .map(|l| {
-            l.result
+            *l.result
                 .unwrap_or_else(|e| panic!("{}: {e:?}", l.file.path))
         })
         .collect()

@@ -32,7 +32,7 @@ fn corpus() -> (Vec<Value>, BTreeMap<String, usize>) {
     let rules: Vec<_> = load_paths(&["rules".into()])
         .unwrap()
         .into_iter()
-        .map(|l| l.result.unwrap())
+        .map(|l| *l.result.unwrap())
         .collect();
     let mut events = Vec::new();
     for r in &rules {
@@ -247,7 +247,7 @@ fn engines_agree_on_generated_events() {
     let rules: Vec<_> = load_paths(&["rules".into()])
         .unwrap()
         .into_iter()
-        .map(|l| l.result.unwrap())
+        .map(|l| *l.result.unwrap())
         .collect();
     // Values seen under each key, per log type: material for the mutations.
     let mut seen: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();

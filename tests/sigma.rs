@@ -27,7 +27,7 @@ fn suite() -> Vec<Rule> {
     load_all(&["tests/sigma/suite"], None)
         .into_iter()
         .map(|l| match l.result {
-            Ok(r) => r,
+            Ok(r) => *r,
             Err(d) => panic!("{}: {d:?}", l.file.path),
         })
         .collect()

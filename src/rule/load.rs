@@ -67,7 +67,7 @@ pub struct SourceFile {
 pub struct Loaded {
     /// The file's path, and its text unless it was not kept (see `text`).
     pub file: SourceFile,
-    pub result: Result<Rule, Vec<Diagnostic>>,
+    pub result: Result<Box<Rule>, Vec<Diagnostic>>,
     /// Where the RuleID value is, for the cross-file duplicate check.
     rule_id_span: Option<Range<usize>>,
     /// When the text was not kept: what it was, to know it again when it is read back.
@@ -111,13 +111,13 @@ impl Loaded {
             self.packed.is_none(),
             "a packed rule is read with Loaded::head or Loaded::full"
         );
-        self.result.as_ref().ok()
+        self.result.as_deref().ok()
     }
 
     /// The loaded rule's id, path, log types, tests (their events' shapes), and spans
     /// (`Keep::pack` leaves the rest of it empty until `full`); all of it when not packed.
     pub fn head(&self) -> Option<&Rule> {
-        self.result.as_ref().ok()
+        self.result.as_deref().ok()
     }
 
     /// The whole loaded rule, unpacked when `Keep::pack` packed it.
@@ -491,7 +491,7 @@ fn load_file(
                     crate::sigma::load(&path, &text, &root, sigma_profile, samples);
                 return Ok(Loaded {
                     file: SourceFile { path, text },
-                    result,
+                    result: result.map(Box::new),
                     rule_id_span,
                     dropped: None,
                     packed: None,
@@ -589,7 +589,7 @@ fn load_parsed(
             path: path.to_string(),
             text,
         },
-        result,
+        result: result.map(Box::new),
         rule_id_span,
         dropped: None,
         packed: None,

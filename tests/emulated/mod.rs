@@ -36,7 +36,7 @@ pub fn corpus(dir: &str) -> Vec<Case> {
         .expect(dir)
         .into_iter()
         .map(|l| match l.result {
-            Ok(rule) => rule,
+            Ok(rule) => *rule,
             Err(_) => panic!("{} does not load", l.file.path),
         })
         .filter(|r| !r.tests.is_empty())
