@@ -205,6 +205,49 @@ pub fn compile(rule: &Rule, target: Target, profile: &Profile) -> Result<String,
     target.backend.render(rule, profile, target.dialect)
 }
 
+/// Queries past this size get a warning: every engine and SIEM bounds a query's text.
+const LARGE_QUERY: usize = 1 << 20;
+
+/// W0404: a compiled query of more than a mebibyte (a long `in` list is the usual cause), or,
+/// for a SQL dialect whose engine parses less by default, more than that engine's default.
+pub fn size_warning(
+    q: &str,
+    dialect: Option<crate::backend::sql::SqlDialect>,
+) -> Option<crate::diag::Diagnostic> {
+    if let Some(d) = dialect.map(|d| d.dialect())
+        && let Some((limit, engine, help)) = d.max_query_bytes()
+        && q.len() > limit
+    {
+        return Some(crate::diag::Diagnostic {
+            severity: crate::diag::Severity::Warning,
+            code: "W0404",
+            message: format!(
+                "the compiled query is {} bytes; {engine} parses at most {limit} bytes of a \
+                 query by default",
+                q.len(),
+            ),
+            span: None,
+            label: None,
+            help: Some(help.into()),
+        });
+    }
+    (q.len() > LARGE_QUERY).then(|| crate::diag::Diagnostic {
+        severity: crate::diag::Severity::Warning,
+        code: "W0404",
+        message: format!(
+            "the compiled query is {:.1} MB; engines and SIEMs limit the length of a query",
+            q.len() as f64 / 1e6
+        ),
+        span: None,
+        label: None,
+        help: Some(
+            "long `in` lists grow every query; a lookup table or a shorter list keeps it \
+             deployable"
+                .into(),
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -125,3 +125,50 @@ fn differential_agrees_with_the_reference_evaluator() {
     let pairs = support::differential::differential(&mut ch(), SqlDialect::Clickhouse, 8);
     assert!(pairs >= 10_000, "{pairs}");
 }
+
+/// W0404's bound for ClickHouse is the engine's own `max_query_size`: a rule whose query is just
+/// over it is warned about and refused by chDB with its default settings ("Max query size
+/// exceeded"); one just under it is neither, and runs; the general bound (1 MiB) of the other
+/// dialects warns about neither.
+#[test]
+fn queries_over_max_query_size_are_warned_about_and_refused() {
+    use ruleqc::compile::size_warning;
+    let rule = |n: usize| {
+        let values: Vec<String> = (0..n).map(|i| format!("\"v{i:05}\"")).collect();
+        format!(
+            "RuleID: Big.List\nLogTypes: [Big.Events]\nCondition: |\n  name in [{}]\nTests:\n  \
+             - Name: listed\n    ExpectedResult: true\n    Log: {{name: \"v00007\"}}\n  \
+             - Name: not listed\n    ExpectedResult: false\n    Log: {{name: \"w\"}}\n",
+            values.join(", ")
+        )
+    };
+    for (n, over) in [(20_000, false), (30_000, true)] {
+        let loaded = ruleqc::rule::load_str("big.yml", rule(n));
+        let r = loaded.rule().expect("loads");
+        let mut profile = ruleqc::profile::Profile::built_in("default").unwrap();
+        profile.resolve_schemas(&[r]);
+        let q = ruleqc::compile::compile(
+            r,
+            ruleqc::compile::Target::sql(SqlDialect::Clickhouse),
+            &profile,
+        )
+        .expect("compiles");
+        assert_eq!(q.len() > 262_144, over, "{n} values: {} bytes", q.len());
+        let warned = size_warning(&q, Some(SqlDialect::Clickhouse));
+        assert_eq!(
+            warned.as_ref().map(|w| w.code),
+            over.then_some("W0404"),
+            "{n}"
+        );
+        assert!(size_warning(&q, Some(SqlDialect::Duckdb)).is_none(), "{n}");
+        let run = ruleqc::testing::run_rule_tests_with(r, Some(&mut ch()), &profile);
+        match (&run.engine_error, over) {
+            (None, false) => {
+                let got: Vec<bool> = run.results.iter().map(|t| t.verdicts[1].result).collect();
+                assert_eq!(got, [true, false]);
+            }
+            (Some(e), true) => assert!(e.contains("Max query size exceeded"), "{e}"),
+            (e, _) => panic!("{n} values: {e:?}"),
+        }
+    }
+}

@@ -106,7 +106,8 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &CheckOptions<'_>) -> i32 {
                     };
                     match query {
                         Ok(q) => {
-                            if let Some(mut w) = super::compile::size_warning(&q) {
+                            if let Some(mut w) = crate::compile::size_warning(&q, target.dialect())
+                            {
                                 which(&mut w);
                                 out.report_loaded(l, &w);
                                 warnings += 1;
@@ -282,7 +283,7 @@ fn limit_findings(
         }
     };
     let mut warnings = 0;
-    if let Some(w) = super::compile::size_warning(&query) {
+    if let Some(w) = crate::compile::size_warning(&query, None) {
         out.report_loaded(l, &w);
         warnings += 1;
     }

@@ -25,28 +25,6 @@ pub fn compile_one(rule: &Rule, target: Target, profile: &Profile) -> Result<Str
     crate::compile::compile(rule, target, profile)
 }
 
-/// Queries past this size get a warning: every engine and SIEM bounds a query's text.
-const LARGE_QUERY: usize = 1 << 20;
-
-/// W0404: a compiled query of more than a mebibyte (a long `in` list is the usual cause).
-pub fn size_warning(q: &str) -> Option<Diagnostic> {
-    (q.len() > LARGE_QUERY).then(|| Diagnostic {
-        severity: crate::diag::Severity::Warning,
-        code: "W0404",
-        message: format!(
-            "the compiled query is {:.1} MB; engines and SIEMs limit the length of a query",
-            q.len() as f64 / 1e6
-        ),
-        span: None,
-        label: None,
-        help: Some(
-            "long `in` lists grow every query; a lookup table or a shorter list keeps it \
-             deployable"
-                .into(),
-        ),
-    })
-}
-
 /// What `compile` would report for one rule and target, without writing anything: the query
 /// and the checks of the target's deployable artifact (Splunk's cron, Sentinel's limits).
 /// `Ok` is the query.
@@ -257,7 +235,7 @@ pub fn run(out: &Output, command: &super::args::Command) -> i32 {
             };
             match packaged {
                 Ok(q) => {
-                    if let Some(w) = size_warning(&q) {
+                    if let Some(w) = crate::compile::size_warning(&q, dialect) {
                         out.report_loaded(l, &w);
                     }
                     if stream_text {

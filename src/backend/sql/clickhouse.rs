@@ -41,6 +41,18 @@ impl Dialect for ClickHouse {
         IdentCase::Exact
     }
 
+    /// ClickHouse's `max_query_size` (262,144 bytes by default) bounds the text its parser
+    /// reads; a longer query fails with "Max query size exceeded". It cannot be raised by the
+    /// query's own `SETTINGS`.
+    fn max_query_bytes(&self) -> Option<(usize, &'static str, &'static str)> {
+        Some((
+            262_144,
+            "ClickHouse",
+            "raise `max_query_size` in the settings profile of the user that runs the query (a \
+             query's own SETTINGS clause cannot raise it), or shorten the rule's lists",
+        ))
+    }
+
     fn engines(&self) -> &'static [&'static str] {
         &["clickhouse"]
     }

@@ -678,6 +678,13 @@ pub trait Dialect: Sync {
         false
     }
 
+    /// The most bytes of query text the dialect's engine parses with its default settings, and
+    /// how to allow more; `None` where only the general bound of W0404 applies.
+    /// The engine's name is in the tuple, for the warning.
+    fn max_query_bytes(&self) -> Option<(usize, &'static str, &'static str)> {
+        None
+    }
+
     /// The most operands of one `AND`/`OR` chain the dialect's parser takes in any number of
     /// them; longer chains are written as parenthesised groups (`Spell::max_operands`).
     fn max_chain(&self) -> Option<usize> {
