@@ -1159,16 +1159,10 @@ pub fn write_junction<S: Spell>(
     scope: &S::Scope,
     out: &mut String,
 ) -> Result<Piece, Unsupported> {
-    if let Some(max) = s.max_operands()
-        && items.len() > max
+    if let Some(size) = s
+        .max_operands()
+        .and_then(|max| group_size(items.len(), max))
     {
-        // A longer chain goes as parenthesised groups of at most `max` operands, groups of
-        // groups where there are more than `max` groups: its depth grows with the logarithm of
-        // its length.
-        let mut size = max;
-        while size.saturating_mul(max) < items.len() {
-            size *= max;
-        }
         return junction(
             s,
             items.chunks(size),
@@ -1186,6 +1180,21 @@ pub fn write_junction<S: Spell>(
         sep,
         out,
     )
+}
+
+/// For a chain of `len` operands where a target takes at most `max` in one chain: `None` when
+/// it fits, else the size of the parenthesised groups to write it as (powers of `max`, so that
+/// there are at most `max` groups, each of groups of `max` where needed): the depth grows with
+/// the logarithm of the length.
+pub fn group_size(len: usize, max: usize) -> Option<usize> {
+    if len <= max {
+        return None;
+    }
+    let mut size = max;
+    while size.saturating_mul(max) < len {
+        size *= max;
+    }
+    Some(size)
 }
 
 /// The operands `operands`, each written by `one`, joined as `write_junction` says.

@@ -118,12 +118,7 @@ impl Engine for DuckDb {
         if conditions.is_empty() {
             return Ok(Vec::new());
         }
-        let columns: Vec<(&str, ColumnType)> = table
-            .schema
-            .columns
-            .iter()
-            .map(|(k, t)| (k.as_str(), *t))
-            .collect();
+        let columns = columns(table);
         for (name, _) in &columns {
             // DuckDB identifiers are case-insensitive.
             if name.eq_ignore_ascii_case(ROW_COLUMN) {
@@ -134,15 +129,7 @@ impl Engine for DuckDb {
             }
         }
 
-        let mut lines = String::new();
-        for (i, ev) in table.events.iter().enumerate() {
-            lines.push_str(&event_line(i, ev, &columns)?);
-            lines.push('\n');
-        }
-        let file = TempFile::new(lines.as_bytes()).map_err(|e| {
-            EngineError::Failed(format!("duckdb: cannot write the events file: {e}"))
-        })?;
-
+        let file = events_file(table, &columns)?;
         let create = create_table_sql(table.name, &columns, &file.path);
         let queries: Vec<String> = conditions
             .iter()
@@ -214,20 +201,8 @@ impl DuckDb {
         let row = quote_ident(ROW_COLUMN);
         let (mut files, mut creates) = (Vec::new(), Vec::new());
         for (k, table) in tables.iter().enumerate() {
-            let columns: Vec<(&str, ColumnType)> = table
-                .schema
-                .columns
-                .iter()
-                .map(|(k, t)| (k.as_str(), *t))
-                .collect();
-            let mut lines = String::new();
-            for (i, ev) in table.events.iter().enumerate() {
-                lines.push_str(&event_line(i, ev, &columns)?);
-                lines.push('\n');
-            }
-            let file = TempFile::new(lines.as_bytes()).map_err(|e| {
-                EngineError::Failed(format!("duckdb: cannot write the events file: {e}"))
-            })?;
+            let columns = columns(table);
+            let file = events_file(table, &columns)?;
             creates.push(create_table_sql(&staging(k), &columns, &file.path));
             files.push(file);
         }
@@ -354,6 +329,30 @@ impl DuckDb {
             String::from_utf8_lossy(&output.stderr).into_owned(),
         ))
     }
+}
+
+/// The table's columns, in the schema's order.
+fn columns<'t>(table: &EventTable<'t>) -> Vec<(&'t str, ColumnType)> {
+    table
+        .schema
+        .columns
+        .iter()
+        .map(|(k, t)| (k.as_str(), *t))
+        .collect()
+}
+
+/// The table's events written as the lines `create_table_sql` reads.
+fn events_file(
+    table: &EventTable<'_>,
+    columns: &[(&str, ColumnType)],
+) -> Result<TempFile, EngineError> {
+    let mut lines = String::new();
+    for (i, ev) in table.events.iter().enumerate() {
+        lines.push_str(&event_line(i, ev, columns)?);
+        lines.push('\n');
+    }
+    TempFile::new(lines.as_bytes())
+        .map_err(|e| EngineError::Failed(format!("duckdb: cannot write the events file: {e}")))
 }
 
 /// The staging table of the `k`th table's events.

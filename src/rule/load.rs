@@ -649,32 +649,7 @@ impl Cx<'_> {
         let mut rule_id = None;
         let mut condition = None;
         let mut log_types = None;
-        let mut rule = Rule {
-            rule_id: String::new(),
-            path: path.to_string(),
-            condition: Condition {
-                text: String::new(),
-                ir: crate::ir::Node::And(Vec::new()),
-                file_offsets: Default::default(),
-            },
-            log_types: Vec::new(),
-            display_name: None,
-            description: None,
-            runbook: None,
-            reference: None,
-            enabled: true,
-            severity: None,
-            tags: Vec::new(),
-            reports: Vec::new(),
-            dedup_period_minutes: 60,
-            threshold: 1,
-            output_fields: Vec::new(),
-            schedule: Schedule::default(),
-            tests: Vec::new(),
-            spans: Default::default(),
-            entities: Vec::new(),
-            shapes: Vec::new(),
-        };
+        let mut rule = Rule::blank(path.to_string());
         let mut output_key: Option<&str> = None;
 
         for (k, v) in entries {

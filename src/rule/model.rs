@@ -53,6 +53,38 @@ pub struct RuleSpans {
 }
 
 impl Rule {
+    /// A rule of `path` with nothing read yet: no id, condition (an empty `and`), log types,
+    /// tests or metadata, and the defaults of an absent key (enabled, dedup 60 minutes,
+    /// threshold 1).
+    pub fn blank(path: String) -> Rule {
+        Rule {
+            rule_id: String::new(),
+            path,
+            condition: Condition {
+                text: String::new(),
+                ir: crate::ir::Node::And(Vec::new()),
+                file_offsets: Default::default(),
+            },
+            log_types: Vec::new(),
+            display_name: None,
+            description: None,
+            runbook: None,
+            reference: None,
+            enabled: true,
+            severity: None,
+            tags: Vec::new(),
+            reports: Vec::new(),
+            dedup_period_minutes: 60,
+            threshold: 1,
+            output_fields: Vec::new(),
+            schedule: Schedule::default(),
+            tests: Vec::new(),
+            spans: Default::default(),
+            entities: Vec::new(),
+            shapes: Vec::new(),
+        }
+    }
+
     /// The file range of a log type's entry in `LogTypes` (the rule's id when unknown).
     pub fn log_type_span(&self, log_type: &str) -> Range<usize> {
         self.log_types

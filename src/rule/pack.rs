@@ -73,29 +73,11 @@ pub fn pack(rule: &mut Rule) -> Box<[u8]> {
     }
     let hollow = Rule {
         rule_id: std::mem::take(&mut rule.rule_id),
-        path: std::mem::take(&mut rule.path),
-        condition: Condition {
-            text: String::new(),
-            ir: Node::And(Vec::new()),
-            file_offsets: FileOffsets::default(),
-        },
         log_types: std::mem::take(&mut rule.log_types),
-        display_name: None,
-        description: None,
-        runbook: None,
-        reference: None,
-        enabled: true,
-        severity: None,
-        tags: Vec::new(),
-        reports: Vec::new(),
-        dedup_period_minutes: 0,
-        threshold: 0,
-        output_fields: Vec::new(),
-        schedule: Schedule::default(),
         tests: std::mem::take(&mut rule.tests),
         spans: std::mem::take(&mut rule.spans),
-        entities: Vec::new(),
         shapes: std::mem::take(&mut rule.shapes),
+        ..Rule::blank(std::mem::take(&mut rule.path))
     };
     *rule = hollow;
     w.0.into_boxed_slice()
@@ -170,29 +152,13 @@ pub fn unpack_condition(head: &Rule, bytes: &[u8]) -> Rule {
     let file_offsets = r.offsets();
     Rule {
         rule_id: head.rule_id.clone(),
-        path: String::new(),
         condition: Condition {
             text: String::new(),
             ir,
             file_offsets,
         },
         log_types: head.log_types.clone(),
-        display_name: None,
-        description: None,
-        runbook: None,
-        reference: None,
-        enabled: true,
-        severity: None,
-        tags: Vec::new(),
-        reports: Vec::new(),
-        dedup_period_minutes: 0,
-        threshold: 0,
-        output_fields: Vec::new(),
-        schedule: Schedule::default(),
-        tests: Vec::new(),
-        spans: Default::default(),
-        entities: Vec::new(),
-        shapes: Vec::new(),
+        ..Rule::blank(String::new())
     }
 }
 

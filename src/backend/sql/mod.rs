@@ -216,7 +216,7 @@ fn or_chain<T>(
     out: &mut String,
     each: &mut dyn FnMut(&T, &mut String) -> Result<(), Unsupported>,
 ) -> Result<(), Unsupported> {
-    if items.len() <= max {
+    let Some(size) = crate::backend::plan::group_size(items.len(), max) else {
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
                 out.push_str(" OR ");
@@ -224,11 +224,7 @@ fn or_chain<T>(
             each(item, out)?;
         }
         return Ok(());
-    }
-    let mut size = max;
-    while size.saturating_mul(max) < items.len() {
-        size *= max;
-    }
+    };
     for (i, group) in items.chunks(size).enumerate() {
         if i > 0 {
             out.push_str(" OR ");
