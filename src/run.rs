@@ -764,6 +764,7 @@ pub fn run_sqlite(
     }
     let _guard = Remove(path.clone());
     let err = |e: rusqlite::Error| format!("SQLite: {e}");
+    crate::engine::sqlite::configure();
     let mut conn = rusqlite::Connection::open(&path).map_err(err)?;
     conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
         .map_err(err)?;

@@ -1,5 +1,5 @@
-//! Loading and compiling on several threads gives what a file-by-file run gives, in the same
-//! order, and a broken rule among many is still reported.
+//! Loading, compiling and testing on several threads gives what a file-by-file run gives, in
+//! the same order, and a broken rule among many is still reported.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -103,7 +103,17 @@ fn compiling_on_four_threads_prints_what_each_file_alone_prints_in_order() {
 
 #[test]
 fn one_thread_and_four_give_the_same_bytes() {
-    let dir = rule_dir("threads", 200, &some_broken);
+    // Besides the broken rules, every eleventh rule has a test that fails, so that `test`
+    // reports failures (with their traces) from several workers.
+    let dir = rule_dir("threads", 200, &|i| {
+        some_broken(i).or_else(|| {
+            (i % 11 == 5).then(|| {
+                rule(i)
+                    .replace("ExpectedResult: true", "ExpectedResult: false")
+                    .into_bytes()
+            })
+        })
+    });
     let d = dir.to_str().unwrap();
     for args in [
         vec!["check", d],
@@ -111,12 +121,22 @@ fn one_thread_and_four_give_the_same_bytes() {
         vec!["compile", "--target", "splunk", d],
         vec!["compile", "--target", "kql", d],
         vec!["test", d],
+        vec!["test", "--engine", "none", d],
+        vec!["test", "--coverage", d],
+        vec!["test", "--output-format", "json", d],
+        vec!["test", "--output-format", "junit", d],
     ] {
         let one = ruleqc_on(1, &args);
         let four = ruleqc_on(4, &args);
         assert_eq!(one.status.code(), four.status.code(), "{args:?}");
         assert_eq!(stdout(&one), stdout(&four), "{args:?}");
         assert_eq!(stderr(&one), stderr(&four), "{args:?}");
+        if args == ["test", d] {
+            let out = stdout(&four);
+            let fails: Vec<&str> = out.lines().filter(|l| l.starts_with("FAIL ")).collect();
+            assert_eq!(fails.len(), 15, "{out}");
+            assert!(fails[0].starts_with("FAIL Par.Rule005 :: match"), "{out}");
+        }
     }
 }
 

@@ -644,3 +644,45 @@ fn timestamp_time_column_on_both_sql_engines() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// The native engine on one worker and on three reads the same chunks in another order of
+/// completion; what it prints (matches, malformed lines, counts) is the same bytes.
+#[test]
+fn native_run_gives_the_same_bytes_on_one_thread_and_three() {
+    let (events, _) = corpus();
+    let dir = scratch("threads");
+    // About 3 MB: several 1 MB chunks, with a broken line in each stretch.
+    let mut text = String::new();
+    for round in 0..48 {
+        text.push_str(&jsonl(&events));
+        text.push_str(&format!("{{\"broken\": {round}\n"));
+    }
+    assert!(text.len() > 3 << 20, "{} bytes", text.len());
+    let file = dir.join("events.jsonl");
+    std::fs::write(&file, text).unwrap();
+    let on = |threads: &str| {
+        Command::new(env!("CARGO_BIN_EXE_ruleqc"))
+            .args(["run", "--format", "jsonl", "--events"])
+            .arg(&file)
+            .arg("rules")
+            .env("RULEQC_THREADS", threads)
+            .output()
+            .expect("run ruleqc")
+    };
+    let (one, three) = (on("1"), on("3"));
+    assert_eq!(
+        one.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    assert_eq!(one.stdout, three.stdout);
+    assert_eq!(one.stderr, three.stderr);
+    let err = String::from_utf8_lossy(&one.stderr);
+    assert!(err.contains("48 malformed lines skipped"), "{err}");
+    assert!(
+        one.stdout.len() > 100_000,
+        "{} bytes of matches",
+        one.stdout.len()
+    );
+}

@@ -12,7 +12,15 @@ pub use crate::backend::sql::SqlDialect;
 ///
 /// Exit status: 0 all good; 1 a rule has errors or a test failed; 2 usage or I/O error.
 #[derive(Debug, Parser)]
-#[command(name = "ruleqc", version, about, long_about)]
+#[command(
+    name = "ruleqc",
+    version,
+    about,
+    long_about,
+    after_long_help = "Environment: RULEQC_THREADS=N, the number of threads for loading, \
+        checking, compiling and testing rules and for `run`'s native engine (default: one per \
+        core); NO_COLOR, no colour."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -103,21 +103,22 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
         }
     }
     let (conflicting, schema_warnings) = super::schema::resolve(out, &mut profile, loaded);
-    let mut engine: Option<Box<dyn Engine>> = match opts.engine {
-        EngineChoice::None => None,
-        EngineChoice::Sqlite => match crate::engine::sqlite::Sqlite::new() {
-            Ok(e) => Some(Box::new(e)),
-            Err(e) => return out.fatal(&e.to_string()),
-        },
-        EngineChoice::Duckdb => {
-            match crate::engine::duckdb::DuckDb::new(opts.duckdb.map(PathBuf::from)) {
-                Ok(e) => Some(Box::new(e)),
-                Err(EngineError::Missing(m)) | Err(EngineError::Failed(m)) => {
-                    return out.fatal(&m);
-                }
-            }
-        }
+    // One engine per worker: rules are tested on all cores (an engine is one connection or
+    // one `duckdb` binary, used by one rule at a time), and reported in the order of the files.
+    let make = || -> Result<Option<Box<dyn Engine + Send>>, EngineError> {
+        Ok(match opts.engine {
+            EngineChoice::None => None,
+            EngineChoice::Sqlite => Some(Box::new(crate::engine::sqlite::Sqlite::new()?)),
+            EngineChoice::Duckdb => Some(Box::new(crate::engine::duckdb::DuckDb::new(
+                opts.duckdb.map(PathBuf::from),
+            )?)),
+        })
     };
+    let first = match make() {
+        Ok(e) => e,
+        Err(EngineError::Missing(m)) | Err(EngineError::Failed(m)) => return out.fatal(&m),
+    };
+    let engines = std::sync::Mutex::new(vec![first]);
     let selected = |id: &str| filters.is_empty() || filters.iter().any(|f| glob_match(f, id));
     if let Some(m) = super::no_rule_matches(filters, loaded) {
         return out.fatal(&m);
@@ -134,202 +135,230 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
     let mut rules_json = Vec::new();
     let mut errors_json = Vec::new();
     let mut junit = String::new();
-    for l in loaded {
-        let Some(rule) = l.rule() else {
-            // A rule that does not load cannot be filtered by id: always report it.
-            bad_files.push(&l.file.path);
-            out.report(l);
-            if let Err(diags) = &l.result {
-                let mut messages = String::new();
-                for d in diags {
-                    let f = Finding::from_diagnostic(d, &l.file.path, &l.file.text);
-                    messages.push_str(&format!(
-                        "{}:{}:{}: {}[{}]: {}\n",
-                        f.file, f.line, f.column, f.level, f.code, f.message
-                    ));
-                    errors_json.push(json!({
-                        "file": f.file, "line": f.line, "column": f.column,
-                        "code": f.code, "message": f.message,
-                    }));
-                }
-                junit.push_str(&format!(
-                    "  <testsuite name=\"{0}\" tests=\"1\" failures=\"0\" errors=\"1\">\n    <testcase name=\"load\" classname=\"{0}\" file=\"{0}\">\n      <error message=\"the rule file has errors\">{1}</error>\n    </testcase>\n  </testsuite>\n",
-                    xml_escape(&l.file.path),
-                    xml_escape(&messages)
-                ));
+    // What a worker does for one file: run the rule's tests, when they are to be run.
+    let run_one = |l: &Loaded| {
+        let rule = l
+            .rule()
+            .filter(|r| selected(&r.rule_id) && !conflicting.contains(&r.rule_id))?;
+        let taken = engines.lock().map(|mut e| e.pop()).unwrap_or(None);
+        let mut engine = match taken.map(Ok).unwrap_or_else(make) {
+            Ok(e) => e,
+            Err(e) => {
+                let mut run = run_rule_tests_with(rule, None, &profile);
+                run.engine_error = Some(e.to_string());
+                return Some(run);
             }
-            continue;
         };
-        if !selected(&rule.rule_id) {
-            continue;
-        }
-        match few_tests(out, l, rule, opts.min_tests) {
-            Some(Severity::Error) => few += 1,
-            Some(Severity::Warning) => warnings += 1,
-            None => {}
-        }
-        if conflicting.contains(&rule.rule_id) {
-            // Reported by `resolve`: the events are not what the deployed query would see.
-            schema_errors += 1;
-            continue;
-        }
         let run = run_rule_tests_with(
             rule,
             engine.as_mut().map(|e| &mut **e as &mut dyn Engine),
             &profile,
         );
-        if let Some(e) = &run.engine_error {
-            bugs += 1;
-            if human {
-                outln!(
-                    "COMPILER BUG {} ({}): the compiled query did not run: {e}",
-                    rule.rule_id,
-                    rule.path
-                );
-            }
+        if let Ok(mut pool) = engines.lock() {
+            pool.push(engine);
         }
-        let mut tests_json = Vec::new();
-        let mut cases = String::new();
-        let mut rule_failures = 0;
-        for (r, t) in run.results.iter().zip(&rule.tests) {
-            let (line, col) = line_col(&l.file.text, t.span.start);
-            let at = format!("{}:{line}:{col}", l.file.path);
-            let mut problem = None;
-            if let Some(v) = r.disagreement() {
-                bugs += 1;
-                let m = format!(
-                    "COMPILER BUG {} :: {}: the reference evaluator says {}, {} says {}",
-                    rule.rule_id,
-                    r.name,
-                    r.reference(),
-                    v.evaluator,
-                    v.result
-                );
-                if human {
-                    outln!("{m}");
-                    if let Some(sql) = &run.engine_sql {
-                        outln!("  query as run: {sql}");
+        Some(run)
+    };
+    let files: Vec<&Loaded> = loaded.iter().collect();
+    crate::par::stream(
+        64,
+        files,
+        |l| (l, run_one(l)),
+        |(l, run)| {
+            let Some(rule) = l.rule() else {
+                // A rule that does not load cannot be filtered by id: always report it.
+                bad_files.push(&l.file.path);
+                out.report(l);
+                if let Err(diags) = &l.result {
+                    let mut messages = String::new();
+                    for d in diags {
+                        let f = Finding::from_diagnostic(d, &l.file.path, &l.file.text);
+                        messages.push_str(&format!(
+                            "{}:{}:{}: {}[{}]: {}\n",
+                            f.file, f.line, f.column, f.level, f.code, f.message
+                        ));
+                        errors_json.push(json!({
+                            "file": f.file, "line": f.line, "column": f.column,
+                            "code": f.code, "message": f.message,
+                        }));
                     }
+                    junit.push_str(&format!(
+                    "  <testsuite name=\"{0}\" tests=\"1\" failures=\"0\" errors=\"1\">\n    <testcase name=\"load\" classname=\"{0}\" file=\"{0}\">\n      <error message=\"the rule file has errors\">{1}</error>\n    </testcase>\n  </testsuite>\n",
+                    xml_escape(&l.file.path),
+                    xml_escape(&messages)
+                ));
                 }
-                problem = Some(m);
+                return;
+            };
+            if !selected(&rule.rule_id) {
+                return;
             }
-            let lines = trace(rule, &t.log);
-            let shown: Vec<String> = lines
-                .iter()
-                .map(|tl| format!("{}{}", "  ".repeat(tl.depth), tl.text))
-                .collect();
-            let width = shown.iter().map(|s| s.chars().count()).max().unwrap_or(0);
-            let trace_text: String = lines
-                .iter()
-                .zip(&shown)
-                .map(|(tl, s)| format!("    {s:width$}  {} => {}\n", tl.value, tl.verdict))
-                .collect();
-            if r.passed() {
-                passed += 1;
-            } else {
-                failed += 1;
-                rule_failures += 1;
-                if r.reference() != r.expected {
+            match few_tests(out, l, rule, opts.min_tests) {
+                Some(Severity::Error) => few += 1,
+                Some(Severity::Warning) => warnings += 1,
+                None => {}
+            }
+            if conflicting.contains(&rule.rule_id) {
+                // Reported by `resolve`: the events are not what the deployed query would see.
+                schema_errors += 1;
+                return;
+            }
+            let Some(run) = run else {
+                unreachable!("a selected rule without schema errors is run")
+            };
+            if let Some(e) = &run.engine_error {
+                bugs += 1;
+                if human {
+                    outln!(
+                        "COMPILER BUG {} ({}): the compiled query did not run: {e}",
+                        rule.rule_id,
+                        rule.path
+                    );
+                }
+            }
+            let mut tests_json = Vec::new();
+            let mut cases = String::new();
+            let mut rule_failures = 0;
+            for (r, t) in run.results.iter().zip(&rule.tests) {
+                let (line, col) = line_col(&l.file.text, t.span.start);
+                let at = format!("{}:{line}:{col}", l.file.path);
+                let mut problem = None;
+                if let Some(v) = r.disagreement() {
+                    bugs += 1;
                     let m = format!(
-                        "FAIL {} :: {}: expected {}, got {} (reference evaluator)",
+                        "COMPILER BUG {} :: {}: the reference evaluator says {}, {} says {}",
                         rule.rule_id,
                         r.name,
-                        r.expected,
-                        r.reference()
+                        r.reference(),
+                        v.evaluator,
+                        v.result
                     );
                     if human {
-                        outln!("{m}\n  --> {at}\n  how the condition decided:\n{trace_text}");
+                        outln!("{m}");
+                        if let Some(sql) = &run.engine_sql {
+                            outln!("  query as run: {sql}");
+                        }
                     }
                     problem = Some(m);
                 }
-                out.finding(Finding {
-                    file: l.file.path.clone(),
-                    line,
-                    column: col,
-                    level: "error",
-                    code: "test-failed".into(),
-                    message: problem.clone().unwrap_or_default(),
-                    help: None,
+                let lines = trace(rule, &t.log);
+                let shown: Vec<String> = lines
+                    .iter()
+                    .map(|tl| format!("{}{}", "  ".repeat(tl.depth), tl.text))
+                    .collect();
+                let width = shown.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+                let trace_text: String = lines
+                    .iter()
+                    .zip(&shown)
+                    .map(|(tl, s)| format!("    {s:width$}  {} => {}\n", tl.value, tl.verdict))
+                    .collect();
+                if r.passed() {
+                    passed += 1;
+                } else {
+                    failed += 1;
+                    rule_failures += 1;
+                    if r.reference() != r.expected {
+                        let m = format!(
+                            "FAIL {} :: {}: expected {}, got {} (reference evaluator)",
+                            rule.rule_id,
+                            r.name,
+                            r.expected,
+                            r.reference()
+                        );
+                        if human {
+                            outln!("{m}\n  --> {at}\n  how the condition decided:\n{trace_text}");
+                        }
+                        problem = Some(m);
+                    }
+                    out.finding(Finding {
+                        file: l.file.path.clone(),
+                        line,
+                        column: col,
+                        level: "error",
+                        code: "test-failed".into(),
+                        message: problem.clone().unwrap_or_default(),
+                        help: None,
+                    });
+                }
+                let verdicts: serde_json::Map<String, Value> = r
+                    .verdicts
+                    .iter()
+                    .map(|v| (v.evaluator.to_string(), json!(v.result)))
+                    .collect();
+                let mut tj = json!({
+                    "name": r.name, "expected": r.expected, "passed": r.passed(),
+                    "verdicts": verdicts, "line": line,
                 });
-            }
-            let verdicts: serde_json::Map<String, Value> = r
-                .verdicts
-                .iter()
-                .map(|v| (v.evaluator.to_string(), json!(v.result)))
-                .collect();
-            let mut tj = json!({
-                "name": r.name, "expected": r.expected, "passed": r.passed(),
-                "verdicts": verdicts, "line": line,
-            });
-            if !r.passed() {
-                tj["trace"] = lines
+                if !r.passed() {
+                    tj["trace"] = lines
                     .iter()
                     .map(|tl| {
                         json!({"depth": tl.depth, "predicate": tl.text, "value": tl.value, "verdict": tl.verdict})
                     })
                     .collect();
-            }
-            tests_json.push(tj);
-            cases.push_str(&format!(
-                "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" line=\"{line}\">\n",
-                xml_escape(&r.name),
-                xml_escape(&rule.rule_id),
-                xml_escape(&l.file.path)
-            ));
-            if let Some(p) = problem.filter(|_| !r.passed()) {
+                }
+                tests_json.push(tj);
                 cases.push_str(&format!(
-                    "      <failure message=\"{}\">{}</failure>\n",
-                    xml_escape(&p),
-                    xml_escape(&format!("{at}\n{trace_text}"))
+                    "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" line=\"{line}\">\n",
+                    xml_escape(&r.name),
+                    xml_escape(&rule.rule_id),
+                    xml_escape(&l.file.path)
                 ));
+                if let Some(p) = problem.filter(|_| !r.passed()) {
+                    cases.push_str(&format!(
+                        "      <failure message=\"{}\">{}</failure>\n",
+                        xml_escape(&p),
+                        xml_escape(&format!("{at}\n{trace_text}"))
+                    ));
+                }
+                cases.push_str("    </testcase>\n");
             }
-            cases.push_str("    </testcase>\n");
-        }
-        junit.push_str(&format!(
+            junit.push_str(&format!(
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{rule_failures}\" errors=\"0\" file=\"{}\">\n{cases}  </testsuite>\n",
             xml_escape(&rule.rule_id),
             run.results.len(),
             xml_escape(&l.file.path)
         ));
-        let mut rule_json = json!({
-            "rule_id": rule.rule_id, "file": rule.path, "tests": tests_json,
-        });
-        if let Some(e) = &run.engine_error {
-            rule_json["engine_error"] = json!(e);
-        }
-        if let Some(q) = &run.engine_sql {
-            rule_json["query"] = json!(q);
-        }
-        if want_coverage {
-            let items = coverage(rule);
-            let (c, n) = (
-                items.iter().map(CoverItem::covered).sum::<usize>(),
-                items.len() * 2,
-            );
-            covered += c;
-            outcomes += n;
-            let pct = percent(c, n);
-            if let Some(m) = opts.min_coverage.filter(|m| pct < usize::from(*m)) {
-                below.push((rule.rule_id.clone(), pct));
-                out.finding(Finding {
-                    file: l.file.path.clone(),
-                    line: 1,
-                    column: 1,
-                    level: "error",
-                    code: "coverage-below-minimum".into(),
-                    message: format!(
-                        "rule `{}`: condition coverage {pct}% is below --min-coverage {m}%",
-                        rule.rule_id
-                    ),
-                    help: None,
-                });
+            let mut rule_json = json!({
+                "rule_id": rule.rule_id, "file": rule.path, "tests": tests_json,
+            });
+            if let Some(e) = &run.engine_error {
+                rule_json["engine_error"] = json!(e);
             }
-            report_coverage(out, l, rule, &items, pct, human);
-            rule_json["coverage"] =
-                json!({"percent": pct, "covered": c, "outcomes": n, "items": items});
-        }
-        rules_json.push(rule_json);
-    }
+            if let Some(q) = &run.engine_sql {
+                rule_json["query"] = json!(q);
+            }
+            if want_coverage {
+                let items = coverage(rule);
+                let (c, n) = (
+                    items.iter().map(CoverItem::covered).sum::<usize>(),
+                    items.len() * 2,
+                );
+                covered += c;
+                outcomes += n;
+                let pct = percent(c, n);
+                if let Some(m) = opts.min_coverage.filter(|m| pct < usize::from(*m)) {
+                    below.push((rule.rule_id.clone(), pct));
+                    out.finding(Finding {
+                        file: l.file.path.clone(),
+                        line: 1,
+                        column: 1,
+                        level: "error",
+                        code: "coverage-below-minimum".into(),
+                        message: format!(
+                            "rule `{}`: condition coverage {pct}% is below --min-coverage {m}%",
+                            rule.rule_id
+                        ),
+                        help: None,
+                    });
+                }
+                report_coverage(out, l, rule, &items, pct, human);
+                rule_json["coverage"] =
+                    json!({"percent": pct, "covered": c, "outcomes": n, "items": items});
+            }
+            rules_json.push(rule_json);
+        },
+    );
 
     let min_failed = opts.min_coverage.filter(|_| !below.is_empty());
     if let Some(m) = min_failed

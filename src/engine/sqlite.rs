@@ -24,8 +24,29 @@ fn failed(e: impl std::fmt::Display) -> EngineError {
     EngineError::Failed(format!("SQLite: {e}"))
 }
 
+/// Turns off SQLite's memory statistics, once, before the process opens its first connection.
+/// They are kept under one mutex for the whole process, taken at every allocation, so
+/// connections on several threads (`ruleqc test` runs rules on all cores) would wait on each
+/// other for them; ruleqc never reads them.
+pub fn configure() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: `sqlite3_config` with `SQLITE_CONFIG_MEMSTATUS` takes one `int`. It is
+        // called before any connection is opened (every connection of the process is opened
+        // after `configure`), when SQLite allows it; were SQLite initialised already, the
+        // call would return `SQLITE_MISUSE` and change nothing, which is harmless.
+        unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                std::ffi::c_int::from(0u8),
+            );
+        }
+    });
+}
+
 impl Sqlite {
     pub fn new() -> Result<Self, EngineError> {
+        configure();
         let conn = Connection::open_in_memory().map_err(failed)?;
         register_functions(&conn).map_err(failed)?;
         Ok(Sqlite { conn })
@@ -206,4 +227,34 @@ fn insert_event(
     vals.push(SqlValue::Integer(i as i64));
     insert.execute(params_from_iter(vals)).map_err(failed)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::schema::TableSchema;
+    use serde_json::json;
+
+    /// Every connection of the process is opened after `configure` (this test binary included),
+    /// so SQLite keeps no memory statistics: the mutex that guards them is never taken, and
+    /// connections on several threads do not wait on each other at every allocation.
+    #[test]
+    fn memory_statistics_are_off() {
+        let mut e = Sqlite::new().expect("embedded sqlite");
+        let schema = TableSchema::default();
+        let events = vec![json!({"a": "x".repeat(100_000)})];
+        let table = EventTable {
+            name: "t",
+            schema: &schema,
+            events: &events,
+        };
+        e.matching_rows(&table, &["1 = 1".to_string()])
+            .expect("a query runs");
+        // SAFETY: a read of SQLite's counter, which takes no argument.
+        let used = unsafe { rusqlite::ffi::sqlite3_memory_used() };
+        assert_eq!(
+            used, 0,
+            "SQLite counts its memory: it takes a global mutex per allocation"
+        );
+    }
 }
