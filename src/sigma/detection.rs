@@ -1553,6 +1553,7 @@ mod tests {
             "{}",
             out.text
         );
+        #[cfg(debug_assertions)]
         assert_eq!(out.byte_map().len(), out.text.len());
 
         let out = lower("  a:\n    Size|gt: 1.5e3\n  condition: a");
