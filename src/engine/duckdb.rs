@@ -1,5 +1,9 @@
-//! The DuckDB engine: drives the `duckdb` command-line binary as a subprocess (one invocation per
-//! `matching_rows` call, SQL on stdin, an in-memory database).
+//! The DuckDB engine: drives the `duckdb` command-line binary as a subprocess. One process
+//! serves an engine's calls one after another (`Session`): each call's SQL is written to a
+//! file that the process reads with `.read`, into an in-memory database of its own that is
+//! attached for the call and detached after it, and a marker query then says that the call is
+//! over. A process that fails a statement exits (`-bail`) and the next call starts another, so
+//! no call sees another's tables or a failed one's state.
 //!
 //! Loading. The events are written as JSON lines to a temporary file, one line per event, under
 //! positional keys (`r` for the row number, `c0`, `c1`, ... for the schema's columns, so odd
@@ -32,9 +36,9 @@
 //! without headers, so every line is one integer. With `-bail`, DuckDB stops at the first error;
 //! the markers seen before it tell which statement failed.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value};
@@ -42,14 +46,90 @@ use serde_json::{Map, Value};
 use super::{Engine, EngineError, EventTable, ROW_COLUMN};
 use crate::backend::schema::ColumnType;
 
+/// The database each call of a kept process runs in (attached for the call, then detached).
+const DB: &str = "__ruleqc_call";
+
 /// How to get DuckDB, for `EngineError::Missing`.
 const INSTALL: &str = "install the DuckDB command-line binary with `pip install duckdb-cli==1.5.6`, \
                        or pass `--duckdb PATH`";
 
-/// The DuckDB command-line binary.
-#[derive(Clone, Debug)]
+/// The DuckDB command-line binary, and the process kept for the next call.
 pub struct DuckDb {
     binary: PathBuf,
+    session: Option<Session>,
+}
+
+impl Clone for DuckDb {
+    /// The same binary; the copy starts its own process.
+    fn clone(&self) -> Self {
+        DuckDb {
+            binary: self.binary.clone(),
+            session: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for DuckDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DuckDb")
+            .field("binary", &self.binary)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A running `duckdb` that takes one script after another on its standard input.
+struct Session {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    /// Reads standard error to its end (so that DuckDB never waits on a full pipe) and gives
+    /// it back when the process has exited.
+    stderr: Option<std::thread::JoinHandle<String>>,
+    /// Scripts run so far (each one's end marker is numbered).
+    scripts: u64,
+}
+
+impl Session {
+    fn start(binary: &Path) -> Result<Session, EngineError> {
+        let mut child = Command::new(binary)
+            .args(["-no-init", "-batch", "-bail", "-csv", "-noheader"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                EngineError::Missing(format!(
+                    "DuckDB not runnable: cannot run `{}`: {e}; {INSTALL}",
+                    binary.display()
+                ))
+            })?;
+        let (Some(stdin), Some(stdout), Some(mut err)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(EngineError::Failed("duckdb: no pipe to the process".into()));
+        };
+        let stderr = std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = err.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        });
+        Ok(Session {
+            child,
+            stdin,
+            stdout: BufReader::new(stdout),
+            stderr: Some(stderr),
+            scripts: 0,
+        })
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl DuckDb {
@@ -79,7 +159,10 @@ impl DuckDb {
                 String::from_utf8_lossy(&out.stderr).trim()
             )));
         }
-        Ok(DuckDb { binary })
+        Ok(DuckDb {
+            binary,
+            session: None,
+        })
     }
 
     /// The binary this engine runs.
@@ -147,7 +230,7 @@ impl Engine for DuckDb {
             script.push_str(&format!("{q};\nSELECT {};\n", -(i as i64) - 2));
         }
 
-        let (ok, status, stdout, stderr) = self.run(&script)?;
+        let (ok, status, stdout, stderr) = self.exec(&script)?;
         drop(file);
 
         let mut results: Vec<Vec<usize>> = Vec::with_capacity(conditions.len());
@@ -235,7 +318,7 @@ impl DuckDb {
                 script.push_str(&only(k, "false"));
             }
         }
-        let (ok, status, stdout, stderr) = self.run(&script)?;
+        let (ok, status, stdout, stderr) = self.exec(&script)?;
         drop(files);
         let mut rows = vec![Vec::new(); tables.len()];
         let (mut loaded, mut done) = (false, 0usize);
@@ -282,6 +365,61 @@ impl DuckDb {
                 creates.join(";\n")
             )
         }))
+    }
+
+    /// Runs `script` (SQL statements) in the kept process, on an in-memory database of its own:
+    /// (success, status, stdout, stderr), as `run` gives them. The process is started when
+    /// there is none, and dropped when the script fails (DuckDB then exits, `-bail`).
+    fn exec(&mut self, script: &str) -> Result<(bool, String, String, String), EngineError> {
+        let wrapped =
+            format!("ATTACH ':memory:' AS {DB};\nUSE {DB};\n{script}\nUSE memory;\nDETACH {DB};\n");
+        let file = TempFile::new(wrapped.as_bytes(), "sql")
+            .map_err(|e| EngineError::Failed(format!("duckdb: cannot write the script: {e}")))?;
+        let Some(path) = file
+            .path
+            .to_str()
+            .filter(|p| !p.contains(['\'', '\n', '\r']))
+        else {
+            // A path `.read` cannot be given: the script on its own process.
+            return self.run(script);
+        };
+        if self.session.is_none() {
+            self.session = Some(Session::start(&self.binary)?);
+        }
+        let session = self.session.as_mut().expect("started above");
+        session.scripts += 1;
+        let end = format!("ruleqc-end-{}", session.scripts);
+        // `.read` takes the file to its end, so a statement left open in it is an error there
+        // rather than a wait for more input.
+        let command = format!(".read '{path}'\nSELECT '{end}';\n");
+        let _ = session
+            .stdin
+            .write_all(command.as_bytes())
+            .and_then(|()| session.stdin.flush());
+        let mut stdout = String::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match session.stdout.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) if line.trim_end() == end => {
+                    return Ok((true, "exit status: 0".into(), stdout, String::new()));
+                }
+                Ok(_) => stdout.push_str(&line),
+            }
+        }
+        // The process stopped before the marker: a statement failed (or DuckDB died).
+        let mut session = self.session.take().expect("started above");
+        let status = session
+            .child
+            .wait()
+            .map_or_else(|e| format!("unknown ({e})"), |s| s.to_string());
+        let stderr = session
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        Ok((false, status, stdout, stderr))
     }
 
     /// Runs a whole script (SQL and dot commands) on a fresh in-memory database and returns
@@ -351,7 +489,7 @@ fn events_file(
         lines.push_str(&event_line(i, ev, columns)?);
         lines.push('\n');
     }
-    TempFile::new(lines.as_bytes())
+    TempFile::new(lines.as_bytes(), "jsonl")
         .map_err(|e| EngineError::Failed(format!("duckdb: cannot write the events file: {e}")))
 }
 
@@ -451,13 +589,13 @@ struct TempFile {
 }
 
 impl TempFile {
-    fn new(contents: &[u8]) -> std::io::Result<TempFile> {
+    fn new(contents: &[u8], extension: &str) -> std::io::Result<TempFile> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         let path = std::env::temp_dir().join(format!(
-            "ruleqc-duckdb-{}-{}-{nanos}.jsonl",
+            "ruleqc-duckdb-{}-{}-{nanos}.{extension}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
@@ -735,6 +873,59 @@ mod tests {
         );
     }
 
+    /// One process serves an engine's calls: none sees another's tables, a call that fails
+    /// leaves the next one a fresh process, and a statement left open is an error, not a wait
+    /// for more input.
+    #[test]
+    fn calls_in_one_process_are_kept_apart() {
+        let mut e = duckdb();
+        let s = schema(&[("s", ColumnType::Text)]);
+        let evs = [json!({"s": "a"}), json!({"s": "b"})];
+        let table = |name| EventTable {
+            name,
+            schema: &s,
+            events: &evs,
+        };
+        let one = |c: &str| vec![c.to_string()];
+        assert_eq!(
+            e.matching_rows(&table("first"), &one("s = 'b'")).unwrap(),
+            vec![vec![1]]
+        );
+        // The first call's table is gone: this one's database is its own.
+        let err = e
+            .matching_rows(&table("second"), &one("EXISTS (SELECT 1 FROM first)"))
+            .unwrap_err();
+        assert!(
+            matches!(&err, EngineError::Failed(m) if m.contains("first") && m.contains("does not exist")),
+            "{err:?}"
+        );
+        // The same name again, after the failure, in the process that replaced the failed one.
+        assert_eq!(
+            e.matching_rows(&table("first"), &one("s = 'a'")).unwrap(),
+            vec![vec![0]]
+        );
+        assert_eq!(e.session.as_ref().map(|s| s.scripts), Some(1));
+        let err = e
+            .matching_rows(&table("third"), &one("s = 'open"))
+            .unwrap_err();
+        assert!(
+            matches!(&err, EngineError::Failed(m) if m.contains("unterminated")),
+            "{err:?}"
+        );
+        assert!(e.session.is_none());
+        assert_eq!(
+            e.rows_returning(&table("first"), "SELECT * FROM first WHERE s = 'b'")
+                .unwrap(),
+            vec![1]
+        );
+        assert_eq!(
+            e.rows_returning(&table("first"), "SELECT * FROM first WHERE s = 'a'")
+                .unwrap(),
+            vec![0]
+        );
+        assert_eq!(e.session.as_ref().map(|s| s.scripts), Some(2));
+    }
+
     #[test]
     fn values_that_do_not_fit_their_column_are_errors() {
         let s = schema(&[("i", ColumnType::Integer)]);
@@ -775,10 +966,10 @@ mod tests {
 
     #[test]
     fn temp_files_are_removed_on_drop() {
-        let f = TempFile::new(b"{}\n").unwrap();
+        let f = TempFile::new(b"{}\n", "jsonl").unwrap();
         let path = f.path.clone();
         assert_eq!(std::fs::read(&path).unwrap(), b"{}\n");
-        let g = TempFile::new(b"").unwrap();
+        let g = TempFile::new(b"", "jsonl").unwrap();
         assert_ne!(g.path, path);
         drop(f);
         drop(g);
