@@ -46,12 +46,16 @@ pub fn workers(items: usize) -> usize {
     if items < MIN_ITEMS {
         return 1;
     }
-    let threads = match threads_setting() {
+    threads().min(items.div_ceil(RUN))
+}
+
+/// The threads to use: `RULEQC_THREADS`, or one per core.
+pub fn threads() -> usize {
+    match threads_setting() {
         Ok(Some(n)) => n,
         // The command line reports a bad setting before any work starts.
         _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
-    threads.min(items.div_ceil(RUN))
+    }
 }
 
 /// `items.into_iter().map(f).collect()`, on `workers(items.len())` threads.

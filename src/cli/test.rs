@@ -105,13 +105,25 @@ pub fn run(out: &Output, paths: &[PathBuf], opts: &TestOptions<'_>) -> i32 {
     let (conflicting, schema_warnings) = super::schema::resolve(out, &mut profile, loaded);
     // One engine per worker: rules are tested on all cores (an engine is one connection or
     // one `duckdb` binary, used by one rule at a time), and reported in the order of the files.
+    // The binary is found and checked once; each worker's copy starts its own process.
+    let duckdb = match opts.engine {
+        EngineChoice::Duckdb => {
+            match crate::engine::duckdb::DuckDb::new(opts.duckdb.map(PathBuf::from)) {
+                Ok(d) => Some(d),
+                Err(EngineError::Missing(m)) | Err(EngineError::Failed(m)) => {
+                    return out.fatal(&m);
+                }
+            }
+        }
+        _ => None,
+    };
     let make = || -> Result<Option<Box<dyn Engine + Send>>, EngineError> {
         Ok(match opts.engine {
             EngineChoice::None => None,
             EngineChoice::Sqlite => Some(Box::new(crate::engine::sqlite::Sqlite::new()?)),
-            EngineChoice::Duckdb => Some(Box::new(crate::engine::duckdb::DuckDb::new(
-                opts.duckdb.map(PathBuf::from),
-            )?)),
+            EngineChoice::Duckdb => duckdb
+                .clone()
+                .map(|d| Box::new(d) as Box<dyn Engine + Send>),
         })
     };
     let first = match make() {

@@ -89,20 +89,25 @@ struct Session {
     scripts: u64,
 }
 
+/// `duckdb` on an in-memory database, its three streams piped, stopping at the first error.
+fn spawn(binary: &Path) -> Result<Child, EngineError> {
+    Command::new(binary)
+        .args(["-no-init", "-batch", "-bail", "-csv", "-noheader"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            EngineError::Missing(format!(
+                "DuckDB not runnable: cannot run `{}`: {e}; {INSTALL}",
+                binary.display()
+            ))
+        })
+}
+
 impl Session {
     fn start(binary: &Path) -> Result<Session, EngineError> {
-        let mut child = Command::new(binary)
-            .args(["-no-init", "-batch", "-bail", "-csv", "-noheader"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                EngineError::Missing(format!(
-                    "DuckDB not runnable: cannot run `{}`: {e}; {INSTALL}",
-                    binary.display()
-                ))
-            })?;
+        let mut child = spawn(binary)?;
         let (Some(stdin), Some(stdout), Some(mut err)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
@@ -438,18 +443,7 @@ impl DuckDb {
 
     /// Runs `script` on a fresh in-memory database: (success, status, stdout, stderr).
     fn run(&self, script: &str) -> Result<(bool, String, String, String), EngineError> {
-        let mut child = Command::new(&self.binary)
-            .args(["-no-init", "-batch", "-bail", "-csv", "-noheader"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                EngineError::Missing(format!(
-                    "DuckDB not runnable: cannot run `{}`: {e}; {INSTALL}",
-                    self.binary.display()
-                ))
-            })?;
+        let mut child = spawn(&self.binary)?;
         let mut stdin = child.stdin.take().expect("piped stdin");
         let output = std::thread::scope(|s| {
             // Write from another thread: DuckDB may fill its stdout before reading all of stdin.

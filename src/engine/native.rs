@@ -875,11 +875,7 @@ pub fn run(
     on_match: &mut dyn FnMut(Match),
 ) -> Result<Option<Scan>, String> {
     let program = Program::new(rules, opts.log_type_of);
-    let workers = match crate::par::threads_setting() {
-        Ok(Some(n)) => n,
-        // The command line reports a bad setting before any work starts.
-        _ => std::thread::available_parallelism().map_or(2, |n| n.get()),
-    };
+    let workers = crate::par::threads();
     let names: Vec<String> = opts.files.iter().map(|f| f.display().to_string()).collect();
     let pb = crate::run::progress_bar(opts.files, opts.progress, "reading");
     let stop = AtomicBool::new(false);
